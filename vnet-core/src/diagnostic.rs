@@ -1,0 +1,81 @@
+//! Validation findings: a stable rule id, the element, a message, a hint, and where in the
+//! file the element was written.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::path::ElementPath;
+use crate::rules::Rule;
+use crate::source::Location;
+
+/// One violation of one rule by one element.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    /// The rule broken, e.g. `mac-duplicate`.
+    pub rule: Rule,
+    /// The element at fault, e.g. `ct[mail].veth[eth0].mac`.
+    pub path: String,
+    /// What is wrong, naming the values involved.
+    pub message: String,
+    /// How to fix it, for the traps people fall into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Where the element is written, when the topology came from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The document path of the element, used to find `location`.
+    #[serde(skip)]
+    pub(crate) doc: crate::path::DocPath,
+}
+
+impl Diagnostic {
+    /// A finding of `rule` about the element at `path`.
+    pub fn new(rule: Rule, path: &ElementPath, message: impl Into<String>) -> Self {
+        Diagnostic {
+            rule,
+            path: path.human().to_string(),
+            message: message.into(),
+            hint: rule.default_hint().map(str::to_string),
+            location: None,
+            doc: path.doc().clone(),
+        }
+    }
+
+    /// Replaces the hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The document path of the element (keys and indices from the root).
+    pub fn doc_path(&self) -> &crate::path::DocPath {
+        &self.doc
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}: {}", self.rule, self.path, self.message)?;
+        if let Some(loc) = &self.location {
+            write!(f, " (line {}, column {})", loc.line, loc.column)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every violation found in one topology, in a stable order (by element, then rule).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{} problem(s) in the topology; first: {}", .0.len(), .0.first().map(|d| d.to_string()).unwrap_or_default())]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Whether any of the findings broke `rule`.
+    pub fn has(&self, rule: Rule) -> bool {
+        self.0.iter().any(|d| d.rule == rule)
+    }
+
+    /// The findings as a slice.
+    pub fn as_slice(&self) -> &[Diagnostic] {
+        &self.0
+    }
+}

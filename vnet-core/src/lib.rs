@@ -1,0 +1,45 @@
+//! # vnet-core
+//!
+//! The model of a container virtual network, its validation, and the plan that builds it.
+//! No I/O happens here: backends (`vnet-backend-netlink`, `vnet-backend-shell`) execute
+//! what this crate computes.
+//!
+//! The flow is parse -> validate -> plan:
+//!
+//! ```text
+//! text --Document::parse--> Topology --validate()--> ValidTopology --compile()--> Plan
+//! ```
+//!
+//! A topology holds hardware **nodes** (`m1`, `m2`), physical **LANs** with their hosts,
+//! **bridges** on the nodes, **subnets** on bridges or LANs, and **containers** (`ct`), each
+//! with veth pairs (one end in the container, one on a node's bridge), NICs passed in,
+//! VLANs, routes, forwarding and NAT. The article's network in four lines of code:
+//!
+//! ```
+//! use vnet_core::{Document, Format};
+//! let seed = include_str!("../../examples/seed.toml");
+//! let valid = Document::parse(seed, Format::Toml).unwrap().validate().unwrap();
+//! let mail = valid.topology().ct_by_name("mail").unwrap();
+//! assert_eq!(valid.veth_host_name(mail, &mail.veth[0]), "veth2");
+//! ```
+#![deny(missing_docs)]
+
+mod diagnostic;
+pub mod graph;
+pub mod model;
+pub mod observed;
+pub mod ownership;
+pub mod path;
+pub mod plan;
+pub mod resolve;
+mod rules;
+pub mod source;
+mod valid;
+mod validate;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use model::Topology;
+pub use rules::Rule;
+pub use source::{Document, Format, Location, ParseError};
+pub use valid::ValidTopology;
+pub use validate::validate;

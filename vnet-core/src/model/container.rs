@@ -1,0 +1,175 @@
+//! Containers and their interfaces: veth pairs, passed-through NICs, VLANs, routes, NAT.
+
+use ipnetwork::IpNetwork;
+use serde::{Deserialize, Serialize};
+
+use super::{Mac, Route};
+
+/// A container: an OpenVZ CT, an LXC container or a plain network namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Container {
+    /// The numeric id, as in OpenVZ (`101`).
+    pub id: u32,
+    /// The container's name (`router`); also its namespace's name in the sandbox.
+    pub name: String,
+    /// The hostname, e.g. `mail.mydomain.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// OpenVZ OS template, e.g. `altlinux-sisyphus`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ostemplate: Option<String>,
+    /// OpenVZ sample config, e.g. `vps.basic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    /// Whether the container starts when its node boots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboot: Option<bool>,
+    /// The node the container normally runs on; the first node when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The nodes the container may fail over to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failover: Vec<String>,
+    /// OpenVZ's venet interface; off unless declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venet: Option<Venet>,
+    /// Packet forwarding between the container's interfaces.
+    #[serde(default, skip_serializing_if = "Forwarding::is_off")]
+    pub forward: Forwarding,
+    /// veth pairs: one end in the container, the other on a node's bridge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub veth: Vec<Veth>,
+    /// Physical NICs of the node passed into the container (the router's uplink).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nic: Vec<Nic>,
+    /// 802.1Q VLAN interfaces on top of the container's interfaces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vlan: Vec<Vlan>,
+    /// Static routes in the container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<Route>,
+    /// Source NAT (masquerade) rules in the container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nat: Vec<Nat>,
+}
+
+/// OpenVZ's venet interface. When on, OpenVZ adds `default via 192.0.2.1 dev venet0`,
+/// which blocks any other default route in the container (the article's trap).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Venet {
+    /// Whether venet is configured at all.
+    #[serde(default)]
+    pub enabled: bool,
+    /// venet addresses (`vzctl set --ipadd`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpNetwork>,
+}
+
+impl Venet {
+    /// Whether venet is on: enabled, or given addresses.
+    pub fn is_on(&self) -> bool {
+        self.enabled || !self.addresses.is_empty()
+    }
+}
+
+/// Forwarding switches (`net.ipv4.ip_forward`, `net.ipv6.conf.all.forwarding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forwarding {
+    /// `net.ipv4.ip_forward = 1`.
+    #[serde(default)]
+    pub ipv4: bool,
+    /// `net.ipv6.conf.all.forwarding = 1`.
+    #[serde(default)]
+    pub ipv6: bool,
+}
+
+impl Forwarding {
+    /// Whether neither family forwards.
+    pub fn is_off(&self) -> bool {
+        !self.ipv4 && !self.ipv6
+    }
+}
+
+/// A veth pair: `name` inside the container, `host_name` on the node, in `bridge`.
+///
+/// The article's `--veth_add veth1,00:12:34:56:78:9A,eth0,00:12:34:56:78:9B`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Veth {
+    /// The container-side name, e.g. `eth0`.
+    pub name: String,
+    /// The container-side MAC; generated when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Mac>,
+    /// The MTU of both ends, when not the kernel's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// Addresses of the container-side end, with prefix length.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpNetwork>,
+    /// The host-side name, e.g. `veth1`; generated when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_name: Option<String>,
+    /// The host-side MAC; generated when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mac: Option<Mac>,
+    /// The bridge the host end joins; none leaves it unbridged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+}
+
+/// A physical NIC of the node passed into the container, e.g. the router's uplink `eth1`.
+///
+/// In the sandbox it is simulated by a veth whose other end is on the LAN's switch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nic {
+    /// The name inside the container, e.g. `eth1`.
+    pub name: String,
+    /// The NIC's name on the node before it is passed in; `name` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The LAN the NIC is plugged into.
+    pub lan: String,
+    /// The MAC to set on the NIC; kept as the hardware has it when omitted (the sandbox
+    /// then generates one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Mac>,
+    /// The MTU, when not the kernel's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// Untagged addresses on the NIC, e.g. `192.168.46.200/24`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpNetwork>,
+}
+
+/// An 802.1Q VLAN interface on top of one of the container's interfaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vlan {
+    /// The VLAN interface's name, e.g. `eth1.10`.
+    pub name: String,
+    /// The parent interface (a NIC or veth of the same container).
+    pub parent: String,
+    /// The VLAN id, 1..=4094.
+    pub id: u16,
+    /// The MTU, when not the parent's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// Addresses on the VLAN interface.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpNetwork>,
+}
+
+/// Source NAT: masquerade traffic from `source` leaving through `out`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nat {
+    /// The source prefix to masquerade, e.g. `192.168.199.0/24`.
+    pub source: IpNetwork,
+    /// The outgoing interface, e.g. `eth1`.
+    pub out: String,
+}

@@ -1,0 +1,8 @@
+//! The plan: the changes that take the system from what is to what the topology says,
+//! ordered so every action comes after what it needs.
+
+mod action;
+mod namespace;
+
+pub use action::{Action, LinkSpec, NatRule, RouteSpec, Sysctl};
+pub use namespace::NsRef;

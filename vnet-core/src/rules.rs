@@ -1,0 +1,100 @@
+//! The validation rules, each with a stable id that scripts and tests can match on.
+//!
+//! The ids never change meaning once released; new rules get new ids.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! rules {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $id:literal, hint: $hint:expr; )*) => {
+        /// A validation rule. `Display` and serde give its stable id, e.g. `mac-duplicate`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum Rule {
+            $( $(#[doc = $doc])* #[serde(rename = $id)] $variant, )*
+        }
+
+        impl Rule {
+            /// Every rule, in a stable order.
+            pub const ALL: &'static [Rule] = &[$(Rule::$variant),*];
+
+            /// The stable id, e.g. `mac-duplicate`.
+            pub fn id(self) -> &'static str {
+                match self { $(Rule::$variant => $id,)* }
+            }
+
+            /// A hint that fits every violation of the rule, if there is one.
+            pub fn default_hint(self) -> Option<&'static str> {
+                match self { $(Rule::$variant => $hint,)* }
+            }
+
+            /// What the rule demands, in one sentence.
+            pub fn description(self) -> &'static str {
+                match self { $(Rule::$variant => concat!($($doc),*).trim_ascii(),)* }
+            }
+        }
+    };
+}
+
+rules! {
+    /// Interface, bridge, node, container and LAN names are at most 15 bytes (IFNAMSIZ - 1).
+    NameTooLong = "name-too-long", hint: Some("the kernel keeps at most 15 bytes of an interface name; choose a shorter name (for a generated host-side name, set `host_name`)");
+    /// Names use only `[A-Za-z0-9_.-]`, are not empty and do not start with `-`.
+    NameInvalid = "name-invalid", hint: Some("use letters, digits, `_`, `.` and `-`, and do not start with `-`");
+    /// Names are not `.`, `..`, `lo`, `all` or `default`.
+    NameReserved = "name-reserved", hint: None;
+    /// Names are unique within their namespace (derived host-side names included) and kind.
+    NameDuplicate = "name-duplicate", hint: None;
+    /// Hostnames, OS templates and configs are plain DNS-like words, safe in any script.
+    TextInvalid = "text-invalid", hint: Some("use letters, digits, `_`, `.` and `-` only");
+    /// Container ids are non-zero and unique.
+    CtIdDuplicate = "ct-id-duplicate", hint: None;
+    /// Every reference (bridge, node, LAN, parent, outgoing interface) names something declared.
+    RefMissing = "ref-missing", hint: None;
+    /// MACs are unicast (the group bit clear) and non-zero.
+    MacInvalid = "mac-invalid", hint: Some("the lowest bit of the first octet must be 0; locally administered MACs look like 02:xx:xx:xx:xx:xx");
+    /// MACs are unique across the whole topology, given and generated.
+    MacDuplicate = "mac-duplicate", hint: Some("every interface needs its own MAC; omit `mac` to have vnet generate a unique one");
+    /// An address is declared once.
+    AddrDuplicate = "addr-duplicate", hint: None;
+    /// An address lies inside a subnet declared on the interface's segment and is not the
+    /// subnet's network or broadcast address.
+    AddrOutsideSubnet = "addr-outside-subnet", hint: Some("declare the subnet with `[[subnet]]` on this segment, or fix the address");
+    /// An address is not the network or broadcast address of its subnet.
+    AddrReserved = "addr-reserved", hint: None;
+    /// Subnets do not overlap.
+    SubnetOverlap = "subnet-overlap", hint: None;
+    /// A subnet lives on exactly one segment: a bridge, or a LAN (with an optional VLAN).
+    SubnetSegment = "subnet-segment", hint: Some("set exactly one of `bridge` and `lan`; `vlan` only with `lan`");
+    /// A subnet's gateway is an address of a container on the subnet's segment.
+    GatewayInvalid = "gateway-invalid", hint: None;
+    /// At most one default route per container and family, the implicit venet default included.
+    DefaultRouteDuplicate = "default-route-duplicate", hint: None;
+    /// A veth default route cannot coexist with OpenVZ's venet default route.
+    DefaultRouteVenet = "default-route-venet", hint: Some("OpenVZ adds `default via 192.0.2.1 dev venet0` when venet is on; drop venet from this container (`venet` off, no venet addresses) as the article does, then the veth default route can be added");
+    /// A route's next hop is on-link: inside a subnet of an interface of the same container.
+    RouteNextHopOffLink = "route-nexthop-offlink", hint: Some("the next hop must lie in a subnet of one of this container's own interfaces");
+    /// A container used as a next hop by others forwards packets of that family.
+    RouterNotForwarding = "router-not-forwarding", hint: Some("set `forward = { ipv4 = true }` on the router container");
+    /// NAT needs forwarding in its container and an existing outgoing interface.
+    NatInvalid = "nat-invalid", hint: None;
+    /// No L2 loops: no two paths between bridges, no bridge as its own port.
+    L2Loop = "l2-loop", hint: Some("remove one of the paths, or enable `stp` on the bridges");
+    /// A Linux bridge takes at most 1023 ports.
+    BridgePortLimit = "bridge-port-limit", hint: Some("split the containers over several bridges");
+    /// VLAN ids are 1..=4094 and unique per parent interface.
+    VlanInvalid = "vlan-invalid", hint: None;
+    /// Every node a container may run on (home and failover) has the bridges its veths need.
+    NodeMissingBridge = "node-missing-bridge", hint: Some("add the node to the bridge's `nodes`, or leave `nodes` out so the bridge exists on every node");
+    /// A container runs on a declared node; a topology with containers declares a node.
+    NodeMissing = "node-missing", hint: Some("declare the hardware nodes with `[[node]] name = \"m1\"`");
+    /// MTUs lie within 68..=65535 (IPv6 interfaces: at least 1280).
+    MtuInvalid = "mtu-invalid", hint: None;
+    /// Sizes the model caps so hostile input cannot exhaust the machine.
+    LimitExceeded = "limit-exceeded", hint: None;
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}

@@ -1,0 +1,222 @@
+//! Reading a topology from TOML or JSON text: limits, parse errors with line and column,
+//! and a map from every value's document path to where it is written.
+//!
+//! This module works on text the caller has already read; vnet-core does no I/O.
+
+mod json_spans;
+mod limits;
+mod toml_spans;
+
+pub use limits::Limits;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::path::{DocPath, Seg};
+use crate::Topology;
+
+/// The two file formats; they share one schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// TOML, the format people write.
+    Toml,
+    /// JSON, the format programs write.
+    Json,
+}
+
+impl Format {
+    /// The format a file name's extension implies: `.json` is JSON, anything else TOML.
+    pub fn from_file_name(name: &str) -> Format {
+        if name.to_ascii_lowercase().ends_with(".json") {
+            Format::Json
+        } else {
+            Format::Toml
+        }
+    }
+}
+
+/// A position in the source text, 1-based, columns counted in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// Byte offset of the start.
+    pub offset: usize,
+    /// Length in bytes of the spanned text (at least 1 where the text is not empty).
+    pub len: usize,
+}
+
+impl Location {
+    /// The location of the byte range `start..end` of `text`.
+    pub fn of_span(text: &str, start: usize, end: usize) -> Location {
+        let start = floor_char_boundary(text, start.min(text.len()));
+        let before = &text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..start].chars().count() + 1;
+        Location {
+            line,
+            column,
+            offset: start,
+            len: end.saturating_sub(start),
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Why a text is not a topology.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The text is larger than [`Limits::max_bytes`].
+    #[error("the input is {size} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        /// Size of the input.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Brackets or braces nest deeper than [`Limits::max_depth`].
+    #[error("values nest {depth} levels deep at {location}; the limit is {limit}")]
+    TooDeep {
+        /// Depth reached.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+        /// Where the limit was passed.
+        location: Location,
+    },
+    /// A syntax or schema error (unknown key, wrong type, bad address ...).
+    #[error("{message}{}", .location.map(|l| format!(" at line {}, column {}", l.line, l.column)).unwrap_or_default())]
+    Syntax {
+        /// The parser's message.
+        message: String,
+        /// Where, when the parser knows.
+        location: Option<Location>,
+    },
+}
+
+impl ParseError {
+    /// Where in the text the error is, when known.
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            ParseError::TooLarge { .. } => None,
+            ParseError::TooDeep { location, .. } => Some(*location),
+            ParseError::Syntax { location, .. } => *location,
+        }
+    }
+}
+
+/// Where each value of a document is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceMap {
+    spans: BTreeMap<DocPath, (usize, usize)>,
+}
+
+impl SourceMap {
+    pub(crate) fn insert(&mut self, path: DocPath, start: usize, end: usize) {
+        self.spans.insert(path, (start, end));
+    }
+
+    /// The byte span of the value at `path`, or of its nearest written ancestor (a missing
+    /// field points at the table that lacks it).
+    pub fn span(&self, path: &DocPath) -> Option<(usize, usize)> {
+        let mut segs: &[Seg] = &path.0;
+        loop {
+            if let Some(s) = self.spans.get(&DocPath(segs.to_vec())) {
+                return Some(*s);
+            }
+            if segs.is_empty() {
+                return None;
+            }
+            segs = &segs[..segs.len() - 1];
+        }
+    }
+}
+
+/// A topology together with the text it was read from.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The topology as written.
+    pub topology: Topology,
+    /// The source text.
+    pub text: String,
+    /// The format of `text`.
+    pub format: Format,
+    /// Where each value is written in `text`.
+    pub source_map: SourceMap,
+}
+
+impl Document {
+    /// Parses `text` with the default [`Limits`].
+    pub fn parse(text: &str, format: Format) -> Result<Document, ParseError> {
+        Document::parse_with_limits(text, format, &Limits::default())
+    }
+
+    /// Parses `text`, refusing input over `limits` before any parser sees it.
+    pub fn parse_with_limits(
+        text: &str,
+        format: Format,
+        limits: &Limits,
+    ) -> Result<Document, ParseError> {
+        limits.check(text, format)?;
+        let (topology, source_map) = match format {
+            Format::Toml => toml_spans::parse(text)?,
+            Format::Json => json_spans::parse(text)?,
+        };
+        Ok(Document {
+            topology,
+            text: text.to_string(),
+            format,
+            source_map,
+        })
+    }
+
+    /// The location of the value at `path`, or of its nearest written ancestor.
+    pub fn locate(&self, path: &DocPath) -> Option<Location> {
+        self.source_map
+            .span(path)
+            .map(|(s, e)| Location::of_span(&self.text, s, e))
+    }
+
+    /// Validates the topology and attaches the line and column of every finding.
+    pub fn validate(&self) -> Result<crate::ValidTopology, crate::Diagnostics> {
+        crate::validate(self.topology.clone()).map_err(|mut diags| {
+            for d in &mut diags.0 {
+                d.location = self.locate(d.doc_path());
+            }
+            diags
+        })
+    }
+}
+
+/// Serializes a topology to TOML.
+pub fn to_toml(t: &Topology) -> String {
+    toml::to_string(t).unwrap_or_else(unreachable_serialize)
+}
+
+/// Serializes a topology to pretty JSON.
+pub fn to_json(t: &Topology) -> String {
+    serde_json::to_string_pretty(t).unwrap_or_else(unreachable_serialize)
+}
+
+// The model holds only strings, numbers, booleans, arrays and tables with string keys, so
+// neither serializer can fail on it.
+fn unreachable_serialize<E: fmt::Display>(e: E) -> String {
+    panic!("serializing a topology cannot fail: {e}")
+}

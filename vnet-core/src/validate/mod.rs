@@ -1,0 +1,83 @@
+//! Validation: every rule of [`crate::Rule`] checked over the whole topology, every
+//! violation reported at once.
+//!
+//! Each rule family lives in its own module and pushes [`Diagnostic`]s into a shared
+//! [`Findings`]; none stops at the first problem. Only when no rule fired is a
+//! [`ValidTopology`] built.
+
+mod names;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::Topology;
+use crate::path::ElementPath;
+use crate::resolve::{resolve, Resolved};
+use crate::rules::Rule;
+use crate::valid::ValidTopology;
+
+/// The findings of all rules, collected in order.
+#[derive(Debug, Default)]
+pub(crate) struct Findings(Vec<Diagnostic>);
+
+impl Findings {
+    /// Records a violation of `rule` by the element at `path`.
+    pub(crate) fn push(&mut self, rule: Rule, path: &ElementPath, message: impl Into<String>) {
+        self.0.push(Diagnostic::new(rule, path, message));
+    }
+
+    /// Records a violation with a hint particular to this case.
+    pub(crate) fn push_hint(
+        &mut self,
+        rule: Rule,
+        path: &ElementPath,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.0
+            .push(Diagnostic::new(rule, path, message).with_hint(hint));
+    }
+}
+
+/// What every rule may read: the topology as written and its derived values.
+pub(crate) struct Ctx<'a> {
+    pub t: &'a Topology,
+    pub r: &'a Resolved,
+}
+
+/// Checks every rule and returns the topology as a [`ValidTopology`], or every violation.
+///
+/// ```
+/// let text = r#"
+/// name = "lab"
+/// [[node]]
+/// name = "m1"
+/// [[bridge]]
+/// name = "br0"
+/// [[subnet]]
+/// cidr = "198.18.0.0/24"
+/// bridge = "br0"
+/// [[ct]]
+/// id = 101
+/// name = "a"
+/// [[ct.veth]]
+/// name = "eth0"
+/// bridge = "br0"
+/// addresses = ["198.18.0.1/24"]
+/// "#;
+/// let doc = vnet_core::Document::parse(text, vnet_core::Format::Toml).unwrap();
+/// let valid = doc.validate().unwrap();
+/// assert_eq!(valid.topology().ct[0].name, "a");
+/// ```
+pub fn validate(t: Topology) -> Result<ValidTopology, Diagnostics> {
+    let r = resolve(&t);
+    let mut f = Findings::default();
+    let ctx = Ctx { t: &t, r: &r };
+    names::check(&ctx, &mut f);
+    if f.0.is_empty() {
+        Ok(ValidTopology::new(t, r))
+    } else {
+        let mut diags = f.0;
+        diags.sort_by(|a, b| a.doc_path().cmp(b.doc_path()).then(a.rule.cmp(&b.rule)));
+        diags.dedup();
+        Err(Diagnostics(diags))
+    }
+}
