@@ -3,6 +3,10 @@
 
 mod action;
 mod namespace;
+mod scope;
+mod steps;
 
 pub use action::{Action, LinkSpec, NatRule, RouteSpec, Sysctl};
 pub use namespace::NsRef;
+pub use scope::Scope;
+pub use steps::{Plan, Step};
