@@ -31,6 +31,7 @@ pub mod observed;
 pub mod ownership;
 pub mod path;
 pub mod plan;
+pub mod reach;
 pub mod resolve;
 mod rules;
 pub mod source;

@@ -1,0 +1,59 @@
+//! Which endpoints must reach which, computed from the model alone.
+//!
+//! `vnet verify` probes every pair with real ICMP echo and compares with this matrix. The
+//! expectation comes from a small L3 simulation of the topology ([`l3`]): connected
+//! subnets and static routes with longest-prefix match, forwarding switches, source NAT,
+//! and the return path. A pair is expected to answer only when both the request and the
+//! reply find their way.
+
+mod l3;
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+use crate::plan::NsRef;
+use crate::ValidTopology;
+
+pub use l3::Network;
+
+/// One probe: from a namespace to an address, and whether it must answer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Expectation {
+    /// Where the echo request is sent from.
+    pub from: NsRef,
+    /// The source address the kernel will choose, when a route exists.
+    pub source: Option<IpAddr>,
+    /// The address probed.
+    pub to: IpAddr,
+    /// The namespace that owns `to`.
+    pub to_ns: NsRef,
+    /// Whether an echo reply must come back.
+    pub reachable: bool,
+    /// Why: the path taken, or where it breaks.
+    pub reason: String,
+}
+
+/// Every probe between the topology's endpoints: from each namespace that has addresses
+/// to each address of the same family in another namespace, in a stable order.
+pub fn expectations(t: &ValidTopology) -> Vec<Expectation> {
+    let net = Network::from_topology(t);
+    let mut out = Vec::new();
+    for from in net.namespaces() {
+        for (to_ns, to) in net.addresses() {
+            if &to_ns == from || !net.has_family(from, to) {
+                continue;
+            }
+            let outcome = net.ping(from, to);
+            out.push(Expectation {
+                from: from.clone(),
+                source: outcome.source,
+                to,
+                to_ns,
+                reachable: outcome.reachable,
+                reason: outcome.reason,
+            });
+        }
+    }
+    out.sort();
+    out
+}
