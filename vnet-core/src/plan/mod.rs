@@ -2,6 +2,7 @@
 //! ordered so every action comes after what it needs.
 
 mod action;
+pub mod command;
 mod namespace;
 mod scope;
 mod steps;
