@@ -1,0 +1,46 @@
+//! `vnet graph FILE --format dot|mermaid`: draw a valid topology.
+
+use anyhow::Context;
+use clap::ValueEnum;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::cli::Global;
+use crate::exit::{Exit, Failure, Outcome};
+use crate::graph::{dot, mermaid, View};
+use crate::input;
+
+/// Arguments of `vnet graph`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The topology file (`.toml`, or `.json`).
+    pub file: PathBuf,
+    /// The graph language.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+/// The graph languages `vnet graph` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (Markdown, GitHub, mermaid-cli).
+    Mermaid,
+}
+
+/// Validates the file and prints its graph. The graph is the output whatever
+/// `--output` says: it is already a machine format.
+pub fn run(args: &Args, global: &Global) -> Outcome {
+    let loaded = input::load_valid(&args.file, global)?;
+    let view = View::of(&loaded.valid);
+    let text = match args.format {
+        GraphFormat::Dot => dot::render(&view),
+        GraphFormat::Mermaid => mermaid::render(&view),
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .context("cannot write the graph")
+        .map_err(Failure::system)?;
+    Ok(Exit::Success)
+}

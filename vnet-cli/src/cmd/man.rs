@@ -1,0 +1,41 @@
+//! `vnet man [SUBCOMMAND]`: the man page in roff, on stdout.
+
+use anyhow::{anyhow, Context};
+use std::io::Write;
+
+use crate::cli::{self, Global};
+use crate::exit::{Exit, Failure, Outcome};
+
+/// Arguments of `vnet man`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The subcommand whose page to print (`vnet-check(1)`); vnet(1) when omitted.
+    pub subcommand: Option<String>,
+}
+
+/// Renders the page.
+pub fn run(args: &Args, _global: &Global) -> Outcome {
+    let root = cli::command();
+    let page = match &args.subcommand {
+        None => root,
+        Some(name) => {
+            let sub = root
+                .get_subcommands()
+                .find(|c| c.get_name() == name)
+                .ok_or_else(|| Failure::usage(anyhow!("vnet has no subcommand `{name}`")))?;
+            // The page of a subcommand is named like git's: vnet-check(1).
+            let page_name = format!("vnet-{name}");
+            sub.clone().name(page_name)
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut out)
+        .context("cannot render the man page")
+        .map_err(Failure::system)?;
+    std::io::stdout()
+        .write_all(&out)
+        .context("cannot write the man page")
+        .map_err(Failure::system)?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,48 @@
+//! The subcommands. Each lives in its own file with a clap `Args` struct and a
+//! `run(&Args, &Global) -> Outcome` function; adding one means adding the file, a variant
+//! to [`Command`] and an arm to [`Command::run`].
+
+pub mod check;
+pub mod completions;
+pub mod graph;
+pub mod man;
+
+use clap::Subcommand;
+
+use crate::cli::Global;
+use crate::exit::Outcome;
+
+/// Every subcommand of `vnet`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and validate a topology file; report every problem with its location.
+    #[command(
+        after_help = "Examples:\n  vnet check examples/seed.toml\n  vnet --output json check topology.json\n\nExit codes: 0 valid, 1 invalid (or unreadable), 2 usage error."
+    )]
+    Check(check::Args),
+    /// Draw a valid topology as a Graphviz DOT or Mermaid graph.
+    #[command(
+        after_help = "Examples:\n  vnet graph examples/seed.toml | dot -Tsvg -o seed.svg\n  vnet graph examples/seed.toml --format mermaid > seed.mmd"
+    )]
+    Graph(graph::Args),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  vnet completions bash > /etc/bash_completion.d/vnet\n  vnet completions zsh > \"${fpath[1]}/_vnet\"\n  vnet completions fish > ~/.config/fish/completions/vnet.fish"
+    )]
+    Completions(completions::Args),
+    /// Print the man page (roff) of vnet or of one subcommand.
+    #[command(after_help = "Examples:\n  vnet man | man -l -\n  vnet man check > vnet-check.1")]
+    Man(man::Args),
+}
+
+impl Command {
+    /// Runs the subcommand.
+    pub fn run(&self, global: &Global) -> Outcome {
+        match self {
+            Command::Check(args) => check::run(args, global),
+            Command::Graph(args) => graph::run(args, global),
+            Command::Completions(args) => completions::run(args, global),
+            Command::Man(args) => man::run(args, global),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The exit codes of `vnet`, shared by every subcommand so scripts can branch on them.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | invalid input: unreadable file, parse error, validation failure |
+//! | 2 | usage error (bad arguments; clap's own code) |
+//! | 3 | drift found, or verification failed |
+//! | 4 | system error: kernel, permissions, I/O while acting |
+
+use std::fmt;
+
+/// How a `vnet` run ended, as a process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// 0: the command did what was asked (for `check`: the topology is valid).
+    Success,
+    /// 1: the input is not a valid topology (unreadable file, parse error, validation).
+    Invalid,
+    /// 2: the command line was wrong. clap exits with 2 itself; listed so it is documented.
+    Usage,
+    /// 3: the system differs from the topology (drift), or verification failed.
+    Drift,
+    /// 4: the system refused or failed: kernel errors, permissions, I/O while acting.
+    System,
+}
+
+impl Exit {
+    /// The numeric exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Invalid => 1,
+            Exit::Usage => 2,
+            Exit::Drift => 3,
+            Exit::System => 4,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e.code())
+    }
+}
+
+/// Why a subcommand failed, and with which exit code.
+///
+/// `error` is `None` when the subcommand already reported the problem itself (for example
+/// the rendered validation diagnostics), so `main` only has to exit.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code to end with.
+    pub exit: Exit,
+    /// The error to print, unless already reported.
+    pub error: Option<anyhow::Error>,
+}
+
+impl Failure {
+    /// Invalid input (exit 1) with the error to print.
+    pub fn invalid(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            exit: Exit::Invalid,
+            error: Some(error.into()),
+        }
+    }
+
+    /// A usage error clap cannot see (exit 2), e.g. an unknown subcommand name given
+    /// as a value.
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            exit: Exit::Usage,
+            error: Some(error.into()),
+        }
+    }
+
+    /// A system error (exit 4) with the error to print.
+    pub fn system(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            exit: Exit::System,
+            error: Some(error.into()),
+        }
+    }
+
+    /// A failure the subcommand has already reported on its output.
+    pub fn reported(exit: Exit) -> Self {
+        Failure { exit, error: None }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error {
+            // `{:#}` prints anyhow's whole chain of causes on one line.
+            Some(e) => write!(f, "{e:#}"),
+            None => write!(f, "exit {}", self.exit.code()),
+        }
+    }
+}
+
+/// What every subcommand's `run` returns: the exit code of a completed run (which may be
+/// [`Exit::Invalid`] for `check` or [`Exit::Drift`] for `diff`), or a failure.
+pub type Outcome = Result<Exit, Failure>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_documented_ones() {
+        let codes: Vec<u8> = [
+            Exit::Success,
+            Exit::Invalid,
+            Exit::Usage,
+            Exit::Drift,
+            Exit::System,
+        ]
+        .iter()
+        .map(|e| e.code())
+        .collect();
+        assert_eq!(codes, [0, 1, 2, 3, 4]);
+    }
+}

@@ -1,0 +1,50 @@
+//! The `vnet` command line as a library: the binary (`main.rs`) only calls [`run`].
+//!
+//! Every subcommand lives in its own file under [`cmd`] with a clap `Args` struct and a
+//! `run(&Args, &Global) -> Outcome` function; [`exit`] documents the exit codes all of
+//! them share; [`input`] reads and validates topology files and [`report`] prints what is
+//! wrong with them, so every subcommand reports problems like `vnet check`.
+//!
+//! ```text
+//! vnet check examples/seed.toml
+//! vnet graph examples/seed.toml --format dot | dot -Tpng -o seed.png
+//! ```
+
+pub mod cli;
+pub mod cmd;
+pub mod exit;
+pub mod graph;
+pub mod input;
+pub mod report;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Output};
+use crate::exit::Exit;
+
+/// Parses the process's arguments, runs the subcommand and returns the exit code.
+/// clap prints help and usage errors itself and exits with 0 or 2 ([`Exit::Usage`]).
+pub fn run() -> Exit {
+    let cli = Cli::parse();
+    match cli.command.run(&cli.global) {
+        Ok(exit) => exit,
+        Err(failure) => {
+            if let Some(error) = &failure.error {
+                print_error(cli.global.output, failure.exit, error);
+            }
+            failure.exit
+        }
+    }
+}
+
+/// Prints an error that ends the run: on stderr for people, as a JSON object on stdout
+/// for programs (so a script reading stdout always gets one document).
+fn print_error(output: Output, exit: Exit, error: &anyhow::Error) {
+    match output {
+        Output::Human => eprintln!("error: {error:#}"),
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({ "error": format!("{error:#}"), "exit": exit.code() })
+        ),
+    }
+}

@@ -1,0 +1,430 @@
+//! End-to-end tests of the `vnet` binary: exit codes, `check` reports (human and JSON),
+//! `graph` (DOT accepted by Graphviz, Mermaid), completions, the man page, usage errors.
+//!
+//! Every test runs the built binary on the article's topology (`examples/seed.toml`) or on
+//! an edited copy written to a temporary directory that is removed afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn vnet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vnet"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the vnet binary runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status
+        .code()
+        .expect("vnet exits with a code, not a signal")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+fn seed_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seed.toml")
+}
+
+fn seed() -> String {
+    std::fs::read_to_string(seed_path()).expect("examples/seed.toml is readable")
+}
+
+/// A directory of edited topologies, removed on drop (also when a test fails).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("vnet-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    fn write(&self, file: &str, text: &str) -> String {
+        let path = self.0.join(file);
+        std::fs::write(&path, text).expect("write edited topology");
+        path.to_str().expect("UTF-8 temp path").to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The seed with `from` replaced by `to` inside CT `ct`'s section only.
+fn edit_in_ct(text: &str, ct: &str, from: &str, to: &str) -> String {
+    let start = text
+        .find(&format!("name = \"{ct}\""))
+        .unwrap_or_else(|| panic!("CT {ct} is in the seed"));
+    let (head, tail) = text.split_at(start);
+    assert!(tail.contains(from), "{from} is in CT {ct}'s section");
+    format!("{head}{}", tail.replacen(from, to, 1))
+}
+
+/// The 1-based line of the first line at or after CT `ct`'s name that contains `needle`.
+fn line_in_ct(text: &str, ct: &str, needle: &str) -> usize {
+    let start_line = text
+        .lines()
+        .position(|l| l == format!("name = \"{ct}\""))
+        .expect("CT in text");
+    text.lines()
+        .enumerate()
+        .skip(start_line)
+        .find(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .unwrap_or_else(|| panic!("{needle} after CT {ct}"))
+}
+
+/// Checks an invalid edited topology both ways: exit 1, the human report names the
+/// element path and its line, and the JSON report carries the rule, path and line.
+fn assert_invalid(file: &str, rule: &str, path: &str, line: usize) {
+    let human = vnet(&["check", file]);
+    let err = stderr(&human);
+    assert_eq!(code(&human), 1, "exit 1 for an invalid topology\n{err}");
+    assert!(err.contains(path), "the report names {path}:\n{err}");
+    assert!(err.contains(rule), "the report names rule {rule}:\n{err}");
+    assert!(
+        err.contains(&format!("line {line},")) && err.contains(&format!("{file}:{line}:")),
+        "the report gives line {line} and its snippet:\n{err}"
+    );
+
+    let json = vnet(&["--output", "json", "check", file]);
+    assert_eq!(code(&json), 1);
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout(&json)).expect("check prints one JSON document");
+    assert_eq!(doc["valid"], false);
+    let diags = doc["diagnostics"].as_array().expect("diagnostics array");
+    let found = diags
+        .iter()
+        .find(|d| d["rule"] == rule && d["path"] == path)
+        .unwrap_or_else(|| panic!("no {rule} finding for {path} in {doc:#}"));
+    assert_eq!(found["location"]["line"], line, "{found:#}");
+    assert!(found["location"]["column"].as_u64().unwrap() >= 1);
+    assert!(!found["message"].as_str().unwrap().is_empty());
+    assert!(
+        found.get("hint").is_some(),
+        "hint is always present (maybe null)"
+    );
+}
+
+#[test]
+fn check_accepts_the_seed_with_a_summary() {
+    let o = vnet(&["check", seed_path().to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("is valid"), "{out}");
+    assert!(out.contains("2 nodes, 3 CTs, 1 bridge"), "{out}");
+    assert_eq!(out.lines().count(), 1, "one-line summary: {out}");
+
+    let o = vnet(&["--output", "json", "check", seed_path().to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["valid"], true);
+    assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 0);
+    assert_eq!(doc["summary"]["cts"], 3);
+}
+
+#[test]
+fn check_reports_a_reused_mac() {
+    let dir = TempDir::new("mac");
+    // dbms's eth0 takes mail's eth0 MAC.
+    let text = edit_in_ct(&seed(), "dbms", "00:12:34:56:78:9F", "00:12:34:56:78:9D");
+    let file = dir.write("mac.toml", &text);
+    let line = line_in_ct(&text, "dbms", "mac = ");
+    assert_invalid(&file, "mac-duplicate", "ct[dbms].veth[eth0].mac", line);
+}
+
+#[test]
+fn check_reports_a_reused_address() {
+    let dir = TempDir::new("addr");
+    let text = edit_in_ct(&seed(), "dbms", "192.168.199.3/24", "192.168.199.2/24");
+    let file = dir.write("addr.toml", &text);
+    let line = line_in_ct(&text, "dbms", "addresses = ");
+    assert_invalid(
+        &file,
+        "addr-duplicate",
+        "ct[dbms].veth[eth0].addresses[0]",
+        line,
+    );
+}
+
+#[test]
+fn check_reports_a_16_byte_name() {
+    let dir = TempDir::new("name");
+    let long = "veth3-0123456789";
+    assert_eq!(long.len(), 16);
+    let text = edit_in_ct(&seed(), "dbms", "\"veth3\"", &format!("\"{long}\""));
+    let file = dir.write("name.toml", &text);
+    let line = line_in_ct(&text, "dbms", "host_name = ");
+    assert_invalid(
+        &file,
+        "name-too-long",
+        "ct[dbms].veth[eth0].host_name",
+        line,
+    );
+}
+
+#[test]
+fn check_reports_a_parse_error_with_its_location() {
+    let dir = TempDir::new("parse");
+    let text = seed().replacen("id = 102", "id = \"one hundred two\"", 1);
+    let file = dir.write("parse.toml", &text);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("id = \"one"))
+        .unwrap()
+        + 1;
+    let o = vnet(&["check", &file]);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(err.contains("parse"), "{err}");
+    assert!(
+        err.contains(&format!("{file}:{line}:")),
+        "snippet header: {err}"
+    );
+    assert!(err.contains("one hundred two"), "snippet: {err}");
+
+    let o = vnet(&["--output", "json", "check", &file]);
+    assert_eq!(code(&o), 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["valid"], false);
+    assert_eq!(doc["diagnostics"][0]["rule"], "parse");
+    assert_eq!(doc["diagnostics"][0]["location"]["line"], line);
+
+    // JSON topologies are read as JSON (by extension) and located too.
+    let file = dir.write("broken.json", "{\"name\": \"x\",\n \"ct\": 7}");
+    let o = vnet(&["--output", "json", "check", &file]);
+    assert_eq!(code(&o), 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["diagnostics"][0]["rule"], "parse");
+    assert_eq!(doc["diagnostics"][0]["location"]["line"], 2);
+}
+
+#[test]
+fn an_unreadable_file_is_invalid_input() {
+    let o = vnet(&["check", "/nonexistent/vnet/topology.toml"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("cannot open"), "{}", stderr(&o));
+    let o = vnet(&[
+        "--output",
+        "json",
+        "check",
+        "/nonexistent/vnet/topology.toml",
+    ]);
+    assert_eq!(code(&o), 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["exit"], 1);
+}
+
+/// Everything the article names, as the graph must show it.
+const ARTICLE: &[&str] = &[
+    "router",
+    "mail",
+    "dbms",
+    "101",
+    "102",
+    "103",
+    "mail.mydomain.com",
+    "dbms.mydomain.com",
+    "br0",
+    "veth1",
+    "veth2",
+    "veth3",
+    "eth0",
+    "eth1",
+    "00:12:34:56:78:9A",
+    "00:12:34:56:78:9B",
+    "00:12:34:56:78:9C",
+    "00:12:34:56:78:9D",
+    "00:12:34:56:78:9E",
+    "00:12:34:56:78:9F",
+    "192.168.199.1/24",
+    "192.168.199.2/24",
+    "192.168.199.3/24",
+    "192.168.46.200/24",
+    "192.168.46.1/24",
+    "lan46",
+    "gw46",
+    "m1",
+    "m2",
+    "route 192.168.0.0/16 via 192.168.199.1",
+    "route 192.168.199.0/24 via 192.168.46.200",
+    "FORWARDING IPv4",
+];
+
+#[test]
+fn graph_dot_shows_the_article_and_graphviz_accepts_it() {
+    let o = vnet(&["graph", seed_path().to_str().unwrap(), "--format", "dot"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let dot = stdout(&o);
+    assert!(dot.starts_with("digraph "), "{dot}");
+    for item in ARTICLE {
+        assert!(dot.contains(item), "DOT lacks {item}:\n{dot}");
+    }
+    // veth1 joins br0 on m1, labelled with its host-side name and MAC.
+    assert!(
+        dot.contains(
+            "\"ct/101/eth0\" -> \"bridge/br0@m1\" [label=\"veth1\\nMAC 00:12:34:56:78:9A\""
+        ),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"ct/101/eth1\" -> \"lan/lan46/switch\""),
+        "{dot}"
+    );
+
+    let dir = TempDir::new("dot");
+    let dot_file = dir.write("seed.dot", &dot);
+    let png = dir.0.join("seed.png");
+    match Command::new("dot")
+        .args(["-Tpng", "-o", png.to_str().unwrap(), &dot_file])
+        .output()
+    {
+        Ok(run) => {
+            assert!(
+                run.status.success(),
+                "dot refused the graph: {}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+            let bytes = std::fs::read(&png).expect("dot wrote a PNG");
+            assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+        }
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but Graphviz `dot` cannot run ({e}); install graphviz")
+        }
+        Err(e) => eprintln!("SKIPPED the Graphviz check: `dot` cannot run ({e})"),
+    }
+}
+
+#[test]
+fn graph_mermaid_is_a_flowchart_of_the_article() {
+    let o = vnet(&[
+        "graph",
+        seed_path().to_str().unwrap(),
+        "--format",
+        "mermaid",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mmd = stdout(&o);
+    assert!(mmd.contains("\nflowchart LR\n"), "{mmd}");
+    for item in ARTICLE {
+        assert!(mmd.contains(item), "Mermaid lacks {item}:\n{mmd}");
+    }
+    let opened = mmd
+        .lines()
+        .filter(|l| l.trim_start().starts_with("subgraph "))
+        .count();
+    let closed = mmd.lines().filter(|l| l.trim() == "end").count();
+    assert_eq!(opened, closed, "every subgraph ends:\n{mmd}");
+    assert_eq!(opened, 6, "2 nodes, 3 CTs, 1 LAN:\n{mmd}");
+    // Every edge joins vertices declared above it.
+    let declared: Vec<&str> = mmd
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("v_") && !l.contains("-->") && !l.contains("-.->"))
+        .map(|l| l.split(['[', '{', '(']).next().unwrap())
+        .collect();
+    for l in mmd
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains("-->") || l.contains("-.->"))
+    {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let (from, to) = (words[0], words[words.len() - 1]);
+        assert!(declared.contains(&from), "{from} undeclared in {l}");
+        assert!(declared.contains(&to), "{to} undeclared in {l}");
+    }
+}
+
+#[test]
+fn graph_of_an_invalid_topology_fails_with_the_findings() {
+    let dir = TempDir::new("graph-invalid");
+    let text = edit_in_ct(&seed(), "dbms", "00:12:34:56:78:9F", "00:12:34:56:78:9D");
+    let file = dir.write("mac.toml", &text);
+    let o = vnet(&["graph", &file]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).is_empty(), "no graph for an invalid topology");
+    assert!(stderr(&o).contains("mac-duplicate"), "{}", stderr(&o));
+}
+
+#[test]
+fn completions_cover_the_subcommands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = vnet(&["completions", shell]);
+        assert_eq!(code(&o), 0, "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        assert!(script.len() > 200, "{shell} script is too short");
+        for sub in ["check", "graph", "completions", "man"] {
+            assert!(script.contains(sub), "{shell} script lacks {sub}");
+        }
+        assert!(
+            script.contains("mermaid"),
+            "{shell} completes --format values"
+        );
+    }
+}
+
+#[test]
+fn man_pages_are_roff() {
+    let o = vnet(&["man"]);
+    assert_eq!(code(&o), 0);
+    let page = stdout(&o);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH vnet"),
+        "{page}"
+    );
+    assert!(page.contains(".TH vnet 1"), "{page}");
+    assert!(page.contains("check") && page.contains("graph"), "{page}");
+
+    let o = vnet(&["man", "check"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains(".TH vnet-check 1"), "{}", stdout(&o));
+
+    let o = vnet(&["man", "nosuch"]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn help_carries_examples_and_exit_codes() {
+    let o = vnet(&["--help"]);
+    assert_eq!(code(&o), 0);
+    let help = stdout(&o);
+    assert!(
+        help.contains("Examples:") && help.contains("Exit codes:"),
+        "{help}"
+    );
+    for sub in ["check", "graph", "completions", "man"] {
+        let o = vnet(&[sub, "--help"]);
+        assert_eq!(code(&o), 0);
+        assert!(
+            stdout(&o).contains("Examples:"),
+            "{sub} --help: {}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    for args in [
+        &[][..],
+        &["frobnicate"][..],
+        &["check"][..],
+        &["--output", "xml", "check", "x.toml"][..],
+        &["graph", "x.toml", "--format", "png"][..],
+        &["completions", "cmd.exe"][..],
+    ] {
+        let o = vnet(args);
+        assert_eq!(code(&o), 2, "vnet {args:?}: {}", stderr(&o));
+    }
+}
