@@ -5,7 +5,16 @@
 //! [`Findings`]; none stops at the first problem. Only when no rule fired is a
 //! [`ValidTopology`] built.
 
+mod addrs;
+mod l2;
+mod limits;
+mod macs;
+mod mtu;
 mod names;
+mod refs;
+mod routes;
+mod site;
+mod vlan;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::Topology;
@@ -34,6 +43,11 @@ impl Findings {
     ) {
         self.0
             .push(Diagnostic::new(rule, path, message).with_hint(hint));
+    }
+
+    /// How many findings there are so far.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
     }
 }
 
@@ -71,7 +85,18 @@ pub fn validate(t: Topology) -> Result<ValidTopology, Diagnostics> {
     let r = resolve(&t);
     let mut f = Findings::default();
     let ctx = Ctx { t: &t, r: &r };
-    names::check(&ctx, &mut f);
+    // The caps go first: past them the other rules would cost too much, so they do not run.
+    if limits::check(&ctx, &mut f) {
+        let declared = refs::Declared::new(&t);
+        names::check(&ctx, &mut f);
+        refs::check(&ctx, &declared, &mut f);
+        macs::check(&ctx, &mut f);
+        let owners = addrs::check(&ctx, &mut f);
+        routes::check(&ctx, &owners, &mut f);
+        l2::check(&ctx, &declared, &mut f);
+        vlan::check(&ctx, &mut f);
+        mtu::check(&ctx, &mut f);
+    }
     if f.0.is_empty() {
         Ok(ValidTopology::new(t, r))
     } else {

@@ -1,12 +1,32 @@
 //! Name rules: the kernel's interface name limits and vnet's allowlist, for every name
-//! that becomes an interface, a namespace or a file name.
+//! that becomes an interface, a namespace or a file name, and uniqueness within each of
+//! the three kinds of namespace:
+//!
+//! - the sandbox namespaces: nodes, containers, LANs and LAN hosts each become one;
+//! - inside a container: its veth, NIC and VLAN names;
+//! - on the nodes: bridges, host-side veth names (given and derived), bridge ports,
+//!   patch ends and NIC devices. A container may run on any of its nodes, so these are
+//!   kept unique across the topology (as [`crate::resolve`] does for derived names).
+//!
+//! Also the texts that shell scripts embed: hostname, OS template and config.
 
+use std::collections::BTreeMap;
+
+use super::site::Site;
 use super::{Ctx, Findings};
 use crate::path::ElementPath;
 use crate::rules::Rule;
 
 /// The longest interface name the kernel keeps (`IFNAMSIZ` - 1), in bytes.
 pub(crate) const MAX_NAME_BYTES: usize = 15;
+
+/// The longest hostname (DNS), in bytes.
+const MAX_HOSTNAME_BYTES: usize = 253;
+
+/// Whether a byte may appear in a name or a plain word: `[A-Za-z0-9_.-]`.
+fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+}
 
 /// Checks one name against the length, character and reserved-word rules.
 pub(crate) fn check_name(name: &str, path: &ElementPath, f: &mut Findings) {
@@ -20,12 +40,7 @@ pub(crate) fn check_name(name: &str, path: &ElementPath, f: &mut Findings) {
             ),
         );
     }
-    if name.is_empty()
-        || name.starts_with('-')
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-    {
+    if name.is_empty() || name.starts_with('-') || !name.bytes().all(word_byte) {
         f.push(
             Rule::NameInvalid,
             path,
@@ -40,7 +55,231 @@ pub(crate) fn check_name(name: &str, path: &ElementPath, f: &mut Findings) {
     }
 }
 
+/// Checks a hostname: DNS labels of `[A-Za-z0-9-]` (1..=63 bytes, no `-` at either end)
+/// joined by `.`, at most 253 bytes.
+fn check_hostname(name: &str, path: &ElementPath, f: &mut Findings) {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_HOSTNAME_BYTES
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !ok {
+        f.push(
+            Rule::TextInvalid,
+            path,
+            format!("hostname {name:?} is not a DNS name (labels of letters, digits and `-` joined by `.`, at most {MAX_HOSTNAME_BYTES} bytes)"),
+        );
+    }
+}
+
+/// Checks an OS template or config name: a plain word that scripts can embed and that
+/// can never climb out of a directory.
+fn check_word(what: &str, text: &str, path: &ElementPath, f: &mut Findings) {
+    if text.is_empty()
+        || text.starts_with('-')
+        || text.contains("..")
+        || !text.bytes().all(word_byte)
+    {
+        f.push(
+            Rule::TextInvalid,
+            path,
+            format!("{what} {text:?} may hold only [A-Za-z0-9_.-], must not be empty, start with `-` or contain `..`"),
+        );
+    }
+}
+
+/// What kind of object on a node a name belongs to; ports colliding with ports or
+/// bridges are L2 loops (reported by [`super::l2`]), not name clashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeObj {
+    Bridge,
+    Port,
+    Other,
+}
+
+/// Where a name was first seen: the element and the field holding the name (`None`
+/// for a derived name, which belongs to the element as a whole).
+type Seen = (Site, Option<&'static str>);
+
+fn at(ctx: &Ctx<'_>, seen: Seen) -> ElementPath {
+    let p = seen.0.path(ctx.t);
+    match seen.1 {
+        Some(field) => p.field(field),
+        None => p,
+    }
+}
+
+/// Records `name` in `space`; a repeat is reported on the later element.
+fn unique<'a>(
+    ctx: &Ctx<'_>,
+    space: &mut BTreeMap<&'a str, Seen>,
+    what: &str,
+    name: &'a str,
+    seen: Seen,
+    f: &mut Findings,
+) {
+    if let Some(first) = space.get(name) {
+        f.push(
+            Rule::NameDuplicate,
+            &at(ctx, seen),
+            format!(
+                "{what} {name:?} is already used by {}",
+                at(ctx, *first).human()
+            ),
+        );
+    } else {
+        space.insert(name, seen);
+    }
+}
+
 pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
+    let t = ctx.t;
     let root = ElementPath::root();
-    check_name(&ctx.t.name, &root.field("name"), f);
+    check_name(&t.name, &root.field("name"), f);
+
+    // Sandbox namespaces: nodes, containers, LANs and LAN hosts.
+    let mut sandbox: BTreeMap<&str, Seen> = BTreeMap::new();
+    let ns = "namespace name";
+    for (i, n) in t.node.iter().enumerate() {
+        let s = (Site::Node(i), Some("name"));
+        check_name(&n.name, &at(ctx, s), f);
+        unique(ctx, &mut sandbox, ns, &n.name, s, f);
+    }
+    for (i, lan) in t.lan.iter().enumerate() {
+        let s = (Site::Lan(i), Some("name"));
+        check_name(&lan.name, &at(ctx, s), f);
+        unique(ctx, &mut sandbox, ns, &lan.name, s, f);
+        for (j, h) in lan.host.iter().enumerate() {
+            let s = (Site::Host(i, j), Some("name"));
+            check_name(&h.name, &at(ctx, s), f);
+            unique(ctx, &mut sandbox, ns, &h.name, s, f);
+        }
+    }
+    for (i, ct) in t.ct.iter().enumerate() {
+        let s = (Site::Ct(i), Some("name"));
+        check_name(&ct.name, &at(ctx, s), f);
+        unique(ctx, &mut sandbox, ns, &ct.name, s, f);
+        let p = || Site::Ct(i).path(t);
+        if let Some(h) = &ct.hostname {
+            check_hostname(h, &p().field("hostname"), f);
+        }
+        if let Some(o) = &ct.ostemplate {
+            check_word("ostemplate", o, &p().field("ostemplate"), f);
+        }
+        if let Some(c) = &ct.config {
+            check_word("config", c, &p().field("config"), f);
+        }
+    }
+
+    // On the nodes.
+    node_space(ctx, f);
+
+    // Inside each container.
+    for (i, ct) in t.ct.iter().enumerate() {
+        let mut inside: BTreeMap<&str, Seen> = BTreeMap::new();
+        let what = "interface name in the container";
+        for (j, v) in ct.veth.iter().enumerate() {
+            let s = (Site::Veth(i, j), Some("name"));
+            check_name(&v.name, &at(ctx, s), f);
+            unique(ctx, &mut inside, what, &v.name, s, f);
+        }
+        for (j, n) in ct.nic.iter().enumerate() {
+            let s = (Site::Nic(i, j), Some("name"));
+            check_name(&n.name, &at(ctx, s), f);
+            unique(ctx, &mut inside, what, &n.name, s, f);
+        }
+        for (j, v) in ct.vlan.iter().enumerate() {
+            let s = (Site::Vlan(i, j), Some("name"));
+            check_name(&v.name, &at(ctx, s), f);
+            unique(ctx, &mut inside, what, &v.name, s, f);
+        }
+    }
+}
+
+/// Names on the nodes: bridges, bridge ports, patch ends, host-side veth names (given and
+/// derived) and NIC devices.
+fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
+    let t: &'a crate::model::Topology = ctx.t;
+    let mut space: BTreeMap<&'a str, (Seen, NodeObj)> = BTreeMap::new();
+    let mut add = |name: &'a str, seen: Seen, obj: NodeObj, f: &mut Findings| {
+        if let Some((first, first_obj)) = space.get(name) {
+            // A port named like a bridge or another port is an L2 loop (see `l2`).
+            let l2 = matches!(
+                (first_obj, obj),
+                (NodeObj::Port | NodeObj::Bridge, NodeObj::Port) | (NodeObj::Port, NodeObj::Bridge)
+            );
+            if !l2 {
+                f.push(
+                    Rule::NameDuplicate,
+                    &at(ctx, seen),
+                    format!(
+                        "interface name {name:?} on the nodes is already used by {}",
+                        at(ctx, *first).human()
+                    ),
+                );
+            }
+        } else {
+            space.insert(name, (seen, obj));
+        }
+    };
+    for (i, b) in t.bridge.iter().enumerate() {
+        let s = (Site::Bridge(i), Some("name"));
+        check_name(&b.name, &at(ctx, s), f);
+        add(&b.name, s, NodeObj::Bridge, f);
+    }
+    for (i, b) in t.bridge.iter().enumerate() {
+        for (j, port) in b.ports.iter().enumerate() {
+            let s = (Site::BridgePort(i, j), None);
+            check_name(port, &at(ctx, s), f);
+            add(port, s, NodeObj::Port, f);
+        }
+    }
+    for (i, p) in t.patch.iter().enumerate() {
+        for (end, e) in [(false, &p.a), (true, &p.b)] {
+            let s = (Site::PatchEnd(i, end), Some("name"));
+            check_name(&e.name, &at(ctx, s), f);
+            add(&e.name, s, NodeObj::Other, f);
+        }
+    }
+    let mut derived_seen = std::collections::BTreeSet::new();
+    for (i, ct) in t.ct.iter().enumerate() {
+        for (j, v) in ct.veth.iter().enumerate() {
+            match &v.host_name {
+                Some(h) => {
+                    let s = (Site::Veth(i, j), Some("host_name"));
+                    check_name(h, &at(ctx, s), f);
+                    add(h, s, NodeObj::Other, f);
+                }
+                None => {
+                    // Derived names are valid and distinct by construction; checking them
+                    // anyway keeps that promise honest. A repeated (id, name) is one
+                    // derived name, reported by the interface and id rules instead.
+                    let key = (ct.id, v.name.clone());
+                    if !derived_seen.insert((ct.id, v.name.as_str())) {
+                        continue;
+                    }
+                    if let Some(h) = ctx.r.host_names.get(&key) {
+                        let s = (Site::Veth(i, j), None);
+                        check_name(h, &at(ctx, s), f);
+                        add(h, s, NodeObj::Other, f);
+                    }
+                }
+            }
+        }
+        for (j, n) in ct.nic.iter().enumerate() {
+            let (name, field) = match &n.device {
+                Some(d) => (d.as_str(), "device"),
+                None => (n.name.as_str(), "name"),
+            };
+            let s = (Site::Nic(i, j), Some(field));
+            if field == "device" {
+                check_name(name, &at(ctx, s), f);
+            }
+            add(name, s, NodeObj::Other, f);
+        }
+    }
 }

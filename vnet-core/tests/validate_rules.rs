@@ -1,0 +1,776 @@
+//! Every validation rule: a valid case that passes and a violating case that fails with
+//! the rule's id and the element's path (and, for some, the line in the file). Includes
+//! the FINDINGS fault cases 1-15 that validation covers.
+
+use vnet_core::{Diagnostics, Document, Format};
+
+/// A small valid world: node m1, bridge br0 with 198.18.0.0/24, LAN lan0 with
+/// 198.19.0.0/24. Tests append containers and more.
+const BASE: &str = r#"
+name = "t"
+[[node]]
+name = "m1"
+[[lan]]
+name = "lan0"
+[[bridge]]
+name = "br0"
+[[subnet]]
+cidr = "198.18.0.0/24"
+bridge = "br0"
+[[subnet]]
+cidr = "198.19.0.0/24"
+lan = "lan0"
+"#;
+
+/// A container `name` with id `id` and one veth `eth0` on br0 with `addr`.
+fn ct(id: u32, name: &str, addr: &str) -> String {
+    format!(
+        r#"
+[[ct]]
+id = {id}
+name = "{name}"
+[[ct.veth]]
+name = "eth0"
+bridge = "br0"
+addresses = ["{addr}"]
+"#
+    )
+}
+
+fn run(extra: &str) -> Result<(), Diagnostics> {
+    let text = format!("{BASE}{extra}");
+    let doc = Document::parse(&text, Format::Toml).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    doc.validate().map(|_| ())
+}
+
+/// Asserts the text validates.
+fn ok(extra: &str) {
+    if let Err(d) = run(extra) {
+        panic!("expected valid, got:\n{}", list(&d));
+    }
+}
+
+fn list(d: &Diagnostics) -> String {
+    d.0.iter().map(|x| format!("{x}\n")).collect()
+}
+
+/// Asserts the findings are exactly these (rule id, path) pairs, in any order.
+fn fails(extra: &str, want: &[(&str, &str)]) -> Diagnostics {
+    let d = run(extra).expect_err("expected findings");
+    let mut got: Vec<(String, String)> =
+        d.0.iter()
+            .map(|x| (x.rule.id().to_string(), x.path.clone()))
+            .collect();
+    let mut want: Vec<(String, String)> = want
+        .iter()
+        .map(|(r, p)| (r.to_string(), p.to_string()))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "findings:\n{}", list(&d));
+    d
+}
+
+fn line_of(d: &Diagnostics, path: &str) -> usize {
+    d.0.iter()
+        .find(|x| x.path == path)
+        .and_then(|x| x.location)
+        .map(|l| l.line)
+        .expect("located")
+}
+
+#[test]
+fn the_examples_validate() {
+    for (name, text) in [
+        ("seed", include_str!("../../examples/seed.toml")),
+        ("nat-vlan", include_str!("../../examples/nat-vlan.toml")),
+    ] {
+        let doc = Document::parse(text, Format::Toml).unwrap();
+        if let Err(d) = doc.validate() {
+            panic!("{name}:\n{}", list(&d));
+        }
+    }
+}
+
+// --- names (FINDINGS 1-5) ---
+
+#[test]
+fn name_of_15_bytes_passes_16_fails() {
+    ok(&ct(101, "abcdefghijklmno", "198.18.0.1/24"));
+    let d = fails(
+        &ct(101, "abcdefghijklmnop", "198.18.0.1/24"),
+        &[("name-too-long", "ct[abcdefghijklmnop].name")],
+    );
+    assert_eq!(
+        line_of(&d, "ct[abcdefghijklmnop].name"),
+        BASE.lines().count() + 4
+    );
+}
+
+#[test]
+fn cyrillic_name_counts_bytes() {
+    // 7 Cyrillic letters = 14 bytes; 8 = 16 bytes. Both are outside the allowlist too.
+    fails(
+        &ct(101, "почтасе", "198.18.0.1/24"),
+        &[("name-invalid", "ct[почтасе].name")],
+    );
+    fails(
+        &ct(101, "почтасер", "198.18.0.1/24"),
+        &[
+            ("name-too-long", "ct[почтасер].name"),
+            ("name-invalid", "ct[почтасер].name"),
+        ],
+    );
+}
+
+#[test]
+fn dots_slashes_spaces_and_reserved_names_fail() {
+    for (bad, rule) in [
+        (".", "name-reserved"),
+        ("..", "name-reserved"),
+        ("lo", "name-reserved"),
+        ("all", "name-reserved"),
+        ("default", "name-reserved"),
+        ("a/b", "name-invalid"),
+        ("a b", "name-invalid"),
+        ("a:b", "name-invalid"),
+        ("a\\nb", "name-invalid"),
+        ("a\\tb", "name-invalid"),
+        ("", "name-invalid"),
+    ] {
+        let text = format!("[[ct]]\nid = 101\nname = \"c\"\n[[ct.veth]]\nname = \"{bad}\"\nbridge = \"br0\"\naddresses = [\"198.18.0.1/24\"]\n");
+        let shown = bad.replace("\\n", "\n").replace("\\t", "\t");
+        fails(&text, &[(rule, &format!("ct[c].veth[{shown}].name"))]);
+    }
+    ok("[[ct]]\nid = 101\nname = \"c\"\n[[ct.veth]]\nname = \"e_t-h.0\"\nbridge = \"br0\"\naddresses = [\"198.18.0.1/24\"]\n");
+}
+
+#[test]
+fn shell_metacharacters_fail() {
+    for bad in [
+        "$(reboot)",
+        "a;b",
+        "`x`",
+        "a'b",
+        "a\"b",
+        "a\\b",
+        "a*b",
+        "a&b",
+        "a|b",
+        "a<b",
+        "a>b",
+        "a#b",
+        "~a",
+        "-x",
+    ] {
+        let quoted = bad.replace('\\', "\\\\").replace('"', "\\\"");
+        let text = format!("[[bridge]]\nname = \"{quoted}\"\n");
+        let d = run(&text).expect_err(bad);
+        assert!(
+            d.0.iter()
+                .any(|x| x.rule.id() == "name-invalid" && x.path == format!("bridge[{bad}].name")),
+            "{bad}: {}",
+            list(&d)
+        );
+    }
+}
+
+#[test]
+fn text_fields_are_plain_words() {
+    ok("[[ct]]\nid = 101\nname = \"c\"\nhostname = \"mail.example-1.com\"\nostemplate = \"altlinux-sisyphus\"\nconfig = \"vps.basic\"\n");
+    let text = r#"
+[[ct]]
+id = 101
+name = "c"
+hostname = "mail;reboot"
+ostemplate = "../../etc/x"
+config = "-rf"
+"#;
+    fails(
+        text,
+        &[
+            ("text-invalid", "ct[c].hostname"),
+            ("text-invalid", "ct[c].ostemplate"),
+            ("text-invalid", "ct[c].config"),
+        ],
+    );
+}
+
+#[test]
+fn namespace_names_are_unique_across_kinds() {
+    ok(&format!(
+        "{}{}",
+        ct(101, "a", "198.18.0.1/24"),
+        ct(102, "b", "198.18.0.2/24")
+    ));
+    // A container named like the LAN: both become sandbox namespaces.
+    fails(
+        &ct(101, "lan0", "198.18.0.1/24"),
+        &[("name-duplicate", "ct[lan0].name")],
+    );
+    fails(
+        &format!(
+            "{}{}",
+            ct(101, "a", "198.18.0.1/24"),
+            ct(102, "a", "198.18.0.2/24")
+        ),
+        &[("name-duplicate", "ct[a].name")],
+    );
+}
+
+#[test]
+fn interface_names_are_unique_in_a_container() {
+    let text = r#"
+[[ct]]
+id = 101
+name = "c"
+[[ct.veth]]
+name = "eth0"
+bridge = "br0"
+[[ct.nic]]
+name = "eth0"
+lan = "lan0"
+"#;
+    fails(text, &[("name-duplicate", "ct[c].nic[eth0].name")]);
+}
+
+#[test]
+fn host_side_names_given_and_derived_are_unique() {
+    // veth101.0 is what container 101's first veth would get; given to another it is
+    // taken, and the derived one moves aside.
+    let text = format!(
+        "{}{}host_name = \"veth101.0\"\n",
+        ct(101, "a", "198.18.0.1/24"),
+        ct(102, "b", "198.18.0.2/24")
+    );
+    ok(&text);
+    let text = format!("{}host_name = \"br0\"\n", ct(101, "a", "198.18.0.1/24"),);
+    fails(&text, &[("name-duplicate", "ct[a].veth[eth0].host_name")]);
+    let text = format!(
+        "{}host_name = \"v1\"\n{}host_name = \"v1\"\n",
+        ct(101, "a", "198.18.0.1/24"),
+        ct(102, "b", "198.18.0.2/24")
+    );
+    fails(&text, &[("name-duplicate", "ct[b].veth[eth0].host_name")]);
+    let text = format!(
+        "{}host_name = \"veth-of-container-a\"\n",
+        ct(101, "a", "198.18.0.1/24")
+    );
+    fails(&text, &[("name-too-long", "ct[a].veth[eth0].host_name")]);
+}
+
+#[test]
+fn nic_device_clashes_with_a_host_side_name() {
+    let text = format!(
+        "{}host_name = \"eth1\"\n[[ct.nic]]\nname = \"eth1\"\nlan = \"lan0\"\n",
+        ct(101, "a", "198.18.0.1/24")
+    );
+    fails(&text, &[("name-duplicate", "ct[a].nic[eth1].name")]);
+}
+
+// --- ids and references (FINDINGS 15) ---
+
+#[test]
+fn ct_ids_are_nonzero_and_unique() {
+    fails(
+        &ct(0, "a", "198.18.0.1/24"),
+        &[("ct-id-duplicate", "ct[a].id")],
+    );
+    fails(
+        &format!(
+            "{}{}",
+            ct(101, "a", "198.18.0.1/24"),
+            ct(101, "b", "198.18.0.2/24")
+        ),
+        &[("ct-id-duplicate", "ct[b].id")],
+    );
+}
+
+#[test]
+fn references_must_exist() {
+    fails(
+        &ct(101, "a", "198.18.0.1/24").replace("br0", "br9"),
+        &[
+            ("ref-missing", "ct[a].veth[eth0].bridge"),
+            ("addr-outside-subnet", "ct[a].veth[eth0].addresses[0]"),
+        ],
+    );
+    fails(
+        "[[subnet]]\ncidr = \"198.18.9.0/24\"\nlan = \"nolan\"\n",
+        &[("ref-missing", "subnet[198.18.9.0/24].lan")],
+    );
+    fails(
+        "[[bridge]]\nname = \"br1\"\nnodes = [\"m9\"]\n",
+        &[("ref-missing", "bridge[br1].nodes[0]")],
+    );
+    fails("[[patch]]\na = { bridge = \"br0\", name = \"p0\" }\nb = { bridge = \"brX\", name = \"p1\" }\n", &[("ref-missing", "patch[0].b.bridge")]);
+    let text = r#"
+[[ct]]
+id = 101
+name = "c"
+[[ct.nic]]
+name = "eth1"
+lan = "nolan"
+[[ct.vlan]]
+name = "v10"
+parent = "eth7"
+id = 10
+[[ct.route]]
+to = "198.18.5.0/24"
+dev = "eth9"
+"#;
+    fails(
+        text,
+        &[
+            ("ref-missing", "ct[c].nic[eth1].lan"),
+            ("ref-missing", "ct[c].vlan[v10].parent"),
+            ("ref-missing", "ct[c].route[0].dev"),
+        ],
+    );
+}
+
+#[test]
+fn nodes_must_be_declared() {
+    fails(
+        &format!(
+            "{}node = \"m9\"\nfailover = [\"m8\"]\n",
+            ct(101, "a", "198.18.0.1/24")
+                .split("[[ct.veth]]")
+                .next()
+                .unwrap_or_default()
+        ),
+        &[
+            ("node-missing", "ct[a].node"),
+            ("node-missing", "ct[a].failover[0]"),
+        ],
+    );
+    let text = format!("name = \"t\"\n[[bridge]]\nname = \"br0\"\n[[subnet]]\ncidr = \"198.18.0.0/24\"\nbridge = \"br0\"\n{}", ct(101, "a", "198.18.0.1/24"));
+    let d = Document::parse(&text, Format::Toml)
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert_eq!(d.0.len(), 1, "{}", list(&d));
+    assert_eq!(
+        (d.0[0].rule.id(), d.0[0].path.as_str()),
+        ("node-missing", "node")
+    );
+}
+
+#[test]
+fn failover_nodes_need_the_bridge() {
+    let two = "[[node]]\nname = \"m2\"\n";
+    ok(&format!(
+        "{two}{}failover = [\"m2\"]\n",
+        ct(101, "a", "198.18.0.1/24")
+            .split("[[ct.veth]]")
+            .next()
+            .unwrap_or_default()
+    ));
+    let text = format!(
+        "{two}[[bridge]]\nname = \"br1\"\nnodes = [\"m1\"]\n[[subnet]]\ncidr = \"198.18.1.0/24\"\nbridge = \"br1\"\n[[ct]]\nid = 101\nname = \"a\"\nnode = \"m1\"\nfailover = [\"m2\"]\n[[ct.veth]]\nname = \"eth0\"\nbridge = \"br1\"\naddresses = [\"198.18.1.1/24\"]\n"
+    );
+    fails(&text, &[("node-missing-bridge", "ct[a].veth[eth0].bridge")]);
+}
+
+// --- MACs (FINDINGS 9) ---
+
+#[test]
+fn macs_are_unicast_nonzero_and_unique() {
+    ok(&format!(
+        "{}mac = \"02:00:00:00:00:01\"\n",
+        ct(101, "a", "198.18.0.1/24")
+    ));
+    for bad in [
+        "01:00:5e:00:00:01",
+        "00:00:00:00:00:00",
+        "ff:ff:ff:ff:ff:ff",
+    ] {
+        fails(
+            &format!("{}mac = \"{bad}\"\n", ct(101, "a", "198.18.0.1/24")),
+            &[("mac-invalid", "ct[a].veth[eth0].mac")],
+        );
+    }
+    let d = fails(
+        &format!(
+            "{}mac = \"02:00:00:00:00:01\"\n{}host_mac = \"02:00:00:00:00:01\"\n",
+            ct(101, "a", "198.18.0.1/24"),
+            ct(102, "b", "198.18.0.2/24")
+        ),
+        &[("mac-duplicate", "ct[b].veth[eth0].host_mac")],
+    );
+    let msg = &d.0[0].message;
+    assert!(
+        msg.contains("ct[a].veth[eth0].mac") && msg.contains("ct[b].veth[eth0].host_mac"),
+        "{msg}"
+    );
+}
+
+// --- addresses and subnets (FINDINGS 7, 8) ---
+
+#[test]
+fn addresses_are_unique() {
+    let d = fails(
+        &format!(
+            "{}{}",
+            ct(101, "a", "198.18.0.1/24"),
+            ct(102, "b", "198.18.0.1/24")
+        ),
+        &[("addr-duplicate", "ct[b].veth[eth0].addresses[0]")],
+    );
+    assert!(d.0[0].message.contains("ct[a].veth[eth0].addresses[0]"));
+}
+
+#[test]
+fn addresses_lie_in_a_subnet_of_their_segment() {
+    fails(
+        &ct(101, "a", "198.18.1.1/24"),
+        &[("addr-outside-subnet", "ct[a].veth[eth0].addresses[0]")],
+    );
+    // Right network, wrong prefix length.
+    fails(
+        &ct(101, "a", "198.18.0.1/25"),
+        &[("addr-outside-subnet", "ct[a].veth[eth0].addresses[0]")],
+    );
+    // The LAN's subnet, but on the bridge.
+    fails(
+        &ct(101, "a", "198.19.0.1/24"),
+        &[("addr-outside-subnet", "ct[a].veth[eth0].addresses[0]")],
+    );
+    ok("[[lan.host]]\nname = \"h\"\naddresses = [\"198.19.0.1/24\"]\n");
+    fails(
+        "[[lan.host]]\nname = \"h\"\nvlan = 7\naddresses = [\"198.19.0.1/24\"]\n",
+        &[("addr-outside-subnet", "lan[lan0].host[h].addresses[0]")],
+    );
+}
+
+#[test]
+fn network_and_broadcast_addresses_are_reserved() {
+    fails(
+        &ct(101, "a", "198.18.0.0/24"),
+        &[("addr-reserved", "ct[a].veth[eth0].addresses[0]")],
+    );
+    fails(
+        &ct(101, "a", "198.18.0.255/24"),
+        &[("addr-reserved", "ct[a].veth[eth0].addresses[0]")],
+    );
+    ok(&ct(101, "a", "198.18.0.254/24"));
+}
+
+#[test]
+fn subnets_do_not_overlap() {
+    ok("[[subnet]]\ncidr = \"198.18.1.0/24\"\nbridge = \"br0\"\n");
+    fails(
+        "[[subnet]]\ncidr = \"198.18.0.128/25\"\nbridge = \"br0\"\n",
+        &[("subnet-overlap", "subnet[198.18.0.128/25].cidr")],
+    );
+    fails(
+        "[[subnet]]\ncidr = \"198.18.0.0/16\"\nlan = \"lan0\"\n",
+        &[("subnet-overlap", "subnet[198.18.0.0/16].cidr")],
+    );
+}
+
+#[test]
+fn subnets_sit_on_one_segment() {
+    fails(
+        "[[subnet]]\ncidr = \"198.18.1.0/24\"\n",
+        &[("subnet-segment", "subnet[198.18.1.0/24]")],
+    );
+    fails(
+        "[[subnet]]\ncidr = \"198.18.1.0/24\"\nbridge = \"br0\"\nlan = \"lan0\"\n",
+        &[("subnet-segment", "subnet[198.18.1.0/24]")],
+    );
+    fails(
+        "[[subnet]]\ncidr = \"198.18.1.0/24\"\nbridge = \"br0\"\nvlan = 5\n",
+        &[("subnet-segment", "subnet[198.18.1.0/24]")],
+    );
+}
+
+#[test]
+fn gateway_is_a_container_address_on_the_segment() {
+    let gw = "[[subnet]]\ncidr = \"198.18.1.0/24\"\nbridge = \"br0\"\ngateway = \"198.18.1.1\"\n";
+    ok(&format!("{gw}{}", ct(101, "a", "198.18.1.1/24")));
+    fails(
+        &format!("{gw}{}", ct(101, "a", "198.18.1.2/24")),
+        &[("gateway-invalid", "subnet[198.18.1.0/24].gateway")],
+    );
+}
+
+// --- routes (FINDINGS 10, 11) ---
+
+#[test]
+fn one_default_route_per_family() {
+    let one = format!(
+        "{}[[ct.route]]\nto = \"default\"\nvia = \"198.18.0.1\"\n",
+        ct(102, "a", "198.18.0.2/24")
+    );
+    let router = ct(101, "r", "198.18.0.1/24")
+        .replace("[[ct.veth]]", "forward = { ipv4 = true }\n[[ct.veth]]");
+    ok(&format!("{router}{one}"));
+    fails(
+        &format!(
+            "{router}{one}[[ct.route]]\nto = \"0.0.0.0/0\"\nvia = \"198.18.0.1\"\nmetric = 5\n"
+        ),
+        &[("default-route-duplicate", "ct[a].route[1].to")],
+    );
+}
+
+#[test]
+fn veth_default_route_beside_venet_fails_with_the_article_fix() {
+    let router = ct(101, "r", "198.18.0.1/24")
+        .replace("[[ct.veth]]", "forward = { ipv4 = true }\n[[ct.veth]]");
+    let leaf = ct(102, "a", "198.18.0.2/24").replace(
+        "[[ct.veth]]",
+        "venet = { addresses = [\"198.51.100.7/32\"] }\n[[ct.veth]]",
+    );
+    ok(&format!("{router}{leaf}"));
+    let d = fails(
+        &format!("{router}{leaf}[[ct.route]]\nto = \"default\"\nvia = \"198.18.0.1\"\n"),
+        &[("default-route-venet", "ct[a].route[0].to")],
+    );
+    assert!(d.0[0].hint.as_deref().unwrap_or_default().contains("venet"));
+}
+
+#[test]
+fn next_hop_is_on_link() {
+    let router = ct(101, "r", "198.18.0.1/24")
+        .replace("[[ct.veth]]", "forward = { ipv4 = true }\n[[ct.veth]]");
+    fails(
+        &format!(
+            "{router}{}[[ct.route]]\nto = \"10.0.0.0/8\"\nvia = \"198.18.7.1\"\n",
+            ct(102, "a", "198.18.0.2/24")
+        ),
+        &[("route-nexthop-offlink", "ct[a].route[0].via")],
+    );
+    // On-link, but not through the `dev` named.
+    let two = ct(102, "a", "198.18.0.2/24")
+        + "[[ct.nic]]\nname = \"eth1\"\nlan = \"lan0\"\naddresses = [\"198.19.0.2/24\"]\n";
+    ok(&format!(
+        "{router}{two}[[ct.route]]\nto = \"10.0.0.0/8\"\nvia = \"198.18.0.1\"\ndev = \"eth0\"\n"
+    ));
+    fails(
+        &format!("{router}{two}[[ct.route]]\nto = \"10.0.0.0/8\"\nvia = \"198.18.0.1\"\ndev = \"eth1\"\n"),
+        &[("route-nexthop-offlink", "ct[a].route[0].via")],
+    );
+    fails(
+        &format!("{router}{two}[[ct.route]]\nto = \"default\"\n"),
+        &[("route-nexthop-offlink", "ct[a].route[0]")],
+    );
+}
+
+#[test]
+fn routers_forward() {
+    let leaf = format!(
+        "{}[[ct.route]]\nto = \"10.0.0.0/8\"\nvia = \"198.18.0.1\"\n",
+        ct(102, "a", "198.18.0.2/24")
+    );
+    fails(
+        &format!("{}{leaf}", ct(101, "r", "198.18.0.1/24")),
+        &[("router-not-forwarding", "ct[a].route[0].via")],
+    );
+}
+
+#[test]
+fn lan_host_routes_follow_the_same_rules() {
+    let router = ct(101, "r", "198.18.0.1/24")
+        .replace("[[ct.veth]]", "forward = { ipv4 = true }\n[[ct.veth]]")
+        + "[[ct.nic]]\nname = \"eth1\"\nlan = \"lan0\"\naddresses = [\"198.19.0.200/24\"]\n";
+    let host = "[[lan.host]]\nname = \"h\"\naddresses = [\"198.19.0.1/24\"]\nroute = [{ to = \"198.18.0.0/24\", via = \"198.19.0.200\" }]\n";
+    ok(&format!("{host}{router}"));
+    let bad = host.replace("198.19.0.200\" }", "198.19.0.200\" }, { to = \"default\", via = \"198.19.0.9\" }, { to = \"0.0.0.0/0\", via = \"198.19.0.9\" }, { to = \"10.0.0.0/8\", via = \"198.18.5.5\" }");
+    fails(
+        &format!("{bad}{router}"),
+        &[
+            ("default-route-duplicate", "lan[lan0].host[h].route[2].to"),
+            ("route-nexthop-offlink", "lan[lan0].host[h].route[3].via"),
+        ],
+    );
+}
+
+// --- NAT ---
+
+#[test]
+fn nat_needs_forwarding_and_an_outgoing_interface() {
+    let router = ct(101, "r", "198.18.0.1/24");
+    let fw = router.replace("[[ct.veth]]", "forward = { ipv4 = true }\n[[ct.veth]]");
+    ok(&format!(
+        "{fw}[[ct.nat]]\nsource = \"198.18.0.0/24\"\nout = \"eth0\"\n"
+    ));
+    fails(
+        &format!("{router}[[ct.nat]]\nsource = \"198.18.0.0/24\"\nout = \"eth5\"\n"),
+        &[
+            ("nat-invalid", "ct[r].nat[0].source"),
+            ("nat-invalid", "ct[r].nat[0].out"),
+        ],
+    );
+}
+
+// --- L2 (FINDINGS 12, 13, 14) ---
+
+const TWO_BRIDGES: &str = "[[bridge]]\nname = \"br1\"\n";
+
+#[test]
+fn patched_bridges_form_no_loop_without_stp() {
+    let p = |i: u32, a: &str, b: &str| {
+        format!("[[patch]]\na = {{ bridge = \"{a}\", name = \"pa{i}\" }}\nb = {{ bridge = \"{b}\", name = \"pb{i}\" }}\n")
+    };
+    ok(&format!("{TWO_BRIDGES}{}", p(0, "br0", "br1")));
+    fails(
+        &format!("{TWO_BRIDGES}{}{}", p(0, "br0", "br1"), p(1, "br1", "br0")),
+        &[("l2-loop", "patch[1].a.bridge")],
+    );
+    fails(&p(0, "br0", "br0"), &[("l2-loop", "patch[0].b.bridge")]);
+    // A triangle of br1, br2, br3.
+    let bridges =
+        "[[bridge]]\nname = \"br1\"\n[[bridge]]\nname = \"br2\"\n[[bridge]]\nname = \"br3\"\n";
+    let tri = format!(
+        "{bridges}{}{}{}",
+        p(0, "br1", "br2"),
+        p(1, "br2", "br3"),
+        p(2, "br3", "br1")
+    );
+    fails(
+        &tri,
+        &[
+            ("l2-loop", "patch[0].a.bridge"),
+            ("l2-loop", "patch[1].a.bridge"),
+            ("l2-loop", "patch[2].a.bridge"),
+        ],
+    );
+    // The same triangle with STP on every bridge is allowed; with one bridge off it is not.
+    let stp = tri.replace("\"\n[[", "\"\nstp = true\n[[");
+    ok(&stp);
+    fails(
+        &stp.replacen("stp = true\n", "", 1),
+        &[
+            ("l2-loop", "patch[0].a.bridge"),
+            ("l2-loop", "patch[2].a.bridge"),
+        ],
+    );
+}
+
+#[test]
+fn bridge_as_port_and_port_on_two_bridges_fail() {
+    ok(&format!(
+        "{TWO_BRIDGES}[[bridge]]\nname = \"br2\"\nports = [\"eth5\"]\n"
+    ));
+    fails(
+        &format!("{TWO_BRIDGES}[[bridge]]\nname = \"br2\"\nports = [\"br1\"]\n"),
+        &[("l2-loop", "bridge[br2].ports[0]")],
+    );
+    fails(
+        "[[bridge]]\nname = \"br1\"\nports = [\"eth5\"]\n[[bridge]]\nname = \"br2\"\nports = [\"eth5\"]\n",
+        &[("l2-loop", "bridge[br2].ports[0]")],
+    );
+}
+
+fn many_cts(n: u32) -> String {
+    let mut s = String::from("[[subnet]]\ncidr = \"198.18.64.0/18\"\nbridge = \"br0\"\n");
+    for i in 0..n {
+        s += &ct(
+            1000 + i,
+            &format!("c{i}"),
+            &format!("198.18.{}.{}/18", 64 + i / 250, 1 + i % 250),
+        );
+    }
+    s
+}
+
+#[test]
+fn bridge_takes_1023_ports_not_1024() {
+    ok(&many_cts(1023));
+    fails(&many_cts(1024), &[("bridge-port-limit", "bridge[br0]")]);
+}
+
+// --- VLAN ---
+
+#[test]
+fn vlan_ids_are_in_range_and_unique_per_parent() {
+    let nic = "[[ct]]\nid = 101\nname = \"r\"\n[[ct.nic]]\nname = \"eth1\"\nlan = \"lan0\"\n";
+    let v =
+        |n: &str, id: u32| format!("[[ct.vlan]]\nname = \"{n}\"\nparent = \"eth1\"\nid = {id}\n");
+    ok(&format!(
+        "{nic}{}{}",
+        v("eth1.10", 10),
+        v("eth1.4094", 4094)
+    ));
+    fails(
+        &format!("{nic}{}", v("eth1.0", 0)),
+        &[("vlan-invalid", "ct[r].vlan[eth1.0].id")],
+    );
+    fails(
+        &format!("{nic}{}", v("eth1.4095", 4095)),
+        &[("vlan-invalid", "ct[r].vlan[eth1.4095].id")],
+    );
+    fails(
+        &format!("{nic}{}{}", v("a", 10), v("b", 10)),
+        &[("vlan-invalid", "ct[r].vlan[b].id")],
+    );
+    fails(
+        "[[subnet]]\ncidr = \"198.18.9.0/24\"\nlan = \"lan0\"\nvlan = 4095\n",
+        &[("vlan-invalid", "subnet[198.18.9.0/24].vlan")],
+    );
+}
+
+#[test]
+fn vlan_addresses_need_the_vlan_subnet() {
+    let text = "[[subnet]]\ncidr = \"198.18.10.0/24\"\nlan = \"lan0\"\nvlan = 10\n[[ct]]\nid = 101\nname = \"r\"\n[[ct.nic]]\nname = \"eth1\"\nlan = \"lan0\"\n[[ct.vlan]]\nname = \"eth1.10\"\nparent = \"eth1\"\nid = 10\naddresses = [\"198.18.10.1/24\"]\n";
+    ok(text);
+    fails(
+        &text.replace("id = 10\naddr", "id = 20\naddr"),
+        &[("addr-outside-subnet", "ct[r].vlan[eth1.10].addresses[0]")],
+    );
+}
+
+// --- MTU ---
+
+#[test]
+fn mtu_in_range_and_ipv6_minimum() {
+    ok(&format!("{}mtu = 9000\n", ct(101, "a", "198.18.0.1/24")));
+    fails(
+        &format!("{}mtu = 67\n", ct(101, "a", "198.18.0.1/24")),
+        &[("mtu-invalid", "ct[a].veth[eth0].mtu")],
+    );
+    fails(
+        &format!("{}mtu = 65536\n", ct(101, "a", "198.18.0.1/24")),
+        &[("mtu-invalid", "ct[a].veth[eth0].mtu")],
+    );
+    let v6 = "[[subnet]]\ncidr = \"fd00:1::/64\"\nbridge = \"br0\"\n".to_string()
+        + &ct(101, "a", "fd00:1::1/64");
+    ok(&format!("{v6}mtu = 1280\n"));
+    fails(
+        &format!("{v6}mtu = 1279\n"),
+        &[("mtu-invalid", "ct[a].veth[eth0].mtu")],
+    );
+}
+
+// --- limits ---
+
+#[test]
+fn too_many_interfaces_is_a_limit() {
+    let mut s = String::from("[[ct]]\nid = 101\nname = \"a\"\n");
+    for i in 0..65 {
+        s += &format!("[[ct.veth]]\nname = \"e{i}\"\nbridge = \"br0\"\n");
+    }
+    fails(&s, &[("limit-exceeded", "ct[a]")]);
+}
+
+#[test]
+fn all_findings_are_reported_at_once_with_lines() {
+    let text = format!(
+        "{}mac = \"01:00:00:00:00:01\"\n{}",
+        ct(101, "a", "198.18.1.1/24"),
+        ct(101, "b", "198.18.0.0/24")
+    );
+    let d = fails(
+        &text,
+        &[
+            ("mac-invalid", "ct[a].veth[eth0].mac"),
+            ("addr-outside-subnet", "ct[a].veth[eth0].addresses[0]"),
+            ("ct-id-duplicate", "ct[b].id"),
+            ("addr-reserved", "ct[b].veth[eth0].addresses[0]"),
+        ],
+    );
+    let base = BASE.lines().count();
+    assert_eq!(line_of(&d, "ct[a].veth[eth0].mac"), base + 9);
+    assert_eq!(line_of(&d, "ct[b].id"), base + 12);
+}
