@@ -1,0 +1,203 @@
+//! Running a plan's commands: one argv at a time through [`std::process::Command`] (never
+//! through a shell), stopping at the first failure and undoing what was applied.
+//!
+//! A step counts as applied once its first command succeeded: a step of several commands
+//! (a link and its ownership marks) that fails half-way is undone as a whole by its
+//! inverse. The undo runs the inverses of the applied steps in reverse order, best
+//! effort, and reports every undo command that failed.
+
+use std::process::Command;
+
+use crate::error::{RollbackFailure, ShellError};
+use crate::iproute2::StepCommands;
+use crate::quote::quote_argv;
+use crate::script::check_nul;
+
+/// What a successful run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// The number of steps applied.
+    pub steps: usize,
+    /// The number of commands run.
+    pub commands: usize,
+}
+
+/// Runs `steps` in order. On the first failing command, undoes the applied steps and
+/// returns [`ShellError::CommandFailed`] naming the step, the command, its exit status,
+/// its stderr, and any undo command that failed too.
+pub fn execute(steps: &[StepCommands]) -> Result<RunReport, ShellError> {
+    let mut report = RunReport::default();
+    for (i, step) in steps.iter().enumerate() {
+        for (j, argv) in step.run.iter().enumerate() {
+            match run(argv) {
+                Ok(()) => report.commands += 1,
+                Err(failure) => {
+                    // The step's own first command succeeded: it is half-applied, so its
+                    // inverse belongs to the undo as well.
+                    let applied = if j > 0 { i + 1 } else { i };
+                    let rollback = undo(&steps[..applied]);
+                    return Err(match failure {
+                        Failure::Spawn(source) => ShellError::Spawn {
+                            command: quote_argv(argv),
+                            source,
+                        },
+                        Failure::Status { status, stderr } => ShellError::CommandFailed {
+                            step: step.step,
+                            command: quote_argv(argv),
+                            status,
+                            stderr,
+                            rollback,
+                        },
+                    });
+                }
+            }
+        }
+        report.steps += 1;
+    }
+    Ok(report)
+}
+
+/// Runs the undo commands of `applied` in reverse order, every one even when some fail;
+/// returns those that failed.
+pub fn undo(applied: &[StepCommands]) -> Vec<RollbackFailure> {
+    let mut failures = Vec::new();
+    for step in applied.iter().rev() {
+        for argv in &step.undo {
+            if let Err(f) = run(argv) {
+                failures.push(RollbackFailure {
+                    command: quote_argv(argv),
+                    reason: match f {
+                        Failure::Spawn(e) => format!("cannot run: {e}"),
+                        Failure::Status { status, stderr } => format!("{status}: {stderr}"),
+                    },
+                });
+            }
+        }
+    }
+    failures
+}
+
+enum Failure {
+    Spawn(std::io::Error),
+    Status { status: String, stderr: String },
+}
+
+fn run(argv: &[String]) -> Result<(), Failure> {
+    if let Err(e) = check_nul(argv) {
+        return Err(Failure::Spawn(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            e.to_string(),
+        )));
+    }
+    let Some((program, args)) = argv.split_first() else {
+        return Err(Failure::Spawn(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "empty command",
+        )));
+    };
+    let out = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(Failure::Spawn)?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Failure::Status {
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn argv(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn touch_step(step: usize, path: &Path) -> StepCommands {
+        let p = path.to_str().unwrap();
+        StepCommands {
+            step,
+            stage: 0,
+            summary: format!("touch {p}"),
+            run: vec![argv(&["touch", p])],
+            undo: vec![argv(&["rm", p])],
+        }
+    }
+
+    #[test]
+    fn a_failure_stops_the_run_reports_it_and_undoes_the_prefix() {
+        let dir = std::env::temp_dir().join(format!("vnet-exec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        let mut steps = vec![touch_step(0, &a), touch_step(1, &b)];
+        steps.push(StepCommands {
+            step: 2,
+            stage: 1,
+            summary: "fails".into(),
+            run: vec![argv(&["sh", "-c", "echo broken >&2; exit 3"])],
+            undo: vec![],
+        });
+        steps.push(touch_step(3, &dir.join("never")));
+        let err = execute(&steps).unwrap_err();
+        match &err {
+            ShellError::CommandFailed {
+                step,
+                status,
+                stderr,
+                rollback,
+                ..
+            } => {
+                assert_eq!(*step, 2);
+                assert!(status.contains('3'), "{status}");
+                assert_eq!(stderr, "broken");
+                assert!(rollback.is_empty(), "{rollback:?}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+        assert!(err.to_string().contains("rolled back cleanly"));
+        assert!(!a.exists() && !b.exists() && !dir.join("never").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_half_applied_step_is_undone_and_undo_failures_are_reported() {
+        let steps = vec![StepCommands {
+            step: 0,
+            stage: 0,
+            summary: "two commands".into(),
+            run: vec![argv(&["true"]), argv(&["false"])],
+            undo: vec![argv(&["sh", "-c", "echo undo-ran >&2; exit 1"])],
+        }];
+        match execute(&steps).unwrap_err() {
+            ShellError::CommandFailed { rollback, .. } => {
+                assert_eq!(rollback.len(), 1);
+                assert!(rollback[0].reason.contains("undo-ran"), "{rollback:?}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn arguments_are_never_interpreted_by_a_shell() {
+        let dir = std::env::temp_dir().join(format!("vnet-exec-lit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let payload = dir.join("x; touch pwned");
+        let steps = vec![touch_step(0, &payload)];
+        assert_eq!(
+            execute(&steps).unwrap(),
+            RunReport {
+                steps: 1,
+                commands: 1
+            }
+        );
+        assert!(payload.exists());
+        assert!(!Path::new("pwned").exists() && !dir.join("pwned").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

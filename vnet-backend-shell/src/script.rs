@@ -1,0 +1,100 @@
+//! [`Script`]: a POSIX `sh` script built line by line, every argument quoted with
+//! [`crate::quote()`] and every comment made unable to end its line.
+
+use crate::error::ShellError;
+use crate::quote::quote_argv;
+
+/// A `#!/bin/sh` script with `set -eu`, a header, and commented blocks of commands.
+#[derive(Debug, Clone)]
+pub struct Script {
+    text: String,
+}
+
+impl Script {
+    /// A script whose header comment says `what` it builds (one line per item).
+    pub fn new(what: &[String]) -> Self {
+        let mut text = String::from("#!/bin/sh\n");
+        for line in what {
+            text.push_str(&comment_line(line));
+        }
+        text.push_str("set -eu\n");
+        Script { text }
+    }
+
+    /// Starts a block: a blank line and a comment saying what the block does.
+    pub fn block(&mut self, comment: &str) {
+        self.text.push('\n');
+        self.text.push_str(&comment_line(comment));
+    }
+
+    /// A comment line inside a block.
+    pub fn note(&mut self, comment: &str) {
+        self.text.push_str(&comment_line(comment));
+    }
+
+    /// A command, each argument quoted.
+    pub fn command<S: AsRef<str>>(&mut self, argv: &[S]) -> Result<(), ShellError> {
+        check_nul(argv)?;
+        self.text.push_str(&quote_argv(argv));
+        self.text.push('\n');
+        Ok(())
+    }
+
+    /// The script's text.
+    pub fn finish(self) -> String {
+        self.text
+    }
+}
+
+/// Rejects an argv any of whose arguments holds a NUL byte.
+pub(crate) fn check_nul<S: AsRef<str>>(argv: &[S]) -> Result<(), ShellError> {
+    match argv.iter().find(|a| a.as_ref().contains('\0')) {
+        Some(a) => Err(ShellError::NulInArgument {
+            program: argv
+                .first()
+                .map(|p| p.as_ref().to_string())
+                .unwrap_or_default(),
+            argument: a.as_ref().to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `# text` with every control character (a newline above all, which would end the
+/// comment and turn the rest into code) shown as `?`.
+fn comment_line(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if clean.is_empty() {
+        "#\n".to_string()
+    } else {
+        format!("# {clean}\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_cannot_smuggle_a_command_onto_a_new_line() {
+        let mut s = Script::new(&["builds x\nreboot".to_string()]);
+        s.block("block\r\nrm -rf /");
+        s.command(&["ip", "link", "set", "a b", "up"]).unwrap();
+        assert_eq!(
+            s.finish(),
+            "#!/bin/sh\n# builds x?reboot\nset -eu\n\n# block??rm -rf /\nip link set 'a b' up\n"
+        );
+    }
+
+    #[test]
+    fn nul_bytes_are_refused() {
+        let mut s = Script::new(&[]);
+        assert!(matches!(
+            s.command(&["ip", "a\0b"]),
+            Err(ShellError::NulInArgument { .. })
+        ));
+    }
+}
