@@ -3,11 +3,22 @@
 
 mod action;
 pub mod command;
+mod desired;
+mod diff;
+mod expected;
+mod json;
+pub mod listing;
 mod namespace;
+mod order;
 mod scope;
 mod steps;
+mod teardown;
 
 pub use action::{Action, LinkSpec, NatRule, RouteSpec, Sysctl};
+pub use desired::LAN_SWITCH;
+pub use diff::{compile, diff};
+pub use expected::{expected_state, placeholder_nic_mac, pristine_state};
 pub use namespace::NsRef;
 pub use scope::Scope;
 pub use steps::{Plan, Step};
+pub use teardown::teardown;

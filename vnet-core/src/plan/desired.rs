@@ -1,0 +1,545 @@
+//! What a topology wants in one scope, in the planner's own terms: every namespace with
+//! the links, routes, sysctls and NAT rules it should hold, and the *units* that make the
+//! links (a `CreateLink`, or a `MoveLink` of a NIC, with its stand-in veth in the
+//! sandbox).
+//!
+//! [`super::expected_state`] projects this into an [`crate::observed::ObservedState`];
+//! [`super::diff`] compares it with what is observed. Both read the same description, so
+//! what the planner builds and what it expects cannot drift apart.
+
+use ipnetwork::IpNetwork;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{LinkSpec, NatRule, NsRef, RouteSpec, Scope, Sysctl};
+use crate::model::{Container, Mac, Route, RouteDest};
+use crate::observed::LinkKind;
+use crate::resolve::{derive_mac, MacKey};
+use crate::ValidTopology;
+
+/// The kernel's MTU of a new veth, bridge or physical NIC.
+pub(crate) const DEFAULT_MTU: u32 = 1500;
+/// The MTU of `lo`.
+pub(crate) const LOOPBACK_MTU: u32 = 65536;
+/// The value of a sysctl the kernel starts a namespace or link with.
+pub(crate) const SYSCTL_DEFAULT: &str = "0";
+/// The name of the bridge the sandbox puts in each LAN namespace.
+pub const LAN_SWITCH: &str = "switch";
+
+/// One link as the topology wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DesiredLink {
+    /// Its kind.
+    pub kind: LinkKind,
+    /// Its MAC; `None` when vnet leaves it as it is (a real NIC passed in without `mac`).
+    pub mac: Option<Mac>,
+    /// Its MTU.
+    pub mtu: u32,
+    /// Whether vnet sets the MTU (false for a real NIC passed in without `mtu`).
+    pub manage_mtu: bool,
+    /// The bridge it is a port of.
+    pub master: Option<String>,
+    /// Its addresses.
+    pub addresses: BTreeSet<IpNetwork>,
+}
+
+impl DesiredLink {
+    /// The value of `disable_ipv6` vnet wants: IPv6 off unless the link has an IPv6
+    /// address (so DAD/MLD multicast of unused IPv6 does not flood the bridges).
+    pub fn disable_ipv6(&self) -> &'static str {
+        if self.addresses.iter().any(IpNetwork::is_ipv6) {
+            "0"
+        } else {
+            "1"
+        }
+    }
+}
+
+/// One namespace as the topology wants it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DesiredNs {
+    /// Links vnet makes (not `lo`), by name.
+    pub links: BTreeMap<String, DesiredLink>,
+    /// Routes (vnet's protocol).
+    pub routes: BTreeSet<RouteSpec>,
+    /// Namespace-wide sysctls vnet manages (forwarding), with their values. Per-link
+    /// `disable_ipv6` follows from [`DesiredLink::disable_ipv6`].
+    pub sysctls: BTreeMap<Sysctl, String>,
+    /// NAT rules.
+    pub nat: BTreeSet<NatRule>,
+}
+
+/// What makes a link (or a pair of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// `CreateLink`: both ends of a veth pair, a bridge or a VLAN link.
+    Create {
+        /// Where the link (this end) is created.
+        ns: NsRef,
+        /// What is created.
+        spec: LinkSpec,
+    },
+    /// A NIC passed into a container with `MoveLink`; in the sandbox a stand-in veth is
+    /// created in `from` first.
+    Move {
+        /// The node namespace the NIC is in.
+        from: NsRef,
+        /// Its name there.
+        name: String,
+        /// The container.
+        to: NsRef,
+        /// Its name in the container.
+        new_name: String,
+        /// The sandbox's stand-in veth, created in `from` (peer on the LAN switch).
+        stand_in: Option<LinkSpec>,
+    },
+}
+
+/// Everything a topology wants in one scope.
+#[derive(Debug, Clone)]
+pub(crate) struct Desired {
+    /// Whether vnet creates (and owns) the namespaces: the sandbox.
+    pub sandbox: bool,
+    /// Namespaces in scope.
+    pub namespaces: BTreeMap<NsRef, DesiredNs>,
+    /// What makes the links, in a stable order.
+    pub units: Vec<Unit>,
+}
+
+impl Desired {
+    /// The desired state of `t` in `scope`.
+    pub fn build(t: &ValidTopology, scope: &Scope) -> Desired {
+        let mut b = Builder {
+            t,
+            d: Desired {
+                sandbox: matches!(scope, Scope::Sandbox),
+                namespaces: BTreeMap::new(),
+                units: Vec::new(),
+            },
+            used_macs: None,
+        };
+        b.build(scope);
+        b.d
+    }
+}
+
+struct Builder<'a> {
+    t: &'a ValidTopology,
+    d: Desired,
+    /// Every MAC of the topology, filled on first use (only the sandbox's switch ports
+    /// need it, to derive MACs that clash with none).
+    used_macs: Option<BTreeSet<Mac>>,
+}
+
+impl Builder<'_> {
+    fn build(&mut self, scope: &Scope) {
+        let topo = self.t.topology();
+        let sandbox = self.d.sandbox;
+        let nodes: Vec<String> = match scope {
+            Scope::Sandbox => topo.node.iter().map(|n| n.name.clone()).collect(),
+            Scope::Node(n) => topo
+                .node
+                .iter()
+                .filter(|x| &x.name == n)
+                .map(|x| x.name.clone())
+                .collect(),
+        };
+        for n in &nodes {
+            let ns = self.ns(NsRef::Node(n.clone()));
+            // A real node's forwarding is the machine's business, not the topology's.
+            if sandbox {
+                forwarding(ns, false, false);
+            }
+        }
+        for b in &topo.bridge {
+            for node in self.t.bridge_nodes(&b.name) {
+                if !nodes.iter().any(|n| n == node) {
+                    continue;
+                }
+                let mac = self.t.mac(&MacKey::Bridge {
+                    name: b.name.clone(),
+                });
+                let spec = LinkSpec::Bridge {
+                    name: b.name.clone(),
+                    mac,
+                    stp: b.stp,
+                    mtu: b.mtu,
+                };
+                let ns = NsRef::Node(node.to_string());
+                self.link(
+                    &ns,
+                    &b.name,
+                    LinkKind::Bridge { stp: b.stp },
+                    Some(mac),
+                    b.mtu.unwrap_or(DEFAULT_MTU),
+                    None,
+                    &b.addresses,
+                );
+                self.d.units.push(Unit::Create { ns, spec });
+            }
+        }
+        for p in &topo.patch {
+            let a_nodes = self.t.bridge_nodes(&p.a.bridge);
+            let b_nodes = self.t.bridge_nodes(&p.b.bridge);
+            for node in &nodes {
+                if !a_nodes.contains(&node.as_str()) || !b_nodes.contains(&node.as_str()) {
+                    continue;
+                }
+                let ns = NsRef::Node(node.clone());
+                let mac_a = self.t.mac(&MacKey::Patch {
+                    name: p.a.name.clone(),
+                });
+                let mac_b = self.t.mac(&MacKey::Patch {
+                    name: p.b.name.clone(),
+                });
+                for (end, mac) in [(&p.a, mac_a), (&p.b, mac_b)] {
+                    self.link(
+                        &ns,
+                        &end.name,
+                        LinkKind::Veth,
+                        Some(mac),
+                        DEFAULT_MTU,
+                        Some(end.bridge.clone()),
+                        &[],
+                    );
+                }
+                let spec = LinkSpec::Veth {
+                    name: p.a.name.clone(),
+                    mac: mac_a,
+                    mtu: None,
+                    peer_ns: ns.clone(),
+                    peer_name: p.b.name.clone(),
+                    peer_mac: mac_b,
+                };
+                self.d.units.push(Unit::Create { ns, spec });
+            }
+        }
+        if sandbox {
+            self.lans();
+        }
+        for ct in &topo.ct {
+            let home = self.t.home_node(ct);
+            if nodes.iter().any(|n| n == home) {
+                self.container(ct, home);
+            }
+        }
+    }
+
+    /// The namespace `ns`, added if new.
+    fn ns(&mut self, ns: NsRef) -> &mut DesiredNs {
+        self.d.namespaces.entry(ns).or_default()
+    }
+
+    #[allow(clippy::too_many_arguments)] // one call per link kind; a struct would only rename them
+    fn link(
+        &mut self,
+        ns: &NsRef,
+        name: &str,
+        kind: LinkKind,
+        mac: Option<Mac>,
+        mtu: u32,
+        master: Option<String>,
+        addresses: &[IpNetwork],
+    ) {
+        self.ns(ns.clone()).links.insert(
+            name.to_string(),
+            DesiredLink {
+                kind,
+                mac,
+                mtu,
+                manage_mtu: true,
+                master,
+                addresses: addresses.iter().copied().collect(),
+            },
+        );
+    }
+
+    /// A MAC for a sandbox-only link the topology has no key for (the LAN side of a
+    /// host's or NIC's cable), derived like every other MAC and clashing with none.
+    fn fresh_mac(&mut self, key: MacKey) -> Mac {
+        let t = self.t;
+        let used = self
+            .used_macs
+            .get_or_insert_with(|| t.resolved().macs.values().copied().collect());
+        let mac = (0..)
+            .map(|attempt| derive_mac(t.name(), &key, attempt))
+            .find(|m| !used.contains(m))
+            .unwrap_or_else(|| unreachable!("2^46 MACs cannot all be used"));
+        used.insert(mac);
+        mac
+    }
+
+    /// The sandbox's LANs: a namespace with a switch, and a namespace per host cabled
+    /// to it.
+    fn lans(&mut self) {
+        let t = self.t;
+        for lan in &t.topology().lan {
+            let lan_ns = NsRef::Lan(lan.name.clone());
+            let switch_mac = t.mac(&MacKey::LanSwitch {
+                lan: lan.name.clone(),
+            });
+            forwarding(self.ns(lan_ns.clone()), false, false);
+            self.link(
+                &lan_ns,
+                LAN_SWITCH,
+                LinkKind::Bridge { stp: false },
+                Some(switch_mac),
+                DEFAULT_MTU,
+                None,
+                &[],
+            );
+            self.d.units.push(Unit::Create {
+                ns: lan_ns.clone(),
+                spec: LinkSpec::Bridge {
+                    name: LAN_SWITCH.to_string(),
+                    mac: switch_mac,
+                    stp: false,
+                    mtu: None,
+                },
+            });
+            for h in &lan.host {
+                let host_ns = NsRef::Host(h.name.clone());
+                forwarding(self.ns(host_ns.clone()), false, false);
+                let mac = t.mac(&MacKey::LanHost {
+                    lan: lan.name.clone(),
+                    host: h.name.clone(),
+                });
+                // '@' never occurs in a valid name, so this key is no element's.
+                let port_mac = self.fresh_mac(MacKey::LanHost {
+                    lan: lan.name.clone(),
+                    host: format!("{}@{LAN_SWITCH}", h.name),
+                });
+                let on_eth0: &[IpNetwork] = if h.vlan.is_some() { &[] } else { &h.addresses };
+                self.link(
+                    &host_ns,
+                    "eth0",
+                    LinkKind::Veth,
+                    Some(mac),
+                    DEFAULT_MTU,
+                    None,
+                    on_eth0,
+                );
+                self.link(
+                    &lan_ns,
+                    &h.name,
+                    LinkKind::Veth,
+                    Some(port_mac),
+                    DEFAULT_MTU,
+                    Some(LAN_SWITCH.to_string()),
+                    &[],
+                );
+                self.d.units.push(Unit::Create {
+                    ns: host_ns.clone(),
+                    spec: LinkSpec::Veth {
+                        name: "eth0".to_string(),
+                        mac,
+                        mtu: None,
+                        peer_ns: lan_ns.clone(),
+                        peer_name: h.name.clone(),
+                        peer_mac: port_mac,
+                    },
+                });
+                if let Some(id) = h.vlan {
+                    let name = format!("eth0.{id}");
+                    self.link(
+                        &host_ns,
+                        &name,
+                        LinkKind::Vlan {
+                            parent: Some("eth0".to_string()),
+                            id,
+                        },
+                        Some(mac),
+                        DEFAULT_MTU,
+                        None,
+                        &h.addresses,
+                    );
+                    self.d.units.push(Unit::Create {
+                        ns: host_ns.clone(),
+                        spec: LinkSpec::Vlan {
+                            name,
+                            parent: "eth0".to_string(),
+                            id,
+                            mtu: None,
+                        },
+                    });
+                }
+                let routes: BTreeSet<RouteSpec> = h.route.iter().map(route_spec).collect();
+                self.ns(host_ns).routes.extend(routes);
+            }
+        }
+    }
+
+    /// A container's namespace, its veth pairs (host ends on `home`), NICs, VLANs,
+    /// routes, forwarding and NAT.
+    fn container(&mut self, ct: &Container, home: &str) {
+        let t = self.t;
+        let sandbox = self.d.sandbox;
+        let ct_ns = NsRef::Ct(ct.name.clone());
+        let node_ns = NsRef::Node(home.to_string());
+        forwarding(self.ns(ct_ns.clone()), ct.forward.ipv4, ct.forward.ipv6);
+        // The MTU and MAC of each interface, for VLAN links on top of it.
+        let mut lower: BTreeMap<&str, (u32, Option<Mac>)> = BTreeMap::new();
+        for v in &ct.veth {
+            let host_name = t.veth_host_name(ct, v).to_string();
+            let mac = t.veth_mac(ct, v);
+            let host_mac = t.veth_host_mac(ct, v);
+            let mtu = v.mtu.unwrap_or(DEFAULT_MTU);
+            self.link(
+                &node_ns,
+                &host_name,
+                LinkKind::Veth,
+                Some(host_mac),
+                mtu,
+                v.bridge.clone(),
+                &[],
+            );
+            self.link(
+                &ct_ns,
+                &v.name,
+                LinkKind::Veth,
+                Some(mac),
+                mtu,
+                None,
+                &v.addresses,
+            );
+            lower.insert(&v.name, (mtu, Some(mac)));
+            self.d.units.push(Unit::Create {
+                ns: node_ns.clone(),
+                spec: LinkSpec::Veth {
+                    name: host_name,
+                    mac: host_mac,
+                    mtu: v.mtu,
+                    peer_ns: ct_ns.clone(),
+                    peer_name: v.name.clone(),
+                    peer_mac: mac,
+                },
+            });
+        }
+        for (index, nic) in ct.nic.iter().enumerate() {
+            let key = MacKey::Nic {
+                ct: ct.id,
+                name: nic.name.clone(),
+            };
+            let device = nic.device.clone().unwrap_or_else(|| nic.name.clone());
+            let mtu = nic.mtu.unwrap_or(DEFAULT_MTU);
+            let stand_in = if sandbox {
+                let mac = t.mac(&key);
+                let lan_ns = NsRef::Lan(nic.lan.clone());
+                let port = format!("n{}.{index}", ct.id);
+                let port_mac = self.fresh_mac(MacKey::Nic {
+                    ct: ct.id,
+                    name: format!("{}@{LAN_SWITCH}", nic.name),
+                });
+                self.link(
+                    &lan_ns,
+                    &port,
+                    LinkKind::Veth,
+                    Some(port_mac),
+                    mtu,
+                    Some(LAN_SWITCH.to_string()),
+                    &[],
+                );
+                self.link(
+                    &ct_ns,
+                    &nic.name,
+                    LinkKind::Veth,
+                    Some(mac),
+                    mtu,
+                    None,
+                    &nic.addresses,
+                );
+                lower.insert(&nic.name, (mtu, Some(mac)));
+                Some(LinkSpec::Veth {
+                    name: device.clone(),
+                    mac,
+                    mtu: nic.mtu,
+                    peer_ns: lan_ns,
+                    peer_name: port,
+                    peer_mac: port_mac,
+                })
+            } else {
+                // A real NIC: vnet sets its MAC and MTU only when the topology gives them.
+                let given = t.resolved().given_macs.contains(&key);
+                let mac = given.then(|| t.mac(&key));
+                self.ns(ct_ns.clone()).links.insert(
+                    nic.name.clone(),
+                    DesiredLink {
+                        kind: LinkKind::Other {
+                            kind: String::new(),
+                        },
+                        mac,
+                        mtu,
+                        manage_mtu: nic.mtu.is_some(),
+                        master: None,
+                        addresses: nic.addresses.iter().copied().collect(),
+                    },
+                );
+                lower.insert(&nic.name, (mtu, mac));
+                None
+            };
+            self.d.units.push(Unit::Move {
+                from: node_ns.clone(),
+                name: device,
+                to: ct_ns.clone(),
+                new_name: nic.name.clone(),
+                stand_in,
+            });
+        }
+        for v in &ct.vlan {
+            let (parent_mtu, parent_mac) = lower
+                .get(v.parent.as_str())
+                .copied()
+                .unwrap_or((DEFAULT_MTU, None));
+            self.link(
+                &ct_ns,
+                &v.name,
+                LinkKind::Vlan {
+                    parent: Some(v.parent.clone()),
+                    id: v.id,
+                },
+                parent_mac,
+                v.mtu.unwrap_or(parent_mtu),
+                None,
+                &v.addresses,
+            );
+            self.d.units.push(Unit::Create {
+                ns: ct_ns.clone(),
+                spec: LinkSpec::Vlan {
+                    name: v.name.clone(),
+                    parent: v.parent.clone(),
+                    id: v.id,
+                    mtu: v.mtu,
+                },
+            });
+        }
+        let ns = self.ns(ct_ns);
+        ns.routes.extend(ct.route.iter().map(route_spec));
+        ns.nat.extend(ct.nat.iter().map(|n| NatRule {
+            source: n.source,
+            out: n.out.clone(),
+        }));
+    }
+}
+
+/// Sets the namespace's forwarding switches.
+fn forwarding(ns: &mut DesiredNs, ipv4: bool, ipv6: bool) {
+    let v = |on: bool| if on { "1" } else { SYSCTL_DEFAULT }.to_string();
+    ns.sysctls.insert(Sysctl::Ipv4Forward, v(ipv4));
+    ns.sysctls.insert(Sysctl::Ipv6Forward, v(ipv6));
+}
+
+/// A model route as vnet installs it: `default` becomes the next hop's family's `/0`.
+pub(crate) fn route_spec(r: &Route) -> RouteSpec {
+    let dst = match r.to {
+        RouteDest::Prefix(p) => p,
+        RouteDest::Default => match r.via {
+            Some(std::net::IpAddr::V6(_)) => "::/0".parse().expect("a valid prefix"),
+            _ => "0.0.0.0/0".parse().expect("a valid prefix"),
+        },
+    };
+    RouteSpec {
+        dst,
+        via: r.via,
+        dev: r.dev.clone(),
+        metric: r.metric,
+    }
+}

@@ -1,0 +1,618 @@
+//! [`diff`]: the plan that takes an observed state to what the topology wants, and
+//! [`compile`]: the same from the pristine state.
+//!
+//! The diff walks the desired state (see `desired.rs`) against a working copy of the
+//! observed one, which it updates as the kernel would for each action it plans (a link
+//! deleted takes its VLAN links, its ports' membership and the routes through it along;
+//! a link created or moved starts down and empty), so later comparisons see the state
+//! the plan will have produced by then.
+//!
+//! Ownership: only objects with this topology's mark are changed or deleted. A needed
+//! name taken by a foreign link is left alone, with everything on it; the backend's
+//! preflight reports the clash. A namespace that exists without the mark is used as it
+//! is and never deleted.
+
+use ipnetwork::IpNetwork;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::desired::{Desired, DesiredNs, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
+use super::expected::{base_namespace, pristine_state};
+use super::order::order;
+use super::{Action, LinkSpec, NsRef, Plan, Scope, Sysctl};
+use crate::model::Mac;
+use crate::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
+use crate::ValidTopology;
+
+/// The plan that builds `t` in `scope` from nothing: [`diff`] against
+/// [`pristine_state`].
+pub fn compile(t: &ValidTopology, scope: &Scope) -> Plan {
+    diff(t, scope, &pristine_state(t, scope))
+}
+
+/// The plan that takes `observed` to [`super::expected_state`]`(t, scope)`: creates what
+/// is missing, changes what differs (MAC, MTU, up, master, addresses, routes, sysctls,
+/// NAT) recording the observed values as `previous`, and deletes what this topology owns
+/// but no longer wants. Objects without this topology's mark are never changed.
+///
+/// Known limits: an unwanted veth end is deleted from the side vnet creates it on (node
+/// or LAN namespace) and its peer is not known to the observed state, so the inverse of
+/// that deletion cannot recreate the peer; an unwanted NIC that is vnet's is left where
+/// it is (its name on the node is not known any more).
+pub fn diff(t: &ValidTopology, scope: &Scope, observed: &ObservedState) -> Plan {
+    let d = Desired::build(t, scope);
+    let mut w = Work {
+        topology: t.name(),
+        removals: Vec::new(),
+        additions: Vec::new(),
+        cur: BTreeMap::new(),
+        blocked: BTreeSet::new(),
+    };
+    w.namespaces(&d, observed);
+    for unit in &d.units {
+        match unit {
+            Unit::Create { ns, spec } => w.create(ns, spec),
+            Unit::Move {
+                from,
+                name,
+                to,
+                new_name,
+                stand_in,
+            } => w.pass_in(t, from, name, to, new_name, stand_in.as_ref()),
+        }
+    }
+    w.unwanted(&d);
+    for (ns, dns) in &d.namespaces {
+        w.links(ns, dns);
+        w.rest(ns, dns);
+    }
+    order(t.name(), w.removals, w.additions)
+}
+
+/// The diff in progress: the actions so far and the state they lead to.
+struct Work<'a> {
+    topology: &'a str,
+    removals: Vec<Action>,
+    additions: Vec<Action>,
+    /// The namespaces in scope as they will be after the actions so far.
+    cur: BTreeMap<NsRef, ObservedNamespace>,
+    /// Names the topology needs that a foreign link holds.
+    blocked: BTreeSet<(NsRef, String)>,
+}
+
+impl Work<'_> {
+    fn ours(&self, owner: &Option<String>) -> bool {
+        owner.as_deref() == Some(self.topology)
+    }
+
+    fn link(&self, ns: &NsRef, name: &str) -> Option<&ObservedLink> {
+        self.cur.get(ns).and_then(|n| n.links.get(name))
+    }
+
+    fn ns_mut(&mut self, ns: &NsRef) -> &mut ObservedNamespace {
+        self.cur.entry(ns.clone()).or_default()
+    }
+
+    /// Creates missing namespaces (sandbox), deletes unwanted ones that are ours.
+    fn namespaces(&mut self, d: &Desired, observed: &ObservedState) {
+        for (ns, dns) in &d.namespaces {
+            let now = match observed.namespaces.get(ns) {
+                Some(o) => o.clone(),
+                None if d.sandbox => {
+                    self.additions
+                        .push(Action::CreateNamespace { ns: ns.clone() });
+                    fresh_namespace(Some(self.topology.to_string()), dns)
+                }
+                // A real node's namespace must exist; the plan goes on as if it did and
+                // the backend's preflight reports it missing.
+                None => fresh_namespace(None, dns),
+            };
+            self.cur.insert(ns.clone(), now);
+        }
+        if d.sandbox {
+            for (ns, o) in &observed.namespaces {
+                if !d.namespaces.contains_key(ns) && self.ours(&o.owner) {
+                    self.removals
+                        .push(Action::DeleteNamespace { ns: ns.clone() });
+                }
+            }
+        }
+    }
+
+    /// Makes sure the link(s) of one `CreateLink` exist and are ours with the right kind;
+    /// recreates them when not.
+    fn create(&mut self, ns: &NsRef, spec: &LinkSpec) {
+        let ends = ends(ns, spec);
+        let now: Vec<Option<&ObservedLink>> =
+            ends.iter().map(|(n, name, _)| self.link(n, name)).collect();
+        let foreign = now
+            .iter()
+            .flatten()
+            .any(|l| !self.ours(&l.owner) || !deletable(&l.kind));
+        if foreign {
+            for (n, name, _) in &ends {
+                self.blocked.insert(((*n).clone(), name.to_string()));
+            }
+            return;
+        }
+        let fine = now
+            .iter()
+            .zip(&ends)
+            .all(|(l, (_, _, kind))| l.is_some_and(|l| &l.kind == kind));
+        if fine {
+            return;
+        }
+        let stale: Vec<(NsRef, String, LinkSpec)> = now
+            .iter()
+            .zip(&ends)
+            .filter_map(|(l, (n, name, _))| {
+                l.map(|l| ((*n).clone(), name.to_string(), spec_of(n, name, l)))
+            })
+            .collect();
+        for (n, name, old) in stale {
+            self.removals.push(Action::DeleteLink {
+                ns: n.clone(),
+                spec: old,
+            });
+            self.forget(&n, &name);
+        }
+        self.additions.push(Action::CreateLink {
+            ns: ns.clone(),
+            spec: spec.clone(),
+        });
+        self.created(ns, spec);
+    }
+
+    /// Records the fresh link(s) a `CreateLink` makes.
+    fn created(&mut self, ns: &NsRef, spec: &LinkSpec) {
+        let owner = Some(self.topology.to_string());
+        let fresh = |kind: LinkKind, mac: Option<Mac>, mtu: u32| ObservedLink {
+            kind,
+            mac,
+            mtu,
+            up: false,
+            master: None,
+            owner: owner.clone(),
+            addresses: BTreeSet::new(),
+        };
+        let mut new: Vec<(NsRef, String, ObservedLink)> = Vec::new();
+        match spec {
+            LinkSpec::Veth {
+                name,
+                mac,
+                mtu,
+                peer_ns,
+                peer_name,
+                peer_mac,
+            } => {
+                let mtu = mtu.unwrap_or(DEFAULT_MTU);
+                new.push((
+                    ns.clone(),
+                    name.clone(),
+                    fresh(LinkKind::Veth, Some(*mac), mtu),
+                ));
+                new.push((
+                    peer_ns.clone(),
+                    peer_name.clone(),
+                    fresh(LinkKind::Veth, Some(*peer_mac), mtu),
+                ));
+            }
+            LinkSpec::Bridge {
+                name,
+                mac,
+                stp,
+                mtu,
+            } => new.push((
+                ns.clone(),
+                name.clone(),
+                fresh(
+                    LinkKind::Bridge { stp: *stp },
+                    Some(*mac),
+                    mtu.unwrap_or(DEFAULT_MTU),
+                ),
+            )),
+            LinkSpec::Vlan {
+                name,
+                parent,
+                id,
+                mtu,
+            } => {
+                // A VLAN link takes its parent's MAC, and its MTU unless given.
+                let (pmac, pmtu) = self
+                    .link(ns, parent)
+                    .map(|p| (p.mac, p.mtu))
+                    .unwrap_or((None, DEFAULT_MTU));
+                new.push((
+                    ns.clone(),
+                    name.clone(),
+                    fresh(
+                        LinkKind::Vlan {
+                            parent: Some(parent.clone()),
+                            id: *id,
+                        },
+                        pmac,
+                        mtu.unwrap_or(pmtu),
+                    ),
+                ));
+            }
+        }
+        for (n, name, l) in new {
+            let ns = self.ns_mut(&n);
+            ns.sysctls.insert(
+                Sysctl::DisableIpv6(name.clone()),
+                SYSCTL_DEFAULT.to_string(),
+            );
+            ns.links.insert(name, l);
+        }
+    }
+
+    /// Passes a NIC into its container (in the sandbox: its stand-in veth, created first).
+    fn pass_in(
+        &mut self,
+        t: &ValidTopology,
+        from: &NsRef,
+        name: &str,
+        to: &NsRef,
+        new_name: &str,
+        stand_in: Option<&LinkSpec>,
+    ) {
+        if let Some(l) = self.link(to, new_name) {
+            if !self.ours(&l.owner) {
+                self.blocked.insert((to.clone(), new_name.to_string()));
+            }
+            return;
+        }
+        let src = self.link(from, name).cloned();
+        match (stand_in, src) {
+            (Some(_), Some(l)) if !self.ours(&l.owner) || l.kind != LinkKind::Veth => {
+                self.blocked.insert((to.clone(), new_name.to_string()));
+                return;
+            }
+            (Some(_), Some(_)) => {} // created by an interrupted run, not moved yet
+            (Some(spec), None) => {
+                if let LinkSpec::Veth {
+                    peer_ns, peer_name, ..
+                } = spec
+                {
+                    if let Some(p) = self.link(peer_ns, peer_name).cloned() {
+                        if !self.ours(&p.owner) || !deletable(&p.kind) {
+                            self.blocked.insert((to.clone(), new_name.to_string()));
+                            return;
+                        }
+                        self.removals.push(Action::DeleteLink {
+                            ns: peer_ns.clone(),
+                            spec: spec_of(peer_ns, peer_name, &p),
+                        });
+                        self.forget(peer_ns, peer_name);
+                    }
+                }
+                self.additions.push(Action::CreateLink {
+                    ns: from.clone(),
+                    spec: spec.clone(),
+                });
+                self.created(from, spec);
+            }
+            (None, Some(_)) => {}
+            (None, None) => {
+                // Not observed on the node: assume the NIC as the pristine state does,
+                // so the plan still moves it (the backend's preflight finds it missing).
+                let mac = super::expected::placeholder_nic_mac(t, to, new_name);
+                self.ns_mut(from)
+                    .links
+                    .insert(name.to_string(), super::expected::physical_nic(mac));
+            }
+        }
+        self.additions.push(Action::MoveLink {
+            from: from.clone(),
+            name: name.to_string(),
+            to: to.clone(),
+            new_name: new_name.to_string(),
+        });
+        let mut l = self
+            .link(from, name)
+            .cloned()
+            .expect("the link to move was recorded above");
+        self.forget(from, name);
+        // Moving a link to another namespace takes it down and drops its addresses and
+        // bridge membership; vnet marks it while it is in the container.
+        l.up = false;
+        l.addresses.clear();
+        l.master = None;
+        l.owner = if matches!(to, NsRef::Node(_)) {
+            None
+        } else {
+            Some(self.topology.to_string())
+        };
+        let ns = self.ns_mut(to);
+        ns.sysctls.insert(
+            Sysctl::DisableIpv6(new_name.to_string()),
+            SYSCTL_DEFAULT.to_string(),
+        );
+        ns.links.insert(new_name.to_string(), l);
+    }
+
+    /// Deletes links that are ours but not wanted, in the namespaces in scope.
+    fn unwanted(&mut self, d: &Desired) {
+        let mut doomed: Vec<(NsRef, String, LinkSpec)> = Vec::new();
+        for (ns, now) in &self.cur {
+            let want = &d.namespaces[ns];
+            for (name, l) in &now.links {
+                if want.links.contains_key(name) || !self.ours(&l.owner) {
+                    continue;
+                }
+                let delete = match &l.kind {
+                    // A veth end goes with its peer: vnet deletes pairs from the side it
+                    // creates them on (the node's, or the LAN's for hosts and NICs).
+                    LinkKind::Veth => matches!(ns, NsRef::Node(_) | NsRef::Lan(_)),
+                    // A VLAN link whose parent goes too goes with it.
+                    LinkKind::Vlan {
+                        parent: Some(p), ..
+                    } => want.links.contains_key(p) || !now.links.contains_key(p),
+                    LinkKind::Vlan { .. } | LinkKind::Bridge { .. } => true,
+                    LinkKind::Loopback | LinkKind::Other { .. } => false,
+                };
+                if delete {
+                    doomed.push((ns.clone(), name.clone(), spec_of(ns, name, l)));
+                }
+            }
+        }
+        for (ns, name, spec) in doomed {
+            if self.link(&ns, &name).is_none() {
+                continue; // went with a link deleted before it
+            }
+            self.removals.push(Action::DeleteLink {
+                ns: ns.clone(),
+                spec,
+            });
+            self.forget(&ns, &name);
+        }
+    }
+
+    /// Brings each wanted link to its MAC, MTU, `disable_ipv6`, master, up and addresses.
+    fn links(&mut self, ns: &NsRef, dns: &DesiredNs) {
+        // Parents before VLAN links: a VLAN link follows its parent's MAC change.
+        let (vlans, others): (Vec<_>, Vec<_>) = dns
+            .links
+            .iter()
+            .partition(|(_, l)| matches!(l.kind, LinkKind::Vlan { .. }));
+        for (name, want) in others.into_iter().chain(vlans) {
+            if self.blocked.contains(&(ns.clone(), name.clone())) {
+                continue;
+            }
+            let Some(have) = self.link(ns, name).cloned() else {
+                continue;
+            };
+            if !self.ours(&have.owner) {
+                continue;
+            }
+            let (link, n) = (name.clone(), ns.clone());
+            if let Some(mac) = want.mac {
+                if have.mac != Some(mac) {
+                    let previous = have.mac.unwrap_or(mac);
+                    self.additions.push(Action::SetMac {
+                        ns: n.clone(),
+                        link: link.clone(),
+                        mac,
+                        previous,
+                    });
+                    self.follow_mac(ns, name, previous, mac);
+                }
+            }
+            if want.manage_mtu && have.mtu != want.mtu {
+                self.additions.push(Action::SetMtu {
+                    ns: n.clone(),
+                    link: link.clone(),
+                    mtu: want.mtu,
+                    previous: have.mtu,
+                });
+            }
+            let key = Sysctl::DisableIpv6(name.clone());
+            let off = self.cur[ns]
+                .sysctls
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| SYSCTL_DEFAULT.to_string());
+            if off != want.disable_ipv6() {
+                self.additions.push(Action::SetSysctl {
+                    ns: n.clone(),
+                    sysctl: key,
+                    value: want.disable_ipv6().to_string(),
+                    previous: off,
+                });
+            }
+            if have.master != want.master {
+                if let Some(old) = &have.master {
+                    self.removals.push(Action::ClearMaster {
+                        ns: n.clone(),
+                        link: link.clone(),
+                        master: old.clone(),
+                    });
+                }
+                if let Some(m) = &want.master {
+                    if !self.blocked.contains(&(ns.clone(), m.clone())) {
+                        self.additions.push(Action::SetMaster {
+                            ns: n.clone(),
+                            link: link.clone(),
+                            master: m.clone(),
+                        });
+                    }
+                }
+            }
+            if !have.up {
+                self.additions.push(Action::SetUp {
+                    ns: n.clone(),
+                    link: link.clone(),
+                });
+            }
+            for a in have.addresses.difference(&want.addresses) {
+                self.removals.push(Action::DelAddress {
+                    ns: n.clone(),
+                    link: link.clone(),
+                    address: *a,
+                });
+            }
+            for a in want.addresses.difference(&have.addresses) {
+                self.additions.push(Action::AddAddress {
+                    ns: n.clone(),
+                    link: link.clone(),
+                    address: *a,
+                });
+            }
+        }
+    }
+
+    /// Routes, forwarding and NAT of one namespace.
+    fn rest(&mut self, ns: &NsRef, dns: &DesiredNs) {
+        let now = &self.cur[ns];
+        for r in now.routes.difference(&dns.routes) {
+            self.removals.push(Action::DelRoute {
+                ns: ns.clone(),
+                route: r.clone(),
+            });
+        }
+        for r in dns.routes.difference(&now.routes) {
+            self.additions.push(Action::AddRoute {
+                ns: ns.clone(),
+                route: r.clone(),
+            });
+        }
+        for (key, value) in &dns.sysctls {
+            let have = now
+                .sysctls
+                .get(key)
+                .map(String::as_str)
+                .unwrap_or(SYSCTL_DEFAULT);
+            if have != value {
+                self.additions.push(Action::SetSysctl {
+                    ns: ns.clone(),
+                    sysctl: key.clone(),
+                    value: value.clone(),
+                    previous: have.to_string(),
+                });
+            }
+        }
+        for rule in now.nat.difference(&dns.nat) {
+            self.removals.push(Action::DelNat {
+                ns: ns.clone(),
+                rule: rule.clone(),
+            });
+        }
+        for rule in dns.nat.difference(&now.nat) {
+            self.additions.push(Action::AddNat {
+                ns: ns.clone(),
+                rule: rule.clone(),
+            });
+        }
+    }
+
+    /// VLAN links on `name` that had its MAC take the new one, as the kernel does.
+    fn follow_mac(&mut self, ns: &NsRef, name: &str, old: Mac, new: Mac) {
+        for l in self.ns_mut(ns).links.values_mut() {
+            if matches!(&l.kind, LinkKind::Vlan { parent: Some(p), .. } if p == name)
+                && l.mac == Some(old)
+            {
+                l.mac = Some(new);
+            }
+        }
+    }
+
+    /// Drops a link from the working state with what goes with it in the kernel: its
+    /// VLAN links, its ports' membership, its `disable_ipv6`, the routes through it.
+    fn forget(&mut self, ns: &NsRef, name: &str) {
+        let Some(now) = self.cur.get_mut(ns) else {
+            return;
+        };
+        let Some(gone) = now.links.remove(name) else {
+            return;
+        };
+        now.sysctls.remove(&Sysctl::DisableIpv6(name.to_string()));
+        now.routes.retain(|r| {
+            r.dev.as_deref() != Some(name)
+                && !r
+                    .via
+                    .is_some_and(|via| gone.addresses.iter().any(|a: &IpNetwork| a.contains(via)))
+        });
+        let mut children = Vec::new();
+        for (n, l) in now.links.iter_mut() {
+            if l.master.as_deref() == Some(name) {
+                l.master = None;
+            }
+            if matches!(&l.kind, LinkKind::Vlan { parent: Some(p), .. } if p == name) {
+                children.push(n.clone());
+            }
+        }
+        for c in children {
+            self.forget(ns, &c);
+        }
+    }
+}
+
+/// A namespace as it is right after vnet creates it (or, on a real node, as assumed
+/// when not observed).
+fn fresh_namespace(owner: Option<String>, dns: &DesiredNs) -> ObservedNamespace {
+    let mut ns = base_namespace(owner);
+    for key in dns.sysctls.keys() {
+        ns.sysctls.insert(key.clone(), SYSCTL_DEFAULT.to_string());
+    }
+    ns
+}
+
+/// The links one `CreateLink` makes, with the kind each will be observed as.
+fn ends<'a>(ns: &'a NsRef, spec: &'a LinkSpec) -> Vec<(&'a NsRef, &'a str, LinkKind)> {
+    match spec {
+        LinkSpec::Veth {
+            name,
+            peer_ns,
+            peer_name,
+            ..
+        } => vec![
+            (ns, name.as_str(), LinkKind::Veth),
+            (peer_ns, peer_name.as_str(), LinkKind::Veth),
+        ],
+        LinkSpec::Bridge { name, stp, .. } => {
+            vec![(ns, name.as_str(), LinkKind::Bridge { stp: *stp })]
+        }
+        LinkSpec::Vlan {
+            name, parent, id, ..
+        } => vec![(
+            ns,
+            name.as_str(),
+            LinkKind::Vlan {
+                parent: Some(parent.clone()),
+                id: *id,
+            },
+        )],
+    }
+}
+
+/// Whether vnet deletes links of this kind (never `lo` or hardware).
+fn deletable(kind: &LinkKind) -> bool {
+    !matches!(kind, LinkKind::Loopback | LinkKind::Other { .. })
+}
+
+/// The spec of an observed link, for deleting it. A veth's peer is not observed: the
+/// spec names none, so its inverse cannot recreate the pair (see [`diff`]).
+fn spec_of(ns: &NsRef, name: &str, l: &ObservedLink) -> LinkSpec {
+    let mac = l.mac.unwrap_or(Mac::new(0, 0, 0, 0, 0, 0));
+    match &l.kind {
+        LinkKind::Bridge { stp } => LinkSpec::Bridge {
+            name: name.to_string(),
+            mac,
+            stp: *stp,
+            mtu: Some(l.mtu),
+        },
+        LinkKind::Vlan { parent, id } => LinkSpec::Vlan {
+            name: name.to_string(),
+            parent: parent.clone().unwrap_or_default(),
+            id: *id,
+            mtu: Some(l.mtu),
+        },
+        _ => LinkSpec::Veth {
+            name: name.to_string(),
+            mac,
+            mtu: Some(l.mtu),
+            peer_ns: ns.clone(),
+            peer_name: String::new(),
+            peer_mac: mac,
+        },
+    }
+}

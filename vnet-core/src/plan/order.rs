@@ -1,0 +1,454 @@
+//! Ordering: the actions of a plan as a petgraph DAG of "needs" edges, sorted into
+//! [`Step`]s with their `after` ids and stages.
+//!
+//! Additions need what they build on: a namespace comes before anything in it and before
+//! a veth whose peer lands in it; a link before its sysctls, MAC, MTU, addresses, up,
+//! master and VLAN children; a bridge before its ports; `disable_ipv6` before the link
+//! goes up; a link's MTU before a VLAN on it; addresses and up before the routes via
+//! them; the moved NIC before anything on it in the container; forwarding after the
+//! namespace's addresses, links and routes (a router forwards once it is wired, as the
+//! article does it) and before NAT.
+//!
+//! Removals are ordered as the inverses of additions, reversed: `DelRoute` before the
+//! `DelAddress` it needs, ports before bridges, links before the namespaces their peers
+//! are in. Every removal comes before every addition (a repair first clears what is
+//! wrong), and an addition that takes a name, route, address or port a removal frees
+//! names that removal in its `after`.
+//!
+//! The order is deterministic: steps are sorted by (stage = longest-path depth,
+//! namespace, action kind in the article's order, the action itself), so the same set of
+//! actions gives a byte-identical plan whatever order it was produced in. Building the
+//! graph uses hash lookups (never iterated) and costs O(n log n).
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+use std::collections::HashMap;
+
+use super::{Action, LinkSpec, NsRef, Plan, Step, Sysctl};
+
+/// Orders `removals` and `additions` into the plan of `topology`.
+pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action>) -> Plan {
+    let mut all: Vec<(bool, Action)> = removals
+        .into_iter()
+        .map(|a| (true, a))
+        .chain(additions.into_iter().map(|a| (false, a)))
+        .collect();
+    all.sort_unstable_by(|a, b| sort_key(a).cmp(&sort_key(b)).then_with(|| a.1.cmp(&b.1)));
+    all.dedup();
+    let n = all.len();
+    let inverses: Vec<Option<Action>> = all
+        .iter()
+        .map(|(removal, a)| removal.then(|| a.inverse()))
+        .collect();
+    // Each action in the direction of building: additions as they are, removals as the
+    // addition they undo.
+    let built: Vec<&Action> = all
+        .iter()
+        .zip(&inverses)
+        .map(|((_, a), inv)| inv.as_ref().unwrap_or(a))
+        .collect();
+    let is_removal: Vec<bool> = all.iter().map(|(r, _)| *r).collect();
+
+    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(n + 1, n * 3);
+    for _ in 0..n {
+        g.add_node(());
+    }
+    for (from, to) in needs_edges(&built, &is_removal, false) {
+        g.update_edge(NodeIndex::new(from), NodeIndex::new(to), ());
+    }
+    // Among removals, an edge of their inverses is reversed.
+    for (from, to) in needs_edges(&built, &is_removal, true) {
+        g.update_edge(NodeIndex::new(to), NodeIndex::new(from), ());
+    }
+    for (from, to) in conflict_edges(&all) {
+        g.update_edge(NodeIndex::new(from), NodeIndex::new(to), ());
+    }
+    // Every removal before every addition, through one barrier vertex (2n edges, not n^2).
+    let barrier = if is_removal.iter().any(|r| *r) && is_removal.iter().any(|r| !*r) {
+        let b = g.add_node(());
+        for (i, r) in is_removal.iter().enumerate() {
+            if *r {
+                g.add_edge(NodeIndex::new(i), b, ());
+            } else {
+                g.add_edge(b, NodeIndex::new(i), ());
+            }
+        }
+        Some(b)
+    } else {
+        None
+    };
+
+    let topo = petgraph::algo::toposort(&g, None).unwrap_or_else(|cycle| {
+        panic!(
+            "planner bug: the actions' needs form a cycle through {:?}",
+            all.get(cycle.node_id().index()).map(|a| &a.1)
+        )
+    });
+    let mut stage = vec![0usize; g.node_count()];
+    for v in &topo {
+        let s = g
+            .neighbors_directed(*v, Direction::Incoming)
+            .map(|u| {
+                if Some(u) == barrier {
+                    stage[u.index()]
+                } else {
+                    stage[u.index()] + 1
+                }
+            })
+            .max()
+            .unwrap_or(0);
+        stage[v.index()] = s;
+    }
+    // `all` is sorted by rank already, so a stable sort by stage keeps rank order within
+    // a stage; every edge goes to a higher stage, so this is a topological order.
+    let mut positions: Vec<usize> = (0..n).collect();
+    positions.sort_by_key(|i| stage[*i]);
+    let mut new_id = vec![0usize; n];
+    for (id, old) in positions.iter().enumerate() {
+        new_id[*old] = id;
+    }
+    let mut actions: Vec<Option<Action>> = all.into_iter().map(|(_, a)| Some(a)).collect();
+    let steps = positions
+        .iter()
+        .enumerate()
+        .map(|(id, old)| {
+            let mut after: Vec<usize> = g
+                .neighbors_directed(NodeIndex::new(*old), Direction::Incoming)
+                .filter(|u| Some(*u) != barrier)
+                .map(|u| new_id[u.index()])
+                .collect();
+            after.sort_unstable();
+            after.dedup();
+            Step {
+                id,
+                action: actions[*old].take().expect("each action is placed once"),
+                after,
+                stage: stage[*old],
+            }
+        })
+        .collect();
+    Plan {
+        topology: topology.to_string(),
+        steps,
+    }
+}
+
+/// The rank of an action within a stage: removals first, then by namespace (additions:
+/// nodes, containers, LANs, hosts; removals: containers, nodes, hosts, LANs), then by
+/// kind in the article's order of things.
+fn sort_key(entry: &(bool, Action)) -> (bool, u8, &str, u8) {
+    let (removal, a) = entry;
+    let (ns_rank, ns_name) = match a.ns() {
+        Some(ns) => {
+            let rank = match (removal, ns) {
+                (false, NsRef::Node(_)) | (true, NsRef::Ct(_)) => 0,
+                (false, NsRef::Ct(_)) | (true, NsRef::Node(_)) => 1,
+                (false, NsRef::Lan(_)) | (true, NsRef::Host(_)) => 2,
+                (false, NsRef::Host(_)) | (true, NsRef::Lan(_)) => 3,
+            };
+            (rank, ns.name())
+        }
+        None => (4, ""),
+    };
+    (!removal, ns_rank, ns_name, kind_rank(*removal, a))
+}
+
+fn kind_rank(removal: bool, a: &Action) -> u8 {
+    use Action::*;
+    let link_rank = |spec: &LinkSpec| match spec {
+        LinkSpec::Veth { .. } => 0,
+        LinkSpec::Bridge { .. } => 1,
+        LinkSpec::Vlan { .. } => 2,
+    };
+    if !removal {
+        match a {
+            CreateNamespace { .. } => 0,
+            CreateLink { spec, .. } => 1 + link_rank(spec),
+            MoveLink { .. } => 4,
+            SetMac { .. } => 5,
+            SetMtu { .. } => 6,
+            SetSysctl {
+                sysctl: Sysctl::DisableIpv6(_),
+                ..
+            } => 7,
+            SetMaster { .. } => 8,
+            SetUp { .. } => 9,
+            AddAddress { .. } => 10,
+            AddRoute { .. } => 11,
+            SetSysctl { .. } => 12,
+            AddNat { .. } => 13,
+            WriteFile { .. } => 14,
+            _ => 15,
+        }
+    } else {
+        match a {
+            DelNat { .. } => 0,
+            SetSysctl {
+                sysctl: Sysctl::Ipv4Forward | Sysctl::Ipv6Forward,
+                ..
+            } => 1,
+            DelRoute { .. } => 2,
+            DelAddress { .. } => 3,
+            ClearMaster { .. } => 4,
+            SetDown { .. } => 5,
+            SetSysctl { .. } => 6,
+            MoveLink { .. } => 7,
+            DeleteLink { spec, .. } => 10 - link_rank(spec),
+            DeleteNamespace { .. } => 11,
+            RemoveFile { .. } => 12,
+            _ => 13,
+        }
+    }
+}
+
+/// A thing one action makes that others build on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Res<'a> {
+    Ns(&'a NsRef),
+    Link(&'a NsRef, &'a str),
+    Up(&'a NsRef, &'a str),
+    Mtu(&'a NsRef, &'a str),
+    Sysctl(&'a NsRef, &'a Sysctl),
+}
+
+fn provides<'a>(a: &'a Action, out: &mut Vec<Res<'a>>) {
+    use Action::*;
+    match a {
+        CreateNamespace { ns } => out.push(Res::Ns(ns)),
+        CreateLink { ns, spec } => {
+            out.push(Res::Link(ns, spec.name()));
+            if let LinkSpec::Veth {
+                peer_ns, peer_name, ..
+            } = spec
+            {
+                out.push(Res::Link(peer_ns, peer_name));
+            }
+        }
+        MoveLink { to, new_name, .. } => out.push(Res::Link(to, new_name)),
+        SetUp { ns, link } => out.push(Res::Up(ns, link)),
+        SetMtu { ns, link, .. } => out.push(Res::Mtu(ns, link)),
+        SetSysctl { ns, sysctl, .. } => out.push(Res::Sysctl(ns, sysctl)),
+        _ => {}
+    }
+}
+
+fn needs<'a>(a: &'a Action, out: &mut Vec<Res<'a>>) {
+    use Action::*;
+    if let Some(ns) = a.ns() {
+        if !matches!(a, CreateNamespace { .. }) {
+            out.push(Res::Ns(ns));
+        }
+    }
+    match a {
+        CreateLink { ns, spec } => match spec {
+            LinkSpec::Veth { peer_ns, .. } => out.push(Res::Ns(peer_ns)),
+            LinkSpec::Vlan { parent, .. } => {
+                out.push(Res::Link(ns, parent));
+                out.push(Res::Mtu(ns, parent));
+            }
+            LinkSpec::Bridge { .. } => {}
+        },
+        MoveLink { from, name, to, .. } => {
+            out.push(Res::Link(from, name));
+            out.push(Res::Ns(to));
+        }
+        SetMac { ns, link, .. }
+        | SetMtu { ns, link, .. }
+        | SetDown { ns, link }
+        | AddAddress { ns, link, .. }
+        | DelAddress { ns, link, .. } => out.push(Res::Link(ns, link)),
+        SetUp { ns, link } => {
+            out.push(Res::Link(ns, link));
+            // Its `disable_ipv6` comes first too (see `needs_edges`), so the link never
+            // sends IPv6 DAD/MLD multicast.
+            out.push(Res::Mtu(ns, link));
+        }
+        SetMaster { ns, link, master } | ClearMaster { ns, link, master } => {
+            out.push(Res::Link(ns, link));
+            out.push(Res::Link(ns, master));
+        }
+        AddRoute { ns, route } | DelRoute { ns, route } => {
+            if let Some(dev) = &route.dev {
+                out.push(Res::Link(ns, dev));
+                out.push(Res::Up(ns, dev));
+            }
+        }
+        SetSysctl {
+            ns,
+            sysctl: Sysctl::DisableIpv6(link),
+            ..
+        } => out.push(Res::Link(ns, link)),
+        AddNat { ns, rule } | DelNat { ns, rule } => {
+            out.push(Res::Link(ns, &rule.out));
+            out.push(Res::Sysctl(ns, &FORWARD[0]));
+            out.push(Res::Sysctl(ns, &FORWARD[1]));
+        }
+        _ => {}
+    }
+}
+
+/// The forwarding switches, for lookups by reference.
+static FORWARD: [Sysctl; 2] = [Sysctl::Ipv4Forward, Sysctl::Ipv6Forward];
+
+/// The "needs" edges (provider, consumer) among the actions of one direction
+/// (`removal == true`: the removals, seen as the additions they undo).
+fn needs_edges(built: &[&Action], is_removal: &[bool], removal: bool) -> Vec<(usize, usize)> {
+    let members = || {
+        built
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| is_removal[*i] == removal)
+    };
+    let mut provider: HashMap<Res<'_>, usize> = HashMap::new();
+    let mut buf = Vec::new();
+    // Per namespace: addresses (for routes via them), links brought up, and everything a
+    // router's forwarding waits for.
+    let mut addrs: HashMap<&NsRef, Vec<(usize, &str, ipnetwork::IpNetwork)>> = HashMap::new();
+    let mut ready: HashMap<&NsRef, Vec<usize>> = HashMap::new();
+    let mut ipv6_off: HashMap<(&NsRef, &str), usize> = HashMap::new();
+    for (i, a) in members() {
+        buf.clear();
+        provides(a, &mut buf);
+        for r in buf.drain(..) {
+            provider.entry(r).or_insert(i);
+        }
+        match a {
+            Action::AddAddress { ns, link, address } => {
+                addrs.entry(ns).or_default().push((i, link, *address));
+                ready.entry(ns).or_default().push(i);
+            }
+            Action::SetUp { ns, .. } | Action::AddRoute { ns, .. } => {
+                ready.entry(ns).or_default().push(i);
+            }
+            Action::SetSysctl {
+                ns,
+                sysctl: Sysctl::DisableIpv6(link),
+                ..
+            } => {
+                ipv6_off.insert((ns, link), i);
+            }
+            _ => {}
+        }
+    }
+    let mut edges = Vec::new();
+    for (i, a) in members() {
+        buf.clear();
+        needs(a, &mut buf);
+        for r in &buf {
+            if let Some(p) = provider.get(r) {
+                if *p != i {
+                    edges.push((*p, i));
+                }
+            }
+        }
+        match a {
+            Action::SetUp { ns, link } => {
+                if let Some(p) = ipv6_off.get(&(ns, link.as_str())) {
+                    edges.push((*p, i));
+                }
+            }
+            Action::AddRoute { ns, route } => {
+                if let Some(via) = route.via {
+                    for (p, link, net) in addrs.get(ns).map(Vec::as_slice).unwrap_or(&[]) {
+                        let on_dev = route.dev.as_deref().is_none_or(|d| d == *link);
+                        if on_dev && net.contains(via) {
+                            edges.push((*p, i));
+                            if let Some(u) = provider.get(&Res::Up(ns, link)) {
+                                edges.push((*u, i));
+                            }
+                        }
+                    }
+                }
+            }
+            Action::SetSysctl {
+                ns,
+                sysctl: Sysctl::Ipv4Forward | Sysctl::Ipv6Forward,
+                ..
+            } => {
+                for p in ready.get(ns).map(Vec::as_slice).unwrap_or(&[]) {
+                    edges.push((*p, i));
+                }
+            }
+            _ => {}
+        }
+    }
+    edges
+}
+
+/// A name, route, address, port or rule slot: a removal frees it, an addition takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Slot<'a> {
+    Ns(&'a NsRef),
+    Name(&'a NsRef, &'a str),
+    Route(&'a NsRef, &'a ipnetwork::IpNetwork, Option<u32>),
+    Master(&'a NsRef, &'a str),
+    Addr(&'a NsRef, &'a str, &'a ipnetwork::IpNetwork),
+    Nat(&'a NsRef, &'a super::NatRule),
+}
+
+fn slots<'a>(a: &'a Action, out: &mut Vec<Slot<'a>>) {
+    use Action::*;
+    match a {
+        CreateNamespace { ns } | DeleteNamespace { ns } => out.push(Slot::Ns(ns)),
+        CreateLink { ns, spec } | DeleteLink { ns, spec } => {
+            out.push(Slot::Name(ns, spec.name()));
+            if let LinkSpec::Veth {
+                peer_ns, peer_name, ..
+            } = spec
+            {
+                out.push(Slot::Name(peer_ns, peer_name));
+            }
+        }
+        AddRoute { ns, route } | DelRoute { ns, route } => {
+            out.push(Slot::Route(ns, &route.dst, route.metric))
+        }
+        SetMaster { ns, link, .. } | ClearMaster { ns, link, .. } => {
+            out.push(Slot::Master(ns, link))
+        }
+        AddAddress { ns, link, address } | DelAddress { ns, link, address } => {
+            out.push(Slot::Addr(ns, link, address))
+        }
+        AddNat { ns, rule } | DelNat { ns, rule } => out.push(Slot::Nat(ns, rule)),
+        _ => {}
+    }
+}
+
+/// Edges from a removal to the additions that take what it frees (a link recreated
+/// under the same name, a route replaced, a port moved to another bridge).
+fn conflict_edges(all: &[(bool, Action)]) -> Vec<(usize, usize)> {
+    let mut freed: HashMap<Slot<'_>, Vec<usize>> = HashMap::new();
+    let mut buf = Vec::new();
+    for (i, (removal, a)) in all.iter().enumerate() {
+        if !*removal {
+            continue;
+        }
+        buf.clear();
+        match a {
+            Action::MoveLink { from, name, .. } => buf.push(Slot::Name(from, name)),
+            _ => slots(a, &mut buf),
+        }
+        for s in buf.drain(..) {
+            freed.entry(s).or_default().push(i);
+        }
+    }
+    if freed.is_empty() {
+        return Vec::new();
+    }
+    let mut edges = Vec::new();
+    for (i, (removal, a)) in all.iter().enumerate() {
+        if *removal {
+            continue;
+        }
+        buf.clear();
+        match a {
+            Action::MoveLink { to, new_name, .. } => buf.push(Slot::Name(to, new_name)),
+            _ => slots(a, &mut buf),
+        }
+        for s in &buf {
+            for r in freed.get(s).map(Vec::as_slice).unwrap_or(&[]) {
+                edges.push((*r, i));
+            }
+        }
+    }
+    edges
+}

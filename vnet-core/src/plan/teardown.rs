@@ -1,0 +1,108 @@
+//! [`teardown`]: the plan that removes everything a topology built in a scope.
+//!
+//! In the sandbox every namespace is vnet's, and deleting a namespace deletes its links
+//! and their veth peers: the kernel cleans a batch of namespaces up in one RCU grace
+//! period where deleting link by link costs one period per link (see FINDINGS.md,
+//! 0.7-1.0 ms per container against 16-23 ms per link). So the sandbox teardown is one
+//! `DeleteNamespace` per namespace: containers first, then nodes, hosts and LANs.
+//!
+//! On a real node the namespaces are the machine's: NAT, routes and forwarding go first,
+//! then ports leave their bridges, VLAN links and veth pairs are deleted (their
+//! addresses go with them), a NIC gives its addresses back, goes down and returns to the
+//! node unmarked, and the bridges go last. The NIC's MAC and MTU stay as vnet set them:
+//! its hardware values are not known without observing (a `diff` records them).
+
+use super::desired::{Desired, Unit, SYSCTL_DEFAULT};
+use super::order::order;
+use super::{Action, Plan, Scope, Sysctl};
+use crate::ValidTopology;
+
+/// The plan that removes what `t` builds in `scope`, in reverse dependency order.
+pub fn teardown(t: &ValidTopology, scope: &Scope) -> Plan {
+    let d = Desired::build(t, scope);
+    let mut removals = Vec::new();
+    if d.sandbox {
+        for ns in d.namespaces.keys() {
+            removals.push(Action::DeleteNamespace { ns: ns.clone() });
+        }
+        return order(t.name(), removals, Vec::new());
+    }
+    for (ns, dns) in &d.namespaces {
+        for rule in &dns.nat {
+            removals.push(Action::DelNat {
+                ns: ns.clone(),
+                rule: rule.clone(),
+            });
+        }
+        for route in &dns.routes {
+            removals.push(Action::DelRoute {
+                ns: ns.clone(),
+                route: route.clone(),
+            });
+        }
+        for (key, value) in &dns.sysctls {
+            if value != SYSCTL_DEFAULT {
+                removals.push(Action::SetSysctl {
+                    ns: ns.clone(),
+                    sysctl: key.clone(),
+                    value: SYSCTL_DEFAULT.to_string(),
+                    previous: value.clone(),
+                });
+            }
+        }
+        for (name, l) in &dns.links {
+            if let Some(master) = &l.master {
+                removals.push(Action::ClearMaster {
+                    ns: ns.clone(),
+                    link: name.clone(),
+                    master: master.clone(),
+                });
+            }
+        }
+    }
+    for unit in &d.units {
+        match unit {
+            Unit::Create { ns, spec } => removals.push(Action::DeleteLink {
+                ns: ns.clone(),
+                spec: spec.clone(),
+            }),
+            Unit::Move {
+                from,
+                name,
+                to,
+                new_name,
+                ..
+            } => {
+                let Some(nic) = d.namespaces.get(to).and_then(|n| n.links.get(new_name)) else {
+                    continue;
+                };
+                for address in &nic.addresses {
+                    removals.push(Action::DelAddress {
+                        ns: to.clone(),
+                        link: new_name.clone(),
+                        address: *address,
+                    });
+                }
+                if nic.disable_ipv6() != SYSCTL_DEFAULT {
+                    removals.push(Action::SetSysctl {
+                        ns: to.clone(),
+                        sysctl: Sysctl::DisableIpv6(new_name.clone()),
+                        value: SYSCTL_DEFAULT.to_string(),
+                        previous: nic.disable_ipv6().to_string(),
+                    });
+                }
+                removals.push(Action::SetDown {
+                    ns: to.clone(),
+                    link: new_name.clone(),
+                });
+                removals.push(Action::MoveLink {
+                    from: to.clone(),
+                    name: new_name.clone(),
+                    to: from.clone(),
+                    new_name: name.clone(),
+                });
+            }
+        }
+    }
+    order(t.name(), removals, Vec::new())
+}

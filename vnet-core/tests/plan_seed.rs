@@ -1,0 +1,117 @@
+//! The article's network compiled for the sandbox: the plan follows the article's order
+//! of things (namespaces, veth pairs, bridge, ports, addresses, routes, forwarding), its
+//! listing shows the commands, and teardown deletes namespaces, containers first.
+
+use vnet_core::plan::{
+    compile, listing::listing, teardown, Action, LinkSpec, NsRef, Scope, Sysctl,
+};
+use vnet_core::{Document, Format, ValidTopology};
+
+fn seed() -> ValidTopology {
+    let text = include_str!("../../examples/seed.toml");
+    Document::parse(text, Format::Toml)
+        .expect("the seed parses")
+        .validate()
+        .expect("the seed is valid")
+}
+
+/// Which of the article's steps an action is, if it is one of them.
+fn article_step(a: &Action) -> Option<usize> {
+    let article_ct =
+        |ns: &NsRef| matches!(ns, NsRef::Ct(n) if ["router", "mail", "dbms"].contains(&n.as_str()));
+    match a {
+        Action::CreateNamespace { .. } => Some(0),
+        Action::CreateLink {
+            ns: NsRef::Node(n),
+            spec: LinkSpec::Veth { name, .. },
+        } if n == "m1" && name.starts_with("veth") => Some(1),
+        Action::CreateLink {
+            ns: NsRef::Node(n),
+            spec: LinkSpec::Bridge { name, .. },
+        } if n == "m1" && name == "br0" => Some(2),
+        Action::SetMaster {
+            ns: NsRef::Node(_),
+            master,
+            ..
+        } if master == "br0" => Some(3),
+        Action::AddAddress { ns, .. } if article_ct(ns) => Some(4),
+        Action::AddRoute { ns, .. } if article_ct(ns) => Some(5),
+        Action::SetSysctl {
+            ns,
+            sysctl: Sysctl::Ipv4Forward,
+            ..
+        } if article_ct(ns) => Some(6),
+        _ => None,
+    }
+}
+
+#[test]
+fn seed_plan_follows_the_articles_order() {
+    let plan = compile(&seed(), &Scope::Sandbox);
+    let steps: Vec<usize> = plan.actions().filter_map(article_step).collect();
+    for kind in 0..=6 {
+        assert!(
+            steps.contains(&kind),
+            "article step {kind} missing from the plan"
+        );
+    }
+    let mut sorted = steps.clone();
+    sorted.sort();
+    assert_eq!(
+        steps,
+        sorted,
+        "the article's steps come out of order:\n{}",
+        listing(&plan, &|n| n.sandbox_name("vnet"))
+    );
+}
+
+#[test]
+fn seed_listing_names_namespaces_and_commands() {
+    let plan = compile(&seed(), &Scope::Sandbox);
+    let text = listing(&plan, &|n| n.sandbox_name("vnet"));
+    println!("{text}");
+    assert!(text.contains("## node m1 (vnet-m1)"), "{text}");
+    assert!(
+        text.contains("ip -n vnet-m1 link set veth1 master br0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("route add 192.168.0.0/16 via 192.168.199.1"),
+        "{text}"
+    );
+    // Numbered 1.. in order.
+    let numbers: Vec<usize> = text
+        .lines()
+        .filter_map(|l| {
+            l.trim_start()
+                .split_once(". ")
+                .and_then(|(n, _)| n.parse().ok())
+        })
+        .collect();
+    assert_eq!(numbers, (1..=plan.len()).collect::<Vec<_>>());
+}
+
+#[test]
+fn seed_teardown_deletes_namespaces_containers_first() {
+    let t = seed();
+    let plan = teardown(&t, &Scope::Sandbox);
+    let order: Vec<&NsRef> = plan
+        .actions()
+        .map(|a| match a {
+            Action::DeleteNamespace { ns } => ns,
+            other => panic!("sandbox teardown deletes namespaces only, not {other:?}"),
+        })
+        .collect();
+    let rank = |ns: &NsRef| match ns {
+        NsRef::Ct(_) => 0,
+        NsRef::Node(_) => 1,
+        NsRef::Host(_) => 2,
+        NsRef::Lan(_) => 3,
+    };
+    let ranks: Vec<u8> = order.iter().map(|n| rank(n)).collect();
+    let mut sorted = ranks.clone();
+    sorted.sort();
+    assert_eq!(ranks, sorted);
+    // router, mail, dbms, m1, m2, gw46, lan46
+    assert_eq!(order.len(), 7);
+}
