@@ -1,1 +1,31 @@
-//! x
+//! # vnet-backend-netlink
+//!
+//! Executes vnet [`Plan`](vnet_core::plan::Plan)s on the running kernel over rtnetlink,
+//! inside network namespaces, and observes the kernel back into
+//! [`ObservedState`](vnet_core::observed::ObservedState).
+//!
+//! - [`netlink`]: the one choke point to the kernel: a socket per namespace, batched
+//!   requests with ACKs, dumps, errno kept, mutating requests counted.
+//! - [`ns`]: namespace handles, named namespaces (`ip netns` compatible), and the
+//!   [`NamespaceMap`] from the topology's namespaces to real ones.
+//! - [`ops`]: one module per action family, turning actions into messages.
+//! - [`Backend`]: apply (observe, diff, execute, verify, undo on failure), destroy,
+//!   observe, diff.
+//!
+//! Kernel-touching code only ever runs inside namespaces: a thread enters a namespace,
+//! works there and ends; no thread of the caller changes namespace.
+
+mod backend;
+mod error;
+mod exec;
+pub mod netlink;
+pub mod ns;
+mod observe;
+pub mod ops;
+pub mod preflight;
+mod session;
+pub mod verify;
+
+pub use backend::{ApplyOptions, Backend, ExecReport};
+pub use error::{Error, Result};
+pub use ns::{NamespaceMap, NsLocation};

@@ -1,0 +1,191 @@
+//! The crate's error type: every failure names what was being done, and keeps the
+//! kernel's errno where the kernel answered.
+
+use std::io;
+use std::path::PathBuf;
+
+use vnet_core::plan::NsRef;
+
+/// Everything that can go wrong while talking to the kernel, planning or verifying.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The kernel refused a netlink request (`RTNETLINK answers: ...`).
+    #[error("netlink {request} failed: {source} (errno {errno})")]
+    Kernel {
+        /// What was asked, e.g. `add veth veth1 in vnet-m1`.
+        request: String,
+        /// The positive errno the kernel answered with.
+        errno: i32,
+        /// The errno as an I/O error, for its text.
+        #[source]
+        source: io::Error,
+    },
+    /// Sending to or receiving from a netlink socket failed.
+    #[error("netlink socket I/O while {doing}: {source}")]
+    Socket {
+        /// What the socket was doing.
+        doing: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A message from the kernel could not be decoded.
+    #[error("cannot decode netlink reply to {request}: {detail}")]
+    Decode {
+        /// The request whose answer was garbled.
+        request: String,
+        /// The decoder's message.
+        detail: String,
+    },
+    /// A dump kept being interrupted by concurrent changes (`NLM_F_DUMP_INTR`).
+    #[error("netlink dump {request} interrupted {attempts} times by concurrent changes")]
+    DumpInterrupted {
+        /// The dump.
+        request: String,
+        /// How often it was tried.
+        attempts: u32,
+    },
+    /// A namespace operation (open, setns, unshare, bind mount, unlink) failed.
+    #[error("namespace {what} {path}: {source}", path = .path.display())]
+    Namespace {
+        /// The operation.
+        what: &'static str,
+        /// The namespace file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A topology namespace has no real namespace in this [`crate::NamespaceMap`].
+    #[error("{ns} has no namespace in this map ({reason})")]
+    Unmapped {
+        /// The topology's namespace.
+        ns: NsRef,
+        /// Why it cannot be mapped.
+        reason: &'static str,
+    },
+    /// A link named by an action does not exist where the action expects it.
+    #[error("no link {link} in {ns}")]
+    NoSuchLink {
+        /// Namespace.
+        ns: NsRef,
+        /// Link name.
+        link: String,
+    },
+    /// Reading or writing a sysctl failed.
+    #[error("sysctl {key} in {ns}: {source}")]
+    Sysctl {
+        /// Namespace.
+        ns: NsRef,
+        /// The dotted key.
+        key: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Running `nft` failed or it rejected the ruleset.
+    #[error("nft in {ns} ({doing}): {detail}")]
+    Nft {
+        /// Namespace.
+        ns: NsRef,
+        /// What was being done.
+        doing: String,
+        /// nft's stderr, or the spawn error.
+        detail: String,
+    },
+    /// A thread that entered a namespace panicked.
+    #[error("namespace worker thread panicked while {doing}")]
+    WorkerPanicked {
+        /// What it was doing.
+        doing: String,
+    },
+    /// vnet lacks a capability it needs (checked before the first change).
+    #[error("missing capability {capability}: run as root or grant it")]
+    MissingCapability {
+        /// `CAP_NET_ADMIN` or `CAP_SYS_ADMIN`.
+        capability: &'static str,
+    },
+    /// An object in the way is not vnet's (or another topology's): vnet never changes it.
+    #[error("{ns}: {object} is in the way and not owned by topology {topology}{owner}",
+        owner = .owner.as_ref().map(|o| format!(" (owned by {o})")).unwrap_or_default())]
+    NotOwned {
+        /// Namespace.
+        ns: NsRef,
+        /// The object, e.g. `link veth1`.
+        object: String,
+        /// The topology being applied.
+        topology: String,
+        /// Its owner, when another topology marked it.
+        owner: Option<String>,
+    },
+    /// The plan would change the namespace vnet itself runs in, which was not allowed.
+    #[error("{ns} is the namespace vnet runs in; changing it needs explicit permission")]
+    OwnNamespace {
+        /// The namespace.
+        ns: NsRef,
+    },
+    /// An action this backend does not execute (persistence files belong to the shell
+    /// backend).
+    #[error("action {action} is not executed by the netlink backend")]
+    Unsupported {
+        /// The action's name.
+        action: String,
+    },
+    /// A fault injected by [`crate::ApplyOptions::fail_at`] (tests only).
+    #[error("fault injected at action {index}")]
+    Injected {
+        /// The action index.
+        index: usize,
+    },
+    /// After apply, the kernel differs from what the topology says (the first
+    /// difference; see [`crate::verify::compare`] for all).
+    #[error("after apply, {0}")]
+    Mismatch(Box<crate::verify::Mismatch>),
+    /// A step failed and the applied prefix was undone.
+    #[error("step {index} ({action}) failed; {undone} applied steps undone")]
+    RolledBack {
+        /// The failing step's index.
+        index: usize,
+        /// The failing action, as text.
+        action: String,
+        /// How many steps were undone.
+        undone: usize,
+        /// The failure.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A step failed and undoing the applied prefix failed too: the system is in
+    /// between.
+    #[error("step {index} ({action}) failed and the rollback failed too: {rollback}")]
+    RollbackFailed {
+        /// The failing step's index.
+        index: usize,
+        /// The failing action, as text.
+        action: String,
+        /// The rollback's errors.
+        rollback: String,
+        /// The original failure.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Several independent steps (teardown) failed.
+    #[error("{} errors, first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
+    Many(Vec<Error>),
+}
+
+impl Error {
+    /// The kernel's errno, when the kernel refused a request.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Kernel { errno, .. } => Some(*errno),
+            Error::RolledBack { source, .. } | Error::RollbackFailed { source, .. } => {
+                source.errno()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Shorthand for this crate's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,496 @@
+//! Executing a [`Plan`]: stage by stage, each stage's netlink work batched per
+//! namespace; a failure undoes the applied prefix (inverses in reverse order).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use vnet_core::ownership::alias_for;
+use vnet_core::plan::{Action, LinkSpec, NsRef, Plan};
+
+use crate::error::{Error, Result};
+use crate::netlink::Request;
+use crate::ops;
+use crate::session::Session;
+
+/// What an execution did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Executed {
+    /// Step indexes applied, in the order they were applied.
+    pub applied: Vec<usize>,
+}
+
+/// Executes `plan`; on failure (or at the injected step `fail_at`) undoes what was
+/// applied and returns [`Error::RolledBack`] (or [`Error::RollbackFailed`]).
+pub(crate) fn execute(
+    session: &mut Session<'_>,
+    plan: &Plan,
+    fail_at: Option<usize>,
+) -> Result<Executed> {
+    let alias = alias_for(&plan.topology);
+    let mut stages: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        stages.entry(step.stage).or_default().push(i);
+    }
+    let mut applied: Vec<usize> = Vec::new();
+    for (_, mut indexes) in stages {
+        let injected = fail_at.filter(|k| indexes.contains(k));
+        if let Some(k) = injected {
+            indexes.retain(|i| *i < k);
+        }
+        let actions: Vec<(usize, &Action)> = indexes
+            .iter()
+            .map(|i| (*i, &plan.steps[*i].action))
+            .collect();
+        let results = run_stage(session, &alias, &actions);
+        let mut failure: Option<(usize, Error)> = None;
+        for ((index, _), outcome) in actions.iter().zip(results) {
+            if outcome.changed {
+                applied.push(*index);
+            }
+            if let Err(e) = outcome.result {
+                if failure.is_none() {
+                    failure = Some((*index, e));
+                }
+            }
+        }
+        if failure.is_none() {
+            if let Some(k) = injected {
+                failure = Some((k, Error::Injected { index: k }));
+            }
+        }
+        if let Some((index, error)) = failure {
+            let undo: Vec<Action> = applied
+                .iter()
+                .rev()
+                .map(|i| plan.steps[*i].action.clone())
+                .collect();
+            let action = describe(&plan.steps[index].action);
+            let undone = undo.len();
+            let errors = rollback(session, &alias, &undo);
+            return Err(if errors.is_empty() {
+                Error::RolledBack {
+                    index,
+                    action,
+                    undone,
+                    source: Box::new(error),
+                }
+            } else {
+                Error::RollbackFailed {
+                    index,
+                    action,
+                    rollback: errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    source: Box::new(error),
+                }
+            });
+        }
+    }
+    Ok(Executed { applied })
+}
+
+/// Undoes `done` (most recent first) one action at a time, best effort; returns the
+/// errors. Work inside a namespace that the undo deletes anyway is skipped, except
+/// what reaches beyond it (a veth pair's other end, a moved link).
+pub(crate) fn rollback(session: &mut Session<'_>, alias: &str, done: &[Action]) -> Vec<Error> {
+    let doomed: BTreeSet<NsRef> = done
+        .iter()
+        .filter_map(|a| match a {
+            Action::CreateNamespace { ns } => Some(ns.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for action in done {
+        let reaches_out = matches!(
+            action,
+            Action::CreateLink {
+                spec: LinkSpec::Veth { .. },
+                ..
+            } | Action::MoveLink { .. }
+                | Action::CreateNamespace { .. }
+        );
+        if !reaches_out && action.ns().is_some_and(|ns| doomed.contains(ns)) {
+            continue;
+        }
+        let inverse = action.inverse();
+        for outcome in run_stage(session, alias, &[(0, &inverse)]) {
+            if let Err(e) = outcome.result {
+                errors.push(e);
+            }
+        }
+    }
+    errors
+}
+
+/// A short description of an action for errors.
+pub(crate) fn describe(action: &Action) -> String {
+    serde_json::to_string(action).unwrap_or_else(|_| format!("{action:?}"))
+}
+
+/// One netlink request that belongs to action `slot` of the stage.
+struct Part {
+    slot: usize,
+    request: Request,
+}
+
+/// Runs independent actions: namespaces first, then netlink batches per namespace,
+/// then follow-ups (aliases on veth peers) per namespace, then sysctls and NAT per
+/// namespace. Returns one result per action, in order.
+fn run_stage(session: &mut Session<'_>, alias: &str, actions: &[(usize, &Action)]) -> Vec<Outcome> {
+    let mut results: Vec<Result<()>> = actions.iter().map(|_| Ok(())).collect();
+    let mut changed: Vec<Option<bool>> = actions.iter().map(|_| None).collect();
+    let mut primary: BTreeMap<NsRef, Vec<Part>> = BTreeMap::new();
+    let mut follow: BTreeMap<NsRef, Vec<Part>> = BTreeMap::new();
+    let mut local: BTreeMap<NsRef, Vec<usize>> = BTreeMap::new();
+    let mut links_changed: BTreeSet<NsRef> = BTreeSet::new();
+    for (slot, (_, action)) in actions.iter().enumerate() {
+        let built = build(
+            session,
+            alias,
+            action,
+            slot,
+            &mut primary,
+            &mut follow,
+            &mut local,
+        );
+        match built {
+            Ok(touched) => links_changed.extend(touched),
+            Err(e) => {
+                changed[slot] = Some(false);
+                results[slot] = Err(e);
+            }
+        }
+    }
+    for (ns, parts) in [primary, follow].into_iter().flatten() {
+        let (slots, requests): (Vec<usize>, Vec<Request>) =
+            parts.into_iter().map(|p| (p.slot, p.request)).unzip();
+        let answers: Vec<Result<()>> = match session.require(&ns) {
+            Ok(h) => h.sock.execute(requests),
+            Err(_) => slots
+                .iter()
+                .map(|_| {
+                    Err(Error::Unmapped {
+                        ns: ns.clone(),
+                        reason: "the namespace vanished during the stage",
+                    })
+                })
+                .collect(),
+        };
+        for (slot, answer) in slots.into_iter().zip(answers) {
+            // The first part of an action is the change itself (later parts mark it):
+            // once it succeeded, the action counts as applied and is undone on failure.
+            if changed[slot].is_none() {
+                changed[slot] = Some(answer.is_ok());
+            }
+            if let Err(e) = answer {
+                if results[slot].is_ok() {
+                    results[slot] = Err(e);
+                }
+            }
+        }
+    }
+    for ns in &links_changed {
+        if let Ok(Some(h)) = session.get(ns) {
+            h.links_changed();
+        }
+    }
+    for (ns, slots) in local {
+        let work: Vec<(usize, Action)> =
+            slots.iter().map(|s| (*s, actions[*s].1.clone())).collect();
+        let outcome = match session.require(&ns) {
+            Ok(h) => {
+                let ns2 = ns.clone();
+                h.netns
+                    .run("write sysctls and nft", move || run_local(&ns2, &work))
+                    .map_err(|e| vec![e])
+            }
+            Err(e) => Err(vec![e]),
+        };
+        match outcome {
+            Ok(per_action) => {
+                for (slot, r) in slots.iter().zip(per_action) {
+                    changed[*slot] = Some(r.is_ok());
+                    if let Err(e) = r {
+                        results[*slot] = Err(e);
+                    }
+                }
+            }
+            Err(mut errs) => {
+                let e = errs.remove(0);
+                let text = e.to_string();
+                for slot in &slots {
+                    changed[*slot] = Some(false);
+                    results[*slot] = Err(Error::Nft {
+                        ns: ns.clone(),
+                        doing: "enter namespace".into(),
+                        detail: text.clone(),
+                    });
+                }
+            }
+        }
+    }
+    // Namespace actions have no parts: they changed the system iff they succeeded.
+    results
+        .into_iter()
+        .zip(changed)
+        .map(|(result, changed)| Outcome {
+            changed: changed.unwrap_or(result.is_ok()),
+            result,
+        })
+        .collect()
+}
+
+/// What one action of a stage did.
+struct Outcome {
+    /// Whether the system changed (the action needs undoing on rollback).
+    changed: bool,
+    /// Whether it fully succeeded.
+    result: Result<()>,
+}
+
+/// Sysctl and NAT actions, on a thread inside their namespace.
+fn run_local(ns: &NsRef, work: &[(usize, Action)]) -> Vec<Result<()>> {
+    work.iter()
+        .map(|(_, action)| match action {
+            Action::SetSysctl { sysctl, value, .. } => {
+                ops::sysctl::write(sysctl, value).map_err(|source| Error::Sysctl {
+                    ns: ns.clone(),
+                    key: sysctl.key(),
+                    source,
+                })
+            }
+            Action::AddNat { rule, .. } => ops::nat::add(rule).map_err(|detail| Error::Nft {
+                ns: ns.clone(),
+                doing: format!("add masquerade {} -> {}", rule.source, rule.out),
+                detail,
+            }),
+            Action::DelNat { rule, .. } => ops::nat::delete(rule).map_err(|detail| Error::Nft {
+                ns: ns.clone(),
+                doing: format!("delete masquerade {} -> {}", rule.source, rule.out),
+                detail,
+            }),
+            other => Err(Error::Unsupported {
+                action: describe(other),
+            }),
+        })
+        .collect()
+}
+
+/// Turns one action into netlink parts (or runs it, for namespaces); returns the
+/// namespaces whose links it changes.
+#[allow(clippy::too_many_arguments)]
+fn build(
+    session: &mut Session<'_>,
+    alias: &str,
+    action: &Action,
+    slot: usize,
+    primary: &mut BTreeMap<NsRef, Vec<Part>>,
+    follow: &mut BTreeMap<NsRef, Vec<Part>>,
+    local: &mut BTreeMap<NsRef, Vec<usize>>,
+) -> Result<Vec<NsRef>> {
+    let what = |verb: String, ns: &NsRef| format!("{verb} in {ns}");
+    let push = |map: &mut BTreeMap<NsRef, Vec<Part>>, ns: &NsRef, msg, flags, text: String| {
+        map.entry(ns.clone()).or_default().push(Part {
+            slot,
+            request: Request::new(msg, flags, text),
+        })
+    };
+    use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+    let create = NLM_F_CREATE | NLM_F_EXCL;
+    match action {
+        Action::CreateNamespace { ns } => {
+            session.create_namespace(ns, alias)?;
+            Ok(vec![])
+        }
+        Action::DeleteNamespace { ns } => {
+            session.delete_namespace(ns)?;
+            // Peers of its veths vanish from other namespaces (asynchronously).
+            session.all_links_changed();
+            Ok(vec![])
+        }
+        Action::CreateLink { ns, spec } => {
+            let mut ctx = ops::link::CreateContext::default();
+            let mut changed = vec![ns.clone()];
+            match spec {
+                LinkSpec::Veth {
+                    peer_ns, peer_name, ..
+                } => {
+                    if peer_ns != ns {
+                        let (_, peer) = session.pair(ns, peer_ns)?;
+                        ctx.peer_ns_fd = Some(std::os::fd::AsRawFd::as_raw_fd(&peer.netns.fd()));
+                        changed.push(peer_ns.clone());
+                    }
+                    push(
+                        follow,
+                        peer_ns,
+                        ops::link::set_alias(peer_name, alias),
+                        0,
+                        what(format!("mark veth peer {peer_name}"), peer_ns),
+                    );
+                }
+                LinkSpec::Vlan { parent, .. } => {
+                    ctx.parent_index = Some(session.require(ns)?.index_of(ns, parent)?);
+                }
+                LinkSpec::Bridge { .. } => {}
+            }
+            push(
+                primary,
+                ns,
+                ops::link::create(spec, ctx),
+                create,
+                what(format!("create link {}", spec.name()), ns),
+            );
+            push(
+                primary,
+                ns,
+                ops::link::set_alias(spec.name(), alias),
+                0,
+                what(format!("mark link {}", spec.name()), ns),
+            );
+            Ok(changed)
+        }
+        Action::DeleteLink { ns, spec } => {
+            push(
+                primary,
+                ns,
+                ops::link::delete(spec.name()),
+                0,
+                what(format!("delete link {}", spec.name()), ns),
+            );
+            let mut changed = vec![ns.clone()];
+            if let LinkSpec::Veth { peer_ns, .. } = spec {
+                changed.push(peer_ns.clone());
+            }
+            Ok(changed)
+        }
+        Action::MoveLink {
+            from,
+            name,
+            to,
+            new_name,
+        } => {
+            let (src, dst) = session.pair(from, to)?;
+            let index = src.index_of(from, name)?;
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&dst.netns.fd());
+            push(
+                primary,
+                from,
+                ops::link::move_to(index, new_name, fd),
+                0,
+                what(format!("move link {name} to {to} as {new_name}"), from),
+            );
+            Ok(vec![from.clone(), to.clone()])
+        }
+        Action::SetMac { ns, link, mac, .. } => {
+            push(
+                primary,
+                ns,
+                ops::link::set_mac(link, *mac),
+                0,
+                what(format!("set {link} address {mac}"), ns),
+            );
+            Ok(vec![])
+        }
+        Action::SetMtu { ns, link, mtu, .. } => {
+            push(
+                primary,
+                ns,
+                ops::link::set_mtu(link, *mtu),
+                0,
+                what(format!("set {link} mtu {mtu}"), ns),
+            );
+            Ok(vec![])
+        }
+        Action::SetUp { ns, link } => {
+            push(
+                primary,
+                ns,
+                ops::link::set_up(link, true),
+                0,
+                what(format!("set {link} up"), ns),
+            );
+            Ok(vec![])
+        }
+        Action::SetDown { ns, link } => {
+            push(
+                primary,
+                ns,
+                ops::link::set_up(link, false),
+                0,
+                what(format!("set {link} down"), ns),
+            );
+            Ok(vec![])
+        }
+        Action::SetMaster { ns, link, master } => {
+            let index = session.require(ns)?.index_of(ns, master)?;
+            push(
+                primary,
+                ns,
+                ops::link::set_master(link, index),
+                0,
+                what(format!("set {link} master {master}"), ns),
+            );
+            Ok(vec![])
+        }
+        Action::ClearMaster { ns, link, .. } => {
+            push(
+                primary,
+                ns,
+                ops::link::set_master(link, 0),
+                0,
+                what(format!("set {link} nomaster"), ns),
+            );
+            Ok(vec![])
+        }
+        Action::AddAddress { ns, link, address } => {
+            let index = session.require(ns)?.index_of(ns, link)?;
+            push(
+                primary,
+                ns,
+                ops::address::add(index, *address),
+                create,
+                what(format!("add address {address} dev {link}"), ns),
+            );
+            Ok(vec![])
+        }
+        Action::DelAddress { ns, link, address } => {
+            let index = session.require(ns)?.index_of(ns, link)?;
+            push(
+                primary,
+                ns,
+                ops::address::delete(index, *address),
+                0,
+                what(format!("delete address {address} dev {link}"), ns),
+            );
+            Ok(vec![])
+        }
+        Action::AddRoute { ns, route } | Action::DelRoute { ns, route } => {
+            let oif = match &route.dev {
+                Some(dev) => Some(session.require(ns)?.index_of(ns, dev)?),
+                None => None,
+            };
+            let (msg, flags, verb) = if matches!(action, Action::AddRoute { .. }) {
+                (ops::route::add(route, oif), create, "add")
+            } else {
+                (ops::route::delete(route, oif), 0, "delete")
+            };
+            push(
+                primary,
+                ns,
+                msg,
+                flags,
+                what(format!("{verb} route {}", route.dst), ns),
+            );
+            Ok(vec![])
+        }
+        Action::SetSysctl { ns, .. } | Action::AddNat { ns, .. } | Action::DelNat { ns, .. } => {
+            local.entry(ns.clone()).or_default().push(slot);
+            Ok(vec![])
+        }
+        Action::WriteFile { .. } | Action::RemoveFile { .. } => Err(Error::Unsupported {
+            action: describe(action),
+        }),
+    }
+}

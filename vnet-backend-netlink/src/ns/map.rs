@@ -1,0 +1,138 @@
+//! [`NamespaceMap`]: which real namespace each of the topology's namespaces is.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use vnet_core::plan::NsRef;
+
+use super::named;
+use crate::error::{Error, Result};
+
+/// Where a real namespace is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NsLocation {
+    /// The namespace vnet itself runs in (a real node's own network). Changing it needs
+    /// [`NamespaceMap::allow_current`].
+    Current,
+    /// A namespace file: `/run/netns/NAME`, `/proc/PID/ns/net`, a bind mount.
+    Path(PathBuf),
+    /// The namespace of a process (a container's init).
+    Pid(u32),
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// Every namespace is `<dir>/<prefix>-<name>`, created and deleted by vnet.
+    Sandbox { prefix: String, dir: PathBuf },
+    /// Namespaces that exist already, given one by one.
+    Explicit {
+        entries: BTreeMap<NsRef, NsLocation>,
+    },
+}
+
+/// Turns the topology's [`NsRef`]s into real namespaces.
+///
+/// ```
+/// use vnet_backend_netlink::{NamespaceMap, NsLocation};
+/// use vnet_core::plan::NsRef;
+/// let sandbox = NamespaceMap::sandbox("vnet");
+/// assert_eq!(
+///     sandbox.locate(&NsRef::Ct("router".into())).unwrap(),
+///     NsLocation::Path("/run/netns/vnet-router".into())
+/// );
+/// let node = NamespaceMap::explicit()
+///     .with(NsRef::Node("m1".into()), NsLocation::Current)
+///     .with(NsRef::Ct("router".into()), NsLocation::Pid(4242));
+/// assert!(node.locate(&NsRef::Lan("lan46".into())).is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct NamespaceMap {
+    kind: Kind,
+    allow_current: bool,
+}
+
+impl NamespaceMap {
+    /// A sandbox: each namespace is `/run/netns/<prefix>-<name>`, made by vnet.
+    pub fn sandbox(prefix: &str) -> Self {
+        Self::sandbox_in(prefix, Path::new(named::DEFAULT_DIR))
+    }
+
+    /// A sandbox whose namespace files live in `dir` instead of `/run/netns`.
+    pub fn sandbox_in(prefix: &str, dir: &Path) -> Self {
+        NamespaceMap {
+            kind: Kind::Sandbox {
+                prefix: prefix.to_string(),
+                dir: dir.to_path_buf(),
+            },
+            allow_current: false,
+        }
+    }
+
+    /// An explicit map with no entries yet (a real node).
+    pub fn explicit() -> Self {
+        NamespaceMap {
+            kind: Kind::Explicit {
+                entries: BTreeMap::new(),
+            },
+            allow_current: false,
+        }
+    }
+
+    /// Adds an entry to an explicit map (ignored by a sandbox, which maps everything).
+    pub fn with(mut self, ns: NsRef, location: NsLocation) -> Self {
+        if let Kind::Explicit { entries } = &mut self.kind {
+            entries.insert(ns, location);
+        }
+        self
+    }
+
+    /// Allows plans to change the namespace vnet runs in (a real node's bridges).
+    /// Without this, preflight refuses any plan that would.
+    pub fn allow_current(mut self) -> Self {
+        self.allow_current = true;
+        self
+    }
+
+    /// Whether changing vnet's own namespace was allowed.
+    pub fn allows_current(&self) -> bool {
+        self.allow_current
+    }
+
+    /// Whether this is a sandbox (vnet creates and deletes the namespaces).
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self.kind, Kind::Sandbox { .. })
+    }
+
+    /// Where `ns` is.
+    pub fn locate(&self, ns: &NsRef) -> Result<NsLocation> {
+        match &self.kind {
+            Kind::Sandbox { prefix, dir } => {
+                Ok(NsLocation::Path(dir.join(ns.sandbox_name(prefix))))
+            }
+            Kind::Explicit { entries } => entries.get(ns).cloned().ok_or(Error::Unmapped {
+                ns: ns.clone(),
+                reason: "not given in the explicit map",
+            }),
+        }
+    }
+
+    /// For a namespace vnet creates (sandbox only): the directory and the file name,
+    /// as `ip netns` would use them.
+    pub fn creatable(&self, ns: &NsRef) -> Result<(PathBuf, String)> {
+        match &self.kind {
+            Kind::Sandbox { prefix, dir } => Ok((dir.clone(), ns.sandbox_name(prefix))),
+            Kind::Explicit { .. } => Err(Error::Unmapped {
+                ns: ns.clone(),
+                reason: "an explicit map names existing namespaces; vnet creates none",
+            }),
+        }
+    }
+
+    /// The sandbox's namespace directory and prefix.
+    pub fn sandbox_dir(&self) -> Option<(&Path, &str)> {
+        match &self.kind {
+            Kind::Sandbox { prefix, dir } => Some((dir.as_path(), prefix.as_str())),
+            Kind::Explicit { .. } => None,
+        }
+    }
+}

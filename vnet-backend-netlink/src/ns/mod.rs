@@ -1,0 +1,14 @@
+//! Network namespaces: handles ([`Netns`]), named namespaces compatible with `ip netns`
+//! ([`named`]), and the map from the topology's [`vnet_core::plan::NsRef`] to real
+//! namespaces ([`NamespaceMap`]).
+//!
+//! Namespace switching happens only on short-lived dedicated threads ([`Netns::run`]):
+//! the thread enters the namespace, does its work and ends, so no thread of the caller
+//! ever changes namespace and nothing needs restoring.
+
+mod map;
+pub mod named;
+mod netns;
+
+pub use map::{NamespaceMap, NsLocation};
+pub use netns::{Netns, NetnsId};

@@ -1,0 +1,96 @@
+//! [`Netns`]: an open handle to a network namespace, and running code inside one.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nix::sched::{setns, CloneFlags};
+
+use crate::error::{Error, Result};
+
+/// The identity of a namespace: device and inode of its nsfs file. Two handles with the
+/// same id are the same namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NetnsId {
+    /// Device number of nsfs.
+    pub dev: u64,
+    /// Inode number (what `ip netns identify` and `/proc/PID/ns/net` show).
+    pub ino: u64,
+}
+
+/// An open network namespace. Holding it keeps the namespace alive.
+#[derive(Debug)]
+pub struct Netns {
+    file: File,
+    path: PathBuf,
+}
+
+impl Netns {
+    /// Opens the namespace file at `path` (`/run/netns/NAME`, `/proc/PID/ns/net`).
+    pub fn open(path: impl AsRef<Path>) -> Result<Netns> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path).map_err(|source| Error::Namespace {
+            what: "open",
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Netns { file, path })
+    }
+
+    /// The namespace of process `pid` (a container's init).
+    pub fn of_pid(pid: u32) -> Result<Netns> {
+        Netns::open(format!("/proc/{pid}/ns/net"))
+    }
+
+    /// The namespace the calling thread is in.
+    pub fn current() -> Result<Netns> {
+        Netns::open("/proc/thread-self/ns/net")
+    }
+
+    /// Where it was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its identity.
+    pub fn id(&self) -> Result<NetnsId> {
+        let meta = self.file.metadata().map_err(|source| Error::Namespace {
+            what: "stat",
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(NetnsId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+
+    /// The file descriptor, e.g. for `IFLA_NET_NS_FD`.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+
+    /// Runs `f` on a new thread that entered this namespace, and returns its result.
+    /// The thread ends afterwards, so the caller's threads never change namespace.
+    /// Sockets and `/proc/sys/net` files opened by `f` belong to this namespace, and so
+    /// do processes it spawns.
+    pub fn run<T: Send>(&self, doing: &str, f: impl FnOnce() -> T + Send) -> Result<T> {
+        let fd = self.file.as_fd();
+        let path = &self.path;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                setns(fd, CloneFlags::CLONE_NEWNET).map_err(|errno| Error::Namespace {
+                    what: "setns into",
+                    path: path.clone(),
+                    source: errno.into(),
+                })?;
+                Ok(f())
+            })
+            .join()
+            .map_err(|_| Error::WorkerPanicked {
+                doing: doing.to_string(),
+            })?
+        })
+    }
+}

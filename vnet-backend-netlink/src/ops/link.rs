@@ -1,0 +1,220 @@
+//! Link messages: create (veth with the peer in place, bridge, VLAN), delete, move,
+//! and the `ip link set` family.
+
+use std::os::fd::RawFd;
+
+use netlink_packet_route::link::{
+    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, InfoVlan, LinkAttribute, LinkFlags,
+    LinkInfo, LinkMessage,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use vnet_core::model::Mac;
+use vnet_core::plan::LinkSpec;
+
+/// A link message that names its link (index 0: the kernel looks the name up).
+fn named(name: &str) -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    msg
+}
+
+/// What a [`LinkSpec`] needs from the namespaces around it to become a message.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CreateContext {
+    /// For a veth: the peer namespace's fd (`IFLA_NET_NS_FD` in the peer's info).
+    pub peer_ns_fd: Option<RawFd>,
+    /// For a VLAN link: the parent's ifindex.
+    pub parent_index: Option<u32>,
+}
+
+/// `ip link add ...`: the create message for `spec`, marked with `alias`.
+///
+/// A veth's peer is created directly in its namespace (moving it afterwards waits for
+/// an RCU grace period). The kernel applies `IFLA_IFALIAS` only through `setlink`, not
+/// at create, so the alias goes in a follow-up [`set_alias`] on each end.
+pub fn create(spec: &LinkSpec, ctx: CreateContext) -> RouteNetlinkMessage {
+    let mut msg = named(spec.name());
+    let attrs = &mut msg.attributes;
+    match spec {
+        LinkSpec::Veth {
+            mac,
+            mtu,
+            peer_name,
+            peer_mac,
+            ..
+        } => {
+            attrs.push(LinkAttribute::Address(mac.octets().to_vec()));
+            if let Some(mtu) = mtu {
+                attrs.push(LinkAttribute::Mtu(*mtu));
+            }
+            let mut peer = named(peer_name);
+            peer.attributes
+                .push(LinkAttribute::Address(peer_mac.octets().to_vec()));
+            if let Some(mtu) = mtu {
+                peer.attributes.push(LinkAttribute::Mtu(*mtu));
+            }
+            if let Some(fd) = ctx.peer_ns_fd {
+                peer.attributes.push(LinkAttribute::NetNsFd(fd));
+            }
+            attrs.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::Veth),
+                LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
+            ]));
+        }
+        LinkSpec::Bridge { mac, stp, mtu, .. } => {
+            // Pinned at create: a bridge without a set MAC takes the lowest port MAC
+            // and changes it as ports come and go (netavark #833).
+            attrs.push(LinkAttribute::Address(mac.octets().to_vec()));
+            if let Some(mtu) = mtu {
+                attrs.push(LinkAttribute::Mtu(*mtu));
+            }
+            let stp = if *stp {
+                BridgeStpState::KernelStp
+            } else {
+                BridgeStpState::Disabled
+            };
+            attrs.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::Bridge),
+                LinkInfo::Data(InfoData::Bridge(vec![InfoBridge::StpState(stp)])),
+            ]));
+        }
+        LinkSpec::Vlan { id, mtu, .. } => {
+            if let Some(parent) = ctx.parent_index {
+                attrs.push(LinkAttribute::Link(parent));
+            }
+            if let Some(mtu) = mtu {
+                attrs.push(LinkAttribute::Mtu(*mtu));
+            }
+            attrs.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::Vlan),
+                LinkInfo::Data(InfoData::Vlan(vec![InfoVlan::Id(*id)])),
+            ]));
+        }
+    }
+    RouteNetlinkMessage::NewLink(msg)
+}
+
+/// `ip link set NAME alias ALIAS`.
+pub fn set_alias(name: &str, alias: &str) -> RouteNetlinkMessage {
+    let mut msg = named(name);
+    msg.attributes
+        .push(LinkAttribute::IfAlias(alias.to_string()));
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// `ip link del NAME` (a veth's peer goes with it).
+pub fn delete(name: &str) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::DelLink(named(name))
+}
+
+/// `ip link set NAME netns NS name NEW`: the move needs the index, because a set that
+/// carries `IFLA_IFNAME` without an index means "look up by this name", not "rename".
+pub fn move_to(index: u32, new_name: &str, ns_fd: RawFd) -> RouteNetlinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.attributes
+        .push(LinkAttribute::IfName(new_name.to_string()));
+    msg.attributes.push(LinkAttribute::NetNsFd(ns_fd));
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// `ip link set NAME address MAC`.
+pub fn set_mac(name: &str, mac: Mac) -> RouteNetlinkMessage {
+    let mut msg = named(name);
+    msg.attributes
+        .push(LinkAttribute::Address(mac.octets().to_vec()));
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// `ip link set NAME mtu N`.
+pub fn set_mtu(name: &str, mtu: u32) -> RouteNetlinkMessage {
+    let mut msg = named(name);
+    msg.attributes.push(LinkAttribute::Mtu(mtu));
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// `ip link set NAME up` / `down`.
+pub fn set_up(name: &str, up: bool) -> RouteNetlinkMessage {
+    let mut msg = named(name);
+    msg.header.change_mask = LinkFlags::Up;
+    if up {
+        msg.header.flags = LinkFlags::Up;
+    }
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// `ip link set NAME master BR` (`master_index` = the bridge's index) or, with 0,
+/// `ip link set NAME nomaster`.
+pub fn set_master(name: &str, master_index: u32) -> RouteNetlinkMessage {
+    let mut msg = named(name);
+    msg.attributes.push(LinkAttribute::Controller(master_index));
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// `ip link show`: a dump of every link in the namespace.
+pub fn dump() -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetLink(LinkMessage::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::Emitable;
+
+    #[test]
+    fn veth_create_carries_both_macs_and_the_peer_namespace() {
+        let spec = LinkSpec::Veth {
+            name: "veth1".into(),
+            mac: Mac::new(0, 0x12, 0x34, 0x56, 0x78, 0x9A),
+            mtu: Some(1400),
+            peer_ns: vnet_core::plan::NsRef::Ct("router".into()),
+            peer_name: "eth0".into(),
+            peer_mac: Mac::new(0, 0x12, 0x34, 0x56, 0x78, 0x9B),
+        };
+        let RouteNetlinkMessage::NewLink(msg) = create(
+            &spec,
+            CreateContext {
+                peer_ns_fd: Some(7),
+                parent_index: None,
+            },
+        ) else {
+            panic!("not a newlink");
+        };
+        assert!(msg
+            .attributes
+            .contains(&LinkAttribute::IfName("veth1".into())));
+        let info = msg
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::LinkInfo(i) => Some(i),
+                _ => None,
+            })
+            .expect("link info");
+        let peer = info
+            .iter()
+            .find_map(|i| match i {
+                LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(p))) => Some(p),
+                _ => None,
+            })
+            .expect("peer");
+        assert!(peer.attributes.contains(&LinkAttribute::NetNsFd(7)));
+        assert!(peer.attributes.contains(&LinkAttribute::Address(vec![
+            0, 0x12, 0x34, 0x56, 0x78, 0x9B
+        ])));
+        assert!(peer.attributes.contains(&LinkAttribute::Mtu(1400)));
+        // It serializes (the peer message nests inside the info data).
+        let mut buf = vec![0u8; msg.buffer_len()];
+        msg.emit(&mut buf);
+        assert!(buf.len() > 60);
+    }
+
+    #[test]
+    fn down_clears_only_the_up_flag() {
+        let RouteNetlinkMessage::SetLink(msg) = set_up("eth0", false) else {
+            panic!("not a setlink");
+        };
+        assert_eq!(msg.header.change_mask, LinkFlags::Up);
+        assert!(msg.header.flags.is_empty());
+    }
+}

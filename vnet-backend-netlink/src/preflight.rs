@@ -1,0 +1,130 @@
+//! Checks before the first change: privileges, vnet's own namespace, and objects in the
+//! way that vnet does not own (reported, never touched).
+
+use std::fs;
+
+use vnet_core::observed::ObservedState;
+use vnet_core::plan::{Action, LinkSpec, NsRef, Plan};
+
+use crate::error::{Error, Result};
+use crate::ns::{Netns, NsLocation};
+use crate::session::Session;
+
+/// `CAP_NET_ADMIN`.
+const CAP_NET_ADMIN: u32 = 12;
+/// `CAP_SYS_ADMIN` (setns, mount).
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// The effective capability set of this process (`CapEff` in `/proc/self/status`).
+pub fn effective_capabilities() -> std::io::Result<u64> {
+    let status = fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .ok_or_else(|| std::io::Error::other("no CapEff line in /proc/self/status"))
+}
+
+/// Fails unless vnet holds CAP_NET_ADMIN and CAP_SYS_ADMIN.
+pub fn check_privileges() -> Result<()> {
+    let caps = effective_capabilities().map_err(|source| Error::Namespace {
+        what: "read capabilities from",
+        path: "/proc/self/status".into(),
+        source,
+    })?;
+    for (bit, name) in [
+        (CAP_NET_ADMIN, "CAP_NET_ADMIN"),
+        (CAP_SYS_ADMIN, "CAP_SYS_ADMIN"),
+    ] {
+        if caps & (1u64 << bit) == 0 {
+            return Err(Error::MissingCapability { capability: name });
+        }
+    }
+    Ok(())
+}
+
+/// Fails when the plan would change the namespace vnet runs in and the map does not
+/// allow it.
+pub(crate) fn check_own_namespace(session: &mut Session<'_>, plan: &Plan) -> Result<()> {
+    if session.map().allows_current() {
+        return Ok(());
+    }
+    let own = Netns::open("/proc/self/ns/net")?.id()?;
+    let mut seen = std::collections::BTreeSet::new();
+    for action in plan.actions() {
+        let mut touched: Vec<&NsRef> = action.ns().into_iter().collect();
+        if let Action::MoveLink { to, .. } = action {
+            touched.push(to);
+        }
+        if let Action::CreateLink {
+            spec: LinkSpec::Veth { peer_ns, .. },
+            ..
+        } = action
+        {
+            touched.push(peer_ns);
+        }
+        for ns in touched {
+            if !seen.insert(ns.clone()) {
+                continue;
+            }
+            if session.map().locate(ns)? == NsLocation::Current {
+                return Err(Error::OwnNamespace { ns: ns.clone() });
+            }
+            if let Some(h) = session.get(ns)? {
+                if h.id == own {
+                    return Err(Error::OwnNamespace { ns: ns.clone() });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Objects the plan would create but that exist already and are not this topology's:
+/// a namespace whose `lo` carries no (or another) mark, a link of the same name.
+pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -> Result<()> {
+    let mine = |owner: &Option<String>| owner.as_deref() == Some(topology);
+    let mut problems = Vec::new();
+    for action in plan.actions() {
+        match action {
+            Action::CreateNamespace { ns } => {
+                if let Some(o) = observed.namespaces.get(ns) {
+                    if !mine(&o.owner) {
+                        problems.push(Error::NotOwned {
+                            ns: ns.clone(),
+                            object: "namespace".into(),
+                            topology: topology.into(),
+                            owner: o.owner.clone(),
+                        });
+                    }
+                }
+            }
+            Action::CreateLink { ns, spec } => {
+                let mut names = vec![(ns, spec.name())];
+                if let LinkSpec::Veth {
+                    peer_ns, peer_name, ..
+                } = spec
+                {
+                    names.push((peer_ns, peer_name.as_str()));
+                }
+                for (ns, name) in names {
+                    let existing = observed.namespaces.get(ns).and_then(|o| o.links.get(name));
+                    if let Some(link) = existing {
+                        problems.push(Error::NotOwned {
+                            ns: ns.clone(),
+                            object: format!("link {name}"),
+                            topology: topology.into(),
+                            owner: link.owner.clone(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err(problems.remove(0)),
+        _ => Err(Error::Many(problems)),
+    }
+}

@@ -1,0 +1,266 @@
+//! Comparing what the kernel holds with what the topology wants, field by field, as a
+//! pure function over two [`ObservedState`]s.
+
+use std::collections::BTreeSet;
+
+use vnet_core::observed::{LinkKind, ObservedLink, ObservedState};
+use vnet_core::plan::{NsRef, RouteSpec};
+
+use crate::error::Error;
+
+/// One difference between desired and found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// Namespace.
+    pub ns: NsRef,
+    /// Object, e.g. `link eth0`, `route 10.0.0.0/8`.
+    pub object: String,
+    /// Field, e.g. `mac`.
+    pub field: String,
+    /// What the topology wants.
+    pub desired: String,
+    /// What the kernel has.
+    pub found: String,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {} is {}, expected {}",
+            self.ns, self.object, self.field, self.found, self.desired
+        )
+    }
+}
+
+impl From<Mismatch> for Error {
+    fn from(m: Mismatch) -> Error {
+        Error::Mismatch(Box::new(m))
+    }
+}
+
+/// Routes as observed always name their device; a desired route that names none (only
+/// a gateway) matches whatever device the kernel chose. Rewrites `observed` routes to
+/// the desired spelling where that is the only difference, so sets compare.
+pub fn normalize_routes(desired: &ObservedState, observed: &mut ObservedState) {
+    for (ns, want) in &desired.namespaces {
+        let Some(have) = observed.namespaces.get_mut(ns) else {
+            continue;
+        };
+        let rewritten: BTreeSet<RouteSpec> = have
+            .routes
+            .iter()
+            .map(|r| {
+                let devless = RouteSpec {
+                    dev: None,
+                    ..r.clone()
+                };
+                if r.via.is_some() && !want.routes.contains(r) && want.routes.contains(&devless) {
+                    devless
+                } else {
+                    r.clone()
+                }
+            })
+            .collect();
+        have.routes = rewritten;
+    }
+}
+
+/// Every difference, in a stable order. Objects the topology does not own and does not
+/// name (a user's links, other sysctls) are not differences.
+pub fn compare(topology: &str, desired: &ObservedState, observed: &ObservedState) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    for (ns, want) in &desired.namespaces {
+        let mut diff = |object: String, field: &str, desired: String, found: String| {
+            out.push(Mismatch {
+                ns: ns.clone(),
+                object,
+                field: field.to_string(),
+                desired,
+                found,
+            })
+        };
+        let Some(have) = observed.namespaces.get(ns) else {
+            diff("namespace".into(), "exists", "yes".into(), "no".into());
+            continue;
+        };
+        if want.owner.is_some() && want.owner != have.owner {
+            diff(
+                "namespace".into(),
+                "owner",
+                show(&want.owner),
+                show(&have.owner),
+            );
+        }
+        for (name, wl) in &want.links {
+            let object = format!("link {name}");
+            let Some(hl) = have.links.get(name) else {
+                diff(object, "exists", "yes".into(), "no".into());
+                continue;
+            };
+            compare_link(wl, hl, |f, d, h| diff(object.clone(), f, d, h));
+        }
+        for (name, hl) in &have.links {
+            if hl.owner.as_deref() == Some(topology) && !want.links.contains_key(name) {
+                diff(format!("link {name}"), "exists", "no".into(), "yes".into());
+            }
+        }
+        for r in want.routes.difference(&have.routes) {
+            diff(
+                format!("route {}", r.dst),
+                "exists",
+                format!("{r:?}"),
+                "no".into(),
+            );
+        }
+        for r in have.routes.difference(&want.routes) {
+            diff(
+                format!("route {}", r.dst),
+                "exists",
+                "no".into(),
+                format!("{r:?}"),
+            );
+        }
+        for (key, value) in &want.sysctls {
+            let found = have.sysctls.get(key);
+            if found != Some(value) {
+                diff(
+                    format!("sysctl {}", key.key()),
+                    "value",
+                    value.clone(),
+                    found.cloned().unwrap_or_else(|| "(absent)".into()),
+                );
+            }
+        }
+        for r in want.nat.difference(&have.nat) {
+            diff(
+                format!("nat {} -> {}", r.source, r.out),
+                "exists",
+                "yes".into(),
+                "no".into(),
+            );
+        }
+        for r in have.nat.difference(&want.nat) {
+            diff(
+                format!("nat {} -> {}", r.source, r.out),
+                "exists",
+                "no".into(),
+                "yes".into(),
+            );
+        }
+    }
+    out
+}
+
+fn compare_link(
+    want: &ObservedLink,
+    have: &ObservedLink,
+    mut diff: impl FnMut(&str, String, String),
+) {
+    if want.kind != have.kind {
+        diff(
+            "kind",
+            format!("{:?}", want.kind),
+            format!("{:?}", have.kind),
+        );
+    }
+    // A link whose desired MAC is unknown (a real NIC) keeps the one it has; lo has none.
+    if (want.mac.is_some() || want.kind == LinkKind::Loopback) && want.mac != have.mac {
+        diff("mac", show(&want.mac), show(&have.mac));
+    }
+    if want.mtu != have.mtu {
+        diff("mtu", want.mtu.to_string(), have.mtu.to_string());
+    }
+    if want.up != have.up {
+        diff("up", want.up.to_string(), have.up.to_string());
+    }
+    if want.master != have.master {
+        diff("master", show(&want.master), show(&have.master));
+    }
+    if want.owner != have.owner {
+        diff("owner", show(&want.owner), show(&have.owner));
+    }
+    if want.addresses != have.addresses {
+        let list = |s: &BTreeSet<ipnetwork::IpNetwork>| {
+            s.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        diff("addresses", list(&want.addresses), list(&have.addresses));
+    }
+}
+
+fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map_or_else(|| "(none)".to_string(), ToString::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vnet_core::observed::ObservedNamespace;
+
+    fn link(mac: [u8; 6]) -> ObservedLink {
+        ObservedLink {
+            kind: LinkKind::Veth,
+            mac: Some(mac.into()),
+            mtu: 1500,
+            up: true,
+            master: None,
+            owner: Some("t".into()),
+            addresses: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn names_object_and_field_of_each_difference() {
+        let ns = NsRef::Ct("router".into());
+        let mut want = ObservedState::empty();
+        let mut wns = ObservedNamespace::default();
+        wns.links.insert("eth0".into(), link([0, 1, 2, 3, 4, 5]));
+        want.namespaces.insert(ns.clone(), wns);
+        let mut have = want.clone();
+        assert!(compare("t", &want, &have).is_empty());
+        have.namespaces
+            .get_mut(&ns)
+            .unwrap()
+            .links
+            .get_mut("eth0")
+            .unwrap()
+            .mac = Some([0, 1, 2, 3, 4, 6].into());
+        let diffs = compare("t", &want, &have);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].object, "link eth0");
+        assert_eq!(diffs[0].field, "mac");
+        assert_eq!(diffs[0].desired, "00:01:02:03:04:05");
+    }
+
+    #[test]
+    fn a_gateway_route_without_device_matches_the_kernels_device() {
+        let ns = NsRef::Ct("mail".into());
+        let r = RouteSpec {
+            dst: "198.18.0.0/15".parse().unwrap(),
+            via: Some("198.18.1.1".parse().unwrap()),
+            dev: None,
+            metric: None,
+        };
+        let mut want = ObservedState::empty();
+        want.namespaces
+            .entry(ns.clone())
+            .or_default()
+            .routes
+            .insert(r.clone());
+        let mut have = ObservedState::empty();
+        have.namespaces
+            .entry(ns.clone())
+            .or_default()
+            .routes
+            .insert(RouteSpec {
+                dev: Some("eth0".into()),
+                ..r.clone()
+            });
+        normalize_routes(&want, &mut have);
+        assert!(compare("t", &want, &have).is_empty());
+    }
+}
