@@ -4,15 +4,17 @@
 use std::time::{Duration, Instant};
 
 use vnet_core::observed::ObservedState;
-use vnet_core::plan::{NsRef, Plan};
+use vnet_core::plan::{self, NsRef, Plan, Scope};
+use vnet_core::ValidTopology;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec;
 use crate::netlink::RequestCounter;
 use crate::ns::NamespaceMap;
 use crate::observe;
 use crate::preflight;
 use crate::session::Session;
+use crate::verify;
 
 /// How to execute.
 #[derive(Debug, Clone)]
@@ -48,6 +50,19 @@ pub struct ExecReport {
     pub mutating_requests: u64,
     /// Wall time.
     pub elapsed: Duration,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// The repair plan that was executed (empty when nothing differed).
+    pub plan: Plan,
+    /// The execution.
+    pub exec: ExecReport,
+    /// Mutating netlink requests of the whole apply (observing sends none).
+    pub mutating_requests: u64,
+    /// Whether the result was verified against the expected state.
+    pub verified: bool,
 }
 
 /// Executes vnet plans in the namespaces of a [`NamespaceMap`].
@@ -97,5 +112,164 @@ impl Backend {
             mutating_requests: self.counter.mutating() - before,
             elapsed: start.elapsed(),
         })
+    }
+
+    /// What the kernel holds of `t` in `scope`, normalized to compare with
+    /// [`plan::expected_state`]: absent namespaces are left out, and a route whose
+    /// desired form names no device is reported without the device the kernel chose.
+    pub fn observe(&self, t: &ValidTopology, scope: &Scope) -> Result<ObservedState> {
+        let mut session = Session::new(&self.map, self.counter.clone());
+        self.observe_in(&mut session, t, scope)
+    }
+
+    fn observe_in(
+        &self,
+        session: &mut Session<'_>,
+        t: &ValidTopology,
+        scope: &Scope,
+    ) -> Result<ObservedState> {
+        let expected = plan::expected_state(t, scope);
+        let namespaces: Vec<NsRef> = expected.namespaces.keys().cloned().collect();
+        let mut observed = observe::observe(session, &namespaces)?;
+        verify::normalize_routes(&expected, &mut observed);
+        Ok(observed)
+    }
+
+    /// The plan that would repair the kernel to `t` (observe, then
+    /// [`plan::diff`]).
+    pub fn diff(&self, t: &ValidTopology, scope: &Scope) -> Result<Plan> {
+        let observed = self.observe(t, scope)?;
+        Ok(plan::diff(t, scope, &observed))
+    }
+
+    /// Every difference between the kernel and `t` right now.
+    pub fn check(&self, t: &ValidTopology, scope: &Scope) -> Result<Vec<verify::Mismatch>> {
+        let observed = self.observe(t, scope)?;
+        Ok(verify::compare(
+            t.name(),
+            &plan::expected_state(t, scope),
+            &observed,
+        ))
+    }
+
+    /// Apply = observe, diff, preflight, execute (undoing the applied prefix on
+    /// failure), observe again and compare with the expected state. A second apply
+    /// of an unchanged topology sends no mutating request.
+    pub fn apply(
+        &self,
+        t: &ValidTopology,
+        scope: &Scope,
+        options: &ApplyOptions,
+    ) -> Result<ApplyReport> {
+        let before = self.counter.mutating();
+        preflight::check_privileges()?;
+        let mut session = Session::new(&self.map, self.counter.clone());
+        let observed = self.observe_in(&mut session, t, scope)?;
+        let plan = plan::diff(t, scope, &observed);
+        preflight::check_own_namespace(&mut session, &plan)?;
+        preflight::check_in_the_way(t.name(), &plan, &observed)?;
+        let start = Instant::now();
+        let done = exec::execute(&mut session, &plan, options.fail_at)?;
+        let exec = ExecReport {
+            steps: plan.len(),
+            applied: done.applied.len(),
+            mutating_requests: self.counter.mutating() - before,
+            elapsed: start.elapsed(),
+        };
+        if options.verify {
+            self.verify_in(&mut session, t, scope, options.settle)?;
+        }
+        Ok(ApplyReport {
+            plan,
+            exec,
+            mutating_requests: self.counter.mutating() - before,
+            verified: options.verify,
+        })
+    }
+
+    /// Observes until the kernel matches `t`, for at most `settle` (the kernel finishes
+    /// some work asynchronously: a deleted namespace's veth peers vanish a little
+    /// later); then the first difference is the error.
+    fn verify_in(
+        &self,
+        session: &mut Session<'_>,
+        t: &ValidTopology,
+        scope: &Scope,
+        settle: Duration,
+    ) -> Result<()> {
+        let expected = plan::expected_state(t, scope);
+        let deadline = Instant::now() + settle;
+        loop {
+            session.all_links_changed();
+            let observed = self.observe_in(session, t, scope)?;
+            let mut diffs = verify::compare(t.name(), &expected, &observed);
+            if diffs.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::from(diffs.remove(0)));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Removes everything `t` built in `scope` ([`plan::teardown`]). Idempotent: parts
+    /// already gone are fine, and destroying what was never applied succeeds. Failures
+    /// do not stop the teardown; all of them are returned together.
+    pub fn destroy(&self, t: &ValidTopology, scope: &Scope) -> Result<ExecReport> {
+        let start = Instant::now();
+        let before = self.counter.mutating();
+        preflight::check_privileges()?;
+        let mut session = Session::new(&self.map, self.counter.clone());
+        let observed = self.observe_in(&mut session, t, scope)?;
+        let full = plan::teardown(t, scope);
+        preflight::check_own_namespace(&mut session, &full)?;
+        // Only what is there: a teardown step whose object is gone is skipped, so a
+        // second destroy sends nothing.
+        let steps: Vec<_> = full
+            .steps
+            .iter()
+            .filter(|s| still_there(&s.action, &observed))
+            .cloned()
+            .collect();
+        let errors = exec::run_best_effort(&mut session, &full.topology, &steps);
+        if !errors.is_empty() {
+            return Err(Error::Many(errors));
+        }
+        Ok(ExecReport {
+            steps: full.len(),
+            applied: steps.len(),
+            mutating_requests: self.counter.mutating() - before,
+            elapsed: start.elapsed(),
+        })
+    }
+}
+
+/// Whether a teardown action still has something to remove in `observed`.
+fn still_there(action: &plan::Action, observed: &ObservedState) -> bool {
+    use plan::Action::*;
+    let Some(ns) = action.ns() else { return false };
+    let Some(o) = observed.namespaces.get(ns) else {
+        return false;
+    };
+    match action {
+        DeleteNamespace { .. } => true,
+        DeleteLink { spec, .. } => o.links.contains_key(spec.name()),
+        ClearMaster { link, .. } => o.links.get(link).is_some_and(|l| l.master.is_some()),
+        SetDown { link, .. } => o.links.get(link).is_some_and(|l| l.up),
+        DelAddress { link, address, .. } => o
+            .links
+            .get(link)
+            .is_some_and(|l| l.addresses.contains(address)),
+        DelRoute { route, .. } => o
+            .routes
+            .iter()
+            .any(|r| r.dst == route.dst && r.via == route.via && r.metric == route.metric),
+        DelNat { rule, .. } => o.nat.contains(rule),
+        SetSysctl { sysctl, value, .. } => o.sysctls.get(sysctl).is_some_and(|v| v != value),
+        MoveLink { name, .. } => o.links.contains_key(name),
+        SetMac { link, mac, .. } => o.links.get(link).is_some_and(|l| l.mac != Some(*mac)),
+        SetMtu { link, mtu, .. } => o.links.get(link).is_some_and(|l| l.mtu != *mtu),
+        _ => true,
     }
 }

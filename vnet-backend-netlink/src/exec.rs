@@ -494,3 +494,29 @@ fn build(
         }),
     }
 }
+
+/// Runs `steps` stage by stage without stopping or undoing (teardown): every failure is
+/// collected, the rest still runs.
+pub(crate) fn run_best_effort(
+    session: &mut Session<'_>,
+    topology: &str,
+    steps: &[vnet_core::plan::Step],
+) -> Vec<Error> {
+    let alias = alias_for(topology);
+    let mut stages: BTreeMap<usize, Vec<(usize, &Action)>> = BTreeMap::new();
+    for step in steps {
+        stages
+            .entry(step.stage)
+            .or_default()
+            .push((step.id, &step.action));
+    }
+    let mut errors = Vec::new();
+    for (_, actions) in stages {
+        for outcome in run_stage(session, &alias, &actions) {
+            if let Err(e) = outcome.result {
+                errors.push(e);
+            }
+        }
+    }
+    errors
+}

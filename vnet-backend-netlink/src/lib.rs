@@ -9,6 +9,7 @@
 //! - [`ns`]: namespace handles, named namespaces (`ip netns` compatible), and the
 //!   [`NamespaceMap`] from the topology's namespaces to real ones.
 //! - [`ops`]: one module per action family, turning actions into messages.
+//! - [`probe`]: ICMP echo sent in-process from inside namespaces, for `vnet verify`.
 //! - [`Backend`]: apply (observe, diff, execute, verify, undo on failure), destroy,
 //!   observe, diff.
 //!
@@ -23,9 +24,10 @@ pub mod ns;
 mod observe;
 pub mod ops;
 pub mod preflight;
+pub mod probe;
 mod session;
 pub mod verify;
 
-pub use backend::{ApplyOptions, Backend, ExecReport};
+pub use backend::{ApplyOptions, ApplyReport, Backend, ExecReport};
 pub use error::{Error, Result};
 pub use ns::{NamespaceMap, NsLocation};

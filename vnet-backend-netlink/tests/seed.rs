@@ -1,0 +1,234 @@
+//! The article's network (`examples/seed.toml`) in a sandbox: apply, reach, repair,
+//! idempotence, rollback at every step, destroy.
+
+mod common;
+
+use common::{isolated, link, ping, run, snapshot};
+use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
+use vnet_core::plan::{Action, NsRef, Scope};
+use vnet_core::{Document, Format, ValidTopology};
+
+fn seed() -> ValidTopology {
+    let text = include_str!("../../examples/seed.toml");
+    Document::parse(text, Format::Toml)
+        .expect("seed parses")
+        .validate()
+        .expect("seed is valid")
+}
+
+fn backend() -> Backend {
+    Backend::new(NamespaceMap::sandbox("vnet"))
+}
+
+fn addresses(ns: &str, dev: &str) -> Vec<String> {
+    let v = common::ip_json(ns, &["address", "show", "dev", dev]);
+    v[0]["addr_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["family"] == "inet")
+        .map(|a| format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]))
+        .collect()
+}
+
+#[test]
+fn seed_network_works_and_a_second_apply_changes_nothing() {
+    isolated(
+        "seed_network_works_and_a_second_apply_changes_nothing",
+        || {
+            let t = seed();
+            let b = backend();
+            let report = b
+                .apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+                .unwrap();
+            assert!(report.verified && report.exec.applied == report.plan.len());
+            assert!(report.mutating_requests > 0);
+
+            for (port, mac) in [("veth1", "9a"), ("veth2", "9c"), ("veth3", "9e")] {
+                let l = link("vnet-m1", port);
+                assert_eq!(l["master"], "br0", "{port}");
+                assert_eq!(l["address"], format!("00:12:34:56:78:{mac}"), "{port}");
+                assert_eq!(l["ifalias"], "vnet:article");
+            }
+            for (ct, mac, addr) in [
+                ("router", "9b", "192.168.199.1/24"),
+                ("mail", "9d", "192.168.199.2/24"),
+                ("dbms", "9f", "192.168.199.3/24"),
+            ] {
+                let ns = format!("vnet-{ct}");
+                assert_eq!(
+                    link(&ns, "eth0")["address"],
+                    format!("00:12:34:56:78:{mac}")
+                );
+                assert_eq!(addresses(&ns, "eth0"), vec![addr.to_string()]);
+            }
+            assert_eq!(addresses("vnet-router", "eth1"), vec!["192.168.46.200/24"]);
+            let routes = run(&["ip", "-n", "vnet-mail", "route", "show", "proto", "118"]);
+            assert!(
+                routes.contains("192.168.0.0/16 via 192.168.199.1"),
+                "{routes}"
+            );
+            let fwd = run(&[
+                "ip",
+                "netns",
+                "exec",
+                "vnet-router",
+                "cat",
+                "/proc/sys/net/ipv4/ip_forward",
+            ]);
+            assert_eq!(fwd.trim(), "1", "router forwards");
+            assert!(ping("vnet-router", "192.168.199.2"));
+            assert!(ping("vnet-router", "192.168.199.3"));
+            assert!(
+                ping("vnet-mail", "192.168.46.1"),
+                "mail reaches the LAN through the router"
+            );
+
+            let again = b
+                .apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+                .unwrap();
+            assert!(again.plan.is_empty(), "second plan: {:?}", again.plan);
+            assert_eq!(
+                again.mutating_requests, 0,
+                "second apply sent mutating requests"
+            );
+
+            b.destroy(&t, &Scope::Sandbox).unwrap();
+            assert_eq!(
+                run(&["ip", "netns", "list"]).trim(),
+                "",
+                "destroy leaves nothing"
+            );
+            b.destroy(&t, &Scope::Sandbox).unwrap();
+        },
+    );
+}
+
+#[test]
+fn destroy_of_a_never_applied_topology_is_ok() {
+    isolated("destroy_of_a_never_applied_topology_is_ok", || {
+        let report = backend().destroy(&seed(), &Scope::Sandbox).unwrap();
+        assert_eq!(report.applied, 0);
+        assert_eq!(report.mutating_requests, 0);
+    });
+}
+
+#[test]
+fn repair_names_and_fixes_exactly_what_was_broken_by_hand() {
+    isolated(
+        "repair_names_and_fixes_exactly_what_was_broken_by_hand",
+        || {
+            let t = seed();
+            let b = backend();
+            b.apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+                .unwrap();
+            run(&[
+                "ip",
+                "-n",
+                "vnet-mail",
+                "address",
+                "del",
+                "192.168.199.2/24",
+                "dev",
+                "eth0",
+            ]);
+            run(&["ip", "-n", "vnet-m1", "link", "set", "veth3", "nomaster"]);
+
+            let mismatches = b.check(&t, &Scope::Sandbox).unwrap();
+            assert!(mismatches.iter().any(|m| m.ns == NsRef::Ct("mail".into())
+                && m.object == "link eth0"
+                && m.field == "addresses"));
+            assert!(mismatches.iter().any(|m| m.ns == NsRef::Node("m1".into())
+                && m.object == "link veth3"
+                && m.field == "master"));
+
+            let plan = b.diff(&t, &Scope::Sandbox).unwrap();
+            let actions: Vec<&Action> = plan.actions().collect();
+            assert!(actions.contains(&&Action::AddAddress {
+                ns: NsRef::Ct("mail".into()),
+                link: "eth0".into(),
+                address: "192.168.199.2/24".parse().unwrap(),
+            }));
+            assert!(actions.contains(&&Action::SetMaster {
+                ns: NsRef::Node("m1".into()),
+                link: "veth3".into(),
+                master: "br0".into(),
+            }));
+            // Besides those two, only the route the kernel removed with mail's address.
+            for a in &actions {
+                assert!(
+                    matches!(a, Action::AddAddress { .. } | Action::SetMaster { .. })
+                        || matches!(a, Action::AddRoute { ns, .. } if *ns == NsRef::Ct("mail".into())),
+                    "unexpected repair action {a:?}"
+                );
+            }
+            let report = b
+                .apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+                .unwrap();
+            assert_eq!(report.plan, plan);
+            assert!(b.check(&t, &Scope::Sandbox).unwrap().is_empty());
+            assert!(ping("vnet-mail", "192.168.199.3"));
+            b.destroy(&t, &Scope::Sandbox).unwrap();
+        },
+    );
+}
+
+#[test]
+fn a_fault_at_any_step_of_the_seed_leaves_the_system_as_before() {
+    isolated(
+        "a_fault_at_any_step_of_the_seed_leaves_the_system_as_before",
+        || {
+            let t = seed();
+            let b = backend();
+            let steps = vnet_core::plan::compile(&t, &Scope::Sandbox).len();
+            assert!(steps > 20, "seed plan has {steps} steps");
+            let before = snapshot();
+            for k in 0..steps {
+                let options = ApplyOptions {
+                    fail_at: Some(k),
+                    ..ApplyOptions::default()
+                };
+                match b.apply(&t, &Scope::Sandbox, &options) {
+                    Err(Error::RolledBack { index, .. }) => assert_eq!(index, k),
+                    other => panic!("fault at {k}: expected a rollback, got {other:?}"),
+                }
+                assert_eq!(
+                    before,
+                    snapshot(),
+                    "state differs after a fault at step {k}"
+                );
+            }
+            // And from a partly broken state: a failing repair restores the broken state.
+            b.apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+                .unwrap();
+            run(&[
+                "ip",
+                "-n",
+                "vnet-mail",
+                "address",
+                "del",
+                "192.168.199.2/24",
+                "dev",
+                "eth0",
+            ]);
+            run(&["ip", "-n", "vnet-m1", "link", "set", "veth3", "nomaster"]);
+            run(&["ip", "-n", "vnet-m1", "link", "set", "veth2", "down"]);
+            let broken = snapshot();
+            let repair = b.diff(&t, &Scope::Sandbox).unwrap().len();
+            assert!(repair >= 3);
+            for k in 0..repair {
+                let options = ApplyOptions {
+                    fail_at: Some(k),
+                    ..ApplyOptions::default()
+                };
+                assert!(matches!(
+                    b.apply(&t, &Scope::Sandbox, &options),
+                    Err(Error::RolledBack { .. })
+                ));
+                assert_eq!(broken, snapshot(), "repair fault at step {k}");
+            }
+            b.destroy(&t, &Scope::Sandbox).unwrap();
+            assert_eq!(run(&["ip", "netns", "list"]).trim(), "");
+        },
+    );
+}
