@@ -1,0 +1,252 @@
+//! ICMP echo probes sent in-process from inside network namespaces, for `vnet verify`.
+//!
+//! No `ping` binary is involved: for each namespace a dedicated thread enters it
+//! (`setns`), opens raw ICMP and ICMPv6 sockets there (a socket stays bound to the
+//! namespace it was created in), sends one echo request per target, resends the
+//! unanswered ones every [`RESEND`] and collects replies until every target answered or
+//! the deadline passed. Raw sockets need CAP_NET_RAW, which vnet has as root; datagram
+//! "ping sockets" would depend on each namespace's `ping_group_range`.
+
+use nix::sched::{setns, CloneFlags};
+use nix::sys::socket::{
+    recvfrom, sendto, setsockopt, socket, sockopt, AddressFamily, MsgFlags, SockFlag, SockProtocol,
+    SockType, SockaddrIn, SockaddrIn6, SockaddrStorage,
+};
+use nix::sys::time::TimeVal;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::{IpAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often an unanswered echo request is sent again.
+pub const RESEND: Duration = Duration::from_millis(200);
+
+/// One echo to send: from inside the namespace at `ns`, to `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// The namespace's file (`/run/netns/NAME`, `/proc/PID/ns/net`).
+    pub ns: PathBuf,
+    /// The address to probe.
+    pub to: IpAddr,
+}
+
+/// What one probe saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeOutcome {
+    /// A reply came back after this round-trip time (from the last request sent).
+    Reply(Duration),
+    /// No reply before the deadline.
+    Timeout,
+    /// The probe could not be sent (the namespace could not be entered, no route ...).
+    Error(String),
+}
+
+/// Sends every probe, the namespaces in parallel, and waits at most `timeout` for
+/// replies. Results are in the order of `probes`.
+pub fn probe_all(probes: &[Probe], timeout: Duration) -> Vec<ProbeOutcome> {
+    let mut by_ns: BTreeMap<&Path, Vec<(usize, IpAddr)>> = BTreeMap::new();
+    for (i, p) in probes.iter().enumerate() {
+        by_ns.entry(&p.ns).or_default().push((i, p.to));
+    }
+    let mut out = vec![ProbeOutcome::Timeout; probes.len()];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = by_ns
+            .into_iter()
+            .enumerate()
+            .map(|(n, (ns, targets))| {
+                // A distinct ICMP identifier per namespace thread, so replies to another
+                // thread's echoes (raw sockets see every ICMP packet) are never taken.
+                let ident = (std::process::id() as u16).wrapping_add((n as u16).wrapping_mul(7919));
+                let indices: Vec<usize> = targets.iter().map(|(i, _)| *i).collect();
+                let handle = scope.spawn(move || probe_namespace(ns, &targets, ident, timeout));
+                (indices, handle)
+            })
+            .collect();
+        for (indices, handle) in handles {
+            let results = handle.join().unwrap_or_else(|_| {
+                vec![ProbeOutcome::Error("probe thread panicked".into()); indices.len()]
+            });
+            for (i, r) in indices.into_iter().zip(results) {
+                out[i] = r;
+            }
+        }
+    });
+    out
+}
+
+/// Runs on its own thread: enters `ns` for the rest of the thread's life.
+fn probe_namespace(
+    ns: &Path,
+    targets: &[(usize, IpAddr)],
+    ident: u16,
+    timeout: Duration,
+) -> Vec<ProbeOutcome> {
+    let fail = |why: String| vec![ProbeOutcome::Error(why); targets.len()];
+    let file = match File::open(ns) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("cannot open namespace {}: {e}", ns.display())),
+    };
+    if let Err(e) = setns(&file, CloneFlags::CLONE_NEWNET) {
+        return fail(format!("cannot enter namespace {}: {e}", ns.display()));
+    }
+    let v4 = targets
+        .iter()
+        .any(|(_, a)| a.is_ipv4())
+        .then(|| icmp_socket(false))
+        .transpose();
+    let v6 = targets
+        .iter()
+        .any(|(_, a)| a.is_ipv6())
+        .then(|| icmp_socket(true))
+        .transpose();
+    let (v4, v6) = match (v4, v6) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return fail(format!("cannot open a raw ICMP socket: {e}")),
+    };
+    let mut results: Vec<Option<ProbeOutcome>> = vec![None; targets.len()];
+    let mut sent_at: Vec<Option<Instant>> = vec![None; targets.len()];
+    let deadline = Instant::now() + timeout;
+    let mut next_round = Instant::now();
+    while Instant::now() < deadline && results.iter().any(Option::is_none) {
+        if Instant::now() >= next_round {
+            for (k, (_, to)) in targets.iter().enumerate() {
+                if results[k].is_some() {
+                    continue;
+                }
+                let sock = if to.is_ipv4() {
+                    v4.as_ref()
+                } else {
+                    v6.as_ref()
+                };
+                let Some(sock) = sock else { continue };
+                match send_echo(sock, *to, ident, k as u16) {
+                    Ok(()) => sent_at[k] = Some(Instant::now()),
+                    // Unreachable right now (no route, neighbour failed): it may come up
+                    // during the wait, so keep trying until the deadline.
+                    Err(nix::errno::Errno::ENETUNREACH | nix::errno::Errno::EHOSTUNREACH) => {}
+                    Err(e) => results[k] = Some(ProbeOutcome::Error(format!("send to {to}: {e}"))),
+                }
+            }
+            next_round = Instant::now() + RESEND;
+        }
+        for (sock, is_v6) in [(v4.as_ref(), false), (v6.as_ref(), true)] {
+            let Some(sock) = sock else { continue };
+            while let Some((from, seq)) = recv_reply(sock, ident, is_v6) {
+                let k = seq as usize;
+                if k < targets.len() && results[k].is_none() && from == targets[k].1 {
+                    let rtt = sent_at[k].map(|t| t.elapsed()).unwrap_or_default();
+                    results[k] = Some(ProbeOutcome::Reply(rtt));
+                }
+            }
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or(ProbeOutcome::Timeout))
+        .collect()
+}
+
+fn icmp_socket(v6: bool) -> nix::Result<OwnedFd> {
+    let (family, proto) = if v6 {
+        (AddressFamily::Inet6, SockProtocol::IcmpV6)
+    } else {
+        (AddressFamily::Inet, SockProtocol::Icmp)
+    };
+    let fd = socket(family, SockType::Raw, SockFlag::SOCK_CLOEXEC, proto)?;
+    // A short receive timeout turns the read loop into a poll that also paces resends.
+    setsockopt(&fd, sockopt::ReceiveTimeout, &TimeVal::new(0, 20_000))?;
+    Ok(fd)
+}
+
+/// The Internet checksum (RFC 1071) of an ICMPv4 message. ICMPv6 checksums are filled in
+/// by the kernel on raw ICMPv6 sockets.
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An echo request: type, code, checksum, identifier, sequence, 16 bytes of payload.
+fn echo_request(v6: bool, ident: u16, seq: u16) -> Vec<u8> {
+    let mut msg = vec![if v6 { 128 } else { 8 }, 0, 0, 0];
+    msg.extend_from_slice(&ident.to_be_bytes());
+    msg.extend_from_slice(&seq.to_be_bytes());
+    msg.extend_from_slice(b"vnet verify ping");
+    if !v6 {
+        let c = checksum(&msg);
+        msg[2..4].copy_from_slice(&c.to_be_bytes());
+    }
+    msg
+}
+
+fn send_echo(sock: &OwnedFd, to: IpAddr, ident: u16, seq: u16) -> nix::Result<()> {
+    let msg = echo_request(to.is_ipv6(), ident, seq);
+    match to {
+        IpAddr::V4(a) => sendto(
+            sock.as_raw_fd(),
+            &msg,
+            &SockaddrIn::from(SocketAddrV4::new(a, 0)),
+            MsgFlags::empty(),
+        ),
+        IpAddr::V6(a) => sendto(
+            sock.as_raw_fd(),
+            &msg,
+            &SockaddrIn6::from(SocketAddrV6::new(a, 0, 0, 0)),
+            MsgFlags::empty(),
+        ),
+    }
+    .map(|_| ())
+}
+
+/// Reads one packet; returns the sender and sequence of an echo reply carrying our
+/// identifier, skipping anything else. `None` when nothing is waiting.
+fn recv_reply(sock: &OwnedFd, ident: u16, v6: bool) -> Option<(IpAddr, u16)> {
+    let mut buf = [0u8; 1500];
+    loop {
+        let (n, from) = recvfrom::<SockaddrStorage>(sock.as_raw_fd(), &mut buf).ok()?;
+        let from = from?;
+        let (icmp, addr) = if v6 {
+            (&buf[..n], IpAddr::V6(from.as_sockaddr_in6()?.ip()))
+        } else {
+            // Raw IPv4 sockets deliver the IP header too.
+            let ihl = usize::from(buf.first()? & 0x0f) * 4;
+            (buf.get(ihl..n)?, IpAddr::V4(from.as_sockaddr_in()?.ip()))
+        };
+        let reply_type = if v6 { 129 } else { 0 };
+        if icmp.len() >= 8
+            && icmp[0] == reply_type
+            && u16::from_be_bytes([icmp[4], icmp[5]]) == ident
+        {
+            return Some((addr, u16::from_be_bytes([icmp[6], icmp[7]])));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icmpv4_checksum_matches_rfc1071_example() {
+        // RFC 1071's worked example: the ones' complement sum of these words is 0xddf2.
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(checksum(&data), !0xddf2);
+        // A message with its checksum filled in sums to zero.
+        let msg = echo_request(false, 0x1234, 7);
+        assert_eq!(checksum(&msg), 0);
+    }
+
+    #[test]
+    fn echo_requests_carry_type_identifier_and_sequence() {
+        let m = echo_request(true, 0xabcd, 3);
+        assert_eq!((m[0], &m[4..8]), (128, &[0xab, 0xcd, 0, 3][..]));
+        assert_eq!(echo_request(false, 1, 2)[0], 8);
+    }
+}
