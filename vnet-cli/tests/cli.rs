@@ -283,9 +283,15 @@ fn graph_dot_shows_the_article_and_graphviz_accepts_it() {
         "{dot}"
     );
 
-    let dir = TempDir::new("dot");
-    let dot_file = dir.write("seed.dot", &dot);
-    let png = dir.0.join("seed.png");
+    assert_graphviz_accepts(&dot, "seed");
+}
+
+/// Renders `dot` to PNG with Graphviz. With `CI` set a missing `dot` is a failure;
+/// otherwise the check is skipped loudly.
+fn assert_graphviz_accepts(dot: &str, name: &str) {
+    let dir = TempDir::new(&format!("dot-{name}"));
+    let dot_file = dir.write("graph.dot", dot);
+    let png = dir.0.join("graph.png");
     match Command::new("dot")
         .args(["-Tpng", "-o", png.to_str().unwrap(), &dot_file])
         .output()
@@ -304,6 +310,71 @@ fn graph_dot_shows_the_article_and_graphviz_accepts_it() {
         }
         Err(e) => eprintln!("SKIPPED the Graphviz check: `dot` cannot run ({e})"),
     }
+}
+
+/// The seed with a VLAN on the router's uplink, NAT out of it, a subnet on the VLAN and
+/// a tagged host on the LAN.
+fn extended_seed() -> String {
+    let s = seed();
+    let s = s.replacen(
+        "forward = { ipv4 = true }\n",
+        "forward = { ipv4 = true }\n\
+         nat = [{ source = \"192.168.199.0/24\", out = \"eth1\" }]\n\
+         vlan = [{ name = \"eth1.10\", parent = \"eth1\", id = 10, addresses = [\"198.18.10.1/24\"] }]\n",
+        1,
+    );
+    let s = s.replacen(
+        "lan = \"lan46\"\n",
+        "lan = \"lan46\"\n\n[[subnet]]\ncidr = \"198.18.10.0/24\"\nlan = \"lan46\"\nvlan = 10\n",
+        1,
+    );
+    s.replacen(
+        "via = \"192.168.46.200\" }]\n",
+        "via = \"192.168.46.200\" }]\n\n[[lan.host]]\nname = \"tagged\"\nvlan = 10\naddresses = [\"198.18.10.2/24\"]\n",
+        1,
+    )
+}
+
+#[test]
+fn graph_shows_vlans_nat_and_tagged_hosts() {
+    let dir = TempDir::new("ext");
+    let file = dir.write("ext.toml", &extended_seed());
+    let o = vnet(&["check", &file]);
+    assert_eq!(code(&o), 0, "the extended seed is valid: {}", stderr(&o));
+    assert!(stdout(&o).contains("1 VLAN") && stdout(&o).contains("1 NAT rule"));
+
+    let o = vnet(&["graph", &file]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let dot = stdout(&o);
+    for item in [
+        "eth1.10 (VLAN 10 on eth1)",
+        "198.18.10.1/24",
+        "NAT masquerade 192.168.199.0/24 out eth1",
+        "subnet 198.18.10.0/24 on VLAN 10",
+        "host tagged",
+    ] {
+        assert!(dot.contains(item), "DOT lacks {item}:\n{dot}");
+    }
+    assert!(
+        dot.contains("\"ct/101/eth1.10\" -> \"ct/101/eth1\" [label=\"VLAN 10\", style=dashed]"),
+        "{dot}"
+    );
+    // The NAT uplink is emphasized.
+    assert!(
+        dot.lines()
+            .any(|l| l.contains("\"ct/101/eth1\" [") && l.contains("style=bold")),
+        "{dot}"
+    );
+    assert_graphviz_accepts(&dot, "ext");
+
+    let o = vnet(&["graph", &file, "--format", "mermaid"]);
+    assert_eq!(code(&o), 0);
+    let mmd = stdout(&o);
+    assert!(
+        mmd.contains("v_ct_101_eth1_10 -.->|\"VLAN 10\"| v_ct_101_eth1"),
+        "{mmd}"
+    );
+    assert!(mmd.contains("class v_ct_101_eth1 marked"), "{mmd}");
 }
 
 #[test]
