@@ -47,6 +47,11 @@ pub fn plan_commands(plan: &Plan, ns: &dyn Fn(&NsRef) -> String) -> Vec<StepComm
 /// `plan` as an `iproute2` script: a header saying what it builds, then one commented
 /// block per stage, each step's commands in plan order.
 pub fn render_iproute2(plan: &Plan, ns: &dyn Fn(&NsRef) -> String) -> Result<String, ShellError> {
+    iproute2_script(plan, ns).map(Script::finish)
+}
+
+/// [`render_iproute2`] as a [`Script`], whose [`Script::commands`] are the argv it runs.
+pub fn iproute2_script(plan: &Plan, ns: &dyn Fn(&NsRef) -> String) -> Result<Script, ShellError> {
     let mut script = Script::new(&[
         format!("vnet: iproute2 script for topology {}", plan.topology),
         format!(
@@ -71,7 +76,7 @@ pub fn render_iproute2(plan: &Plan, ns: &dyn Fn(&NsRef) -> String) -> Result<Str
             script.command(argv)?;
         }
     }
-    Ok(script.finish())
+    Ok(script)
 }
 
 /// One line saying what an action does, in the topology's terms.

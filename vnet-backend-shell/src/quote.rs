@@ -3,8 +3,8 @@
 //! An argument made only of characters no shell treats specially is written bare, so
 //! scripts stay readable (`ip -n vnet-m1 link set veth1 up`). Anything else is put in
 //! single quotes, inside which `sh` interprets nothing; a single quote itself is written
-//! as `'\''` (close, escaped quote, reopen). This is the scheme of Python's
-//! `shlex.quote` and of `printf %q`'s POSIX fallback.
+//! as `\'` between the quoted runs (`it's` -> `'it'\''s'`): the scheme of Python's
+//! `shlex.quote`, without its empty `''` pairs at the ends.
 
 use std::borrow::Cow;
 
@@ -30,16 +30,22 @@ pub fn quote(arg: &str) -> Cow<'_, str> {
     if !arg.is_empty() && arg.chars().all(is_safe) {
         return Cow::Borrowed(arg);
     }
+    if arg.is_empty() {
+        return Cow::Borrowed("''");
+    }
+    // Runs between single quotes are single-quoted; each single quote is written `\'`
+    // between them (`it's` -> `'it'\''s'`), without empty `''` pairs at the ends.
     let mut out = String::with_capacity(arg.len() + 2);
-    out.push('\'');
-    for c in arg.chars() {
-        if c == '\'' {
-            out.push_str(r"'\''");
-        } else {
-            out.push(c);
+    for (i, run) in arg.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str(r"\'");
+        }
+        if !run.is_empty() {
+            out.push('\'');
+            out.push_str(run);
+            out.push('\'');
         }
     }
-    out.push('\'');
     Cow::Owned(out)
 }
 
@@ -52,9 +58,10 @@ pub fn quote_argv<S: AsRef<str>>(argv: &[S]) -> String {
         if i > 0 {
             out.push(' ');
         }
-        if i == 0 && a.contains('=') {
+        if i == 0 && a.contains('=') && quote(a) == a {
+            // Only safe characters: single quotes around it are enough.
             out.push('\'');
-            out.push_str(&a.replace('\'', r"'\''"));
+            out.push_str(a);
             out.push('\'');
         } else {
             out.push_str(&quote(a));
@@ -76,7 +83,8 @@ mod tests {
         assert_eq!(quote("#x"), "'#x'");
         assert_eq!(quote("*"), "'*'");
         assert_eq!(quote("a\nb"), "'a\nb'");
-        assert_eq!(quote("'"), r"''\'''");
+        assert_eq!(quote("'"), r"\'");
+        assert_eq!(quote("'a'"), r"\''a'\'");
         assert_eq!(quote("é"), "'é'");
     }
 

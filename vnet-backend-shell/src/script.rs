@@ -8,6 +8,7 @@ use crate::quote::quote_argv;
 #[derive(Debug, Clone)]
 pub struct Script {
     text: String,
+    commands: Vec<Vec<String>>,
 }
 
 impl Script {
@@ -18,7 +19,10 @@ impl Script {
             text.push_str(&comment_line(line));
         }
         text.push_str("set -eu\n");
-        Script { text }
+        Script {
+            text,
+            commands: Vec::new(),
+        }
     }
 
     /// Starts a block: a blank line and a comment saying what the block does.
@@ -37,7 +41,20 @@ impl Script {
         check_nul(argv)?;
         self.text.push_str(&quote_argv(argv));
         self.text.push('\n');
+        self.commands
+            .push(argv.iter().map(|a| a.as_ref().to_string()).collect());
         Ok(())
+    }
+
+    /// The argv of every command, in order: what running the script runs (the tests
+    /// compare this with what a shell actually passes to the programs).
+    pub fn commands(&self) -> &[Vec<String>] {
+        &self.commands
+    }
+
+    /// The script's text so far.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// The script's text.

@@ -56,6 +56,11 @@ pub struct VzctlOptions {
 /// The `vzctl` script that builds, on `node`, its bridges and the containers whose home
 /// it is.
 pub fn render_vzctl(model: &Model, node: &str, opts: &VzctlOptions) -> Result<String, ShellError> {
+    vzctl_script(model, node, opts).map(Script::finish)
+}
+
+/// [`render_vzctl`] as a [`Script`], whose [`Script::commands`] are the argv it runs.
+pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Script, ShellError> {
     let t = model.topology();
     let cts = model.cts_at_home(node);
     let bridges: Vec<_> = t
@@ -379,7 +384,7 @@ pub fn render_vzctl(model: &Model, node: &str, opts: &VzctlOptions) -> Result<St
             }
         }
     }
-    Ok(s.finish())
+    Ok(s)
 }
 
 /// `vzctl exec NAME ARGS...` with each argument quoted for the container's shell.
