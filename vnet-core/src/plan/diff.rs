@@ -46,6 +46,7 @@ pub fn diff(t: &ValidTopology, scope: &Scope, observed: &ObservedState) -> Plan 
         additions: Vec::new(),
         cur: BTreeMap::new(),
         blocked: BTreeSet::new(),
+        inherit_mtu: BTreeSet::new(),
     };
     w.namespaces(&d, observed);
     for unit in &d.units {
@@ -77,6 +78,9 @@ struct Work<'a> {
     cur: BTreeMap<NsRef, ObservedNamespace>,
     /// Names the topology needs that a foreign link holds.
     blocked: BTreeSet<(NsRef, String)>,
+    /// VLAN links this plan creates without an MTU of their own: they take their
+    /// parent's MTU as it is when they are created, after any `SetMtu` of the parent.
+    inherit_mtu: BTreeSet<(NsRef, String)>,
 }
 
 impl Work<'_> {
@@ -216,6 +220,9 @@ impl Work<'_> {
                 id,
                 mtu,
             } => {
+                if mtu.is_none() {
+                    self.inherit_mtu.insert((ns.clone(), name.clone()));
+                }
                 // A VLAN link takes its parent's MAC, and its MTU unless given.
                 let (pmac, pmtu) = self
                     .link(ns, parent)
@@ -398,12 +405,18 @@ impl Work<'_> {
                 }
             }
             if want.manage_mtu && have.mtu != want.mtu {
-                self.additions.push(Action::SetMtu {
-                    ns: n.clone(),
-                    link: link.clone(),
-                    mtu: want.mtu,
-                    previous: have.mtu,
-                });
+                if self.inherit_mtu.contains(&(n.clone(), link.clone())) {
+                    // Created after its parent's `SetMtu` (see `order`), so it already has it.
+                    self.ns_mut(ns).links.get_mut(name).expect("seen above").mtu = want.mtu;
+                } else {
+                    self.additions.push(Action::SetMtu {
+                        ns: n.clone(),
+                        link: link.clone(),
+                        mtu: want.mtu,
+                        previous: have.mtu,
+                    });
+                    self.follow_mtu(ns, name, want.mtu);
+                }
             }
             let key = Sysctl::DisableIpv6(name.clone());
             let off = self.cur[ns]
@@ -511,6 +524,21 @@ impl Work<'_> {
                 && l.mac == Some(old)
             {
                 l.mac = Some(new);
+            }
+        }
+    }
+
+    /// VLAN links this plan creates on `name` take its new MTU.
+    fn follow_mtu(&mut self, ns: &NsRef, name: &str, mtu: u32) {
+        let inherit = &self.inherit_mtu;
+        let Some(now) = self.cur.get_mut(ns) else {
+            return;
+        };
+        for (n, l) in now.links.iter_mut() {
+            if matches!(&l.kind, LinkKind::Vlan { parent: Some(p), .. } if p == name)
+                && inherit.contains(&(ns.clone(), n.clone()))
+            {
+                l.mtu = mtu;
             }
         }
     }

@@ -7,9 +7,8 @@
 //! `DeleteNamespace` per namespace: containers first, then nodes, hosts and LANs.
 //!
 //! On a real node the namespaces are the machine's: NAT, routes and forwarding go first,
-//! then ports leave their bridges, VLAN links and veth pairs are deleted (their
-//! addresses go with them), a NIC gives its addresses back, goes down and returns to the
-//! node unmarked, and the bridges go last. The NIC's MAC and MTU stay as vnet set them:
+//! then addresses, then ports leave their bridges, VLAN links and veth pairs are deleted,
+//! a NIC goes down and returns to the node unmarked, and the bridges go last. The NIC's MAC and MTU stay as vnet set them:
 //! its hardware values are not known without observing (a `diff` records them).
 
 use super::desired::{Desired, Unit, SYSCTL_DEFAULT};
@@ -51,6 +50,15 @@ pub fn teardown(t: &ValidTopology, scope: &Scope) -> Plan {
             }
         }
         for (name, l) in &dns.links {
+            // Addresses go before their links, so the routes through them go first
+            // (a route's link is known from the address holding its next hop).
+            for address in &l.addresses {
+                removals.push(Action::DelAddress {
+                    ns: ns.clone(),
+                    link: name.clone(),
+                    address: *address,
+                });
+            }
             if let Some(master) = &l.master {
                 removals.push(Action::ClearMaster {
                     ns: ns.clone(),
@@ -76,13 +84,6 @@ pub fn teardown(t: &ValidTopology, scope: &Scope) -> Plan {
                 let Some(nic) = d.namespaces.get(to).and_then(|n| n.links.get(new_name)) else {
                     continue;
                 };
-                for address in &nic.addresses {
-                    removals.push(Action::DelAddress {
-                        ns: to.clone(),
-                        link: new_name.clone(),
-                        address: *address,
-                    });
-                }
                 if nic.disable_ipv6() != SYSCTL_DEFAULT {
                     removals.push(Action::SetSysctl {
                         ns: to.clone(),

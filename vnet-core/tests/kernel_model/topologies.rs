@@ -1,0 +1,297 @@
+//! Valid topologies for the planner's property tests, built in code: 1-2 nodes, 1-3
+//! bridges with a /24 each (198.18.b.0/24, optionally 2001:db8:b::/64), up to six
+//! containers with one or two veths, given or derived MACs and MTUs, a router (`c0`)
+//! that may hold a NIC on a LAN (with a VLAN link and NAT), LAN hosts (tagged or not) and
+//! routes through the router. Addresses and MACs are unique by construction.
+
+use ipnetwork::IpNetwork;
+use proptest::prelude::*;
+
+use vnet_core::model::{
+    Bridge, Container, Forwarding, Lan, LanHost, Mac, Nat, Nic, Node, Route, RouteDest, Subnet,
+    Topology, Veth, Vlan,
+};
+use vnet_core::ValidTopology;
+
+/// One container's choices.
+#[derive(Debug, Clone)]
+pub struct CtChoice {
+    pub node: usize,
+    pub veths: usize,
+    pub given_macs: bool,
+    pub mtu: Option<u32>,
+    pub ipv6: bool,
+    /// 0: no route, 1: 198.19.0.0/16 via the router, 2: default via the router.
+    pub route: u8,
+}
+
+/// Every choice of one topology.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub nodes: usize,
+    pub bridges: usize,
+    pub cts: Vec<CtChoice>,
+    pub lan: bool,
+    pub hosts: usize,
+    pub tagged_host: bool,
+    pub nic: bool,
+    pub nic_mac: bool,
+    pub nic_mtu: bool,
+    pub nic_vlan: bool,
+    pub nat: bool,
+}
+
+fn net(s: &str) -> IpNetwork {
+    s.parse().expect("a valid network")
+}
+
+fn ct_choice() -> impl Strategy<Value = CtChoice> {
+    (
+        0..2usize,
+        1..=2usize,
+        any::<bool>(),
+        prop::option::of(Just(1400u32)),
+        any::<bool>(),
+        0..3u8,
+    )
+        .prop_map(|(node, veths, given_macs, mtu, ipv6, route)| CtChoice {
+            node,
+            veths,
+            given_macs,
+            mtu,
+            ipv6,
+            route,
+        })
+}
+
+/// The choices of a topology.
+pub fn choice() -> impl Strategy<Value = Choice> {
+    (
+        1..=2usize,
+        1..=3usize,
+        prop::collection::vec(ct_choice(), 1..=6),
+        any::<bool>(),
+        0..=2usize,
+        any::<bool>(),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(
+                nodes,
+                bridges,
+                cts,
+                lan,
+                hosts,
+                tagged_host,
+                (nic, nic_mac, nic_mtu, nic_vlan, nat),
+            )| Choice {
+                nodes,
+                bridges,
+                cts,
+                lan,
+                hosts,
+                tagged_host,
+                nic: nic && lan,
+                nic_mac,
+                nic_mtu,
+                nic_vlan,
+                nat,
+            },
+        )
+}
+
+/// The topology of `c`, as written.
+pub fn build(c: &Choice) -> Topology {
+    let mut t = Topology::new("lab");
+    for n in 0..c.nodes {
+        t.node.push(Node {
+            name: format!("m{}", n + 1),
+        });
+    }
+    let any_ipv6 = c.cts.iter().any(|x| x.ipv6);
+    for b in 0..c.bridges {
+        t.bridge.push(Bridge {
+            name: format!("br{b}"),
+            mac: None,
+            stp: false,
+            mtu: None,
+            addresses: vec![],
+            nodes: None,
+            ports: vec![],
+        });
+        t.subnet.push(subnet(
+            &format!("198.18.{b}.0/24"),
+            Some(format!("br{b}")),
+            None,
+            None,
+        ));
+        if any_ipv6 {
+            t.subnet.push(subnet(
+                &format!("2001:db8:{b}::/64"),
+                Some(format!("br{b}")),
+                None,
+                None,
+            ));
+        }
+    }
+    let nic = c.nic;
+    let nic_vlan = nic && c.nic_vlan;
+    if c.lan {
+        let mut lan = Lan {
+            name: "lan0".into(),
+            host: vec![],
+        };
+        t.subnet
+            .push(subnet("198.19.0.0/24", None, Some("lan0".into()), None));
+        let tagged_subnet = c.tagged_host || nic_vlan;
+        if tagged_subnet {
+            t.subnet.push(subnet(
+                "198.19.10.0/24",
+                None,
+                Some("lan0".into()),
+                Some(10),
+            ));
+        }
+        for h in 0..c.hosts {
+            let tagged = c.tagged_host && h == 1;
+            let (addr, back) = if tagged {
+                (
+                    format!("198.19.10.{}/24", h + 1),
+                    nic_vlan.then_some("198.19.10.200"),
+                )
+            } else {
+                (
+                    format!("198.19.0.{}/24", h + 1),
+                    nic.then_some("198.19.0.200"),
+                )
+            };
+            lan.host.push(LanHost {
+                name: format!("h{h}"),
+                mac: None,
+                vlan: tagged.then_some(10),
+                addresses: vec![net(&addr)],
+                route: back
+                    .map(|via| Route {
+                        to: RouteDest::Prefix(net("198.18.0.0/16")),
+                        via: Some(via.parse().expect("an address")),
+                        dev: None,
+                        metric: None,
+                    })
+                    .into_iter()
+                    .collect(),
+            });
+        }
+        t.lan.push(lan);
+    }
+    for (k, x) in c.cts.iter().enumerate() {
+        let node = format!("m{}", x.node % c.nodes + 1);
+        let mut ct = Container {
+            id: 100 + k as u32,
+            name: format!("c{k}"),
+            hostname: None,
+            ostemplate: None,
+            config: None,
+            onboot: None,
+            node: Some(node),
+            failover: vec![],
+            venet: None,
+            forward: Forwarding {
+                ipv4: k == 0,
+                ipv6: false,
+            },
+            veth: vec![],
+            nic: vec![],
+            vlan: vec![],
+            route: vec![],
+            nat: vec![],
+        };
+        for j in 0..x.veths.min(c.bridges) {
+            let b = (k + j) % c.bridges;
+            let mut addresses = vec![net(&format!("198.18.{b}.{}/24", 10 + k))];
+            if x.ipv6 {
+                addresses.push(net(&format!("2001:db8:{b}::{}/64", 10 + k)));
+            }
+            let mac = |end: u8| Mac::new(0x02, 0, 0, k as u8, j as u8, end);
+            ct.veth.push(Veth {
+                name: format!("eth{j}"),
+                mac: x.given_macs.then(|| mac(1)),
+                mtu: x.mtu,
+                addresses,
+                host_name: None,
+                host_mac: x.given_macs.then(|| mac(2)),
+                bridge: Some(format!("br{b}")),
+            });
+        }
+        if k == 0 && nic {
+            ct.nic.push(Nic {
+                name: "eth9".into(),
+                device: Some("enp9s0".into()),
+                lan: "lan0".into(),
+                mac: c.nic_mac.then(|| Mac::new(0x02, 0, 0, 0xee, 0, 9)),
+                mtu: c.nic_mtu.then_some(1450),
+                addresses: vec![net("198.19.0.200/24")],
+            });
+            if nic_vlan {
+                ct.vlan.push(Vlan {
+                    name: "eth9.10".into(),
+                    parent: "eth9".into(),
+                    id: 10,
+                    mtu: None,
+                    addresses: vec![net("198.19.10.200/24")],
+                });
+            }
+            if c.nat {
+                ct.nat.push(Nat {
+                    source: net("198.18.0.0/24"),
+                    out: "eth9".into(),
+                });
+            }
+        }
+        // Containers on br0 reach the LAN through the router's 198.18.0.10.
+        if k > 0 && k % c.bridges == 0 && x.route > 0 {
+            ct.route.push(Route {
+                to: if x.route == 1 {
+                    RouteDest::Prefix(net("198.19.0.0/16"))
+                } else {
+                    RouteDest::Default
+                },
+                via: Some("198.18.0.10".parse().expect("an address")),
+                dev: None,
+                metric: None,
+            });
+        }
+        t.ct.push(ct);
+    }
+    t
+}
+
+fn subnet(cidr: &str, bridge: Option<String>, lan: Option<String>, vlan: Option<u16>) -> Subnet {
+    Subnet {
+        cidr: net(cidr),
+        gateway: None,
+        bridge,
+        lan,
+        vlan,
+    }
+}
+
+/// A valid topology from `c`; panics with every diagnostic when validation refuses it
+/// (a generator bug, or a rule these topologies should satisfy).
+pub fn valid(c: &Choice) -> ValidTopology {
+    let t = build(c);
+    match vnet_core::validate(t.clone()) {
+        Ok(v) => v,
+        Err(d) => panic!("generated topology is invalid: {d:?}\n{t:#?}"),
+    }
+}
+
+/// Valid topologies.
+pub fn topology() -> impl Strategy<Value = ValidTopology> {
+    choice().prop_map(|c| valid(&c))
+}
