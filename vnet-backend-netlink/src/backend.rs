@@ -168,6 +168,7 @@ impl Backend {
         let plan = plan::diff(t, scope, &observed);
         preflight::check_own_namespace(&mut session, &plan)?;
         preflight::check_in_the_way(t.name(), &plan, &observed)?;
+        preflight::check_foreign_links(t.name(), &plan::expected_state(t, scope), &observed)?;
         let start = Instant::now();
         let done = exec::execute(&mut session, &plan, options.fail_at)?;
         let exec = ExecReport {

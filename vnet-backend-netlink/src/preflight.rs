@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use vnet_core::observed::ObservedState;
+use vnet_core::observed::{LinkKind, ObservedState};
 use vnet_core::plan::{Action, LinkSpec, NsRef, Plan};
 
 use crate::error::{Error, Result};
@@ -120,6 +120,43 @@ pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -
                 }
             }
             _ => {}
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err(problems.remove(0)),
+        _ => Err(Error::Many(problems)),
+    }
+}
+
+/// Links the topology needs whose names are held by links it does not own: the planner
+/// leaves those alone (never touching a foreign object), so without this check the
+/// apply would run into them half-way. Reported together, before any change.
+pub fn check_foreign_links(
+    topology: &str,
+    expected: &ObservedState,
+    observed: &ObservedState,
+) -> Result<()> {
+    let mut problems = Vec::new();
+    for (ns, want) in &expected.namespaces {
+        let Some(have) = observed.namespaces.get(ns) else {
+            continue;
+        };
+        for (name, wl) in &want.links {
+            // Links vnet does not mark (lo, a NIC as the machine has it) are not claims.
+            if wl.owner.as_deref() != Some(topology) || wl.kind == LinkKind::Loopback {
+                continue;
+            }
+            if let Some(hl) = have.links.get(name) {
+                if hl.owner.as_deref() != Some(topology) {
+                    problems.push(Error::NotOwned {
+                        ns: ns.clone(),
+                        object: format!("link {name}"),
+                        topology: topology.into(),
+                        owner: hl.owner.clone(),
+                    });
+                }
+            }
         }
     }
     match problems.len() {

@@ -361,3 +361,169 @@ fn vlan_link_on_a_parent_or_the_kernels_refusal() {
         }
     });
 }
+
+fn staged(actions: Vec<(usize, Action)>) -> Plan {
+    let steps = actions
+        .into_iter()
+        .enumerate()
+        .map(|(id, (stage, action))| Step {
+            id,
+            action,
+            after: vec![],
+            stage,
+        })
+        .collect();
+    Plan {
+        topology: "t1".into(),
+        steps,
+    }
+}
+
+/// One stage of 600 addresses goes out as batches (more than fit in flight or in one
+/// datagram); a duplicate among them fails alone with the kernel's EEXIST, and the
+/// rollback removes every address that did go in.
+#[test]
+fn large_batches_are_acknowledged_one_by_one_and_rolled_back() {
+    isolated(
+        "large_batches_are_acknowledged_one_by_one_and_rolled_back",
+        || {
+            let backend = Backend::new(NamespaceMap::sandbox("vt"));
+            let mut actions = vec![
+                (0, Action::CreateNamespace { ns: ct("a") }),
+                (
+                    1,
+                    Action::CreateLink {
+                        ns: ct("a"),
+                        spec: LinkSpec::Bridge {
+                            name: "br0".into(),
+                            mac: mac(1),
+                            stp: false,
+                            mtu: None,
+                        },
+                    },
+                ),
+            ];
+            let addr = |i: usize| format!("198.18.{}.{}/32", i / 250, i % 250 + 1);
+            for i in 0..600 {
+                actions.push((
+                    2,
+                    Action::AddAddress {
+                        ns: ct("a"),
+                        link: "br0".into(),
+                        address: addr(i).parse().unwrap(),
+                    },
+                ));
+            }
+            let ok = staged(actions.clone());
+            let before = backend.counter().mutating();
+            backend.execute(&ok, &ApplyOptions::default()).unwrap();
+            // Namespace: lo up + mark; bridge: create + mark; 600 addresses.
+            assert_eq!(backend.counter().mutating() - before, 2 + 2 + 600);
+            let seen = backend.observe_namespaces(&[ct("a")]).unwrap();
+            assert_eq!(seen.namespaces[&ct("a")].links["br0"].addresses.len(), 600);
+            vnet_backend_netlink::ns::named::delete(std::path::Path::new("/run/netns"), "vt-a")
+                .unwrap();
+
+            // The same with a duplicate in the middle of the batch.
+            actions.insert(
+                400,
+                (
+                    2,
+                    Action::AddAddress {
+                        ns: ct("a"),
+                        link: "br0".into(),
+                        address: addr(7).parse().unwrap(),
+                    },
+                ),
+            );
+            let bad = staged(actions);
+            let before = snapshot();
+            let err = backend.execute(&bad, &ApplyOptions::default()).unwrap_err();
+            assert_eq!(err.errno(), Some(17), "{err}");
+            match &err {
+                Error::RolledBack { index, undone, .. } => {
+                    assert_eq!(*index, 400, "the duplicate is the failing step");
+                    assert_eq!(*undone, 602, "namespace, bridge and 600 addresses undone");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(before, snapshot());
+        },
+    );
+}
+
+/// Preflight refuses, before any change, a link name held by a link vnet does not own,
+/// and the namespace vnet runs in unless explicitly allowed.
+#[test]
+fn preflight_refuses_foreign_objects_and_our_own_namespace() {
+    isolated(
+        "preflight_refuses_foreign_objects_and_our_own_namespace",
+        || {
+            use vnet_backend_netlink::NsLocation;
+            let t = vnet_core::Document::parse(
+                include_str!("../../examples/seed.toml"),
+                vnet_core::Format::Toml,
+            )
+            .unwrap()
+            .validate()
+            .unwrap();
+            let scope = vnet_core::plan::Scope::Sandbox;
+            // Someone else's veth3 in the node namespace.
+            run(&["ip", "netns", "add", "vnet-m1"]);
+            run(&[
+                "ip", "-n", "vnet-m1", "link", "add", "veth3", "type", "veth", "peer", "name", "x3",
+            ]);
+            let before = snapshot();
+            let b = Backend::new(NamespaceMap::sandbox("vnet"));
+            let err = b.apply(&t, &scope, &ApplyOptions::default()).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("veth3") || text.contains("namespace"),
+                "{text}"
+            );
+            assert!(
+                matches!(err, Error::NotOwned { .. } | Error::Many(_)),
+                "{err:?}"
+            );
+            assert_eq!(before, snapshot(), "nothing changed");
+            vnet_backend_netlink::ns::named::delete(std::path::Path::new("/run/netns"), "vnet-m1")
+                .unwrap();
+
+            // A real node mapped onto the namespace the process runs in, not allowed.
+            let plan = staged(vec![(
+                0,
+                Action::CreateLink {
+                    ns: node(),
+                    spec: LinkSpec::Bridge {
+                        name: "br9".into(),
+                        mac: mac(9),
+                        stp: false,
+                        mtu: None,
+                    },
+                },
+            )]);
+            let map = NamespaceMap::explicit().with(node(), NsLocation::Current);
+            let err = Backend::new(map).execute(&plan, &ApplyOptions::default());
+            assert!(matches!(err, Err(Error::OwnNamespace { .. })), "{err:?}");
+            let map =
+                NamespaceMap::explicit().with(node(), NsLocation::Path("/proc/self/ns/net".into()));
+            let err = Backend::new(map).execute(&plan, &ApplyOptions::default());
+            assert!(matches!(err, Err(Error::OwnNamespace { .. })), "{err:?}");
+            assert!(!common::succeeds(&["ip", "link", "show", "br9"]));
+            // Allowed explicitly (this is the test's private namespace, not the machine's).
+            let map = NamespaceMap::explicit()
+                .with(node(), NsLocation::Current)
+                .allow_current();
+            Backend::new(map)
+                .execute(&plan, &ApplyOptions::default())
+                .unwrap();
+            assert_eq!(link_in_current("br9")["address"], "02:00:00:00:00:09");
+        },
+    );
+}
+
+fn link_in_current(name: &str) -> serde_json::Value {
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&["ip", "-j", "link", "show", name])).unwrap();
+    v[0].clone()
+}
