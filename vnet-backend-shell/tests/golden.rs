@@ -1,14 +1,16 @@
 //! Golden tests: one folder per case under `tests/golden/<case>/` holding the input
-//! (`topology.toml`), what to render (`render`: one line, e.g. `vzctl m1` or
-//! `persist m1 etcnet`) and the expected output (`expected`). One test walks every
+//! (`topology.toml`), what to render (`render`: one line, e.g. `vzctl m1`,
+//! `persist m1 etcnet` or `iproute2 sandbox vnet`) and the expected output (`expected`). One test walks every
 //! case and names each that fails. `VNET_BLESS=1` rewrites the expected outputs.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use vnet_backend_shell::iproute2::{render_iproute2, sandbox_names};
 use vnet_backend_shell::persist::{render_persist, Layer};
 use vnet_backend_shell::vzctl::{render_vzctl, BridgeTool, VethStyle, VzctlOptions};
 use vnet_backend_shell::Model;
+use vnet_core::plan::{compile, Scope};
 use vnet_core::{Document, Format};
 
 fn render(dir: &Path) -> Result<String, String> {
@@ -44,6 +46,10 @@ fn render(dir: &Path) -> Result<String, String> {
                 })
                 .collect::<Result<_, _>>()?;
             Ok(render_persist(&model, node, &layers).listing())
+        }
+        ["iproute2", "sandbox", prefix] => {
+            let plan = compile(&valid, &Scope::Sandbox);
+            render_iproute2(&plan, &sandbox_names(prefix)).map_err(|e| e.to_string())
         }
         _ => Err(format!("unknown render spec {spec:?}")),
     }
