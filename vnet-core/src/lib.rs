@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 mod diagnostic;
+pub mod generate;
 pub mod graph;
 pub mod model;
 pub mod observed;

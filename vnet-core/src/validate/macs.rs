@@ -2,7 +2,7 @@
 //! topology (`mac-duplicate`, reported on the later element, naming both). Derived MACs
 //! avoid every given one, so in practice only given MACs collide.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::site::Site;
 use super::{Ctx, Findings};
@@ -25,14 +25,13 @@ fn at(ctx: &Ctx<'_>, s: Seen) -> ElementPath {
 struct Walk<'c, 'a> {
     ctx: &'c Ctx<'a>,
     seen: BTreeMap<Mac, Seen>,
-    derived_done: BTreeSet<MacKey>,
 }
 
 impl Walk<'_, '_> {
     /// One interface: its given MAC (checked as written) or its derived one.
     fn one(
         &mut self,
-        key: MacKey,
+        key: impl FnOnce() -> MacKey,
         given: Option<Mac>,
         site: Site,
         field: &'static str,
@@ -41,12 +40,13 @@ impl Walk<'_, '_> {
         let (mac, s) = match given {
             Some(m) => (m, (site, Some(field))),
             None => {
+                let key = key();
                 let Some(m) = self.ctx.r.macs.get(&key).copied() else {
                     return;
                 };
                 // The same element twice (or a repeated container id) shares one key:
                 // the name and id rules report it, not this one.
-                if self.ctx.r.given_macs.contains(&key) || !self.derived_done.insert(key) {
+                if self.ctx.r.given_macs.contains(&key) {
                     return;
                 }
                 (m, (site, None))
@@ -73,6 +73,10 @@ impl Walk<'_, '_> {
             return;
         }
         if let Some(first) = self.seen.get(&mac) {
+            if given.is_none() && first.1.is_none() {
+                // Derived MACs differ per key, so two equal ones are one key walked twice.
+                return;
+            }
             f.push(
                 Rule::MacDuplicate,
                 &at(self.ctx, s),
@@ -93,15 +97,14 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     let mut w = Walk {
         ctx,
         seen: BTreeMap::new(),
-        derived_done: BTreeSet::new(),
     };
     for (i, lan) in t.lan.iter().enumerate() {
-        let key = MacKey::LanSwitch {
+        let key = || MacKey::LanSwitch {
             lan: lan.name.clone(),
         };
         w.one(key, None, Site::Lan(i), "mac", f);
         for (j, h) in lan.host.iter().enumerate() {
-            let key = MacKey::LanHost {
+            let key = || MacKey::LanHost {
                 lan: lan.name.clone(),
                 host: h.name.clone(),
             };
@@ -109,14 +112,14 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
         }
     }
     for (i, b) in t.bridge.iter().enumerate() {
-        let key = MacKey::Bridge {
+        let key = || MacKey::Bridge {
             name: b.name.clone(),
         };
         w.one(key, b.mac, Site::Bridge(i), "mac", f);
     }
     for (i, p) in t.patch.iter().enumerate() {
         for (end, e) in [(false, &p.a), (true, &p.b)] {
-            let key = MacKey::Patch {
+            let key = || MacKey::Patch {
                 name: e.name.clone(),
             };
             w.one(key, e.mac, Site::PatchEnd(i, end), "mac", f);
@@ -124,19 +127,19 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     }
     for (i, ct) in t.ct.iter().enumerate() {
         for (j, v) in ct.veth.iter().enumerate() {
-            let key = MacKey::CtVeth {
+            let key = || MacKey::CtVeth {
                 ct: ct.id,
                 name: v.name.clone(),
             };
             w.one(key, v.mac, Site::Veth(i, j), "mac", f);
-            let key = MacKey::HostVeth {
+            let key = || MacKey::HostVeth {
                 ct: ct.id,
                 name: v.name.clone(),
             };
             w.one(key, v.host_mac, Site::Veth(i, j), "host_mac", f);
         }
         for (j, n) in ct.nic.iter().enumerate() {
-            let key = MacKey::Nic {
+            let key = || MacKey::Nic {
                 ct: ct.id,
                 name: n.name.clone(),
             };

@@ -28,12 +28,13 @@ fn word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
 }
 
-/// Checks one name against the length, character and reserved-word rules.
-pub(crate) fn check_name(name: &str, path: &ElementPath, f: &mut Findings) {
+/// Checks one name against the length, character and reserved-word rules. The path is
+/// built only for a finding: most names are fine, and paths cost allocations.
+pub(crate) fn check_name(name: &str, path: impl Fn() -> ElementPath, f: &mut Findings) {
     if name.len() > MAX_NAME_BYTES {
         f.push(
             Rule::NameTooLong,
-            path,
+            &path(),
             format!(
                 "name {name:?} is {} bytes long; at most {MAX_NAME_BYTES} bytes",
                 name.len()
@@ -43,13 +44,13 @@ pub(crate) fn check_name(name: &str, path: &ElementPath, f: &mut Findings) {
     if name.is_empty() || name.starts_with('-') || !name.bytes().all(word_byte) {
         f.push(
             Rule::NameInvalid,
-            path,
+            &path(),
             format!("name {name:?} may hold only [A-Za-z0-9_.-] and must not be empty or start with `-`"),
         );
     } else if matches!(name, "." | ".." | "lo" | "all" | "default") {
         f.push(
             Rule::NameReserved,
-            path,
+            &path(),
             format!("name {name:?} is reserved by the kernel"),
         );
     }
@@ -139,29 +140,29 @@ fn unique<'a>(
 pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     let t = ctx.t;
     let root = ElementPath::root();
-    check_name(&t.name, &root.field("name"), f);
+    check_name(&t.name, || root.field("name"), f);
 
     // Sandbox namespaces: nodes, containers, LANs and LAN hosts.
     let mut sandbox: BTreeMap<&str, Seen> = BTreeMap::new();
     let ns = "namespace name";
     for (i, n) in t.node.iter().enumerate() {
         let s = (Site::Node(i), Some("name"));
-        check_name(&n.name, &at(ctx, s), f);
+        check_name(&n.name, || at(ctx, s), f);
         unique(ctx, &mut sandbox, ns, &n.name, s, f);
     }
     for (i, lan) in t.lan.iter().enumerate() {
         let s = (Site::Lan(i), Some("name"));
-        check_name(&lan.name, &at(ctx, s), f);
+        check_name(&lan.name, || at(ctx, s), f);
         unique(ctx, &mut sandbox, ns, &lan.name, s, f);
         for (j, h) in lan.host.iter().enumerate() {
             let s = (Site::Host(i, j), Some("name"));
-            check_name(&h.name, &at(ctx, s), f);
+            check_name(&h.name, || at(ctx, s), f);
             unique(ctx, &mut sandbox, ns, &h.name, s, f);
         }
     }
     for (i, ct) in t.ct.iter().enumerate() {
         let s = (Site::Ct(i), Some("name"));
-        check_name(&ct.name, &at(ctx, s), f);
+        check_name(&ct.name, || at(ctx, s), f);
         unique(ctx, &mut sandbox, ns, &ct.name, s, f);
         let p = || Site::Ct(i).path(t);
         if let Some(h) = &ct.hostname {
@@ -184,17 +185,17 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
         let what = "interface name in the container";
         for (j, v) in ct.veth.iter().enumerate() {
             let s = (Site::Veth(i, j), Some("name"));
-            check_name(&v.name, &at(ctx, s), f);
+            check_name(&v.name, || at(ctx, s), f);
             unique(ctx, &mut inside, what, &v.name, s, f);
         }
         for (j, n) in ct.nic.iter().enumerate() {
             let s = (Site::Nic(i, j), Some("name"));
-            check_name(&n.name, &at(ctx, s), f);
+            check_name(&n.name, || at(ctx, s), f);
             unique(ctx, &mut inside, what, &n.name, s, f);
         }
         for (j, v) in ct.vlan.iter().enumerate() {
             let s = (Site::Vlan(i, j), Some("name"));
-            check_name(&v.name, &at(ctx, s), f);
+            check_name(&v.name, || at(ctx, s), f);
             unique(ctx, &mut inside, what, &v.name, s, f);
         }
     }
@@ -228,20 +229,20 @@ fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
     };
     for (i, b) in t.bridge.iter().enumerate() {
         let s = (Site::Bridge(i), Some("name"));
-        check_name(&b.name, &at(ctx, s), f);
+        check_name(&b.name, || at(ctx, s), f);
         add(&b.name, s, NodeObj::Bridge, f);
     }
     for (i, b) in t.bridge.iter().enumerate() {
         for (j, port) in b.ports.iter().enumerate() {
             let s = (Site::BridgePort(i, j), None);
-            check_name(port, &at(ctx, s), f);
+            check_name(port, || at(ctx, s), f);
             add(port, s, NodeObj::Port, f);
         }
     }
     for (i, p) in t.patch.iter().enumerate() {
         for (end, e) in [(false, &p.a), (true, &p.b)] {
             let s = (Site::PatchEnd(i, end), Some("name"));
-            check_name(&e.name, &at(ctx, s), f);
+            check_name(&e.name, || at(ctx, s), f);
             add(&e.name, s, NodeObj::Other, f);
         }
     }
@@ -251,7 +252,7 @@ fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
             match &v.host_name {
                 Some(h) => {
                     let s = (Site::Veth(i, j), Some("host_name"));
-                    check_name(h, &at(ctx, s), f);
+                    check_name(h, || at(ctx, s), f);
                     add(h, s, NodeObj::Other, f);
                 }
                 None => {
@@ -264,7 +265,7 @@ fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
                     }
                     if let Some(h) = ctx.r.host_names.get(&key) {
                         let s = (Site::Veth(i, j), None);
-                        check_name(h, &at(ctx, s), f);
+                        check_name(h, || at(ctx, s), f);
                         add(h, s, NodeObj::Other, f);
                     }
                 }
@@ -277,7 +278,7 @@ fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
             };
             let s = (Site::Nic(i, j), Some(field));
             if field == "device" {
-                check_name(name, &at(ctx, s), f);
+                check_name(name, || at(ctx, s), f);
             }
             add(name, s, NodeObj::Other, f);
         }

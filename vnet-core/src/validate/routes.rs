@@ -106,8 +106,7 @@ pub(super) fn check(ctx: &Ctx<'_>, owners: &Owners<'_>, f: &mut Findings) {
 
 fn routes(ctx: &Ctx<'_>, owners: &Owners<'_>, s: &Space<'_>, routes: &[Route], f: &mut Findings) {
     let t = ctx.t;
-    let base = s.site.path(t);
-    let rpath = |k: usize| base.item("route", k, k);
+    let rpath = |k: usize| s.site.path(t).item("route", k, k);
     // The first explicit default route of each family: [IPv4, IPv6].
     let mut first_default: [Option<usize>; 2] = [None, None];
     for (k, r) in routes.iter().enumerate() {

@@ -1,0 +1,560 @@
+//! proptest strategies: arbitrary small valid topologies ([`valid_topology`]) and single
+//! mistakes ([`Mistake`], [`inject`]) that each break exactly one rule.
+//!
+//! A generated topology has nodes `m1` and `m2`, 1-3 bridges (IPv4, some also IPv6), a
+//! LAN `lan0` with 0-3 VLANs and 0-3 hosts, a router container `c0` with a veth on every
+//! bridge, a NIC uplink with VLAN links, forwarding and optional NAT, and 0-7 leaf
+//! containers with optional routes, default routes, given MACs and host names, MTUs,
+//! venet and failover. Every choice keeps it valid; [`inject`] then adds one mistake.
+
+use ipnetwork::IpNetwork;
+use proptest::prelude::*;
+use std::net::IpAddr;
+
+use crate::model::{
+    Bridge, Container, Forwarding, Lan, LanHost, Mac, Nat, Nic, Node, Patch, PatchEnd, Route,
+    RouteDest, Subnet, Topology, Venet, Veth, Vlan,
+};
+use crate::Rule;
+
+/// The random choices for one leaf container.
+#[derive(Debug, Clone)]
+struct LeafChoice {
+    bridge: usize,
+    route: bool,
+    default_route: bool,
+    given_macs: bool,
+    host_name: bool,
+    mtu: Option<u32>,
+    venet: bool,
+    failover: bool,
+}
+
+/// The random choices for one topology.
+#[derive(Debug, Clone)]
+struct Choices {
+    bridges_v6: Vec<bool>,
+    vlans: Vec<u16>,
+    nat: bool,
+    leaves: Vec<LeafChoice>,
+    hosts: Vec<(usize, bool)>,
+}
+
+fn leaf_choice() -> impl Strategy<Value = LeafChoice> {
+    (
+        0usize..3,
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![Just(None), Just(Some(1500u32)), Just(Some(9000u32))],
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(bridge, route, default_route, given_macs, host_name, mtu, venet, failover)| {
+                LeafChoice {
+                    bridge,
+                    route,
+                    default_route,
+                    given_macs,
+                    host_name,
+                    mtu,
+                    venet,
+                    failover,
+                }
+            },
+        )
+}
+
+fn choices() -> impl Strategy<Value = Choices> {
+    (
+        prop::collection::vec(any::<bool>(), 1..=3),
+        prop::sample::subsequence(vec![10u16, 20, 30], 0..=3),
+        any::<bool>(),
+        prop::collection::vec(leaf_choice(), 0..=7),
+        prop::collection::vec((0usize..4, any::<bool>()), 0..=3),
+    )
+        .prop_map(|(bridges_v6, vlans, nat, leaves, hosts)| Choices {
+            bridges_v6,
+            vlans,
+            nat,
+            leaves,
+            hosts,
+        })
+}
+
+/// Arbitrary valid topologies with 1-8 containers (IPv4 and IPv6, VLANs, NAT, routes).
+pub fn valid_topology() -> impl Strategy<Value = Topology> {
+    choices().prop_map(|c| build(&c))
+}
+
+fn net(s: &str) -> IpNetwork {
+    s.parse()
+        .unwrap_or_else(|e| unreachable!("generated prefix {s}: {e}"))
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse()
+        .unwrap_or_else(|e| unreachable!("generated address {s}: {e}"))
+}
+
+fn route(to: &str, via: &str) -> Route {
+    Route {
+        to: if to == "default" {
+            RouteDest::Default
+        } else {
+            RouteDest::Prefix(net(to))
+        },
+        via: Some(ip(via)),
+        dev: None,
+        metric: None,
+    }
+}
+
+fn container(id: u32, name: &str) -> Container {
+    Container {
+        id,
+        name: name.to_string(),
+        hostname: Some(format!("{name}.example.com")),
+        ostemplate: Some("altlinux-sisyphus".to_string()),
+        config: Some("vps.basic".to_string()),
+        onboot: Some(true),
+        node: Some("m1".to_string()),
+        failover: Vec::new(),
+        venet: None,
+        forward: Forwarding::default(),
+        veth: Vec::new(),
+        nic: Vec::new(),
+        vlan: Vec::new(),
+        route: Vec::new(),
+        nat: Vec::new(),
+    }
+}
+
+fn veth(name: &str, bridge: &str, addresses: Vec<IpNetwork>) -> Veth {
+    Veth {
+        name: name.to_string(),
+        mac: None,
+        mtu: None,
+        addresses,
+        host_name: None,
+        host_mac: None,
+        bridge: Some(bridge.to_string()),
+    }
+}
+
+fn subnet(cidr: &str, bridge: Option<&str>, lan: Option<&str>, vlan: Option<u16>) -> Subnet {
+    Subnet {
+        cidr: net(cidr),
+        gateway: None,
+        bridge: bridge.map(str::to_string),
+        lan: lan.map(str::to_string),
+        vlan,
+    }
+}
+
+/// The third octet of a VLAN's subnet 198.19.x.0/24 (0 for untagged).
+fn vlan_octet(v: Option<u16>) -> u16 {
+    v.map_or(0, |v| v / 10)
+}
+
+fn build(c: &Choices) -> Topology {
+    let mut t = Topology::new("prop");
+    for n in ["m1", "m2"] {
+        t.node.push(Node {
+            name: n.to_string(),
+        });
+    }
+    let any_v6 = c.bridges_v6.iter().any(|b| *b);
+    let mut router = container(100, "c0");
+    router.forward = Forwarding {
+        ipv4: true,
+        ipv6: any_v6,
+    };
+    for (k, v6) in c.bridges_v6.iter().enumerate() {
+        let b = format!("br{k}");
+        t.bridge.push(Bridge {
+            name: b.clone(),
+            mac: None,
+            stp: false,
+            mtu: None,
+            addresses: Vec::new(),
+            nodes: None,
+            ports: Vec::new(),
+        });
+        let mut s4 = subnet(&format!("198.18.{k}.0/24"), Some(&b), None, None);
+        s4.gateway = Some(ip(&format!("198.18.{k}.1")));
+        t.subnet.push(s4);
+        let mut addrs = vec![net(&format!("198.18.{k}.1/24"))];
+        if *v6 {
+            t.subnet
+                .push(subnet(&format!("fd00:{k}::/64"), Some(&b), None, None));
+            addrs.push(net(&format!("fd00:{k}::1/64")));
+        }
+        router.veth.push(veth(&format!("v{k}"), &b, addrs));
+    }
+    t.subnet
+        .push(subnet("198.19.0.0/24", None, Some("lan0"), None));
+    router.nic.push(Nic {
+        name: "eth1".to_string(),
+        device: None,
+        lan: "lan0".to_string(),
+        mac: None,
+        mtu: None,
+        addresses: vec![net("198.19.0.200/24")],
+    });
+    for v in &c.vlans {
+        let x = vlan_octet(Some(*v));
+        t.subnet.push(subnet(
+            &format!("198.19.{x}.0/24"),
+            None,
+            Some("lan0"),
+            Some(*v),
+        ));
+        router.vlan.push(Vlan {
+            name: format!("eth1.{v}"),
+            parent: "eth1".to_string(),
+            id: *v,
+            mtu: None,
+            addresses: vec![net(&format!("198.19.{x}.200/24"))],
+        });
+    }
+    if c.nat {
+        router.nat.push(Nat {
+            source: net("198.18.0.0/16"),
+            out: "eth1".to_string(),
+        });
+    }
+    t.ct.push(router);
+    let nb = c.bridges_v6.len();
+    for (i, l) in c.leaves.iter().enumerate() {
+        let i = i + 1;
+        let k = l.bridge % nb;
+        let name = format!("c{i}");
+        let mut ct = container(100 + i as u32, &name);
+        let mut addrs = vec![net(&format!("198.18.{k}.{}/24", 10 + i))];
+        if c.bridges_v6[k] {
+            addrs.push(net(&format!("fd00:{k}::{}/64", 10 + i)));
+        }
+        let mut v = veth("eth0", &format!("br{k}"), addrs);
+        v.mtu = l.mtu;
+        if l.given_macs {
+            v.mac = Some(Mac::new(0x02, 0, 0, 0, i as u8, 1));
+            v.host_mac = Some(Mac::new(0x02, 0, 0, 0, i as u8, 2));
+        }
+        if l.host_name {
+            v.host_name = Some(format!("hv{i}"));
+        }
+        ct.veth.push(v);
+        if l.route {
+            ct.route
+                .push(route("198.19.0.0/16", &format!("198.18.{k}.1")));
+            if c.bridges_v6[k] {
+                ct.route
+                    .push(route("fd00:ff::/64", &format!("fd00:{k}::1")));
+            }
+        }
+        if l.default_route {
+            ct.route.push(route("default", &format!("198.18.{k}.1")));
+        } else if l.venet {
+            ct.venet = Some(Venet {
+                enabled: true,
+                addresses: vec![net(&format!("198.51.100.{}/32", 1 + i))],
+            });
+        }
+        if l.failover {
+            ct.failover.push("m2".to_string());
+        }
+        t.ct.push(ct);
+    }
+    let mut lan = Lan {
+        name: "lan0".to_string(),
+        host: Vec::new(),
+    };
+    for (j, (which, back)) in c.hosts.iter().enumerate() {
+        // 0 (and any index past the VLANs) is untagged.
+        let vlan = which.checked_sub(1).and_then(|w| c.vlans.get(w).copied());
+        let x = vlan_octet(vlan);
+        let mut h = LanHost {
+            name: format!("h{j}"),
+            mac: None,
+            vlan,
+            addresses: vec![net(&format!("198.19.{x}.{}/24", 1 + j))],
+            route: Vec::new(),
+        };
+        if *back {
+            h.route
+                .push(route("198.18.0.0/16", &format!("198.19.{x}.200")));
+        }
+        lan.host.push(h);
+    }
+    t.lan.push(lan);
+    t
+}
+
+/// One mistake [`inject`] can make in a generated topology; each breaks exactly one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mistake {
+    /// A container name of 16 bytes.
+    NameTooLong,
+    /// A container name with a space.
+    NameInvalid,
+    /// A container named `default`.
+    NameReserved,
+    /// A container named like the LAN.
+    NameDuplicate,
+    /// A hostname with a `;`.
+    TextInvalid,
+    /// Container id 0.
+    CtId,
+    /// A route through an undeclared interface.
+    RefMissing,
+    /// A multicast MAC.
+    MacInvalid,
+    /// The same given MAC on both ends of a veth.
+    MacDuplicate,
+    /// An address declared twice.
+    AddrDuplicate,
+    /// An address in no declared subnet.
+    AddrOutsideSubnet,
+    /// A broadcast address on an interface.
+    AddrReserved,
+    /// A subnet inside another.
+    SubnetOverlap,
+    /// A subnet on no segment.
+    SubnetSegment,
+    /// A gateway nobody has.
+    GatewayInvalid,
+    /// Two default routes in the router.
+    DefaultRouteDuplicate,
+    /// A default route beside venet.
+    DefaultRouteVenet,
+    /// A next hop in no connected subnet.
+    NextHopOffLink,
+    /// A route via a container that does not forward.
+    RouterNotForwarding,
+    /// NAT out of an undeclared interface.
+    NatInvalid,
+    /// A patch with both ends on one bridge.
+    L2Loop,
+    /// 1024 ports on one bridge.
+    BridgePortLimit,
+    /// VLAN id 4095.
+    VlanInvalid,
+    /// A failover node without a bridge the container needs.
+    NodeMissingBridge,
+    /// A container on an undeclared node.
+    NodeMissing,
+    /// MTU 50.
+    MtuInvalid,
+    /// 70 interfaces in one container.
+    LimitExceeded,
+}
+
+impl Mistake {
+    /// Every mistake.
+    pub const ALL: &'static [Mistake] = &[
+        Mistake::NameTooLong,
+        Mistake::NameInvalid,
+        Mistake::NameReserved,
+        Mistake::NameDuplicate,
+        Mistake::TextInvalid,
+        Mistake::CtId,
+        Mistake::RefMissing,
+        Mistake::MacInvalid,
+        Mistake::MacDuplicate,
+        Mistake::AddrDuplicate,
+        Mistake::AddrOutsideSubnet,
+        Mistake::AddrReserved,
+        Mistake::SubnetOverlap,
+        Mistake::SubnetSegment,
+        Mistake::GatewayInvalid,
+        Mistake::DefaultRouteDuplicate,
+        Mistake::DefaultRouteVenet,
+        Mistake::NextHopOffLink,
+        Mistake::RouterNotForwarding,
+        Mistake::NatInvalid,
+        Mistake::L2Loop,
+        Mistake::BridgePortLimit,
+        Mistake::VlanInvalid,
+        Mistake::NodeMissingBridge,
+        Mistake::NodeMissing,
+        Mistake::MtuInvalid,
+        Mistake::LimitExceeded,
+    ];
+
+    /// The rule the mistake breaks.
+    pub fn rule(self) -> Rule {
+        match self {
+            Mistake::NameTooLong => Rule::NameTooLong,
+            Mistake::NameInvalid => Rule::NameInvalid,
+            Mistake::NameReserved => Rule::NameReserved,
+            Mistake::NameDuplicate => Rule::NameDuplicate,
+            Mistake::TextInvalid => Rule::TextInvalid,
+            Mistake::CtId => Rule::CtIdDuplicate,
+            Mistake::RefMissing => Rule::RefMissing,
+            Mistake::MacInvalid => Rule::MacInvalid,
+            Mistake::MacDuplicate => Rule::MacDuplicate,
+            Mistake::AddrDuplicate => Rule::AddrDuplicate,
+            Mistake::AddrOutsideSubnet => Rule::AddrOutsideSubnet,
+            Mistake::AddrReserved => Rule::AddrReserved,
+            Mistake::SubnetOverlap => Rule::SubnetOverlap,
+            Mistake::SubnetSegment => Rule::SubnetSegment,
+            Mistake::GatewayInvalid => Rule::GatewayInvalid,
+            Mistake::DefaultRouteDuplicate => Rule::DefaultRouteDuplicate,
+            Mistake::DefaultRouteVenet => Rule::DefaultRouteVenet,
+            Mistake::NextHopOffLink => Rule::RouteNextHopOffLink,
+            Mistake::RouterNotForwarding => Rule::RouterNotForwarding,
+            Mistake::NatInvalid => Rule::NatInvalid,
+            Mistake::L2Loop => Rule::L2Loop,
+            Mistake::BridgePortLimit => Rule::BridgePortLimit,
+            Mistake::VlanInvalid => Rule::VlanInvalid,
+            Mistake::NodeMissingBridge => Rule::NodeMissingBridge,
+            Mistake::NodeMissing => Rule::NodeMissing,
+            Mistake::MtuInvalid => Rule::MtuInvalid,
+            Mistake::LimitExceeded => Rule::LimitExceeded,
+        }
+    }
+}
+
+/// Any one [`Mistake`].
+pub fn mistake() -> impl Strategy<Value = Mistake> {
+    prop::sample::select(Mistake::ALL)
+}
+
+/// A valid topology with one mistake, and the rule it breaks.
+pub fn topology_with_mistake() -> impl Strategy<Value = (Topology, Rule)> {
+    (valid_topology(), mistake()).prop_map(|(mut t, m)| {
+        let rule = inject(&mut t, m);
+        (t, rule)
+    })
+}
+
+/// Makes mistake `m` in `t`, a topology from [`valid_topology`] (whose router is
+/// `ct[0]` with a veth `v0` on `br0` and a NIC `eth1` on `lan0`), and returns the rule
+/// it breaks. On other topologies the mistake is still made but may break more rules.
+pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
+    let last = t.ct.len().saturating_sub(1);
+    let default_via = |via: &str| route("default", via);
+    if t.ct.is_empty() {
+        t.ct.push(container(100, "c0"));
+    }
+    match m {
+        Mistake::NameTooLong => t.ct[last].name = "c123456789abcdef".to_string(),
+        Mistake::NameInvalid => t.ct[last].name = "bad name".to_string(),
+        Mistake::NameReserved => t.ct[last].name = "default".to_string(),
+        Mistake::NameDuplicate => t.ct[last].name = "lan0".to_string(),
+        Mistake::TextInvalid => t.ct[0].hostname = Some("a;reboot".to_string()),
+        Mistake::CtId => t.ct[last].id = 0,
+        Mistake::RefMissing => t.ct[0].route.push(Route {
+            to: RouteDest::Prefix(net("203.0.113.0/24")),
+            via: None,
+            dev: Some("nosuch".to_string()),
+            metric: None,
+        }),
+        Mistake::MacInvalid => {
+            if let Some(v) = t.ct[0].veth.first_mut() {
+                v.mac = Some(Mac::new(0x01, 0, 0x5e, 0, 0, 1));
+            }
+        }
+        Mistake::MacDuplicate => {
+            if let Some(v) = t.ct[0].veth.first_mut() {
+                let mac = Mac::new(0x02, 0xaa, 0, 0, 0, 1);
+                v.mac = Some(mac);
+                v.host_mac = Some(mac);
+            }
+        }
+        Mistake::AddrDuplicate => nic_addr(t, "198.19.0.200/24"),
+        Mistake::AddrOutsideSubnet => nic_addr(t, "198.19.77.5/24"),
+        Mistake::AddrReserved => nic_addr(t, "198.19.0.255/24"),
+        Mistake::SubnetOverlap => t
+            .subnet
+            .push(subnet("198.18.0.128/25", Some("br0"), None, None)),
+        Mistake::SubnetSegment => t.subnet.push(subnet("198.18.250.0/24", None, None, None)),
+        Mistake::GatewayInvalid => {
+            if let Some(s) = t.subnet.first_mut() {
+                s.gateway = Some(ip("198.18.0.99"));
+            }
+        }
+        Mistake::DefaultRouteDuplicate => {
+            t.ct[0].route.push(default_via("198.19.0.250"));
+            t.ct[0].route.push(default_via("198.19.0.251"));
+        }
+        Mistake::DefaultRouteVenet => {
+            t.ct[0].venet = Some(Venet {
+                enabled: true,
+                addresses: Vec::new(),
+            });
+            t.ct[0].route.push(default_via("198.19.0.250"));
+        }
+        Mistake::NextHopOffLink => t.ct[0].route.push(route("10.0.0.0/8", "203.0.113.1")),
+        Mistake::RouterNotForwarding => {
+            let mut x = container(999, "x");
+            x.veth
+                .push(veth("eth0", "br0", vec![net("198.18.0.99/24")]));
+            t.ct.push(x);
+            t.ct[0].route.push(route("10.0.0.0/8", "198.18.0.99"));
+        }
+        Mistake::NatInvalid => t.ct[0].nat.push(Nat {
+            source: net("198.18.0.0/16"),
+            out: "nosuch".to_string(),
+        }),
+        Mistake::L2Loop => t.patch.push(Patch {
+            a: PatchEnd {
+                bridge: "br0".to_string(),
+                name: "pl0".to_string(),
+                mac: None,
+            },
+            b: PatchEnd {
+                bridge: "br0".to_string(),
+                name: "pl1".to_string(),
+                mac: None,
+            },
+        }),
+        Mistake::BridgePortLimit => {
+            if let Some(b) = t.bridge.first_mut() {
+                b.ports = (0..1024).map(|i| format!("p{i}")).collect();
+            }
+        }
+        Mistake::VlanInvalid => t.ct[0].vlan.push(Vlan {
+            name: "eth1.x".to_string(),
+            parent: "eth1".to_string(),
+            id: 4095,
+            mtu: None,
+            addresses: Vec::new(),
+        }),
+        Mistake::NodeMissingBridge => {
+            t.bridge.push(Bridge {
+                name: "bx".to_string(),
+                mac: None,
+                stp: false,
+                mtu: None,
+                addresses: Vec::new(),
+                nodes: Some(vec!["m1".to_string()]),
+                ports: Vec::new(),
+            });
+            t.ct[0].veth.push(veth("ex", "bx", Vec::new()));
+            t.ct[0].failover = vec!["m2".to_string()];
+        }
+        Mistake::NodeMissing => t.ct[0].node = Some("m9".to_string()),
+        Mistake::MtuInvalid => {
+            if let Some(v) = t.ct[0].veth.first_mut() {
+                v.mtu = Some(50);
+            }
+        }
+        Mistake::LimitExceeded => {
+            for i in 0..70 {
+                t.ct[0].veth.push(veth(&format!("x{i}"), "br0", Vec::new()));
+            }
+        }
+    }
+    m.rule()
+}
+
+/// Adds an address to the router's NIC.
+fn nic_addr(t: &mut Topology, a: &str) {
+    if let Some(n) = t.ct.first_mut().and_then(|c| c.nic.first_mut()) {
+        n.addresses.push(net(a));
+    }
+}

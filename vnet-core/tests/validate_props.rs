@@ -1,0 +1,51 @@
+//! Properties of validation over generated topologies: valid ones validate clean, one
+//! injected mistake gives exactly its rule, and TOML/JSON round-trips keep the model.
+//!
+//! Needs the `proptest` feature (`cargo test -p vnet-core --features proptest`).
+#![cfg(feature = "proptest")]
+
+use proptest::prelude::*;
+use vnet_core::generate::strategies::{topology_with_mistake, valid_topology, Mistake};
+use vnet_core::source::{to_json, to_toml};
+use vnet_core::{validate, Document, Format};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn generated_topologies_validate_clean(t in valid_topology()) {
+        if let Err(d) = validate(t.clone()) {
+            prop_assert!(false, "{}\n{}", d.0.iter().map(|x| format!("{x}\n")).collect::<String>(), to_toml(&t));
+        }
+    }
+
+    #[test]
+    fn one_mistake_gives_exactly_its_rule((t, rule) in topology_with_mistake()) {
+        let d = validate(t.clone()).expect_err("a mistake must be found");
+        let others: Vec<String> = d.0.iter().filter(|x| x.rule != rule).map(|x| x.to_string()).collect();
+        prop_assert!(others.is_empty(), "expected only {rule}, also got {others:?}\n{}", to_toml(&t));
+        prop_assert!(!d.0.is_empty());
+    }
+
+    #[test]
+    fn toml_and_json_round_trip(t in valid_topology()) {
+        let toml = to_toml(&t);
+        let back = Document::parse(&toml, Format::Toml).map_err(|e| TestCaseError::fail(format!("{e}\n{toml}")))?;
+        prop_assert_eq!(&back.topology, &t);
+        let json = to_json(&back.topology);
+        let again = Document::parse(&json, Format::Json).map_err(|e| TestCaseError::fail(format!("{e}\n{json}")))?;
+        prop_assert_eq!(&again.topology, &t);
+    }
+}
+
+/// Every mistake is reachable and names its own rule, so the property above covers all.
+#[test]
+fn every_mistake_has_a_distinct_rule() {
+    let rules: std::collections::BTreeSet<_> = Mistake::ALL.iter().map(|m| m.rule()).collect();
+    assert_eq!(rules.len(), Mistake::ALL.len());
+    assert_eq!(
+        rules.len(),
+        vnet_core::Rule::ALL.len(),
+        "a rule has no mistake"
+    );
+}
