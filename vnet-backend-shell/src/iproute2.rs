@@ -30,6 +30,17 @@ pub fn sandbox_names(prefix: &str) -> impl Fn(&NsRef) -> String + '_ {
     move |ns: &NsRef| ns.sandbox_name(prefix)
 }
 
+/// Namespace names on a real node ([`vnet_core::plan::Scope::Node`]): the node is the
+/// namespace the commands run in (no `-n`), a container is the `ip netns` name equal to
+/// its own name (e.g. made with `ip netns attach NAME PID` for an OpenVZ or LXC
+/// container).
+pub fn node_names(ns: &NsRef) -> String {
+    match ns {
+        NsRef::Node(_) => String::new(),
+        other => other.name().to_string(),
+    }
+}
+
 /// The commands of every step of `plan`, with namespaces named by `ns`.
 pub fn plan_commands(plan: &Plan, ns: &dyn Fn(&NsRef) -> String) -> Vec<StepCommands> {
     plan.steps

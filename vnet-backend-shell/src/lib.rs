@@ -23,6 +23,8 @@
 //! assert!(script.contains("vzctl set mail --veth_add veth2,00:12:34:56:78:9C,eth0,00:12:34:56:78:9D --save"));
 //! ```
 
+#![deny(missing_docs)]
+
 mod error;
 pub mod exec;
 pub mod iproute2;
