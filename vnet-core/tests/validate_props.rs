@@ -5,9 +5,11 @@
 #![cfg(feature = "proptest")]
 
 use proptest::prelude::*;
-use vnet_core::generate::strategies::{topology_with_mistake, valid_topology, Mistake};
+use vnet_core::generate::strategies::{
+    inject, mistake, topology_with_mistake, valid_topology, Mistake,
+};
 use vnet_core::source::{to_json, to_toml};
-use vnet_core::{validate, Document, Format};
+use vnet_core::{validate, Document, Format, Rule};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
@@ -28,6 +30,37 @@ proptest! {
     }
 
     #[test]
+    fn several_mistakes_never_panic_and_are_found(
+        t in valid_topology(),
+        ms in prop::collection::vec(mistake(), 1..=4),
+    ) {
+        let mut t = t;
+        let mut rules: Vec<_> = ms.iter().map(|m| inject(&mut t, *m)).collect();
+        // A later mistake that writes the same field undoes an earlier one: keep the last
+        // of each such group.
+        let mut last_of_group = std::collections::BTreeMap::new();
+        for (i, m) in ms.iter().enumerate() {
+            if let Some(g) = overwrites(*m) {
+                last_of_group.insert(g, i);
+            }
+        }
+        let keep: Vec<bool> = ms
+            .iter()
+            .enumerate()
+            .map(|(i, m)| overwrites(*m).is_none_or(|g| last_of_group[&g] == i))
+            .collect();
+        let mut k = keep.iter();
+        rules.retain(|_| *k.next().unwrap_or(&true));
+        let d = validate(t).expect_err("mistakes must be found");
+        // The size caps stop the other rules, so only without them is every rule seen.
+        if !rules.contains(&Rule::LimitExceeded) {
+            for r in &rules {
+                prop_assert!(d.has(*r), "{r} missing from {d}");
+            }
+        }
+    }
+
+    #[test]
     fn toml_and_json_round_trip(t in valid_topology()) {
         let toml = to_toml(&t);
         let back = Document::parse(&toml, Format::Toml).map_err(|e| TestCaseError::fail(format!("{e}\n{toml}")))?;
@@ -35,6 +68,18 @@ proptest! {
         let json = to_json(&back.topology);
         let again = Document::parse(&json, Format::Json).map_err(|e| TestCaseError::fail(format!("{e}\n{json}")))?;
         prop_assert_eq!(&again.topology, &t);
+    }
+}
+
+/// The field a mistake writes when another mistake writes it too.
+fn overwrites(m: Mistake) -> Option<u8> {
+    match m {
+        Mistake::NameTooLong
+        | Mistake::NameInvalid
+        | Mistake::NameReserved
+        | Mistake::NameDuplicate => Some(0),
+        Mistake::MacInvalid | Mistake::MacDuplicate => Some(1),
+        _ => None,
     }
 }
 

@@ -470,6 +470,29 @@ fn subnets_do_not_overlap() {
 }
 
 #[test]
+fn ipv6_subnets_of_any_length_overlap_by_range() {
+    ok("[[subnet]]\ncidr = \"fd00:1::/64\"\nbridge = \"br0\"\n[[subnet]]\ncidr = \"fd00:2::1/128\"\nbridge = \"br0\"\n");
+    fails(
+        "[[subnet]]\ncidr = \"fd00:1::/64\"\nbridge = \"br0\"\n[[subnet]]\ncidr = \"fd00:1::5/128\"\nbridge = \"br0\"\n",
+        &[("subnet-overlap", "subnet[fd00:1::5/128].cidr")],
+    );
+    fails(
+        "[[subnet]]\ncidr = \"fd00:1::/64\"\nbridge = \"br0\"\n[[subnet]]\ncidr = \"::/0\"\nlan = \"lan0\"\n",
+        &[("subnet-overlap", "subnet[::/0].cidr")],
+    );
+}
+
+#[test]
+fn point_to_point_prefixes_have_no_reserved_addresses() {
+    let p2p = "[[subnet]]\ncidr = \"198.18.9.0/31\"\nbridge = \"br0\"\n";
+    ok(&format!(
+        "{p2p}{}{}",
+        ct(101, "a", "198.18.9.0/31"),
+        ct(102, "b", "198.18.9.1/31")
+    ));
+}
+
+#[test]
 fn subnets_sit_on_one_segment() {
     fails(
         "[[subnet]]\ncidr = \"198.18.1.0/24\"\n",

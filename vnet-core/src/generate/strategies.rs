@@ -474,7 +474,7 @@ pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
         Mistake::SubnetSegment => t.subnet.push(subnet("198.18.250.0/24", None, None, None)),
         Mistake::GatewayInvalid => {
             if let Some(s) = t.subnet.first_mut() {
-                s.gateway = Some(ip("198.18.0.99"));
+                s.gateway = Some(ip("198.18.0.98"));
             }
         }
         Mistake::DefaultRouteDuplicate => {

@@ -174,11 +174,8 @@ fn range(n: &IpNetwork) -> (bool, u128, u128) {
         }
         IpNetwork::V6(v) => {
             let start = u128::from(v.network());
-            let host = if v.prefix() == 0 {
-                u128::MAX
-            } else {
-                u128::MAX >> v.prefix()
-            };
+            // A /128 has no host bits; `>>` by 128 would overflow.
+            let host = u128::MAX.checked_shr(u32::from(v.prefix())).unwrap_or(0);
             (true, start, start | host)
         }
     }
