@@ -1,17 +1,22 @@
 //! Running a plan's commands: one argv at a time through [`std::process::Command`] (never
 //! through a shell), stopping at the first failure and undoing what was applied.
 //!
+//! File actions are not run as commands: the executor writes them itself under its root
+//! directory with [`crate::tree::write_tree`] (no root, no file actions).
+//!
 //! A step counts as applied once its first command succeeded: a step of several commands
 //! (a link and its ownership marks) that fails half-way is undone as a whole by its
 //! inverse. The undo runs the inverses of the applied steps in reverse order, best
 //! effort, and reports every undo command that failed.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::error::{RollbackFailure, ShellError};
 use crate::iproute2::StepCommands;
 use crate::quote::quote_argv;
 use crate::script::check_nul;
+use crate::tree::{write_tree, Tree};
 
 /// What a successful run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,9 +30,31 @@ pub struct RunReport {
 /// Runs `steps` in order. On the first failing command, undoes the applied steps and
 /// returns [`ShellError::CommandFailed`] naming the step, the command, its exit status,
 /// its stderr, and any undo command that failed too.
-pub fn execute(steps: &[StepCommands]) -> Result<RunReport, ShellError> {
+/// File actions are written under `root`; a plan with file actions and no root fails
+/// at its first file action.
+pub fn execute(steps: &[StepCommands], root: Option<&Path>) -> Result<RunReport, ShellError> {
     let mut report = RunReport::default();
     for (i, step) in steps.iter().enumerate() {
+        if let Some(change) = &step.file {
+            if let Err(failure) = write(root, &change.apply) {
+                let rollback = undo(&steps[..i], root);
+                return Err(match failure {
+                    Failure::Spawn(source) => ShellError::Spawn {
+                        command: step.summary.clone(),
+                        source,
+                    },
+                    Failure::Status { status, stderr } => ShellError::CommandFailed {
+                        step: step.step,
+                        command: step.summary.clone(),
+                        status,
+                        stderr,
+                        rollback,
+                    },
+                });
+            }
+            report.steps += 1;
+            continue;
+        }
         for (j, argv) in step.run.iter().enumerate() {
             match run(argv) {
                 Ok(()) => report.commands += 1,
@@ -35,7 +62,7 @@ pub fn execute(steps: &[StepCommands]) -> Result<RunReport, ShellError> {
                     // The step's own first command succeeded: it is half-applied, so its
                     // inverse belongs to the undo as well.
                     let applied = if j > 0 { i + 1 } else { i };
-                    let rollback = undo(&steps[..applied]);
+                    let rollback = undo(&steps[..applied], root);
                     return Err(match failure {
                         Failure::Spawn(source) => ShellError::Spawn {
                             command: quote_argv(argv),
@@ -59,9 +86,21 @@ pub fn execute(steps: &[StepCommands]) -> Result<RunReport, ShellError> {
 
 /// Runs the undo commands of `applied` in reverse order, every one even when some fail;
 /// returns those that failed.
-pub fn undo(applied: &[StepCommands]) -> Vec<RollbackFailure> {
+pub fn undo(applied: &[StepCommands], root: Option<&Path>) -> Vec<RollbackFailure> {
     let mut failures = Vec::new();
     for step in applied.iter().rev() {
+        if let Some(change) = &step.file {
+            if let Err(f) = write(root, &change.undo) {
+                failures.push(RollbackFailure {
+                    command: format!("undo of {}", step.summary),
+                    reason: match f {
+                        Failure::Spawn(e) => e.to_string(),
+                        Failure::Status { status, stderr } => format!("{status}: {stderr}"),
+                    },
+                });
+            }
+            continue;
+        }
         for argv in &step.undo {
             if let Err(f) = run(argv) {
                 failures.push(RollbackFailure {
@@ -75,6 +114,19 @@ pub fn undo(applied: &[StepCommands]) -> Vec<RollbackFailure> {
         }
     }
     failures
+}
+
+fn write(root: Option<&Path>, tree: &Tree) -> Result<(), Failure> {
+    let Some(root) = root else {
+        return Err(Failure::Spawn(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "file actions need a root directory",
+        )));
+    };
+    write_tree(root, tree).map_err(|e| Failure::Status {
+        status: "file error".to_string(),
+        stderr: e.to_string(),
+    })
 }
 
 enum Failure {
@@ -113,7 +165,6 @@ fn run(argv: &[String]) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn argv(w: &[&str]) -> Vec<String> {
         w.iter().map(|s| s.to_string()).collect()
@@ -127,6 +178,7 @@ mod tests {
             summary: format!("touch {p}"),
             run: vec![argv(&["touch", p])],
             undo: vec![argv(&["rm", p])],
+            file: None,
         }
     }
 
@@ -142,9 +194,10 @@ mod tests {
             summary: "fails".into(),
             run: vec![argv(&["sh", "-c", "echo broken >&2; exit 3"])],
             undo: vec![],
+            file: None,
         });
         steps.push(touch_step(3, &dir.join("never")));
-        let err = execute(&steps).unwrap_err();
+        let err = execute(&steps, None).unwrap_err();
         match &err {
             ShellError::CommandFailed {
                 step,
@@ -173,8 +226,9 @@ mod tests {
             summary: "two commands".into(),
             run: vec![argv(&["true"]), argv(&["false"])],
             undo: vec![argv(&["sh", "-c", "echo undo-ran >&2; exit 1"])],
+            file: None,
         }];
-        match execute(&steps).unwrap_err() {
+        match execute(&steps, None).unwrap_err() {
             ShellError::CommandFailed { rollback, .. } => {
                 assert_eq!(rollback.len(), 1);
                 assert!(rollback[0].reason.contains("undo-ran"), "{rollback:?}");
@@ -190,7 +244,7 @@ mod tests {
         let payload = dir.join("x; touch pwned");
         let steps = vec![touch_step(0, &payload)];
         assert_eq!(
-            execute(&steps).unwrap(),
+            execute(&steps, None).unwrap(),
             RunReport {
                 steps: 1,
                 commands: 1
@@ -199,5 +253,83 @@ mod tests {
         assert!(payload.exists());
         assert!(!Path::new("pwned").exists() && !dir.join("pwned").exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_actions_are_written_under_the_root_and_undone() {
+        use crate::iproute2::{plan_commands, sandbox_names};
+        use vnet_core::plan::{Action, Plan, Step};
+        let root = std::env::temp_dir().join(format!("vnet-exec-files-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/old"), "before").unwrap();
+        let step = |id, action| Step {
+            id,
+            action,
+            after: vec![],
+            stage: 0,
+        };
+        let plan = Plan {
+            topology: "t".into(),
+            steps: vec![
+                step(
+                    0,
+                    Action::WriteFile {
+                        path: "etc/net/ifaces/br0/options".into(),
+                        contents: "TYPE=bri\n".into(),
+                        mode: 0o644,
+                        previous: None,
+                    },
+                ),
+                step(
+                    1,
+                    Action::WriteFile {
+                        path: "etc/old".into(),
+                        contents: "after".into(),
+                        mode: 0o600,
+                        previous: Some("before".into()),
+                    },
+                ),
+                step(
+                    2,
+                    Action::WriteFile {
+                        path: "../escape".into(),
+                        contents: "x".into(),
+                        mode: 0o644,
+                        previous: None,
+                    },
+                ),
+            ],
+        };
+        let steps = plan_commands(&plan, &sandbox_names("vnet"));
+        assert!(
+            execute(&steps[..2], None).is_err(),
+            "file actions need a root"
+        );
+        execute(&steps[..2], Some(&root)).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/old")).unwrap(),
+            "after"
+        );
+        match execute(&steps, Some(&root)).unwrap_err() {
+            ShellError::CommandFailed {
+                step,
+                stderr,
+                rollback,
+                ..
+            } => {
+                assert_eq!(step, 2);
+                assert!(stderr.contains("refusing"), "{stderr}");
+                assert!(rollback.is_empty(), "{rollback:?}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+        assert!(!root.join("etc/net/ifaces/br0/options").exists());
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/old")).unwrap(),
+            "before"
+        );
+        assert!(!root.parent().unwrap().join("escape").exists());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -9,6 +9,7 @@ use vnet_core::plan::{Action, NsRef, Plan};
 
 use crate::error::ShellError;
 use crate::script::Script;
+use crate::tree::{FileEntry, Tree};
 
 /// The commands of one plan step: what it runs and what undoes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,42 @@ pub struct StepCommands {
     pub run: Vec<Vec<String>>,
     /// The argv(s) of the step's inverse, in order.
     pub undo: Vec<Vec<String>>,
+    /// For a file action: the change as trees, which [`crate::exec`] writes itself
+    /// under its root instead of running `run`/`undo`.
+    pub file: Option<FileChange>,
+}
+
+/// A file action and its inverse as [`Tree`]s relative to a root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// What the step writes or removes.
+    pub apply: Tree,
+    /// What undoes it.
+    pub undo: Tree,
+}
+
+/// The trees of a file action; `None` for every other action.
+pub fn file_change(action: &Action) -> Option<FileChange> {
+    let tree = |a: &Action| match a {
+        Action::WriteFile {
+            path,
+            contents,
+            mode,
+            ..
+        } => Some(Tree {
+            files: vec![FileEntry::new(path.clone(), contents.clone()).with_mode(*mode)],
+            remove: vec![],
+        }),
+        Action::RemoveFile { path, .. } => Some(Tree {
+            files: vec![],
+            remove: vec![path.clone()],
+        }),
+        _ => None,
+    };
+    Some(FileChange {
+        apply: tree(action)?,
+        undo: tree(&action.inverse())?,
+    })
 }
 
 /// Namespace names of the sandbox: `<prefix>-<name>` (`vnet-router`).
@@ -51,6 +88,7 @@ pub fn plan_commands(plan: &Plan, ns: &dyn Fn(&NsRef) -> String) -> Vec<StepComm
             summary: summary(&s.action),
             run: iproute2_argv(&s.action, &plan.topology, ns),
             undo: iproute2_argv(&s.action.inverse(), &plan.topology, ns),
+            file: file_change(&s.action),
         })
         .collect()
 }

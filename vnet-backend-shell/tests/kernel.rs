@@ -261,7 +261,7 @@ fn a_failure_mid_way_is_reported_and_rolled_back_to_the_state_before() {
                 ],
             );
             let names = |ns: &NsRef| ns.sandbox_name("t");
-            let err = execute(&plan_commands(&plan, &names)).unwrap_err();
+            let err = execute(&plan_commands(&plan, &names), None).unwrap_err();
             println!("report: {err}");
             match &err {
                 ShellError::CommandFailed {
@@ -314,7 +314,7 @@ fn the_seed_plan_runs_the_article_and_the_script_builds_the_same() {
             let valid = seed();
             let plan = compile(&valid, &Scope::Sandbox);
             let names = sandbox_names("vnet");
-            let report = execute(&plan_commands(&plan, &names)).unwrap();
+            let report = execute(&plan_commands(&plan, &names), None).unwrap();
             assert_eq!(report.steps, plan.len());
             // The article's checks: the router reaches mail, mail reaches the LAN host.
             assert!(
@@ -328,7 +328,7 @@ fn the_seed_plan_runs_the_article_and_the_script_builds_the_same() {
             let by_executor = snapshot();
 
             let down = teardown(&valid, &Scope::Sandbox);
-            execute(&plan_commands(&down, &names)).unwrap();
+            execute(&plan_commands(&down, &names), None).unwrap();
             assert!(namespaces().is_empty(), "teardown left {:?}", namespaces());
 
             // The rendered script, run by sh, builds the very same state.
