@@ -50,6 +50,8 @@ pub struct ExecReport {
     pub mutating_requests: u64,
     /// Wall time.
     pub elapsed: Duration,
+    /// Per stage: stage number, actions, wall time (where the time goes).
+    pub stages: Vec<(usize, usize, Duration)>,
 }
 
 /// What an apply did.
@@ -111,6 +113,7 @@ impl Backend {
             applied: done.applied.len(),
             mutating_requests: self.counter.mutating() - before,
             elapsed: start.elapsed(),
+            stages: done.stages,
         })
     }
 
@@ -176,6 +179,7 @@ impl Backend {
             applied: done.applied.len(),
             mutating_requests: self.counter.mutating() - before,
             elapsed: start.elapsed(),
+            stages: done.stages,
         };
         if options.verify {
             self.verify_in(&mut session, t, scope, options.settle)?;
@@ -216,7 +220,8 @@ impl Backend {
 
     /// Removes everything `t` built in `scope` ([`plan::teardown`]). Idempotent: parts
     /// already gone are fine, and destroying what was never applied succeeds. Failures
-    /// do not stop the teardown; all of them are returned together.
+    /// do not stop the teardown; all of them are returned together. A namespace that
+    /// does not carry this topology's mark (it existed before vnet) is left in place.
     pub fn destroy(&self, t: &ValidTopology, scope: &Scope) -> Result<ExecReport> {
         let start = Instant::now();
         let before = self.counter.mutating();
@@ -230,7 +235,7 @@ impl Backend {
         let steps: Vec<_> = full
             .steps
             .iter()
-            .filter(|s| still_there(&s.action, &observed))
+            .filter(|s| still_there(t.name(), &s.action, &observed))
             .cloned()
             .collect();
         let errors = exec::run_best_effort(&mut session, &full.topology, &steps);
@@ -242,19 +247,22 @@ impl Backend {
             applied: steps.len(),
             mutating_requests: self.counter.mutating() - before,
             elapsed: start.elapsed(),
+            stages: Vec::new(),
         })
     }
 }
 
 /// Whether a teardown action still has something to remove in `observed`.
-fn still_there(action: &plan::Action, observed: &ObservedState) -> bool {
+fn still_there(topology: &str, action: &plan::Action, observed: &ObservedState) -> bool {
     use plan::Action::*;
     let Some(ns) = action.ns() else { return false };
     let Some(o) = observed.namespaces.get(ns) else {
         return false;
     };
     match action {
-        DeleteNamespace { .. } => true,
+        // Only a namespace this topology made; one that existed before (no mark, or
+        // another topology's) is never deleted.
+        DeleteNamespace { .. } => o.owner.as_deref() == Some(topology),
         DeleteLink { spec, .. } => o.links.contains_key(spec.name()),
         ClearMaster { link, .. } => o.links.get(link).is_some_and(|l| l.master.is_some()),
         SetDown { link, .. } => o.links.get(link).is_some_and(|l| l.up),

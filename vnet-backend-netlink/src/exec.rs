@@ -16,6 +16,8 @@ use crate::session::Session;
 pub struct Executed {
     /// Step indexes applied, in the order they were applied.
     pub applied: Vec<usize>,
+    /// Per stage: the stage number, its number of actions and its wall time.
+    pub stages: Vec<(usize, usize, std::time::Duration)>,
 }
 
 /// Executes `plan`; on failure (or at the injected step `fail_at`) undoes what was
@@ -31,7 +33,9 @@ pub(crate) fn execute(
         stages.entry(step.stage).or_default().push(i);
     }
     let mut applied: Vec<usize> = Vec::new();
-    for (_, mut indexes) in stages {
+    let mut timings = Vec::new();
+    for (stage, mut indexes) in stages {
+        let started = std::time::Instant::now();
         let injected = fail_at.filter(|k| indexes.contains(k));
         if let Some(k) = injected {
             indexes.retain(|i| *i < k);
@@ -41,6 +45,7 @@ pub(crate) fn execute(
             .map(|i| (*i, &plan.steps[*i].action))
             .collect();
         let results = run_stage(session, &alias, &actions);
+        timings.push((stage, actions.len(), started.elapsed()));
         let mut failure: Option<(usize, Error)> = None;
         for ((index, _), outcome) in actions.iter().zip(results) {
             if outcome.changed {
@@ -87,7 +92,10 @@ pub(crate) fn execute(
             });
         }
     }
-    Ok(Executed { applied })
+    Ok(Executed {
+        applied,
+        stages: timings,
+    })
 }
 
 /// Undoes `done` (most recent first) one action at a time, best effort; returns the
@@ -145,7 +153,28 @@ fn run_stage(session: &mut Session<'_>, alias: &str, actions: &[(usize, &Action)
     let mut follow: BTreeMap<NsRef, Vec<Part>> = BTreeMap::new();
     let mut local: BTreeMap<NsRef, Vec<usize>> = BTreeMap::new();
     let mut links_changed: BTreeSet<NsRef> = BTreeSet::new();
+    // Namespaces first, several at once: everything else of the stage may need them.
+    let creates: Vec<(usize, NsRef)> = actions
+        .iter()
+        .enumerate()
+        .filter_map(|(slot, (_, a))| match a {
+            Action::CreateNamespace { ns } => Some((slot, ns.clone())),
+            _ => None,
+        })
+        .collect();
+    if !creates.is_empty() {
+        let list: Vec<NsRef> = creates.iter().map(|(_, ns)| ns.clone()).collect();
+        for ((slot, _), r) in creates.iter().zip(session.create_namespaces(&list, alias)) {
+            changed[*slot] = Some(r.is_ok());
+            if let Err(e) = r {
+                results[*slot] = Err(e);
+            }
+        }
+    }
     for (slot, (_, action)) in actions.iter().enumerate() {
+        if matches!(action, Action::CreateNamespace { .. }) {
+            continue;
+        }
         let built = build(
             session,
             alias,
@@ -196,37 +225,50 @@ fn run_stage(session: &mut Session<'_>, alias: &str, actions: &[(usize, &Action)
             h.links_changed();
         }
     }
+    // Sysctls and NAT: a few worker threads enter the namespaces in turn.
+    let mut jobs: Vec<(NsRef, Vec<usize>)> = Vec::new();
     for (ns, slots) in local {
-        let work: Vec<(usize, Action)> =
-            slots.iter().map(|s| (*s, actions[*s].1.clone())).collect();
-        let outcome = match session.require(&ns) {
-            Ok(h) => {
-                let ns2 = ns.clone();
-                h.netns
-                    .run("write sysctls and nft", move || run_local(&ns2, &work))
-                    .map_err(|e| vec![e])
+        match session.require(&ns) {
+            Ok(_) => jobs.push((ns, slots)),
+            Err(e) => {
+                // The namespace is gone: nothing ran. The first action gets the cause.
+                let mut cause = Some(e);
+                for slot in &slots {
+                    changed[*slot] = Some(false);
+                    results[*slot] = Err(cause.take().unwrap_or(Error::Unmapped {
+                        ns: ns.clone(),
+                        reason: "the namespace could not be entered",
+                    }));
+                }
             }
-            Err(e) => Err(vec![e]),
-        };
+        }
+    }
+    let runs: Vec<(&crate::ns::Netns, LocalJob)> = jobs
+        .iter()
+        .filter_map(|(ns, slots)| {
+            let work = slots.iter().map(|s| (*s, actions[*s].1.clone())).collect();
+            session.netns_of(ns).map(|n| (n, (ns.clone(), work)))
+        })
+        .collect();
+    let outcomes = crate::ns::run_many(&runs, |(ns, work)| run_local(ns, work));
+    for ((_, (ns, work)), outcome) in runs.iter().zip(outcomes) {
         match outcome {
             Ok(per_action) => {
-                for (slot, r) in slots.iter().zip(per_action) {
+                for ((slot, _), r) in work.iter().zip(per_action) {
                     changed[*slot] = Some(r.is_ok());
                     if let Err(e) = r {
                         results[*slot] = Err(e);
                     }
                 }
             }
-            Err(mut errs) => {
-                let e = errs.remove(0);
-                let text = e.to_string();
-                for slot in &slots {
+            Err(e) => {
+                let mut cause = Some(e);
+                for (slot, _) in work {
                     changed[*slot] = Some(false);
-                    results[*slot] = Err(Error::Nft {
+                    results[*slot] = Err(cause.take().unwrap_or(Error::Unmapped {
                         ns: ns.clone(),
-                        doing: "enter namespace".into(),
-                        detail: text.clone(),
-                    });
+                        reason: "the namespace could not be entered",
+                    }));
                 }
             }
         }
@@ -241,6 +283,9 @@ fn run_stage(session: &mut Session<'_>, alias: &str, actions: &[(usize, &Action)
         })
         .collect()
 }
+
+/// Sysctl and NAT actions for one namespace: (slot in the stage, action).
+type LocalJob = (NsRef, Vec<(usize, Action)>);
 
 /// What one action of a stage did.
 struct Outcome {
@@ -301,7 +346,11 @@ fn build(
     let create = NLM_F_CREATE | NLM_F_EXCL;
     match action {
         Action::CreateNamespace { ns } => {
-            session.create_namespace(ns, alias)?;
+            // Normally created in parallel by `run_stage` before the other actions.
+            session
+                .create_namespaces(std::slice::from_ref(ns), alias)
+                .pop()
+                .unwrap_or(Ok(()))?;
             Ok(vec![])
         }
         Action::DeleteNamespace { ns } => {

@@ -15,6 +15,23 @@
 //!
 //! Kernel-touching code only ever runs inside namespaces: a thread enters a namespace,
 //! works there and ends; no thread of the caller changes namespace.
+//!
+//! ```no_run
+//! use vnet_backend_netlink::{ApplyOptions, Backend, NamespaceMap};
+//! use vnet_core::plan::Scope;
+//! use vnet_core::{Document, Format};
+//!
+//! let text = std::fs::read_to_string("examples/seed.toml")?;
+//! let topology = Document::parse(&text, Format::Toml)?.validate()?;
+//! // The whole network as namespaces vnet-m1, vnet-router, ... on this machine.
+//! let backend = Backend::new(NamespaceMap::sandbox("vnet"));
+//! let report = backend.apply(&topology, &Scope::Sandbox, &ApplyOptions::default())?;
+//! println!("{} steps, {} netlink changes", report.plan.len(), report.mutating_requests);
+//! // Applying again changes nothing; destroy removes every namespace.
+//! assert_eq!(backend.apply(&topology, &Scope::Sandbox, &ApplyOptions::default())?.mutating_requests, 0);
+//! backend.destroy(&topology, &Scope::Sandbox)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod backend;
 mod error;

@@ -15,28 +15,49 @@ use netlink_packet_route::RouteNetlinkMessage;
 use vnet_core::model::Mac;
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
 use vnet_core::ownership::owner_of;
-use vnet_core::plan::{NsRef, Sysctl};
+use vnet_core::plan::{NatRule, NsRef, Sysctl};
 
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::session::{link_name, NsHandle, Session};
 
 /// Observes every namespace in `namespaces`; those that do not exist are absent from
-/// the result.
+/// the result. Netlink dumps go namespace by namespace over the kept sockets; sysctls
+/// and NAT, which need a thread inside each namespace, are read by a few workers.
 pub(crate) fn observe(session: &mut Session<'_>, namespaces: &[NsRef]) -> Result<ObservedState> {
     let mut state = ObservedState::empty();
     for ns in namespaces {
         if let Some(handle) = session.get(ns)? {
             state
                 .namespaces
-                .insert(ns.clone(), observe_one(handle, ns)?);
+                .insert(ns.clone(), observe_netlink(handle)?);
+        }
+    }
+    let jobs: Vec<(&crate::ns::Netns, (NsRef, Vec<String>))> = state
+        .namespaces
+        .iter()
+        .filter_map(|(ns, o)| {
+            let links = o.links.keys().cloned().collect();
+            session.netns_of(ns).map(|n| (n, (ns.clone(), links)))
+        })
+        .collect();
+    let settings = crate::ns::run_many(&jobs, |(ns, links)| read_settings(ns, links));
+    let mut read: Vec<(NsRef, BTreeMap<Sysctl, String>, BTreeSet<NatRule>)> = Vec::new();
+    for ((_, (ns, _)), r) in jobs.iter().zip(settings) {
+        let (sysctls, nat) = r??;
+        read.push((ns.clone(), sysctls, nat));
+    }
+    for (ns, sysctls, nat) in read {
+        if let Some(o) = state.namespaces.get_mut(&ns) {
+            o.sysctls = sysctls;
+            o.nat = nat;
         }
     }
     Ok(state)
 }
 
-/// One namespace.
-pub(crate) fn observe_one(handle: &mut NsHandle, ns: &NsRef) -> Result<ObservedNamespace> {
+/// One namespace's links, addresses and routes: one dump each.
+fn observe_netlink(handle: &mut NsHandle) -> Result<ObservedNamespace> {
     let links = handle.dump_links()?;
     let names: BTreeMap<u32, String> = links
         .iter()
@@ -65,13 +86,6 @@ pub(crate) fn observe_one(handle: &mut NsHandle, ns: &NsRef) -> Result<ObservedN
             out.routes.insert(route);
         }
     }
-    let link_names: Vec<String> = out.links.keys().cloned().collect();
-    let ns_for_err = ns.clone();
-    let (sysctls, nat) = handle.netns.run("read sysctls and nft", move || {
-        read_settings(&ns_for_err, &link_names)
-    })??;
-    out.sysctls = sysctls;
-    out.nat = nat;
     Ok(out)
 }
 
@@ -79,7 +93,7 @@ pub(crate) fn observe_one(handle: &mut NsHandle, ns: &NsRef) -> Result<ObservedN
 fn read_settings(
     ns: &NsRef,
     links: &[String],
-) -> Result<(BTreeMap<Sysctl, String>, BTreeSet<vnet_core::plan::NatRule>)> {
+) -> Result<(BTreeMap<Sysctl, String>, BTreeSet<NatRule>)> {
     let mut wanted = vec![Sysctl::Ipv4Forward, Sysctl::Ipv6Forward];
     wanted.extend(
         links

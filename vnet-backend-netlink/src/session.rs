@@ -168,42 +168,51 @@ impl<'m> Session<'m> {
         }
     }
 
-    /// `ip netns add`: creates the sandbox namespace `ns` and opens it; `lo` goes up and
-    /// carries the ownership mark.
-    pub fn create_namespace(&mut self, ns: &NsRef, alias: &str) -> Result<()> {
-        let (dir, name) = self.map.creatable(ns)?;
-        let counter = self.counter.clone();
-        let (netns, sock) = named::create(&dir, &name, move || RtSocket::open(counter))?;
-        let mut sock = sock?;
-        let id = netns.id()?;
-        let results = sock.execute(vec![
-            crate::netlink::Request::new(
-                ops::link::set_up("lo", true),
-                0,
-                format!("set lo up in {name}"),
-            ),
-            crate::netlink::Request::new(
-                ops::link::set_alias("lo", alias),
-                0,
-                format!("mark lo in {name}"),
-            ),
-        ]);
-        if let Some(err) = results.into_iter().find_map(|r| r.err()) {
-            drop(sock);
-            drop(netns);
-            let _ = named::delete(&dir, &name);
-            return Err(err);
-        }
-        self.handles.insert(
-            ns.clone(),
-            NsHandle {
-                netns,
-                id,
-                sock,
-                links: None,
-            },
-        );
-        Ok(())
+    /// `ip netns add` for each of `list`, in parallel (a namespace's creation mostly
+    /// waits in the kernel, so a few at once overlap well): each is created, opened,
+    /// its `lo` brought up and marked. One result per namespace, in order.
+    pub fn create_namespaces(&mut self, list: &[NsRef], alias: &str) -> Vec<Result<()>> {
+        const WORKERS: usize = 4;
+        let map = self.map;
+        let counter = &self.counter;
+        let mut made: Vec<Option<Result<NsHandle>>> = list.iter().map(|_| None).collect();
+        let chunk = list.len().div_ceil(WORKERS).max(1);
+        std::thread::scope(|s| {
+            let workers: Vec<_> = list
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|ns| make_namespace(map, counter.clone(), ns, alias))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut i = 0;
+            for w in workers {
+                let part = w.join().unwrap_or_else(|_| {
+                    vec![Err(Error::WorkerPanicked {
+                        doing: "create namespaces".into(),
+                    })]
+                });
+                for r in part {
+                    if i < made.len() {
+                        made[i] = Some(r);
+                    }
+                    i += 1;
+                }
+            }
+        });
+        list.iter()
+            .zip(made)
+            .map(|(ns, r)| {
+                let handle = r.unwrap_or(Err(Error::WorkerPanicked {
+                    doing: format!("create namespace {ns}"),
+                }))?;
+                self.handles.insert(ns.clone(), handle);
+                Ok(())
+            })
+            .collect()
     }
 
     /// `ip netns del`: closes our handle and socket first (they would keep the namespace
@@ -213,6 +222,11 @@ impl<'m> Session<'m> {
         self.handles.remove(ns);
         let (dir, name) = self.map.creatable(ns)?;
         named::delete(&dir, &name)
+    }
+
+    /// The namespace handle of an open namespace.
+    pub fn netns_of(&self, ns: &NsRef) -> Option<&Netns> {
+        self.handles.get(ns).map(|h| &h.netns)
     }
 
     /// Forgets every cached link table (another namespace's links changed, e.g. a veth
@@ -230,5 +244,52 @@ fn current_id(path: &Path) -> Option<NetnsId> {
     Some(NetnsId {
         dev: m.dev(),
         ino: m.ino(),
+    })
+}
+
+/// Creates one sandbox namespace, opens its socket inside it, brings `lo` up and marks
+/// it; on failure nothing is left.
+fn make_namespace(
+    map: &NamespaceMap,
+    counter: RequestCounter,
+    ns: &NsRef,
+    alias: &str,
+) -> Result<NsHandle> {
+    let (dir, name) = map.creatable(ns)?;
+    let (netns, sock) = named::create(&dir, &name, move || RtSocket::open(counter))?;
+    let undo = |err: Error| {
+        let _ = named::delete(&dir, &name);
+        err
+    };
+    let mut sock = match sock {
+        Ok(s) => s,
+        Err(e) => {
+            drop(netns);
+            return Err(undo(e));
+        }
+    };
+    let id = netns.id()?;
+    let results = sock.execute(vec![
+        crate::netlink::Request::new(
+            ops::link::set_up("lo", true),
+            0,
+            format!("set lo up in {name}"),
+        ),
+        crate::netlink::Request::new(
+            ops::link::set_alias("lo", alias),
+            0,
+            format!("mark lo in {name}"),
+        ),
+    ]);
+    if let Some(err) = results.into_iter().find_map(|r| r.err()) {
+        drop(sock);
+        drop(netns);
+        return Err(undo(err));
+    }
+    Ok(NsHandle {
+        netns,
+        id,
+        sock,
+        links: None,
     })
 }

@@ -221,6 +221,18 @@ fn every_action_family_reaches_the_kernel() {
             nat.contains("ip saddr 198.18.0.0/24 oifname \"up0\" masquerade"),
             "{nat}"
         );
+        // The nf_tables shortcut that spares an `nft` run per namespace without NAT.
+        let has_table = |ns: &str| {
+            vnet_backend_netlink::ns::Netns::open(format!("/run/netns/{ns}"))
+                .unwrap()
+                .run(
+                    "ask nf_tables",
+                    vnet_backend_netlink::ops::nat::table_exists,
+                )
+                .unwrap()
+        };
+        assert!(has_table("vt-a"));
+        assert!(!has_table("vt-b"));
         assert!(ping("vt-b", "198.18.0.1"), "b reaches a over the bridge");
         assert!(
             ping("vt-b", "198.19.0.1"),

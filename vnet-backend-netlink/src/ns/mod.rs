@@ -11,4 +11,4 @@ pub mod named;
 mod netns;
 
 pub use map::{NamespaceMap, NsLocation};
-pub use netns::{Netns, NetnsId};
+pub use netns::{run_many, Netns, NetnsId};

@@ -94,3 +94,51 @@ impl Netns {
         })
     }
 }
+
+/// Runs `f` for every job, each inside its job's namespace, on a few dedicated worker
+/// threads at once (a worker enters one namespace after the other, and ends when its
+/// jobs are done). Results are in the order of `jobs`.
+pub fn run_many<J: Sync, T: Send>(
+    jobs: &[(&Netns, J)],
+    f: impl Fn(&J) -> T + Sync,
+) -> Vec<Result<T>> {
+    const WORKERS: usize = 4;
+    let chunk = jobs.len().div_ceil(WORKERS).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let workers: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(netns, job)| {
+                            setns(netns.fd(), CloneFlags::CLONE_NEWNET).map_err(|errno| {
+                                Error::Namespace {
+                                    what: "setns into",
+                                    path: netns.path.clone(),
+                                    source: errno.into(),
+                                }
+                            })?;
+                            Ok(f(job))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .zip(jobs.chunks(chunk))
+            .flat_map(|(w, part)| {
+                w.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|_| {
+                            Err(Error::WorkerPanicked {
+                                doing: "work in namespaces".into(),
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    })
+}

@@ -30,8 +30,9 @@ pub struct CreateContext {
 /// `ip link add ...`: the create message for `spec`, marked with `alias`.
 ///
 /// A veth's peer is created directly in its namespace (moving it afterwards waits for
-/// an RCU grace period). The kernel applies `IFLA_IFALIAS` only through `setlink`, not
-/// at create, so the alias goes in a follow-up [`set_alias`] on each end.
+/// an RCU grace period). The ownership alias is not part of the create message: it is
+/// set by a [`set_alias`] right after, on each end (the peer's through its own
+/// namespace's socket), so the mark is written the same way for every link kind.
 pub fn create(spec: &LinkSpec, ctx: CreateContext) -> RouteNetlinkMessage {
     let mut msg = named(spec.name());
     let attrs = &mut msg.attributes;
