@@ -5,4 +5,7 @@ pub mod dot;
 pub mod mermaid;
 pub mod view;
 
+#[cfg(test)]
+mod props;
+
 pub use view::View;
