@@ -430,6 +430,21 @@ fn build(
                 0,
                 what(format!("move link {name} to {to} as {new_name}"), from),
             );
+            // A NIC passed into a container is vnet's while it is there; back on its
+            // node it is the machine's again: the mark is cleared (an empty alias
+            // deletes it), as `plan::command` spells it.
+            let mark = if matches!(to, NsRef::Node(_)) {
+                ""
+            } else {
+                alias
+            };
+            push(
+                follow,
+                to,
+                ops::link::set_alias(new_name, mark),
+                0,
+                what(format!("mark link {new_name}"), to),
+            );
             Ok(vec![from.clone(), to.clone()])
         }
         Action::SetMac { ns, link, mac, .. } => {

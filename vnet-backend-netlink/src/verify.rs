@@ -157,7 +157,10 @@ fn compare_link(
     have: &ObservedLink,
     mut diff: impl FnMut(&str, String, String),
 ) {
-    if want.kind != have.kind {
+    // A NIC vnet passes in but does not create is expected as "hardware" (no kind);
+    // whatever the machine's NIC really is (a bond, a veth stand-in) is fine.
+    let any_kind = matches!(&want.kind, LinkKind::Other { kind } if kind.is_empty());
+    if want.kind != have.kind && !any_kind {
         diff(
             "kind",
             format!("{:?}", want.kind),
