@@ -174,7 +174,62 @@ pub enum Error {
     Many(Vec<Error>),
 }
 
+/// What kind of failure an [`Error`] is, for exit codes and retry decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// vnet lacks privileges.
+    Permission,
+    /// Something in the way is not vnet's, or the namespace vnet runs in was not
+    /// allowed: nothing was changed.
+    Conflict,
+    /// The kernel refused a change, or talking to it failed; the applied prefix was
+    /// undone (see [`Error::RolledBack`]) unless the error says otherwise.
+    Kernel,
+    /// The rollback itself failed: the system is in between.
+    Inconsistent,
+    /// Applied, but the kernel does not show what the topology says.
+    Verify,
+    /// A fault injected by a test.
+    Injected,
+    /// Anything else (a namespace missing from the map, an unsupported action).
+    Usage,
+}
+
 impl Error {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::MissingCapability { .. } => ErrorKind::Permission,
+            Error::NotOwned { .. } | Error::OwnNamespace { .. } => ErrorKind::Conflict,
+            Error::Kernel { errno, .. } if *errno == nix::libc::EPERM => ErrorKind::Permission,
+            Error::Kernel { .. }
+            | Error::Socket { .. }
+            | Error::Decode { .. }
+            | Error::DumpInterrupted { .. }
+            | Error::Namespace { .. }
+            | Error::NoSuchLink { .. }
+            | Error::Sysctl { .. }
+            | Error::Nft { .. }
+            | Error::WorkerPanicked { .. } => ErrorKind::Kernel,
+            Error::RollbackFailed { .. } => ErrorKind::Inconsistent,
+            Error::Mismatch(_) => ErrorKind::Verify,
+            Error::Injected { .. } => ErrorKind::Injected,
+            Error::RolledBack { source, .. } => match source.kind() {
+                ErrorKind::Injected => ErrorKind::Injected,
+                ErrorKind::Permission => ErrorKind::Permission,
+                _ => ErrorKind::Kernel,
+            },
+            Error::Many(errors) => {
+                if errors.iter().all(|e| e.kind() == ErrorKind::Conflict) {
+                    ErrorKind::Conflict
+                } else {
+                    errors.first().map_or(ErrorKind::Usage, Error::kind)
+                }
+            }
+            Error::Unmapped { .. } | Error::Unsupported { .. } => ErrorKind::Usage,
+        }
+    }
+
     /// The kernel's errno, when the kernel refused a request.
     pub fn errno(&self) -> Option<i32> {
         match self {

@@ -46,5 +46,5 @@ mod session;
 pub mod verify;
 
 pub use backend::{ApplyOptions, ApplyReport, Backend, ExecReport};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use ns::{NamespaceMap, NsLocation};

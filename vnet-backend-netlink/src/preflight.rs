@@ -129,7 +129,7 @@ pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -
     }
 }
 
-/// Links the topology needs whose names are held by links it does not own: the planner
+/// Namespaces and links the topology needs that exist but are not its own: the planner
 /// leaves those alone (never touching a foreign object), so without this check the
 /// apply would run into them half-way. Reported together, before any change.
 pub fn check_foreign_links(
@@ -142,6 +142,16 @@ pub fn check_foreign_links(
         let Some(have) = observed.namespaces.get(ns) else {
             continue;
         };
+        // A sandbox namespace of that name made by someone else (or another topology):
+        // vnet would have to build inside it and could never delete it.
+        if want.owner.is_some() && have.owner != want.owner {
+            problems.push(Error::NotOwned {
+                ns: ns.clone(),
+                object: "namespace".into(),
+                topology: topology.into(),
+                owner: have.owner.clone(),
+            });
+        }
         for (name, wl) in &want.links {
             // Links vnet does not mark (lo, a NIC as the machine has it) are not claims.
             if wl.owner.as_deref() != Some(topology) || wl.kind == LinkKind::Loopback {

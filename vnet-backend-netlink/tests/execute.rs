@@ -497,6 +497,7 @@ fn preflight_refuses_foreign_objects_and_our_own_namespace() {
                 matches!(err, Error::NotOwned { .. } | Error::Many(_)),
                 "{err:?}"
             );
+            assert_eq!(err.kind(), vnet_backend_netlink::ErrorKind::Conflict);
             assert_eq!(before, snapshot(), "nothing changed");
             vnet_backend_netlink::ns::named::delete(std::path::Path::new("/run/netns"), "vnet-m1")
                 .unwrap();
