@@ -1,149 +1,167 @@
 //! MACs, given and derived: unicast and non-zero (`mac-invalid`), and unique across the
-//! topology (`mac-duplicate`, reported on the later element, naming both). Derived MACs
-//! avoid every given one, so in practice only given MACs collide.
+//! topology (`mac-duplicate`, reported on the later element, naming both).
+//!
+//! Given MACs are checked in document order as written. Derived MACs avoid every given
+//! one and each other by construction; they are checked anyway, in one pass over the
+//! resolved map, and only a (never expected) finding pays for finding its element.
 
 use std::collections::BTreeMap;
 
 use super::site::Site;
 use super::{Ctx, Findings};
-use crate::model::Mac;
+use crate::model::{Mac, Topology};
 use crate::path::ElementPath;
 use crate::resolve::MacKey;
 use crate::rules::Rule;
 
-/// Where a MAC was seen: the element and the field that gives it (`None`: derived).
-type Seen = (Site, Option<&'static str>);
+/// Where a given MAC was seen: the element and the field that gives it.
+type Seen = (Site, &'static str);
 
-fn at(ctx: &Ctx<'_>, s: Seen) -> ElementPath {
-    let p = s.0.path(ctx.t);
-    match s.1 {
-        Some(field) => p.field(field),
-        None => p,
+fn at(t: &Topology, s: Seen) -> ElementPath {
+    s.0.path(t).field(s.1)
+}
+
+/// Why a MAC cannot be an interface's, if it cannot.
+fn invalid(mac: Mac) -> Option<&'static str> {
+    if mac.octets() == [0xff; 6] {
+        Some("the broadcast address")
+    } else if mac.is_zero() {
+        Some("all zero")
+    } else if mac.is_multicast() {
+        Some("a multicast (group) address")
+    } else {
+        None
     }
 }
 
-struct Walk<'c, 'a> {
-    ctx: &'c Ctx<'a>,
-    seen: BTreeMap<Mac, Seen>,
-}
-
-impl Walk<'_, '_> {
-    /// One interface: its given MAC (checked as written) or its derived one.
-    fn one(
-        &mut self,
-        key: impl FnOnce() -> MacKey,
-        given: Option<Mac>,
-        site: Site,
-        field: &'static str,
-        f: &mut Findings,
-    ) {
-        let (mac, s) = match given {
-            Some(m) => (m, (site, Some(field))),
-            None => {
-                let key = key();
-                let Some(m) = self.ctx.r.macs.get(&key).copied() else {
-                    return;
-                };
-                // The same element twice (or a repeated container id) shares one key:
-                // the name and id rules report it, not this one.
-                if self.ctx.r.given_macs.contains(&key) {
-                    return;
-                }
-                (m, (site, None))
-            }
-        };
-        let what = if given.is_some() {
-            "MAC"
-        } else {
-            "derived MAC"
-        };
-        if mac.is_multicast() || mac.is_zero() {
-            let kind = if mac.octets() == [0xff; 6] {
-                "the broadcast address"
-            } else if mac.is_zero() {
-                "all zero"
-            } else {
-                "a multicast (group) address"
-            };
-            f.push(
-                Rule::MacInvalid,
-                &at(self.ctx, s),
-                format!("{what} {mac} is {kind}"),
-            );
-            return;
-        }
-        if let Some(first) = self.seen.get(&mac) {
-            if given.is_none() && first.1.is_none() {
-                // Derived MACs differ per key, so two equal ones are one key walked twice.
-                return;
-            }
-            f.push(
-                Rule::MacDuplicate,
-                &at(self.ctx, s),
-                format!(
-                    "{what} {mac} of {} is already the MAC of {}",
-                    at(self.ctx, s).human(),
-                    at(self.ctx, *first).human()
-                ),
-            );
-        } else {
-            self.seen.insert(mac, s);
-        }
+/// One given MAC, in document order.
+fn given(
+    t: &Topology,
+    seen: &mut BTreeMap<Mac, Seen>,
+    mac: Option<Mac>,
+    s: Seen,
+    f: &mut Findings,
+) {
+    let Some(mac) = mac else { return };
+    if let Some(kind) = invalid(mac) {
+        f.push(Rule::MacInvalid, &at(t, s), format!("MAC {mac} is {kind}"));
+        return;
+    }
+    if let Some(first) = seen.get(&mac) {
+        f.push(
+            Rule::MacDuplicate,
+            &at(t, s),
+            format!(
+                "MAC {mac} of {} is already the MAC of {}",
+                at(t, s).human(),
+                at(t, *first).human()
+            ),
+        );
+    } else {
+        seen.insert(mac, s);
     }
 }
 
 pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     let t = ctx.t;
-    let mut w = Walk {
-        ctx,
-        seen: BTreeMap::new(),
-    };
+    let mut seen: BTreeMap<Mac, Seen> = BTreeMap::new();
     for (i, lan) in t.lan.iter().enumerate() {
-        let key = || MacKey::LanSwitch {
-            lan: lan.name.clone(),
-        };
-        w.one(key, None, Site::Lan(i), "mac", f);
         for (j, h) in lan.host.iter().enumerate() {
-            let key = || MacKey::LanHost {
-                lan: lan.name.clone(),
-                host: h.name.clone(),
-            };
-            w.one(key, h.mac, Site::Host(i, j), "mac", f);
+            given(t, &mut seen, h.mac, (Site::Host(i, j), "mac"), f);
         }
     }
     for (i, b) in t.bridge.iter().enumerate() {
-        let key = || MacKey::Bridge {
-            name: b.name.clone(),
-        };
-        w.one(key, b.mac, Site::Bridge(i), "mac", f);
+        given(t, &mut seen, b.mac, (Site::Bridge(i), "mac"), f);
     }
     for (i, p) in t.patch.iter().enumerate() {
-        for (end, e) in [(false, &p.a), (true, &p.b)] {
-            let key = || MacKey::Patch {
-                name: e.name.clone(),
-            };
-            w.one(key, e.mac, Site::PatchEnd(i, end), "mac", f);
-        }
+        given(t, &mut seen, p.a.mac, (Site::PatchEnd(i, false), "mac"), f);
+        given(t, &mut seen, p.b.mac, (Site::PatchEnd(i, true), "mac"), f);
     }
     for (i, ct) in t.ct.iter().enumerate() {
         for (j, v) in ct.veth.iter().enumerate() {
-            let key = || MacKey::CtVeth {
-                ct: ct.id,
-                name: v.name.clone(),
-            };
-            w.one(key, v.mac, Site::Veth(i, j), "mac", f);
-            let key = || MacKey::HostVeth {
-                ct: ct.id,
-                name: v.name.clone(),
-            };
-            w.one(key, v.host_mac, Site::Veth(i, j), "host_mac", f);
+            given(t, &mut seen, v.mac, (Site::Veth(i, j), "mac"), f);
+            given(t, &mut seen, v.host_mac, (Site::Veth(i, j), "host_mac"), f);
         }
         for (j, n) in ct.nic.iter().enumerate() {
-            let key = || MacKey::Nic {
-                ct: ct.id,
-                name: n.name.clone(),
-            };
-            w.one(key, n.mac, Site::Nic(i, j), "mac", f);
+            given(t, &mut seen, n.mac, (Site::Nic(i, j), "mac"), f);
         }
+    }
+    derived(ctx, &seen, f);
+}
+
+/// The derived MACs: the resolved map minus the given keys, walked side by side (both
+/// are sorted by key), so no key is looked up.
+fn derived(ctx: &Ctx<'_>, given: &BTreeMap<Mac, Seen>, f: &mut Findings) {
+    let t = ctx.t;
+    let mut given_keys = ctx.r.given_macs.iter().peekable();
+    let mut first_of: BTreeMap<Mac, &MacKey> = BTreeMap::new();
+    for (key, mac) in &ctx.r.macs {
+        while given_keys.next_if(|g| *g < key).is_some() {}
+        if given_keys.peek() == Some(&key) {
+            continue;
+        }
+        let other = if let Some(kind) = invalid(*mac) {
+            Err(kind)
+        } else if let Some(s) = given.get(mac) {
+            Ok(at(t, *s).human().to_string())
+        } else if let Some(k) = first_of.get(mac) {
+            Ok(path_of(t, k).human().to_string())
+        } else {
+            first_of.insert(*mac, key);
+            continue;
+        };
+        let path = path_of(t, key);
+        match other {
+            Err(kind) => f.push(
+                Rule::MacInvalid,
+                &path,
+                format!("derived MAC {mac} of {key} is {kind}"),
+            ),
+            Ok(other) => f.push(
+                Rule::MacDuplicate,
+                &path,
+                format!(
+                    "derived MAC {mac} of {} is already the MAC of {other}",
+                    path.human()
+                ),
+            ),
+        }
+    }
+}
+
+/// The element a MAC key belongs to; a linear search, only ever run for a finding.
+fn path_of(t: &Topology, key: &MacKey) -> ElementPath {
+    let site = match key {
+        MacKey::CtVeth { ct, name } | MacKey::HostVeth { ct, name } => {
+            t.ct.iter().enumerate().find_map(|(i, c)| {
+                let j = c.veth.iter().position(|v| &v.name == name)?;
+                (c.id == *ct).then_some(Site::Veth(i, j))
+            })
+        }
+        MacKey::Nic { ct, name } => t.ct.iter().enumerate().find_map(|(i, c)| {
+            let j = c.nic.iter().position(|v| &v.name == name)?;
+            (c.id == *ct).then_some(Site::Nic(i, j))
+        }),
+        MacKey::Bridge { name } => t
+            .bridge
+            .iter()
+            .position(|b| &b.name == name)
+            .map(Site::Bridge),
+        MacKey::Patch { name } => t.patch.iter().enumerate().find_map(|(i, p)| {
+            if &p.a.name == name {
+                Some(Site::PatchEnd(i, false))
+            } else {
+                (&p.b.name == name).then_some(Site::PatchEnd(i, true))
+            }
+        }),
+        MacKey::LanHost { lan, host } => t.lan.iter().enumerate().find_map(|(i, l)| {
+            let j = l.host.iter().position(|h| &h.name == host)?;
+            (&l.name == lan).then_some(Site::Host(i, j))
+        }),
+        MacKey::LanSwitch { lan } => t.lan.iter().position(|l| &l.name == lan).map(Site::Lan),
+    };
+    match site {
+        Some(s) => s.path(t),
+        None => ElementPath::root(),
     }
 }

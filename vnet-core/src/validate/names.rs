@@ -246,29 +246,12 @@ fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
             add(&e.name, s, NodeObj::Other, f);
         }
     }
-    let mut derived_seen = std::collections::BTreeSet::new();
     for (i, ct) in t.ct.iter().enumerate() {
         for (j, v) in ct.veth.iter().enumerate() {
-            match &v.host_name {
-                Some(h) => {
-                    let s = (Site::Veth(i, j), Some("host_name"));
-                    check_name(h, || at(ctx, s), f);
-                    add(h, s, NodeObj::Other, f);
-                }
-                None => {
-                    // Derived names are valid and distinct by construction; checking them
-                    // anyway keeps that promise honest. A repeated (id, name) is one
-                    // derived name, reported by the interface and id rules instead.
-                    let key = (ct.id, v.name.clone());
-                    if !derived_seen.insert((ct.id, v.name.as_str())) {
-                        continue;
-                    }
-                    if let Some(h) = ctx.r.host_names.get(&key) {
-                        let s = (Site::Veth(i, j), None);
-                        check_name(h, || at(ctx, s), f);
-                        add(h, s, NodeObj::Other, f);
-                    }
-                }
+            if let Some(h) = &v.host_name {
+                let s = (Site::Veth(i, j), Some("host_name"));
+                check_name(h, || at(ctx, s), f);
+                add(h, s, NodeObj::Other, f);
             }
         }
         for (j, n) in ct.nic.iter().enumerate() {
@@ -283,4 +266,59 @@ fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
             add(name, s, NodeObj::Other, f);
         }
     }
+    derived_host_names(ctx, &space, f);
+}
+
+/// Derived host-side names are valid and distinct from every other name on the nodes by
+/// construction ([`crate::resolve`]); they are checked anyway, in one pass over the
+/// resolved map, and only a finding pays for finding its veth.
+fn derived_host_names(ctx: &Ctx<'_>, space: &BTreeMap<&str, (Seen, NodeObj)>, f: &mut Findings) {
+    let t = ctx.t;
+    // The veths whose host-side name is given (usually few).
+    let given: std::collections::BTreeSet<(u32, &str)> =
+        t.ct.iter()
+            .flat_map(|c| {
+                c.veth
+                    .iter()
+                    .filter(|v| v.host_name.is_some())
+                    .map(move |v| (c.id, v.name.as_str()))
+            })
+            .collect();
+    let mut derived: BTreeMap<&str, &(u32, String)> = BTreeMap::new();
+    for (key, name) in &ctx.r.host_names {
+        if given.contains(&(key.0, key.1.as_str())) {
+            continue; // a given name, checked with the other names
+        }
+        let clash = match space.get(name.as_str()) {
+            Some((first, _)) => Some(at(ctx, *first).human().to_string()),
+            None => derived
+                .get(name.as_str())
+                .map(|k| veth_path(t, k).human().to_string()),
+        };
+        let bad = name.len() > MAX_NAME_BYTES || !name.bytes().all(word_byte);
+        if clash.is_none() && !bad {
+            derived.insert(name, key);
+            continue;
+        }
+        let path = veth_path(t, key);
+        check_name(name, || path.clone(), f);
+        if let Some(other) = clash {
+            f.push(
+                Rule::NameDuplicate,
+                &path,
+                format!("derived host-side name {name:?} is already used by {other}"),
+            );
+        }
+    }
+}
+
+/// The veth of container id `key.0` named `key.1`; a linear search, only for findings.
+fn veth_path(t: &crate::model::Topology, key: &(u32, String)) -> ElementPath {
+    t.ct.iter()
+        .enumerate()
+        .find_map(|(i, c)| {
+            let j = c.veth.iter().position(|v| v.name == key.1)?;
+            (c.id == key.0).then_some(Site::Veth(i, j).path(t))
+        })
+        .unwrap_or_else(ElementPath::root)
 }
