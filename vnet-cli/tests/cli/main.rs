@@ -2,64 +2,13 @@
 //! `graph` (DOT accepted by Graphviz, Mermaid), completions, the man page, usage errors.
 //!
 //! Every test runs the built binary on the article's topology (`examples/seed.toml`) or on
-//! an edited copy written to a temporary directory that is removed afterwards.
+//! an edited copy written to a temporary directory that is removed afterwards. Shared
+//! helpers live in `common`; each further module tests one group of subcommands.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn vnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vnet"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the vnet binary runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status
-        .code()
-        .expect("vnet exits with a code, not a signal")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
-
-fn seed_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seed.toml")
-}
-
-fn seed() -> String {
-    std::fs::read_to_string(seed_path()).expect("examples/seed.toml is readable")
-}
-
-/// A directory of edited topologies, removed on drop (also when a test fails).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("vnet-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn write(&self, file: &str, text: &str) -> String {
-        let path = self.0.join(file);
-        std::fs::write(&path, text).expect("write edited topology");
-        path.to_str().expect("UTF-8 temp path").to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{code, seed, seed_path, stderr, stdout, vnet, TempDir};
+use std::process::Command;
 
 /// The seed with `from` replaced by `to` inside CT `ct`'s section only.
 fn edit_in_ct(text: &str, ct: &str, from: &str, to: &str) -> String {
