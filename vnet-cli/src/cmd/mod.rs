@@ -6,6 +6,8 @@ pub mod check;
 pub mod completions;
 pub mod graph;
 pub mod man;
+pub mod plan;
+pub mod render;
 
 use clap::Subcommand;
 
@@ -33,6 +35,16 @@ pub enum Command {
     /// Print the man page (roff) of vnet or of one subcommand.
     #[command(after_help = "Examples:\n  vnet man | man -l -\n  vnet man check > vnet-check.1")]
     Man(man::Args),
+    /// Show, step by step, what building (or tearing down) a topology would do.
+    #[command(
+        after_help = "Examples:\n  vnet plan examples/seed.toml\n  vnet plan examples/seed.toml --prefix lab\n  vnet plan examples/seed.toml --node m1\n  vnet plan examples/seed.toml --teardown\n  vnet --output json plan examples/seed.toml > plan.json\n\nThe default scope is the sandbox (namespaces <prefix>-<name> on this machine).\nExit codes: 0 planned, 1 invalid topology, 2 usage error (e.g. unknown node)."
+    )]
+    Plan(plan::Args),
+    /// Render a topology as a script (vzctl, iproute2) or persistence files.
+    #[command(
+        after_help = "Examples:\n  vnet render examples/seed.toml --dialect vzctl --node m1 > m1.sh\n  vnet render examples/seed.toml --dialect iproute2 --sandbox --prefix lab\n  vnet render examples/seed.toml --dialect etcnet --root /tmp/m1-root\n  vnet --output json render examples/seed.toml --dialect networkd\n\nExit codes: 0 rendered, 1 invalid topology, 2 usage error, 4 cannot write."
+    )]
+    Render(render::Args),
 }
 
 impl Command {
@@ -43,6 +55,8 @@ impl Command {
             Command::Graph(args) => graph::run(args, global),
             Command::Completions(args) => completions::run(args, global),
             Command::Man(args) => man::run(args, global),
+            Command::Plan(args) => plan::run(args, global),
+            Command::Render(args) => render::run(args, global),
         }
     }
 }

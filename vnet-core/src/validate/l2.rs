@@ -134,12 +134,11 @@ fn port_limit(ctx: &Ctx<'_>, d: &Declared<'_>, f: &mut Findings) {
     let t = ctx.t;
     let mut count: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for ct in &t.ct {
-        let nodes = ct_nodes(t, ct);
         for v in &ct.veth {
             let Some(b) = v.bridge.as_deref() else {
                 continue;
             };
-            for n in &nodes {
+            for n in ct_nodes(t, ct) {
                 *count.entry((b, n)).or_default() += 1;
             }
         }

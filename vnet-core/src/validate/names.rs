@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use super::site::Site;
+use super::site::{ifaces, IfKind, Site};
 use super::{Ctx, Findings};
 use crate::path::ElementPath;
 use crate::rules::Rule;
@@ -179,24 +179,46 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     // On the nodes.
     node_space(ctx, f);
 
-    // Inside each container.
+    // Inside each container: a scan, as interfaces are few (at most 64) and a map per
+    // container would cost an allocation each.
     for (i, ct) in t.ct.iter().enumerate() {
-        let mut inside: BTreeMap<&str, Seen> = BTreeMap::new();
-        let what = "interface name in the container";
-        for (j, v) in ct.veth.iter().enumerate() {
-            let s = (Site::Veth(i, j), Some("name"));
-            check_name(&v.name, || at(ctx, s), f);
-            unique(ctx, &mut inside, what, &v.name, s, f);
-        }
-        for (j, n) in ct.nic.iter().enumerate() {
-            let s = (Site::Nic(i, j), Some("name"));
-            check_name(&n.name, || at(ctx, s), f);
-            unique(ctx, &mut inside, what, &n.name, s, f);
-        }
-        for (j, v) in ct.vlan.iter().enumerate() {
-            let s = (Site::Vlan(i, j), Some("name"));
-            check_name(&v.name, || at(ctx, s), f);
-            unique(ctx, &mut inside, what, &v.name, s, f);
+        let ifs = ifaces(ct);
+        let names = ct
+            .veth
+            .iter()
+            .enumerate()
+            .map(|(j, v)| (&v.name, IfKind::Veth(j), Site::Veth(i, j)))
+            .chain(
+                ct.nic
+                    .iter()
+                    .enumerate()
+                    .map(|(j, n)| (&n.name, IfKind::Nic(j), Site::Nic(i, j))),
+            )
+            .chain(
+                ct.vlan
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| (&v.name, IfKind::Vlan(j), Site::Vlan(i, j))),
+            );
+        for (name, kind, site) in names {
+            let s = (site, Some("name"));
+            check_name(name, || at(ctx, s), f);
+            let first = ifs.get(name).filter(|k| *k != kind);
+            if let Some(first) = first {
+                let first_site = match first {
+                    IfKind::Veth(j) => Site::Veth(i, j),
+                    IfKind::Nic(j) => Site::Nic(i, j),
+                    IfKind::Vlan(j) => Site::Vlan(i, j),
+                };
+                f.push(
+                    Rule::NameDuplicate,
+                    &at(ctx, s),
+                    format!(
+                        "interface name in the container {name:?} is already used by {}",
+                        at(ctx, (first_site, Some("name"))).human()
+                    ),
+                );
+            }
         }
     }
 }

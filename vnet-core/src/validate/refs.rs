@@ -136,14 +136,13 @@ fn check_ct(
             );
         }
     }
-    let nodes = ct_nodes(t, ct);
     for (j, v) in ct.veth.iter().enumerate() {
         let Some(b) = &v.bridge else { continue };
         let path = || Site::Veth(i, j).path(t).field("bridge");
         match d.bridges.get(b.as_str()) {
             None => missing(f, &path(), "bridge", b),
             Some(on) => {
-                for n in &nodes {
+                for n in ct_nodes(t, ct) {
                     if d.nodes.contains(n) && !on.contains(n) {
                         f.push(
                             Rule::NodeMissingBridge,

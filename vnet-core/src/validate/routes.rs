@@ -82,6 +82,10 @@ pub(super) fn check(ctx: &Ctx<'_>, owners: &Owners<'_>, f: &mut Findings) {
         }
     }
     for (i, ct) in t.ct.iter().enumerate() {
+        nat(ctx, i, f);
+        if ct.route.is_empty() {
+            continue; // the common leaf: nothing to collect
+        }
         let mut addrs: Vec<(&str, IpNetwork)> = Vec::new();
         for v in &ct.veth {
             addrs.extend(v.addresses.iter().map(|a| (v.name.as_str(), *a)));
@@ -100,7 +104,6 @@ pub(super) fn check(ctx: &Ctx<'_>, owners: &Owners<'_>, f: &mut Findings) {
             venet,
         };
         routes(ctx, owners, &space, &ct.route, f);
-        nat(ctx, i, f);
     }
 }
 

@@ -2,8 +2,6 @@
 //! becomes an [`ElementPath`] only when a rule reports it; [`Segment`] is the L2 segment
 //! an address lives on; [`ifaces`] maps a container's interface names to their kinds.
 
-use std::collections::BTreeMap;
-
 use crate::model::{Container, Topology};
 use crate::path::ElementPath;
 
@@ -115,20 +113,34 @@ pub(crate) enum IfKind {
     Vlan(usize),
 }
 
-/// The container's interfaces by name; the first of two equal names wins (the names
-/// rule reports the second).
-pub(crate) fn ifaces(ct: &Container) -> BTreeMap<&str, IfKind> {
-    let mut m = BTreeMap::new();
-    for (j, v) in ct.veth.iter().enumerate() {
-        m.entry(v.name.as_str()).or_insert(IfKind::Veth(j));
+/// The container's interfaces by name, looked up by a scan: a container has at most 64
+/// (see `limits`), and most have one, so a map would cost more than it saves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ifaces<'a>(&'a Container);
+
+impl Ifaces<'_> {
+    /// The interface called `name`; the first of two equal names wins (the names rule
+    /// reports the second).
+    pub(crate) fn get(&self, name: &str) -> Option<IfKind> {
+        let c = self.0;
+        if let Some(j) = c.veth.iter().position(|v| v.name == name) {
+            return Some(IfKind::Veth(j));
+        }
+        if let Some(j) = c.nic.iter().position(|v| v.name == name) {
+            return Some(IfKind::Nic(j));
+        }
+        c.vlan.iter().position(|v| v.name == name).map(IfKind::Vlan)
     }
-    for (j, n) in ct.nic.iter().enumerate() {
-        m.entry(n.name.as_str()).or_insert(IfKind::Nic(j));
+
+    /// Whether the container has an interface called `name`.
+    pub(crate) fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
     }
-    for (j, v) in ct.vlan.iter().enumerate() {
-        m.entry(v.name.as_str()).or_insert(IfKind::Vlan(j));
-    }
-    m
+}
+
+/// The container's interfaces.
+pub(crate) fn ifaces(ct: &Container) -> Ifaces<'_> {
+    Ifaces(ct)
 }
 
 /// The segment an interface's addresses live on: a veth's bridge, a NIC's LAN, a VLAN
@@ -136,7 +148,7 @@ pub(crate) fn ifaces(ct: &Container) -> BTreeMap<&str, IfKind> {
 /// declared segment (subnets carry VLANs only on LANs).
 pub(crate) fn segment_of<'a>(
     ct: &'a Container,
-    ifs: &BTreeMap<&str, IfKind>,
+    ifs: &Ifaces<'_>,
     kind: IfKind,
 ) -> Option<Segment<'a>> {
     match kind {
@@ -145,7 +157,7 @@ pub(crate) fn segment_of<'a>(
         IfKind::Vlan(j) => {
             let v = ct.vlan.get(j)?;
             match ifs.get(v.parent.as_str())? {
-                IfKind::Nic(p) => ct.nic.get(*p).map(|n| Segment::Lan(&n.lan, Some(v.id))),
+                IfKind::Nic(p) => ct.nic.get(p).map(|n| Segment::Lan(&n.lan, Some(v.id))),
                 IfKind::Veth(_) | IfKind::Vlan(_) => None,
             }
         }
@@ -153,20 +165,17 @@ pub(crate) fn segment_of<'a>(
 }
 
 /// The nodes a container may run on: home (its `node`, else the first node), then its
-/// failover nodes, without repeats.
-pub(crate) fn ct_nodes<'a>(t: &'a Topology, ct: &'a Container) -> Vec<&'a str> {
-    let mut out: Vec<&str> = Vec::with_capacity(1 + ct.failover.len());
-    if let Some(h) = ct
+/// failover nodes, without repeats. An iterator, so the common case allocates nothing.
+pub(crate) fn ct_nodes<'a>(t: &'a Topology, ct: &'a Container) -> impl Iterator<Item = &'a str> {
+    let home = ct
         .node
         .as_deref()
-        .or_else(|| t.node.first().map(|n| n.name.as_str()))
-    {
-        out.push(h);
-    }
-    for f in &ct.failover {
-        if !out.contains(&f.as_str()) {
-            out.push(f);
-        }
-    }
-    out
+        .or_else(|| t.node.first().map(|n| n.name.as_str()));
+    let failover = ct
+        .failover
+        .iter()
+        .enumerate()
+        .filter(move |(k, f)| Some(f.as_str()) != home && !ct.failover[..*k].contains(f))
+        .map(|(_, f)| f.as_str());
+    home.into_iter().chain(failover)
 }
