@@ -15,7 +15,9 @@ pub mod cmd;
 pub mod exit;
 pub mod graph;
 pub mod input;
+pub mod progress;
 pub mod report;
+pub mod sandbox;
 
 use clap::Parser;
 

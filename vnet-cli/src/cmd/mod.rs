@@ -2,10 +2,16 @@
 //! `run(&Args, &Global) -> Outcome` function; adding one means adding the file, a variant
 //! to [`Command`] and an arm to [`Command::run`].
 
+pub mod apply;
 pub mod check;
 pub mod completions;
+pub mod demo;
+pub mod destroy;
+pub mod diff;
 pub mod graph;
 pub mod man;
+pub mod show;
+pub mod verify;
 pub mod plan;
 pub mod render;
 
@@ -45,6 +51,34 @@ pub enum Command {
         after_help = "Examples:\n  vnet render examples/seed.toml --dialect vzctl --node m1 > m1.sh\n  vnet render examples/seed.toml --dialect iproute2 --sandbox --prefix lab\n  vnet render examples/seed.toml --dialect etcnet --root /tmp/m1-root\n  vnet --output json render examples/seed.toml --dialect networkd\n\nExit codes: 0 rendered, 1 invalid topology, 2 usage error, 4 cannot write."
     )]
     Render(render::Args),
+    /// Build the topology (observe, diff, execute, verify; undo on failure).
+    #[command(
+        after_help = "Examples:\n  sudo vnet apply examples/seed.toml --sandbox\n  sudo vnet apply examples/seed.toml --sandbox --dry-run\n  sudo vnet apply examples/seed.toml --sandbox --backend shell\n\nExit codes: 0 built and verified, 1 invalid input, 2 usage, 3 built but differs, 4 system error (rolled back)."
+    )]
+    Apply(apply::Args),
+    /// Show what differs between the system and the topology, and the repair plan.
+    #[command(
+        after_help = "Examples:\n  sudo vnet diff examples/seed.toml --sandbox\n\nExit codes: 0 no drift, 3 drift, 1 invalid input, 4 system error."
+    )]
+    Diff(diff::Args),
+    /// Remove everything the topology built (idempotent).
+    #[command(
+        after_help = "Examples:\n  sudo vnet destroy examples/seed.toml --sandbox\n\nExit codes: 0 removed or not there, 1 invalid input, 4 system error."
+    )]
+    Destroy(destroy::Args),
+    /// Ping every pair the model says must (and must not) reach each other.
+    #[command(
+        after_help = "Examples:\n  sudo vnet verify examples/seed.toml --sandbox\n  sudo vnet --output json verify examples/seed.toml --sandbox --timeout 5000\n\nExit codes: 0 every probe as expected, 3 some differ, 1 invalid input, 4 system error."
+    )]
+    Verify(verify::Args),
+    /// Print what the kernel holds of the topology, per namespace.
+    #[command(after_help = "Examples:\n  sudo vnet show examples/seed.toml --sandbox")]
+    Show(show::Args),
+    /// Build the article's network in namespaces, ping it, show it, remove it.
+    #[command(
+        after_help = "Examples:\n  sudo vnet demo\n  sudo vnet demo examples/seed.toml --keep\n\nExit codes: 0 built, verified and removed, 3 verification failed, 4 system error."
+    )]
+    Demo(demo::Args),
 }
 
 impl Command {
@@ -57,6 +91,12 @@ impl Command {
             Command::Man(args) => man::run(args, global),
             Command::Plan(args) => plan::run(args, global),
             Command::Render(args) => render::run(args, global),
+            Command::Apply(args) => apply::run(args, global),
+            Command::Diff(args) => diff::run(args, global),
+            Command::Destroy(args) => destroy::run(args, global),
+            Command::Verify(args) => verify::run(args, global),
+            Command::Show(args) => show::run(args, global),
+            Command::Demo(args) => demo::run(args, global),
         }
     }
 }

@@ -1,0 +1,101 @@
+//! `vnet diff FILE --sandbox`: what differs between the system and the topology, object by
+//! object, and the plan `vnet apply` would run to repair it. Exit 3 when anything
+//! differs, 0 when nothing does.
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+use vnet_backend_netlink::verify::Mismatch;
+use vnet_core::plan::listing;
+
+use crate::cli::{Global, Output};
+use crate::exit::{Exit, Outcome};
+use crate::input;
+use crate::sandbox::{backend_failure, Resolved, Target};
+
+/// Arguments of `vnet diff`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The topology file (`.toml`, or `.json`).
+    pub file: PathBuf,
+    /// Where the topology was built.
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// One difference, as the JSON document carries it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    /// The topology's namespace, e.g. `ct mail`.
+    pub ns: String,
+    /// The real namespace's name (`vnet-mail`; empty: the one vnet runs in).
+    pub namespace: String,
+    /// The object, e.g. `route 192.168.0.0/16`.
+    pub object: String,
+    /// The field, e.g. `exists`, `mac`.
+    pub field: String,
+    /// What the topology wants.
+    pub desired: String,
+    /// What the system has.
+    pub found: String,
+}
+
+impl Drift {
+    fn of(m: &Mismatch, target: &Resolved) -> Drift {
+        Drift {
+            ns: m.ns.to_string(),
+            namespace: target.shell_name(&m.ns),
+            object: m.object.clone(),
+            field: m.field.clone(),
+            desired: m.desired.clone(),
+            found: m.found.clone(),
+        }
+    }
+}
+
+/// Compares and prints; exit 3 on drift.
+pub fn run(args: &Args, global: &Global) -> Outcome {
+    let loaded = input::load_valid(&args.file, global)?;
+    let t = &loaded.valid;
+    let target = args.target.resolve(t)?;
+    let backend = target.backend();
+    let mismatches = backend.check(t, &target.scope).map_err(backend_failure)?;
+    let plan = backend.diff(t, &target.scope).map_err(backend_failure)?;
+    let drift: Vec<Drift> = mismatches.iter().map(|m| Drift::of(m, &target)).collect();
+    match global.output {
+        Output::Json => println!("{}", serde_json::json!({ "drift": drift, "plan": plan })),
+        Output::Human if drift.is_empty() && plan.is_empty() => {
+            println!("topology `{}` matches the system: no drift", t.name())
+        }
+        Output::Human => {
+            println!(
+                "topology `{}` differs from the system in {} place{}:",
+                t.name(),
+                drift.len(),
+                if drift.len() == 1 { "" } else { "s" }
+            );
+            for d in &drift {
+                let place = if d.namespace.is_empty() {
+                    d.ns.clone()
+                } else {
+                    format!("{} ({})", d.ns, d.namespace)
+                };
+                println!(
+                    "  {place}: {} {}: desired {}, found {}",
+                    d.object, d.field, d.desired, d.found
+                );
+            }
+            if plan.is_empty() {
+                println!("\nno repair plan: the differences are not vnet's to change");
+            } else {
+                println!("\nrepair plan (`vnet apply` runs it):");
+                print!("{}", listing::listing(&plan, &|ns| target.shell_name(ns)));
+            }
+        }
+    }
+    Ok(if drift.is_empty() && plan.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Drift
+    })
+}

@@ -1,0 +1,234 @@
+//! Where a topology is built: the shared `--sandbox/--prefix/--node/--this-host` options
+//! of `apply`, `diff`, `destroy`, `verify` and `show`, and their mapping to the planner's
+//! [`Scope`] and the netlink backend's [`NamespaceMap`].
+//!
+//! The sandbox builds every node, container, LAN and LAN host as a named namespace
+//! `<prefix>-<name>` (`/run/netns/vnet-router`). A real node (`--node m1`) changes the
+//! namespace vnet runs in, so it needs the explicit `--this-host` as well; without
+//! either, the command refuses before touching anything.
+
+use anyhow::anyhow;
+use std::path::PathBuf;
+
+use vnet_backend_netlink::{Backend, ErrorKind, NamespaceMap, NsLocation};
+use vnet_core::plan::{NsRef, Scope};
+use vnet_core::ValidTopology;
+
+use crate::exit::{Exit, Failure};
+
+/// The default sandbox prefix: namespaces `vnet-m1`, `vnet-router` ...
+pub const DEFAULT_PREFIX: &str = "vnet";
+
+/// Which namespaces a command works on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// Build the whole topology as network namespaces on this machine (`<prefix>-<name>`).
+    #[arg(long, conflicts_with_all = ["node", "this_host"])]
+    pub sandbox: bool,
+    /// The sandbox's namespace name prefix.
+    #[arg(long, default_value = DEFAULT_PREFIX, value_parser = parse_prefix)]
+    pub prefix: String,
+    /// Work on one real node: its bridges in the namespace vnet runs in, its containers
+    /// as `ip netns` names equal to their own names. Needs --this-host.
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// Confirms that --node may change the network of the machine vnet runs on.
+    #[arg(long, requires = "node")]
+    pub this_host: bool,
+}
+
+/// A prefix becomes part of namespace file names: keep it to a safe, short alphabet.
+fn parse_prefix(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 32
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !s.starts_with('-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(
+            "a prefix is 1-32 characters of letters, digits, '-' and '_', not starting with '-'"
+                .into(),
+        )
+    }
+}
+
+/// The resolved target: the scope to plan for and where its namespaces are.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// What the planner builds.
+    pub scope: Scope,
+    /// Where the namespaces are.
+    pub map: NamespaceMap,
+    /// The sandbox prefix, or `None` on a real node.
+    pub prefix: Option<String>,
+}
+
+impl Target {
+    /// A sandbox target with `prefix` (for `demo`).
+    pub fn sandbox(prefix: &str) -> Target {
+        Target {
+            sandbox: true,
+            prefix: prefix.to_string(),
+            node: None,
+            this_host: false,
+        }
+    }
+
+    /// Checks the options against `t` and maps them. Refuses (usage, exit 2) when
+    /// neither --sandbox nor --node is given, and a real node without --this-host.
+    pub fn resolve(&self, t: &ValidTopology) -> Result<Resolved, Failure> {
+        if self.sandbox {
+            return Ok(Resolved {
+                scope: Scope::Sandbox,
+                map: NamespaceMap::sandbox(&self.prefix),
+                prefix: Some(self.prefix.clone()),
+            });
+        }
+        let Some(node) = &self.node else {
+            return Err(Failure::usage(anyhow!(
+                "say where to build: --sandbox (namespaces {}-<name> on this machine) or \
+                 --node NODE --this-host (this machine is that node)",
+                self.prefix
+            )));
+        };
+        if !t.topology().node.iter().any(|n| &n.name == node) {
+            return Err(Failure::invalid(anyhow!(
+                "topology {} has no node {node}",
+                t.name()
+            )));
+        }
+        if !self.this_host {
+            return Err(Failure::usage(anyhow!(
+                "--node {node} changes the network of the machine vnet runs on; add \
+                 --this-host to confirm, or use --sandbox to try it in namespaces"
+            )));
+        }
+        let mut map = NamespaceMap::explicit()
+            .with(NsRef::Node(node.clone()), NsLocation::Current)
+            .allow_current();
+        // Containers of this node are reached by their `ip netns` names, as the shell
+        // backend's node scripts name them (`ip netns attach NAME PID`).
+        for ct in t.topology().ct.iter().filter(|c| t.home_node(c) == node) {
+            map = map.with(
+                NsRef::Ct(ct.name.clone()),
+                NsLocation::Path(PathBuf::from("/run/netns").join(&ct.name)),
+            );
+        }
+        Ok(Resolved {
+            scope: Scope::Node(node.clone()),
+            map,
+            prefix: None,
+        })
+    }
+}
+
+impl Resolved {
+    /// A netlink backend over this target's namespaces.
+    pub fn backend(&self) -> Backend {
+        Backend::new(self.map.clone())
+    }
+
+    /// How the shell backend names namespaces for `ip -n` (empty: vnet's own).
+    pub fn shell_name(&self, ns: &NsRef) -> String {
+        match &self.prefix {
+            Some(p) => ns.sandbox_name(p),
+            None => vnet_backend_shell::iproute2::node_names(ns),
+        }
+    }
+
+    /// The namespace file of `ns`, for probes (`/run/netns/vnet-mail`).
+    pub fn ns_path(&self, ns: &NsRef) -> Option<PathBuf> {
+        match self.map.locate(ns).ok()? {
+            NsLocation::Path(p) => Some(p),
+            NsLocation::Current => Some(PathBuf::from("/proc/self/ns/net")),
+            NsLocation::Pid(pid) => Some(PathBuf::from(format!("/proc/{pid}/ns/net"))),
+        }
+    }
+}
+
+/// The exit code a backend error ends with: verification differences are drift (3),
+/// a namespace the map cannot place is the caller's input (1), the rest is the system
+/// refusing or failing (4).
+pub fn backend_failure(e: vnet_backend_netlink::Error) -> Failure {
+    let exit = match e.kind() {
+        ErrorKind::Verify => Exit::Drift,
+        ErrorKind::Usage => Exit::Invalid,
+        ErrorKind::Permission
+        | ErrorKind::Conflict
+        | ErrorKind::Kernel
+        | ErrorKind::Inconsistent
+        | ErrorKind::Injected => Exit::System,
+    };
+    Failure {
+        exit,
+        error: Some(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> ValidTopology {
+        let text = include_str!("../../examples/seed.toml");
+        vnet_core::Document::parse(text, vnet_core::Format::Toml)
+            .unwrap()
+            .validate()
+            .unwrap()
+    }
+
+    fn target(sandbox: bool, node: Option<&str>, this_host: bool) -> Target {
+        Target {
+            sandbox,
+            prefix: DEFAULT_PREFIX.into(),
+            node: node.map(Into::into),
+            this_host,
+        }
+    }
+
+    #[test]
+    fn without_a_target_or_confirmation_nothing_resolves() {
+        let t = seed();
+        let none = target(false, None, false).resolve(&t).unwrap_err();
+        assert_eq!(none.exit, Exit::Usage);
+        assert!(none.to_string().contains("--sandbox"), "{none}");
+        let unconfirmed = target(false, Some("m1"), false).resolve(&t).unwrap_err();
+        assert_eq!(unconfirmed.exit, Exit::Usage);
+        assert!(
+            unconfirmed.to_string().contains("--this-host"),
+            "{unconfirmed}"
+        );
+        let unknown = target(false, Some("m9"), true).resolve(&t).unwrap_err();
+        assert_eq!(unknown.exit, Exit::Invalid);
+    }
+
+    #[test]
+    fn the_sandbox_names_namespaces_with_the_prefix_and_a_node_maps_its_containers() {
+        let t = seed();
+        let sandbox = target(true, None, false).resolve(&t).unwrap();
+        assert_eq!(sandbox.scope, Scope::Sandbox);
+        assert_eq!(
+            sandbox.ns_path(&NsRef::Ct("mail".into())),
+            Some(PathBuf::from("/run/netns/vnet-mail"))
+        );
+        assert_eq!(sandbox.shell_name(&NsRef::Node("m1".into())), "vnet-m1");
+        let node = target(false, Some("m1"), true).resolve(&t).unwrap();
+        assert_eq!(node.scope, Scope::Node("m1".into()));
+        assert!(node.map.allows_current());
+        assert_eq!(
+            node.ns_path(&NsRef::Ct("router".into())),
+            Some(PathBuf::from("/run/netns/router"))
+        );
+        assert_eq!(node.shell_name(&NsRef::Node("m1".into())), "");
+    }
+
+    #[test]
+    fn prefixes_stay_file_name_safe() {
+        assert!(parse_prefix("vnet-t1_a").is_ok());
+        for bad in ["", "-x", "a/b", "a b", "../x", &"x".repeat(33)] {
+            assert!(parse_prefix(bad).is_err(), "{bad:?}");
+        }
+    }
+}
