@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 use vnet_core::generate::strategies::{
-    inject, mistake, topology_with_mistake, valid_topology, Mistake,
+    any_topology, inject, mistake, topology_with_mistake, valid_topology, Mistake,
 };
 use vnet_core::source::{to_json, to_toml};
 use vnet_core::{validate, Document, Format, Rule};
@@ -57,6 +57,14 @@ proptest! {
             for r in &rules {
                 prop_assert!(d.has(*r), "{r} missing from {d}");
             }
+        }
+    }
+
+    #[test]
+    fn validation_never_panics_on_arbitrary_topologies(t in any_topology()) {
+        // Valid or not, it returns; when invalid, every finding names an element.
+        if let Err(d) = validate(t) {
+            prop_assert!(d.0.iter().all(|x| !x.path.is_empty() && !x.message.is_empty()));
         }
     }
 

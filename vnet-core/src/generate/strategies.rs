@@ -558,3 +558,284 @@ fn nic_addr(t: &mut Topology, a: &str) {
         n.addresses.push(net(a));
     }
 }
+
+/// Names that collide, are reserved, too long, not ASCII or empty.
+const NAMES: &[&str] = &[
+    "a",
+    "b",
+    "eth0",
+    "eth1",
+    "br0",
+    "m1",
+    "m2",
+    "lan0",
+    "h0",
+    "c0",
+    "veth101.0",
+    "lo",
+    "",
+    "-x",
+    "a b",
+    "abcdefghijklmnop",
+    "почтасер",
+];
+const NETS: &[&str] = &[
+    "198.18.0.0/24",
+    "198.18.0.1/24",
+    "198.18.0.2/24",
+    "198.18.0.255/24",
+    "198.18.0.1/32",
+    "198.18.0.0/31",
+    "198.18.0.0/16",
+    "198.19.0.1/24",
+    "0.0.0.0/0",
+    "fd00::/64",
+    "fd00::1/64",
+    "fd00::1/128",
+    "::/0",
+];
+const VIAS: &[&str] = &[
+    "198.18.0.1",
+    "198.18.0.2",
+    "198.19.0.1",
+    "fd00::1",
+    "203.0.113.1",
+];
+
+fn pick_name() -> impl Strategy<Value = String> {
+    prop::sample::select(NAMES).prop_map(str::to_string)
+}
+
+fn opt_name() -> impl Strategy<Value = Option<String>> {
+    prop::option::of(pick_name())
+}
+
+fn pick_net() -> impl Strategy<Value = IpNetwork> {
+    prop::sample::select(NETS).prop_map(net)
+}
+
+fn nets() -> impl Strategy<Value = Vec<IpNetwork>> {
+    prop::collection::vec(pick_net(), 0..3)
+}
+
+fn pick_mac() -> impl Strategy<Value = Option<Mac>> {
+    prop::option::of(prop::sample::select(vec![
+        Mac::new(0x02, 0, 0, 0, 0, 1),
+        Mac::new(0x02, 0, 0, 0, 0, 2),
+        Mac::new(0x01, 0, 0x5e, 0, 0, 1),
+        Mac::new(0, 0, 0, 0, 0, 0),
+        Mac::new(0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+    ]))
+}
+
+fn mtu() -> impl Strategy<Value = Option<u32>> {
+    prop::option::of(prop::sample::select(vec![
+        0u32,
+        67,
+        68,
+        1279,
+        1280,
+        1500,
+        65_535,
+        u32::MAX,
+    ]))
+}
+
+fn vlan_id() -> impl Strategy<Value = u16> {
+    prop::sample::select(vec![0u16, 1, 10, 4094, 4095, u16::MAX])
+}
+
+fn any_route() -> impl Strategy<Value = Route> {
+    (
+        prop::option::of(pick_net()),
+        prop::option::of(prop::sample::select(VIAS).prop_map(ip)),
+        opt_name(),
+        prop::option::of(0u32..3),
+    )
+        .prop_map(|(to, via, dev, metric)| Route {
+            to: to.map_or(RouteDest::Default, RouteDest::Prefix),
+            via,
+            dev,
+            metric,
+        })
+}
+
+fn any_container() -> impl Strategy<Value = Container> {
+    let veth = (
+        pick_name(),
+        pick_mac(),
+        mtu(),
+        nets(),
+        opt_name(),
+        pick_mac(),
+        opt_name(),
+    )
+        .prop_map(
+            |(name, mac, mtu, addresses, host_name, host_mac, bridge)| Veth {
+                name,
+                mac,
+                mtu,
+                addresses,
+                host_name,
+                host_mac,
+                bridge,
+            },
+        );
+    let nic = (
+        pick_name(),
+        opt_name(),
+        pick_name(),
+        pick_mac(),
+        mtu(),
+        nets(),
+    )
+        .prop_map(|(name, device, lan, mac, mtu, addresses)| Nic {
+            name,
+            device,
+            lan,
+            mac,
+            mtu,
+            addresses,
+        });
+    let vlan = (pick_name(), pick_name(), vlan_id(), mtu(), nets()).prop_map(
+        |(name, parent, id, mtu, addresses)| Vlan {
+            name,
+            parent,
+            id,
+            mtu,
+            addresses,
+        },
+    );
+    let nat = (pick_net(), pick_name()).prop_map(|(source, out)| Nat { source, out });
+    let venet = prop::option::of(
+        (any::<bool>(), nets()).prop_map(|(enabled, addresses)| Venet { enabled, addresses }),
+    );
+    (
+        (
+            prop::sample::select(vec![0u32, 1, 101, 102, u32::MAX]),
+            pick_name(),
+            opt_name(),
+            opt_name(),
+        ),
+        (
+            prop::collection::vec(pick_name(), 0..2),
+            venet,
+            any::<bool>(),
+            any::<bool>(),
+        ),
+        prop::collection::vec(veth, 0..3),
+        prop::collection::vec(nic, 0..2),
+        prop::collection::vec(vlan, 0..2),
+        prop::collection::vec(any_route(), 0..3),
+        prop::collection::vec(nat, 0..2),
+    )
+        .prop_map(
+            |(
+                (id, name, hostname, node),
+                (failover, venet, v4, v6),
+                veth,
+                nic,
+                vlan,
+                route,
+                nat,
+            )| {
+                Container {
+                    id,
+                    name,
+                    hostname: hostname.clone(),
+                    ostemplate: hostname,
+                    config: None,
+                    onboot: None,
+                    node,
+                    failover,
+                    venet,
+                    forward: Forwarding { ipv4: v4, ipv6: v6 },
+                    veth,
+                    nic,
+                    vlan,
+                    route,
+                    nat,
+                }
+            },
+        )
+}
+
+/// Arbitrary topologies, mostly invalid: names, ids, addresses, MACs and references drawn
+/// from small pools so they collide, dangle and break limits often. Validation must
+/// never panic on them.
+pub fn any_topology() -> impl Strategy<Value = Topology> {
+    let bridge = (
+        pick_name(),
+        pick_mac(),
+        any::<bool>(),
+        mtu(),
+        nets(),
+        prop::option::of(prop::collection::vec(pick_name(), 0..2)),
+        prop::collection::vec(pick_name(), 0..2),
+    )
+        .prop_map(|(name, mac, stp, mtu, addresses, nodes, ports)| Bridge {
+            name,
+            mac,
+            stp,
+            mtu,
+            addresses,
+            nodes,
+            ports,
+        });
+    let end = || {
+        (pick_name(), pick_name(), pick_mac()).prop_map(|(bridge, name, mac)| PatchEnd {
+            bridge,
+            name,
+            mac,
+        })
+    };
+    let patch = (end(), end()).prop_map(|(a, b)| Patch { a, b });
+    let subnet = (
+        pick_net(),
+        prop::option::of(prop::sample::select(VIAS).prop_map(ip)),
+        opt_name(),
+        opt_name(),
+        prop::option::of(vlan_id()),
+    )
+        .prop_map(|(cidr, gateway, bridge, lan, vlan)| Subnet {
+            cidr,
+            gateway,
+            bridge,
+            lan,
+            vlan,
+        });
+    let host = (
+        pick_name(),
+        pick_mac(),
+        prop::option::of(vlan_id()),
+        nets(),
+        prop::collection::vec(any_route(), 0..2),
+    )
+        .prop_map(|(name, mac, vlan, addresses, route)| LanHost {
+            name,
+            mac,
+            vlan,
+            addresses,
+            route,
+        });
+    let lan = (pick_name(), prop::collection::vec(host, 0..3))
+        .prop_map(|(name, host)| Lan { name, host });
+    (
+        pick_name(),
+        prop::collection::vec(pick_name().prop_map(|name| Node { name }), 0..3),
+        prop::collection::vec(lan, 0..2),
+        prop::collection::vec(bridge, 0..3),
+        prop::collection::vec(patch, 0..3),
+        prop::collection::vec(subnet, 0..4),
+        prop::collection::vec(any_container(), 0..5),
+    )
+        .prop_map(|(name, node, lan, bridge, patch, subnet, ct)| Topology {
+            name,
+            node,
+            lan,
+            bridge,
+            patch,
+            subnet,
+            ct,
+        })
+}
