@@ -166,7 +166,8 @@ fn locate(file: &Path) -> Result<PathBuf, Failure> {
     }
     let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file);
     if in_tree.exists() {
-        return Ok(in_tree);
+        // Shown to people: `/src/vnet/examples/seed.toml`, not `.../vnet-cli/../examples`.
+        return Ok(in_tree.canonicalize().unwrap_or(in_tree));
     }
     Err(Failure::invalid(anyhow!(
         "cannot find {} (neither in the current directory nor in {})",

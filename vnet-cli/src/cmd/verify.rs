@@ -127,7 +127,8 @@ pub fn probe(
 
 fn result(e: &Expectation, outcome: ProbeOutcome) -> ProbeResult {
     let (seen, rtt_ms, error) = match outcome {
-        ProbeOutcome::Reply(rtt) => (true, Some(rtt.as_secs_f64() * 1000.0), None),
+        // Microsecond resolution is all a ping can claim; it keeps the JSON short.
+        ProbeOutcome::Reply(rtt) => (true, Some(rtt.as_micros() as f64 / 1000.0), None),
         ProbeOutcome::Timeout => (false, None, None),
         ProbeOutcome::Error(why) => (false, None, Some(why)),
     };

@@ -6,6 +6,7 @@
 //! helpers live in `common`; each further module tests one group of subcommands.
 
 mod common;
+mod kernel;
 mod plan_render;
 
 use common::{code, seed, seed_path, stderr, stdout, vnet, TempDir};

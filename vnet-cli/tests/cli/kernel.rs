@@ -1,0 +1,383 @@
+//! Kernel tests of `apply`, `diff`, `destroy`, `verify`, `show` and `demo` on the
+//! article's topology.
+//!
+//! Every test runs its `vnet` commands inside a fresh `unshare --net --mount
+//! --propagation private` with its own tmpfs on `/run/netns`: the sandbox namespaces,
+//! their files and every link live only there and vanish with the `unshare` process,
+//! also when an assertion fails. Nothing reaches the machine's network namespace or its
+//! `/run/netns`. They need root; without it they print SKIPPED, and fail when `CI` is set.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::common::{seed_path, TempDir};
+
+/// One command's result inside a private session.
+#[derive(Debug, Clone)]
+struct Step {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Step {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+/// Whether kernel tests can run here: root and `unshare`. Otherwise prints why and
+/// skips, or fails when `CI` is set (CI runs as root, so a skip there hides a problem).
+fn can_run(test: &str) -> bool {
+    let why = if !nix::unistd::geteuid().is_root() {
+        Some("not root")
+    } else if !on_path("unshare") || !on_path("ip") {
+        Some("`unshare` (util-linux) or `ip` (iproute2) is missing")
+    } else {
+        None
+    };
+    match why {
+        None => true,
+        Some(why) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: kernel test cannot run in CI: {why}")
+        }
+        Some(why) => {
+            eprintln!("SKIPPED {test}: {why} (kernel tests need root)");
+            false
+        }
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+/// Runs `steps` (shell commands using `$VNET` and `$SEED`) one after another in one
+/// private network + mount namespace, recording each one's exit code and output even
+/// when it fails; returns them by name.
+fn in_private_netns(test: &str, steps: &[(&str, &str)]) -> BTreeMap<String, Step> {
+    let dir = TempDir::new(&format!("kernel-{test}"));
+    let mut script = String::from(
+        "set -u\nrun() { n=$1; shift; sh -c \"$*\" >\"$D/$n.out\" 2>\"$D/$n.err\"; echo $? >\"$D/$n.rc\"; }\n",
+    );
+    for (name, command) in steps {
+        script.push_str(&format!(
+            "run {name} '{}'\n",
+            command.replace('\'', "'\\''")
+        ));
+    }
+    let status = Command::new("unshare")
+        .args(["--net", "--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mkdir -p /run/netns && mount -t tmpfs none /run/netns && {{\n{script}}}"
+        ))
+        .env("VNET", env!("CARGO_BIN_EXE_vnet"))
+        .env("SEED", seed_path())
+        .env("D", &dir.0)
+        .env("NO_COLOR", "1")
+        .status()
+        .expect("unshare runs");
+    assert!(
+        status.success(),
+        "{test}: the private session failed: {status}"
+    );
+    let read = |name: &str, ext: &str| -> String {
+        let path: PathBuf = dir.0.join(format!("{name}.{ext}"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    steps
+        .iter()
+        .map(|(name, _)| {
+            let step = Step {
+                code: read(name, "rc").trim().parse().expect("exit code"),
+                stdout: read(name, "out"),
+                stderr: read(name, "err"),
+            };
+            (name.to_string(), step)
+        })
+        .collect()
+}
+
+/// The step `name`, checked to have exited with `code`.
+fn expect<'a>(steps: &'a BTreeMap<String, Step>, name: &str, code: i32) -> &'a Step {
+    let s = &steps[name];
+    assert_eq!(
+        s.code, code,
+        "step {name}: exit {} (expected {code})\nstdout:\n{}\nstderr:\n{}",
+        s.code, s.stdout, s.stderr
+    );
+    s
+}
+
+#[test]
+fn seed_apply_verify_drift_repair_destroy() {
+    if !can_run("seed_apply_verify_drift_repair_destroy") {
+        return;
+    }
+    let steps = in_private_netns(
+        "lifecycle",
+        &[
+            ("apply", "$VNET --output json apply $SEED --sandbox"),
+            ("again", "$VNET --output json apply $SEED --sandbox"),
+            ("verify", "$VNET --output json verify $SEED --sandbox"),
+            ("show", "$VNET --output json show $SEED --sandbox"),
+            ("break", "ip -n vnet-mail route del 192.168.0.0/16"),
+            ("broken", "$VNET verify $SEED --sandbox --timeout 1000"),
+            (
+                "broken_json",
+                "$VNET --output json verify $SEED --sandbox --timeout 1000",
+            ),
+            ("drift", "$VNET diff $SEED --sandbox"),
+            ("drift_json", "$VNET --output json diff $SEED --sandbox"),
+            ("repair", "$VNET --output json apply $SEED --sandbox"),
+            ("clean", "$VNET diff $SEED --sandbox"),
+            ("destroy", "$VNET destroy $SEED --sandbox"),
+            ("left", "ip netns list"),
+            (
+                "destroy_again",
+                "$VNET --output json destroy $SEED --sandbox",
+            ),
+        ],
+    );
+    let apply = expect(&steps, "apply", 0).json();
+    assert!(apply["steps"].as_u64().unwrap() > 30, "{apply}");
+    assert_eq!(apply["namespaces_created"], 7, "{apply}");
+    assert!(apply["mutating_requests"].as_u64().unwrap() > 0, "{apply}");
+    assert_eq!(apply["verified"], true, "{apply}");
+    assert!(apply["elapsed_ms"].is_u64(), "{apply}");
+
+    let again = expect(&steps, "again", 0).json();
+    assert_eq!(
+        again["mutating_requests"], 0,
+        "re-apply changes nothing: {again}"
+    );
+    assert_eq!(again["steps"], 0, "{again}");
+
+    // Issue 6: an all-green matrix, every pair the model expects answered.
+    let verify = expect(&steps, "verify", 0).json();
+    assert_eq!(verify["matched"], true, "{verify}");
+    let probes = verify["probes"].as_array().unwrap();
+    assert!(probes.len() >= 15, "{verify}");
+    for p in probes {
+        assert_eq!(p["expected"], p["seen"], "{p}");
+        if p["seen"] == true {
+            assert!(p["rtt_ms"].as_f64().is_some(), "{p}");
+        }
+    }
+    let seen = |from: &str, to: &str, probes: &[Value]| {
+        probes
+            .iter()
+            .find(|p| p["from"] == from && p["to"] == to)
+            .unwrap_or_else(|| panic!("a probe {from} -> {to}"))["seen"]
+            .clone()
+    };
+    assert_eq!(seen("ct mail", "192.168.46.1", probes), true);
+
+    let show = expect(&steps, "show", 0).json();
+    let mail = show["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["ns"] == "ct mail")
+        .expect("ct mail is shown");
+    assert_eq!(mail["namespace"], "vnet-mail");
+    assert_eq!(mail["links"]["eth0"]["up"], true, "{mail}");
+    assert_eq!(mail["routes"][0]["dst"], "192.168.0.0/16", "{mail}");
+
+    expect(&steps, "break", 0);
+    let broken = expect(&steps, "broken", 3);
+    assert!(
+        broken
+            .stdout
+            .contains("ct mail -> 192.168.46.1 (host gw46): expected an answer"),
+        "{}",
+        broken.stdout
+    );
+    assert!(broken.stdout.contains('✗'), "{}", broken.stdout);
+    let broken_json = expect(&steps, "broken_json", 3).json();
+    let probes = broken_json["probes"].as_array().unwrap();
+    assert_eq!(seen("ct mail", "192.168.46.1", probes), false);
+    assert_eq!(seen("host gw46", "192.168.199.2", probes), false);
+    // mail still reaches its own subnet: the route only carries the rest.
+    assert_eq!(seen("ct mail", "192.168.199.1", probes), true);
+
+    let drift = expect(&steps, "drift", 3);
+    assert!(
+        drift
+            .stdout
+            .contains("ct mail (vnet-mail): route 192.168.0.0/16 exists"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift
+            .stdout
+            .contains("route add 192.168.0.0/16 via 192.168.199.1"),
+        "{}",
+        drift.stdout
+    );
+    let drift_json = expect(&steps, "drift_json", 3).json();
+    assert_eq!(
+        drift_json["drift"].as_array().unwrap().len(),
+        1,
+        "{drift_json}"
+    );
+    assert_eq!(drift_json["drift"][0]["object"], "route 192.168.0.0/16");
+    assert_eq!(drift_json["plan"]["steps"].as_array().unwrap().len(), 1);
+
+    let repair = expect(&steps, "repair", 0).json();
+    assert_eq!(repair["steps"], 1, "{repair}");
+    assert_eq!(repair["mutating_requests"], 1, "{repair}");
+    let clean = expect(&steps, "clean", 0);
+    assert!(clean.stdout.contains("no drift"), "{}", clean.stdout);
+
+    expect(&steps, "destroy", 0);
+    assert_eq!(
+        expect(&steps, "left", 0).stdout.trim(),
+        "",
+        "namespaces left behind"
+    );
+    let again = expect(&steps, "destroy_again", 0).json();
+    assert_eq!(again["removed"], 0, "{again}");
+}
+
+#[test]
+fn dry_runs_change_nothing() {
+    if !can_run("dry_runs_change_nothing") {
+        return;
+    }
+    let steps = in_private_netns(
+        "dry-run",
+        &[
+            ("plan", "$VNET apply $SEED --sandbox --prefix t2 --dry-run"),
+            ("none", "ip netns list"),
+            ("apply", "$VNET apply $SEED --sandbox --prefix t2"),
+            ("break", "ip -n t2-mail route del 192.168.0.0/16"),
+            (
+                "repair_plan",
+                "$VNET --output json apply $SEED --sandbox --prefix t2 --dry-run",
+            ),
+            ("still", "$VNET diff $SEED --sandbox --prefix t2"),
+            (
+                "teardown_plan",
+                "$VNET destroy $SEED --sandbox --prefix t2 --dry-run",
+            ),
+            ("kept", "ip netns list"),
+        ],
+    );
+    let plan = expect(&steps, "plan", 0);
+    assert!(
+        plan.stdout.contains("ip netns add t2-m1"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(expect(&steps, "none", 0).stdout.trim(), "");
+    let apply = expect(&steps, "apply", 0);
+    assert!(
+        apply.stdout.contains("built 7 namespaces"),
+        "{}",
+        apply.stdout
+    );
+    expect(&steps, "break", 0);
+    let repair = expect(&steps, "repair_plan", 0).json();
+    assert_eq!(repair["steps"], 1, "{repair}");
+    assert_eq!(repair["dry_run"], true);
+    // The dry run repaired nothing.
+    expect(&steps, "still", 3);
+    let teardown = expect(&steps, "teardown_plan", 0);
+    assert!(
+        teardown.stdout.contains("delete namespace"),
+        "{}",
+        teardown.stdout
+    );
+    assert_eq!(expect(&steps, "kept", 0).stdout.lines().count(), 7);
+}
+
+#[test]
+fn the_shell_backend_builds_the_same_network() {
+    if !can_run("the_shell_backend_builds_the_same_network") {
+        return;
+    }
+    let steps = in_private_netns(
+        "shell",
+        &[
+            (
+                "apply",
+                "$VNET --output json apply $SEED --sandbox --backend shell",
+            ),
+            ("diff", "$VNET diff $SEED --sandbox"),
+            ("verify", "$VNET verify $SEED --sandbox"),
+            ("netlink", "$VNET --output json apply $SEED --sandbox"),
+            ("destroy", "$VNET destroy $SEED --sandbox"),
+            ("left", "ip netns list"),
+        ],
+    );
+    let apply = expect(&steps, "apply", 0).json();
+    assert_eq!(apply["backend"], "shell");
+    assert!(apply["commands"].as_u64().unwrap() > 30, "{apply}");
+    assert_eq!(apply["verified"], true);
+    expect(&steps, "diff", 0);
+    let verify = expect(&steps, "verify", 0);
+    assert!(
+        verify.stdout.contains("all 15 probes as the model expects"),
+        "{}",
+        verify.stdout
+    );
+    let netlink = expect(&steps, "netlink", 0).json();
+    assert_eq!(netlink["mutating_requests"], 0, "the same state: {netlink}");
+    expect(&steps, "destroy", 0);
+    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
+}
+
+#[test]
+fn demo_runs_end_to_end_and_leaves_nothing() {
+    if !can_run("demo_runs_end_to_end_and_leaves_nothing") {
+        return;
+    }
+    let steps = in_private_netns(
+        "demo",
+        &[
+            // From `/`, so the default file is found in the source tree.
+            ("demo", "cd / && $VNET demo"),
+            ("left", "ip netns list"),
+        ],
+    );
+    let demo = expect(&steps, "demo", 0);
+    for line in [
+        "built 7 namespaces, 56 steps",
+        "all 15 probes as the model expects",
+        "ct mail (vnet-mail)",
+        "route 192.168.0.0/16 via 192.168.199.1",
+        "removed (",
+    ] {
+        assert!(demo.stdout.contains(line), "{line:?} in:\n{}", demo.stdout);
+    }
+    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
+}
+
+#[test]
+fn building_needs_an_explicit_target() {
+    // Refused before anything is touched: runs without root.
+    let seed = seed_path();
+    let seed = seed.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["apply", seed], "--sandbox"),
+        (vec!["apply", seed, "--node", "m1"], "--this-host"),
+        (vec!["destroy", seed, "--node", "m1"], "--this-host"),
+        (vec!["verify", seed], "--sandbox"),
+    ] {
+        let o = crate::common::vnet(&args);
+        assert_eq!(crate::common::code(&o), 2, "{args:?}");
+        assert!(
+            crate::common::stderr(&o).contains(needle),
+            "{args:?}: {}",
+            crate::common::stderr(&o)
+        );
+    }
+    let o = crate::common::vnet(&["apply", seed, "--sandbox", "--prefix", "../x"]);
+    assert_eq!(crate::common::code(&o), 2);
+}
