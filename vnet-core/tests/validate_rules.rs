@@ -260,6 +260,27 @@ fn host_side_names_given_and_derived_are_unique() {
 }
 
 #[test]
+fn lan_hosts_do_not_take_sandbox_port_names() {
+    let nic = "[[ct]]\nid = 101\nname = \"r\"\n[[ct.nic]]\nname = \"eth1\"\nlan = \"lan0\"\n";
+    ok(&format!("[[lan.host]]\nname = \"n101.1\"\n{nic}"));
+    fails(
+        &format!("[[lan.host]]\nname = \"n101.0\"\n{nic}"),
+        &[("name-duplicate", "lan[lan0].host[n101.0].name")],
+    );
+    fails(
+        "[[lan.host]]\nname = \"switch\"\n",
+        &[("name-duplicate", "lan[lan0].host[switch].name")],
+    );
+}
+
+#[test]
+fn venet0_is_taken_when_venet_is_on() {
+    let text = "[[ct]]\nid = 101\nname = \"r\"\nvenet = { enabled = true }\n[[ct.nic]]\nname = \"venet0\"\nlan = \"lan0\"\n";
+    fails(text, &[("name-duplicate", "ct[r].nic[venet0].name")]);
+    ok(&text.replace("venet = { enabled = true }\n", ""));
+}
+
+#[test]
 fn nic_device_clashes_with_a_host_side_name() {
     let text = format!(
         "{}host_name = \"eth1\"\n[[ct.nic]]\nname = \"eth1\"\nlan = \"lan0\"\n",

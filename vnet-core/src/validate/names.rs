@@ -150,6 +150,8 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
         check_name(&n.name, || at(ctx, s), f);
         unique(ctx, &mut sandbox, ns, &n.name, s, f);
     }
+    // Container ids to indices, built only if a host name looks like a NIC port.
+    let ids = std::cell::OnceCell::new();
     for (i, lan) in t.lan.iter().enumerate() {
         let s = (Site::Lan(i), Some("name"));
         check_name(&lan.name, || at(ctx, s), f);
@@ -158,6 +160,7 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
             let s = (Site::Host(i, j), Some("name"));
             check_name(&h.name, || at(ctx, s), f);
             unique(ctx, &mut sandbox, ns, &h.name, s, f);
+            lan_port_name(ctx, &ids, i, j, f);
         }
     }
     for (i, ct) in t.ct.iter().enumerate() {
@@ -203,6 +206,13 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
         for (name, kind, site) in names {
             let s = (site, Some("name"));
             check_name(name, || at(ctx, s), f);
+            if name == "venet0" && ct.venet.as_ref().is_some_and(|v| v.is_on()) {
+                f.push(
+                    Rule::NameDuplicate,
+                    &at(ctx, s),
+                    "interface name \"venet0\" is OpenVZ's venet interface, which this container has",
+                );
+            }
             let first = ifs.get(name).filter(|k| *k != kind);
             if let Some(first) = first {
                 let first_site = match first {
@@ -220,6 +230,63 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
                 );
             }
         }
+    }
+}
+
+/// In the sandbox a LAN's namespace holds its switch `switch`, one port per host named
+/// after the host, and one port `n<ctid>.<index>` per NIC plugged into the LAN (see
+/// ARCHITECTURE.md); a host must not take the switch's or a NIC port's name.
+fn lan_port_name(
+    ctx: &Ctx<'_>,
+    ids: &std::cell::OnceCell<BTreeMap<u32, usize>>,
+    i: usize,
+    j: usize,
+    f: &mut Findings,
+) {
+    let t = ctx.t;
+    let (lan, host) = (&t.lan[i], &t.lan[i].host[j]);
+    let s = (Site::Host(i, j), Some("name"));
+    if host.name == "switch" {
+        f.push(
+            Rule::NameDuplicate,
+            &at(ctx, s),
+            format!(
+                "\"switch\" is the name of LAN {}'s switch in the sandbox",
+                lan.name
+            ),
+        );
+        return;
+    }
+    // Only a name shaped like a NIC port costs a search over the containers.
+    let Some((id, index)) = host
+        .name
+        .strip_prefix('n')
+        .and_then(|r| r.split_once('.'))
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<usize>().ok()?)))
+    else {
+        return;
+    };
+    let ids = ids.get_or_init(|| {
+        let mut m = BTreeMap::new();
+        for (ci, c) in t.ct.iter().enumerate() {
+            m.entry(c.id).or_insert(ci);
+        }
+        m
+    });
+    let nic = ids
+        .get(&id)
+        .copied()
+        .filter(|ci| t.ct[*ci].nic.get(index).is_some_and(|n| n.lan == lan.name));
+    if let Some(ci) = nic {
+        f.push(
+            Rule::NameDuplicate,
+            &at(ctx, s),
+            format!(
+                "{:?} is the LAN-side port of {} in the sandbox",
+                host.name,
+                Site::Nic(ci, index).path(t).human()
+            ),
+        );
     }
 }
 
