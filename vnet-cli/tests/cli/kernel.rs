@@ -381,3 +381,77 @@ fn building_needs_an_explicit_target() {
     let o = crate::common::vnet(&["apply", seed, "--sandbox", "--prefix", "../x"]);
     assert_eq!(crate::common::code(&o), 2);
 }
+
+#[test]
+fn a_namespace_in_the_way_is_refused_and_left_alone() {
+    if !can_run("a_namespace_in_the_way_is_refused_and_left_alone") {
+        return;
+    }
+    let steps = in_private_netns(
+        "in-the-way",
+        &[
+            // Not vnet's: no mark on its loopback.
+            ("foreign", "ip netns add vnet-mail"),
+            ("apply", "$VNET apply $SEED --sandbox"),
+            ("after_apply", "ip netns list"),
+            ("demo", "$VNET demo $SEED"),
+            ("after_demo", "ip netns list"),
+            ("destroy", "$VNET destroy $SEED --sandbox"),
+            ("after_destroy", "ip netns list"),
+        ],
+    );
+    expect(&steps, "foreign", 0);
+    let apply = expect(&steps, "apply", 4);
+    assert!(
+        apply.stderr.contains("ct mail") && apply.stderr.contains("not owned by topology article"),
+        "{}",
+        apply.stderr
+    );
+    let only_mail = |name: &str| {
+        let list = expect(&steps, name, 0).stdout.clone();
+        let names: Vec<&str> = list
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap_or(""))
+            .collect();
+        assert_eq!(names, ["vnet-mail"], "{name}: {list}");
+    };
+    only_mail("after_apply");
+    let demo = expect(&steps, "demo", 4);
+    assert!(
+        demo.stdout.contains("removed ("),
+        "the demo cleans up: {}",
+        demo.stdout
+    );
+    only_mail("after_demo");
+    expect(&steps, "destroy", 0);
+    only_mail("after_destroy");
+}
+
+#[test]
+fn an_interrupted_demo_removes_the_sandbox() {
+    if !can_run("an_interrupted_demo_removes_the_sandbox") {
+        return;
+    }
+    // One SIGINT part-way (applying or probing); the demo finishes its current step,
+    // removes the sandbox and fails. On a very fast machine it may finish first: then it
+    // succeeds, and must have removed everything all the same.
+    let steps = in_private_netns(
+        "interrupt",
+        &[
+            (
+                "demo",
+                "$VNET demo $SEED & pid=$!; sleep 0.05; kill -INT $pid; wait $pid",
+            ),
+            ("left", "ip netns list"),
+        ],
+    );
+    let demo = &steps["demo"];
+    assert!(
+        demo.code == 4 && demo.stderr.contains("interrupted") || demo.code == 0,
+        "exit {}: {}",
+        demo.code,
+        demo.stderr
+    );
+    assert!(demo.stdout.contains("removed ("), "{}", demo.stdout);
+    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
+}
