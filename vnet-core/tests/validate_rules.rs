@@ -393,6 +393,19 @@ fn failover_nodes_need_the_bridge() {
     fails(&text, &[("node-missing-bridge", "ct[a].veth[eth0].bridge")]);
 }
 
+#[test]
+fn patched_bridges_share_a_node() {
+    let two = "[[node]]\nname = \"m2\"\n[[bridge]]\nname = \"b1\"\nnodes = [\"m1\"]\n";
+    let patch = "[[patch]]\na = { bridge = \"b1\", name = \"p0\" }\nb = { bridge = \"b2\", name = \"p1\" }\n";
+    ok(&format!(
+        "{two}[[bridge]]\nname = \"b2\"\nnodes = [\"m1\", \"m2\"]\n{patch}"
+    ));
+    fails(
+        &format!("{two}[[bridge]]\nname = \"b2\"\nnodes = [\"m2\"]\n{patch}"),
+        &[("node-missing-bridge", "patch[0].b.bridge")],
+    );
+}
+
 // --- MACs (FINDINGS 9) ---
 
 #[test]

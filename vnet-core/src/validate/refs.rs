@@ -62,6 +62,22 @@ pub(super) fn check(ctx: &Ctx<'_>, d: &Declared<'_>, f: &mut Findings) {
                 missing(f, &path, "bridge", &e.bridge);
             }
         }
+        // A patch is a veth pair on one node, so its bridges must share a node.
+        if let (Some(a), Some(b)) = (
+            d.bridges.get(p.a.bridge.as_str()),
+            d.bridges.get(p.b.bridge.as_str()),
+        ) {
+            if !a.is_empty() && !b.is_empty() && a.is_disjoint(b) {
+                f.push(
+                    Rule::NodeMissingBridge,
+                    &Site::PatchEnd(i, true).path(t).field("bridge"),
+                    format!(
+                        "bridges {} and {} share no node, so no node can hold this patch",
+                        p.a.bridge, p.b.bridge
+                    ),
+                );
+            }
+        }
     }
     for (i, s) in t.subnet.iter().enumerate() {
         let p = || Site::Subnet(i).path(t);
