@@ -56,8 +56,8 @@ rules! {
     MacDuplicate = "mac-duplicate", hint: Some("every interface needs its own MAC; omit `mac` to have vnet generate a unique one");
     /// An address is declared once.
     AddrDuplicate = "addr-duplicate", hint: None;
-    /// An address lies inside a subnet declared on the interface's segment and is not the
-    /// subnet's network or broadcast address.
+    /// An address lies inside a subnet declared on the interface's segment, with the
+    /// subnet's prefix length.
     AddrOutsideSubnet = "addr-outside-subnet", hint: Some("declare the subnet with `[[subnet]]` on this segment, or fix the address");
     /// An address is not the network or broadcast address of its subnet.
     AddrReserved = "addr-reserved", hint: None;
@@ -71,7 +71,8 @@ rules! {
     DefaultRouteDuplicate = "default-route-duplicate", hint: None;
     /// A veth default route cannot coexist with OpenVZ's venet default route.
     DefaultRouteVenet = "default-route-venet", hint: Some("OpenVZ adds `default via 192.0.2.1 dev venet0` when venet is on; drop venet from this container (`venet` off, no venet addresses) as the article does, then the veth default route can be added");
-    /// A route's next hop is on-link: inside a subnet of an interface of the same container.
+    /// A route's next hop is on-link: inside a subnet of an interface of the same container
+    /// (of `dev`, if given), of the destination's family; a route without `via` names `dev`.
     RouteNextHopOffLink = "route-nexthop-offlink", hint: Some("the next hop must lie in a subnet of one of this container's own interfaces");
     /// A container used as a next hop by others forwards packets of that family.
     RouterNotForwarding = "router-not-forwarding", hint: Some("set `forward = { ipv4 = true }` on the router container");
