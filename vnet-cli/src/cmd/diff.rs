@@ -53,6 +53,26 @@ impl Drift {
     }
 }
 
+impl Drift {
+    /// The difference in words. Existence reads as "missing"/"unexpected" (the desired
+    /// side of a route is its debug form, which the repair plan below shows better);
+    /// other fields as "field: desired X, found Y".
+    pub fn describe(&self) -> String {
+        match (
+            self.field.as_str(),
+            self.found.as_str(),
+            self.desired.as_str(),
+        ) {
+            ("exists", "no", _) => format!("{} missing", self.object),
+            ("exists", _, "no") => format!("{} unexpected", self.object),
+            _ => format!(
+                "{} {}: desired {}, found {}",
+                self.object, self.field, self.desired, self.found
+            ),
+        }
+    }
+}
+
 /// Compares and prints; exit 3 on drift.
 pub fn run(args: &Args, global: &Global) -> Outcome {
     let loaded = input::load_valid(&args.file, global)?;
@@ -80,10 +100,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                 } else {
                     format!("{} ({})", d.ns, d.namespace)
                 };
-                println!(
-                    "  {place}: {} {}: desired {}, found {}",
-                    d.object, d.field, d.desired, d.found
-                );
+                println!("  {place}: {}", d.describe());
             }
             if plan.is_empty() {
                 println!("\nno repair plan: the differences are not vnet's to change");
@@ -98,4 +115,36 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     } else {
         Exit::Drift
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drift(object: &str, field: &str, desired: &str, found: &str) -> Drift {
+        Drift {
+            ns: "ct mail".into(),
+            namespace: "vnet-mail".into(),
+            object: object.into(),
+            field: field.into(),
+            desired: desired.into(),
+            found: found.into(),
+        }
+    }
+
+    #[test]
+    fn differences_read_as_words() {
+        assert_eq!(
+            drift("route 198.18.0.0/16", "exists", "RouteSpec { .. }", "no").describe(),
+            "route 198.18.0.0/16 missing"
+        );
+        assert_eq!(
+            drift("link veth9", "exists", "no", "yes").describe(),
+            "link veth9 unexpected"
+        );
+        assert_eq!(
+            drift("link eth0", "up", "true", "false").describe(),
+            "link eth0 up: desired true, found false"
+        );
+    }
 }

@@ -209,7 +209,7 @@ fn seed_apply_verify_drift_repair_destroy() {
     assert!(
         drift
             .stdout
-            .contains("ct mail (vnet-mail): route 192.168.0.0/16 exists"),
+            .contains("ct mail (vnet-mail): route 192.168.0.0/16 missing"),
         "{}",
         drift.stdout
     );
