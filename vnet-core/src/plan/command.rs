@@ -98,10 +98,16 @@ pub fn iproute2_argv(
             ns: n,
             link,
             address,
-        } => vec![ip(
-            &ns(n),
-            &["address", "add", &address.to_string(), "dev", link],
-        )],
+        } => {
+            let text = address.to_string();
+            let mut args = vec!["address", "add", text.as_str(), "dev", link];
+            // Like the netlink backend (IFA_F_NODAD): vnet assigns its IPv6 addresses,
+            // and a tentative address would not route for a second after the script.
+            if address.is_ipv6() {
+                args.push("nodad");
+            }
+            vec![ip(&ns(n), &args)]
+        }
         Action::DelAddress {
             ns: n,
             link,
@@ -538,6 +544,19 @@ mod tests {
         assert_eq!(
             lines(&a.inverse()),
             ["ip -n vnet-router address del 192.168.199.1/24 dev eth0"]
+        );
+        let v6 = Action::AddAddress {
+            ns: ct(),
+            link: "eth0".into(),
+            address: "fd00::1/64".parse().unwrap(),
+        };
+        assert_eq!(
+            lines(&v6),
+            ["ip -n vnet-router address add fd00::1/64 dev eth0 nodad"]
+        );
+        assert_eq!(
+            lines(&v6.inverse()),
+            ["ip -n vnet-router address del fd00::1/64 dev eth0"]
         );
         let r = Action::AddRoute {
             ns: NsRef::Ct("mail".into()),
