@@ -411,3 +411,28 @@ fn the_embed_example_plans_its_topology() {
         "{text}"
     );
 }
+
+#[test]
+fn plan_and_render_have_help_with_examples_and_completions() {
+    for sub in ["plan", "render"] {
+        let o = vnet(&[sub, "--help"]);
+        assert_eq!(code(&o), 0);
+        let help = stdout(&o);
+        assert!(
+            help.contains("Examples:") && help.contains("Exit codes:"),
+            "{sub}: {help}"
+        );
+    }
+    let help = stdout(&vnet(&["render", "--help"]));
+    for dialect in ["vzctl", "iproute2", "etcnet", "networkd", "sysctl", "vz"] {
+        assert!(
+            help.contains(dialect),
+            "render --help lacks {dialect}: {help}"
+        );
+    }
+    let script = stdout(&vnet(&["completions", "bash"]));
+    assert!(
+        script.contains("render") && script.contains("etcnet"),
+        "bash completes render's dialects"
+    );
+}
