@@ -1,0 +1,180 @@
+//! # vs_peers: N containers on one bridge, vnet against its peers, in one run
+//!
+//! ```text
+//! cargo run --release -p benches --bin vs_peers -- --n 100,1000 [--methods vnet,batch,cni,ip]
+//! ```
+//!
+//! Builds N containers on one bridge with vnet's netlink backend, with one `ip` process
+//! per operation (the article's way), with `ip -batch`, and with the CNI bridge plugin
+//! (one ADD per container, as a runtime calls it), then tears each down, and prints per
+//! method: setup time, ms per container, teardown time, and the ratios to vnet; plus
+//! vnet's second (no-op) apply. Each container: a namespace with `lo` up, a veth pair
+//! (container end `eth0`, MAC'd, addressed in 198.18.0.0/16; the CNI plugin picks its
+//! own MACs), the host end on the bridge and up, one route to 198.19.0.0/16 via
+//! 198.18.0.1, and IPv6 off on every link vnet or the peer creates (vnet: per-link
+//! `disable_ipv6`; the peers: `default.disable_ipv6=1` written in-process in the
+//! benchmark's namespace and in each container namespace before its links exist).
+//! Every method's result is checked the same way (untimed): one bridge port per
+//! container, IPv6 off on `eth0`, the first container pings the last, and nothing is
+//! left after teardown.
+//!
+//! Safety: the binary re-executes itself under `unshare --net --mount --propagation
+//! private` and mounts private tmpfs on `/run/netns` and `/var/lib/cni`; every link,
+//! bridge and namespace is made inside that private network namespace, and all of it
+//! dies with the run even if a teardown fails. Needs root.
+//!
+//! ## Results (this 2-core machine, release build, one run)
+//!
+//! Filled in from the latest run; see the `## Performance` section of the README.
+
+mod check;
+mod cni;
+mod ip;
+mod isolate;
+mod method;
+mod netns;
+mod run;
+mod table;
+mod topo;
+mod vnet;
+
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use method::Method;
+use table::{Row, Timing};
+
+/// The methods by their command-line names, in the order they run.
+const ALL: [&str; 4] = ["vnet", "batch", "cni", "ip"];
+
+struct Args {
+    sizes: Vec<usize>,
+    methods: Vec<String>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut sizes = vec![100, 1000];
+    let mut methods: Vec<String> = ALL.iter().map(|s| s.to_string()).collect();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let value = |args: &mut dyn Iterator<Item = String>| {
+            args.next().with_context(|| format!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--n" => {
+                sizes = value(&mut args)?
+                    .split(',')
+                    .map(|s| s.trim().parse::<usize>().context("--n takes numbers"))
+                    .collect::<Result<_>>()?;
+            }
+            "--methods" => {
+                methods = value(&mut args)?
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect();
+                if let Some(bad) = methods.iter().find(|m| !ALL.contains(&m.as_str())) {
+                    bail!("unknown method {bad}; known: {}", ALL.join(","));
+                }
+            }
+            "--help" | "-h" => {
+                println!("vs_peers [--n 100,1000] [--methods {}]", ALL.join(","));
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other} (try --help)"),
+        }
+    }
+    if sizes.iter().any(|n| *n == 0 || *n > 1000) {
+        bail!("--n: 1 to 1000 containers (a Linux bridge takes at most 1023 ports)");
+    }
+    if !methods.iter().any(|m| m == "vnet") {
+        bail!("--methods must include vnet (the ratios are against it)");
+    }
+    Ok(Args { sizes, methods })
+}
+
+fn make(name: &str) -> Box<dyn Method> {
+    match name {
+        "batch" => Box::new(ip::Batch),
+        "cni" => Box::new(cni::CniBridge),
+        "ip" => Box::new(ip::PerOperation),
+        _ => Box::new(vnet::Vnet::new()),
+    }
+}
+
+/// Setup, check, teardown, check of one method; `extra` runs between the check and
+/// the teardown (vnet's second apply), untimed.
+fn measure<M: Method + ?Sized>(
+    m: &mut M,
+    cts: &[topo::Ct],
+    extra: &mut dyn FnMut(&mut M) -> Result<()>,
+) -> Result<Timing> {
+    check::clean().context("before the run")?;
+    let start = Instant::now();
+    let setup = m.setup(cts);
+    let setup_time = start.elapsed();
+    if let Err(e) = setup {
+        check::scrub();
+        return Err(e.context(format!("{} setup", m.name())));
+    }
+    let checked = check::built(&*m, cts).and_then(|()| extra(m));
+    let start = Instant::now();
+    let torn = m.teardown(cts);
+    let teardown_time = start.elapsed();
+    if let Err(e) = checked.and(torn) {
+        check::scrub();
+        return Err(e);
+    }
+    check::clean().context("after teardown")?;
+    Ok(Timing {
+        setup: setup_time,
+        teardown: teardown_time,
+    })
+}
+
+fn run_size(n: usize, methods: &[String]) -> Result<bool> {
+    let cts = topo::cts(n);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut vn = vnet::Vnet::new();
+    let mut noop = None;
+    eprintln!("N = {n}: running {} ...", vn.name());
+    let timing = measure(&mut vn, &cts, &mut |v: &mut vnet::Vnet| {
+        let left = v.mismatches()?;
+        if left != 0 {
+            bail!("vnet: {left} differences between the kernel and the topology");
+        }
+        noop = Some(v.second_apply()?);
+        Ok(())
+    });
+    if let Some(exec) = &vn.exec {
+        table::stages(n, vn.validate, exec);
+    }
+    rows.push(Row::new(vn.name(), timing));
+    for name in methods.iter().filter(|m| *m != "vnet") {
+        let mut m = make(name);
+        if let Some(missing) = m.missing() {
+            rows.push(Row::missing(m.name(), missing));
+            continue;
+        }
+        eprintln!("N = {n}: running {} ...", m.name());
+        let timing = measure(m.as_mut(), &cts, &mut |_| Ok(()));
+        rows.push(Row::new(m.name(), timing));
+    }
+    Ok(table::print(n, &rows, noop))
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    if !isolate::is_child() {
+        std::process::exit(isolate::reexec()?);
+    }
+    isolate::prepare()?;
+    let mut all_ran = true;
+    for n in &args.sizes {
+        all_ran &= run_size(*n, &args.methods)?;
+    }
+    if !all_ran {
+        bail!("some methods failed or are missing (see the tables)");
+    }
+    Ok(())
+}
