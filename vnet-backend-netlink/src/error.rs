@@ -169,6 +169,31 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// Sending an address announcement (gratuitous ARP, unsolicited NA) failed.
+    #[error("announce on {ifname} in {ns}: {doing}: {source}", ns = .ns.display())]
+    Announce {
+        /// The container's namespace file.
+        ns: PathBuf,
+        /// The interface inside it.
+        ifname: String,
+        /// What was being done.
+        doing: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A bridge port did not reach the forwarding state in time.
+    #[error("bridge port {port} in {ns} not forwarding after {waited:?} (state: {state})", ns = .ns.display())]
+    PortNotForwarding {
+        /// The port (host end of a container's veth).
+        port: String,
+        /// The node's namespace file.
+        ns: PathBuf,
+        /// The last state read.
+        state: String,
+        /// How long vnet waited.
+        waited: std::time::Duration,
+    },
     /// Several independent steps (teardown) failed.
     #[error("{} errors, first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
     Many(Vec<Error>),
@@ -210,7 +235,9 @@ impl Error {
             | Error::NoSuchLink { .. }
             | Error::Sysctl { .. }
             | Error::Nft { .. }
-            | Error::WorkerPanicked { .. } => ErrorKind::Kernel,
+            | Error::WorkerPanicked { .. }
+            | Error::Announce { .. }
+            | Error::PortNotForwarding { .. } => ErrorKind::Kernel,
             Error::RollbackFailed { .. } => ErrorKind::Inconsistent,
             Error::Mismatch(_) => ErrorKind::Verify,
             Error::Injected { .. } => ErrorKind::Injected,

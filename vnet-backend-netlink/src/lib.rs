@@ -9,6 +9,8 @@
 //! - [`ns`]: namespace handles, named namespaces (`ip netns` compatible), and the
 //!   [`NamespaceMap`] from the topology's namespaces to real ones.
 //! - [`ops`]: one module per action family, turning actions into messages.
+//! - [`announce`]: gratuitous ARP and unsolicited NA from inside a moved container,
+//!   after its bridge port forwards.
 //! - [`probe`]: ICMP echo sent in-process from inside namespaces, for `vnet verify`.
 //! - [`Backend`]: apply (observe, diff, execute, verify, undo on failure), destroy,
 //!   observe, diff.
@@ -33,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod announce;
 mod backend;
 mod error;
 mod exec;
