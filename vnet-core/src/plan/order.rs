@@ -65,13 +65,12 @@ type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// Orders `removals` and `additions` into the plan of `topology`.
 pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action>) -> Plan {
-    let mut all: Vec<(bool, Action)> = removals
+    let all: Vec<(bool, Action)> = removals
         .into_iter()
         .map(|a| (true, a))
         .chain(additions.into_iter().map(|a| (false, a)))
         .collect();
-    all.sort_unstable_by(|a, b| sort_key(a).cmp(&sort_key(b)).then_with(|| a.1.cmp(&b.1)));
-    all.dedup();
+    let all = rank_sorted(all);
     let n = all.len();
     let inverses: Vec<Option<Action>> = all
         .iter()
@@ -172,6 +171,143 @@ pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action
     Plan {
         topology: topology.to_string(),
         steps,
+    }
+}
+
+/// The actions sorted by rank (see [`sort_key`]) and then by the actions themselves,
+/// without duplicates.
+///
+/// Equivalent to sorting by `(sort_key(x), x)`, but the comparisons run on integers: every
+/// namespace and link name is replaced by its rank among all the names (each name hashed
+/// once, only the distinct names sorted as strings), and the key is packed into a
+/// `u128`. Comparing whole actions is left for the rare ties of the packed key (two
+/// addresses or routes of one link). At 10,000 containers this sort was 60% of `order`.
+fn rank_sorted(all: Vec<(bool, Action)>) -> Vec<(bool, Action)> {
+    let n = all.len();
+    // Provisional ids in order of first use, then renumbered by sorting the distinct names.
+    let mut ids: HashMap<&str, u32> = HashMap::default();
+    ids.reserve(n);
+    let mut names: Vec<&str> = Vec::with_capacity(n);
+    let mut raw: Vec<(u32, Option<u32>)> = Vec::with_capacity(n);
+    for (_, a) in &all {
+        let ns = a
+            .ns()
+            .map_or(0, |ns| intern(&mut ids, &mut names, ns.name()));
+        let name = first_name(a).map(|name| intern(&mut ids, &mut names, name));
+        raw.push((ns, name));
+    }
+    let mut by_name: Vec<u32> =
+        (0..u32::try_from(names.len()).expect("fewer than 2^32 names")).collect();
+    by_name.sort_unstable_by(|a, b| names[*a as usize].cmp(names[*b as usize]));
+    let mut rank = vec![0u32; names.len()];
+    for (r, id) in by_name.iter().enumerate() {
+        rank[*id as usize] = u32::try_from(r).expect("fewer than 2^32 names");
+    }
+    let keys: Vec<u128> = all
+        .iter()
+        .zip(&raw)
+        .map(|(entry, (ns, name))| {
+            let a = &entry.1;
+            let (later, ns_rank, _, kind) = sort_key(entry);
+            let ns = if a.ns().is_some() {
+                rank[*ns as usize]
+            } else {
+                0
+            };
+            // A name's rank + 1, so actions without one (0) cannot tie with the first name.
+            let name = name.map_or(0, |id| u64::from(rank[id as usize]) + 1);
+            (u128::from(later) << 120)
+                | (u128::from(ns_rank) << 112)
+                | (u128::from(ns) << 80)
+                | (u128::from(kind) << 72)
+                | (u128::from(variant(a)) << 64)
+                | u128::from(name)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|a, b| keys[*a].cmp(&keys[*b]).then_with(|| all[*a].cmp(&all[*b])));
+    let mut slots: Vec<Option<(bool, Action)>> = all.into_iter().map(Some).collect();
+    let mut sorted: Vec<(bool, Action)> = Vec::with_capacity(n);
+    let mut last_key = None;
+    for i in order {
+        let entry = slots[i].take().expect("each action is placed once");
+        // Equal actions have equal keys, so they are neighbours here.
+        if last_key == Some(keys[i]) && sorted.last() == Some(&entry) {
+            continue;
+        }
+        last_key = Some(keys[i]);
+        sorted.push(entry);
+    }
+    sorted
+}
+
+/// The provisional id of `name`: its position in `names`, which it is added to when new.
+fn intern<'a>(ids: &mut HashMap<&'a str, u32>, names: &mut Vec<&'a str>, name: &'a str) -> u32 {
+    *ids.entry(name).or_insert_with(|| {
+        names.push(name);
+        u32::try_from(names.len() - 1).expect("fewer than 2^32 names")
+    })
+}
+
+/// The name an action's derived `Ord` compares right after its variant and namespace
+/// (the link's, for link actions), when that is a name; `None` for the rest. With the
+/// variant and [`kind_rank`] in the key (which separate veths, bridges and VLAN links,
+/// and `disable_ipv6` from forwarding), actions of one key group either all have one or
+/// all have none.
+fn first_name(a: &Action) -> Option<&str> {
+    use Action::*;
+    match a {
+        CreateLink { spec, .. } | DeleteLink { spec, .. } => Some(spec.name()),
+        MoveLink { name, .. } => Some(name),
+        SetMac { link, .. }
+        | SetMtu { link, .. }
+        | SetUp { link, .. }
+        | SetDown { link, .. }
+        | SetMaster { link, .. }
+        | ClearMaster { link, .. }
+        | AddAddress { link, .. }
+        | DelAddress { link, .. } => Some(link),
+        SetSysctl {
+            sysctl: Sysctl::DisableIpv6(link),
+            ..
+        } => Some(link),
+        CreateNamespace { .. }
+        | DeleteNamespace { .. }
+        | AddRoute { .. }
+        | DelRoute { .. }
+        | SetSysctl { .. }
+        | AddNat { .. }
+        | DelNat { .. }
+        | WriteFile { .. }
+        | RemoveFile { .. } => None,
+    }
+}
+
+/// The position of the action's variant in the declaration of [`Action`], which is what
+/// its derived `Ord` compares first (checked by a test below).
+fn variant(a: &Action) -> u8 {
+    use Action::*;
+    match a {
+        CreateNamespace { .. } => 0,
+        DeleteNamespace { .. } => 1,
+        CreateLink { .. } => 2,
+        DeleteLink { .. } => 3,
+        MoveLink { .. } => 4,
+        SetMac { .. } => 5,
+        SetMtu { .. } => 6,
+        SetUp { .. } => 7,
+        SetDown { .. } => 8,
+        SetMaster { .. } => 9,
+        ClearMaster { .. } => 10,
+        AddAddress { .. } => 11,
+        DelAddress { .. } => 12,
+        AddRoute { .. } => 13,
+        DelRoute { .. } => 14,
+        SetSysctl { .. } => 15,
+        AddNat { .. } => 16,
+        DelNat { .. } => 17,
+        WriteFile { .. } => 18,
+        RemoveFile { .. } => 19,
     }
 }
 
@@ -493,4 +629,211 @@ fn conflict_edges(all: &[(bool, Action)]) -> Vec<(usize, usize)> {
         }
     }
     edges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Mac;
+
+    /// One action of every variant, in declaration order.
+    fn one_of_each() -> Vec<Action> {
+        let ns = NsRef::Ct("c".to_string());
+        let s = |x: &str| x.to_string();
+        let net: ipnetwork::IpNetwork = "198.18.0.1/24".parse().expect("a prefix");
+        let route = super::super::RouteSpec {
+            dst: net,
+            via: None,
+            dev: Some(s("eth0")),
+            metric: None,
+        };
+        let rule = super::super::NatRule {
+            source: net,
+            out: s("eth0"),
+        };
+        let spec = LinkSpec::Bridge {
+            name: s("br0"),
+            mac: Mac::new(2, 0, 0, 0, 0, 1),
+            stp: false,
+            mtu: None,
+        };
+        let link = |ns: &NsRef| (ns.clone(), s("eth0"));
+        let (n, l) = link(&ns);
+        vec![
+            Action::CreateNamespace { ns: n.clone() },
+            Action::DeleteNamespace { ns: n.clone() },
+            Action::CreateLink {
+                ns: n.clone(),
+                spec: spec.clone(),
+            },
+            Action::DeleteLink {
+                ns: n.clone(),
+                spec,
+            },
+            Action::MoveLink {
+                from: n.clone(),
+                name: l.clone(),
+                to: n.clone(),
+                new_name: l.clone(),
+            },
+            Action::SetMac {
+                ns: n.clone(),
+                link: l.clone(),
+                mac: Mac::new(2, 0, 0, 0, 0, 2),
+                previous: Mac::new(2, 0, 0, 0, 0, 3),
+            },
+            Action::SetMtu {
+                ns: n.clone(),
+                link: l.clone(),
+                mtu: 1400,
+                previous: 1500,
+            },
+            Action::SetUp {
+                ns: n.clone(),
+                link: l.clone(),
+            },
+            Action::SetDown {
+                ns: n.clone(),
+                link: l.clone(),
+            },
+            Action::SetMaster {
+                ns: n.clone(),
+                link: l.clone(),
+                master: s("br0"),
+            },
+            Action::ClearMaster {
+                ns: n.clone(),
+                link: l.clone(),
+                master: s("br0"),
+            },
+            Action::AddAddress {
+                ns: n.clone(),
+                link: l.clone(),
+                address: net,
+            },
+            Action::DelAddress {
+                ns: n.clone(),
+                link: l.clone(),
+                address: net,
+            },
+            Action::AddRoute {
+                ns: n.clone(),
+                route: route.clone(),
+            },
+            Action::DelRoute {
+                ns: n.clone(),
+                route,
+            },
+            Action::SetSysctl {
+                ns: n.clone(),
+                sysctl: Sysctl::DisableIpv6(l),
+                value: s("1"),
+                previous: s("0"),
+            },
+            Action::AddNat {
+                ns: n.clone(),
+                rule: rule.clone(),
+            },
+            Action::DelNat { ns: n, rule },
+            Action::WriteFile {
+                path: s("/etc/x"),
+                contents: s("x"),
+                mode: 0o644,
+                previous: None,
+            },
+            Action::RemoveFile {
+                path: s("/etc/x"),
+                contents: s("x"),
+                mode: 0o644,
+            },
+        ]
+    }
+
+    #[test]
+    fn variant_index_follows_the_derived_order() {
+        let mut all = one_of_each();
+        // Reversed, so the sort has to do the work.
+        all.reverse();
+        all.sort();
+        let indices: Vec<u8> = all.iter().map(variant).collect();
+        assert_eq!(indices, (0..20).collect::<Vec<u8>>());
+    }
+
+    /// The packed-key sort gives exactly the order of sorting by `(sort_key, action)`.
+    #[test]
+    fn rank_sorted_matches_the_plain_sort() {
+        let names = ["eth0", "eth1", "e", "veth10.0", "veth9.0", "br0", "switch"];
+        let nss = [
+            NsRef::Node("m1".to_string()),
+            NsRef::Node("m2".to_string()),
+            NsRef::Ct("c1".to_string()),
+            NsRef::Ct("c10".to_string()),
+            NsRef::Ct("c2".to_string()),
+            NsRef::Lan("lan0".to_string()),
+            NsRef::Host("h0".to_string()),
+        ];
+        let mut all: Vec<(bool, Action)> = Vec::new();
+        for (i, base) in one_of_each().into_iter().enumerate() {
+            for (j, ns) in nss.iter().enumerate() {
+                for (k, name) in names.iter().enumerate() {
+                    let mut a = base.clone();
+                    retarget(&mut a, ns, name);
+                    all.push(((i + j + k) % 3 == 0, a.clone()));
+                    all.push((!(i + j + k).is_multiple_of(3), a));
+                }
+            }
+        }
+        // Duplicates must go as `dedup` after a plain sort removes them.
+        let dups: Vec<(bool, Action)> = all.iter().step_by(7).cloned().collect();
+        all.extend(dups);
+        let mut plain = all.clone();
+        plain.sort_unstable_by(|a, b| sort_key(a).cmp(&sort_key(b)).then_with(|| a.1.cmp(&b.1)));
+        plain.dedup();
+        all.reverse();
+        assert_eq!(rank_sorted(all), plain);
+    }
+
+    /// Puts an action into namespace `ns` on link (or file) `name`.
+    fn retarget(a: &mut Action, to: &NsRef, name: &str) {
+        use Action::*;
+        match a {
+            CreateNamespace { ns } | DeleteNamespace { ns } => *ns = to.clone(),
+            CreateLink { ns, spec } | DeleteLink { ns, spec } => {
+                *ns = to.clone();
+                if let LinkSpec::Bridge { name: n, .. } = spec {
+                    *n = name.to_string();
+                }
+            }
+            MoveLink { from, name: n, .. } => {
+                *from = to.clone();
+                *n = name.to_string();
+            }
+            SetMac { ns, link, .. }
+            | SetMtu { ns, link, .. }
+            | SetUp { ns, link }
+            | SetDown { ns, link }
+            | SetMaster { ns, link, .. }
+            | ClearMaster { ns, link, .. }
+            | AddAddress { ns, link, .. }
+            | DelAddress { ns, link, .. }
+            | SetSysctl {
+                ns,
+                sysctl: Sysctl::DisableIpv6(link),
+                ..
+            } => {
+                *ns = to.clone();
+                *link = name.to_string();
+            }
+            AddRoute { ns, route } | DelRoute { ns, route } => {
+                *ns = to.clone();
+                route.dev = Some(name.to_string());
+            }
+            AddNat { ns, rule } | DelNat { ns, rule } => {
+                *ns = to.clone();
+                rule.out = name.to_string();
+            }
+            SetSysctl { ns, .. } => *ns = to.clone(),
+            WriteFile { path, .. } | RemoveFile { path, .. } => *path = name.to_string(),
+        }
+    }
 }
