@@ -11,6 +11,8 @@
 //! - [`persist`]: files that make the network survive restarts (etcnet inside the
 //!   containers, the node's bridge, vzctl's NETIF and vznet hook, systemd-networkd,
 //!   sysctl.d), written by [`tree`] under a root directory.
+//! - [`pacemaker`]: `pcs` commands for the cluster: a resource per container,
+//!   placement, colocation and ordering (leaves before their router).
 //! - [`exec`]: runs a plan's commands as argv, stops at the first failure and undoes
 //!   what was applied.
 //!
@@ -29,6 +31,7 @@ mod error;
 pub mod exec;
 pub mod iproute2;
 mod model;
+pub mod pacemaker;
 pub mod persist;
 mod quote;
 mod script;

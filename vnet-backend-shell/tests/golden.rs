@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use vnet_backend_shell::iproute2::{render_iproute2, sandbox_names};
+use vnet_backend_shell::pacemaker::render_pacemaker;
 use vnet_backend_shell::persist::{render_persist, Layer};
 use vnet_backend_shell::vzctl::{render_vzctl, BridgeTool, VethStyle, VzctlOptions};
 use vnet_backend_shell::Model;
@@ -47,6 +48,7 @@ fn render(dir: &Path) -> Result<String, String> {
                 .collect::<Result<_, _>>()?;
             Ok(render_persist(&model, node, &layers).listing())
         }
+        ["pacemaker", path] => render_pacemaker(&model, path).map_err(|e| e.to_string()),
         ["iproute2", "sandbox", prefix] => {
             let plan = compile(&valid, &Scope::Sandbox);
             render_iproute2(&plan, &sandbox_names(prefix)).map_err(|e| e.to_string())

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use vnet_backend_shell::iproute2::render_iproute2;
+use vnet_backend_shell::pacemaker::render_pacemaker;
 use vnet_backend_shell::persist::{render_persist, Layer};
 use vnet_backend_shell::tree::{write_tree, Tree};
 use vnet_backend_shell::vzctl::{render_vzctl, BridgeTool, VethStyle, VzctlOptions};
@@ -71,13 +72,17 @@ pub enum Dialect {
     Sysctl,
     /// vzctl's container configs (`NETIF`), `vznet.conf` and the bridge hook.
     Vz,
+    /// `pcs` commands for Pacemaker: an `ocf:vnet:ct` resource per container, placement,
+    /// colocation and ordering (leaves before their router). The file path is used as
+    /// given: pass the path the cluster nodes read it from.
+    Pacemaker,
 }
 
 impl Dialect {
     /// The persistence layer, for dialects that render files.
     fn layer(self) -> Option<Layer> {
         match self {
-            Dialect::Vzctl | Dialect::Iproute2 => None,
+            Dialect::Vzctl | Dialect::Iproute2 | Dialect::Pacemaker => None,
             Dialect::Etcnet => Some(Layer::Etcnet),
             Dialect::Networkd => Some(Layer::Networkd),
             Dialect::Sysctl => Some(Layer::Sysctl),
@@ -142,6 +147,12 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
             let script = render_vzctl(&Model::new(valid), &node, &opts)
                 .map_err(|e| Failure::invalid(anyhow!(e).context("cannot render vzctl")))?;
             (Some(node), script)
+        }
+        None if args.dialect == Dialect::Pacemaker => {
+            let path = args.file.to_string_lossy();
+            let script = render_pacemaker(&Model::new(valid), &path)
+                .map_err(|e| Failure::invalid(anyhow!(e).context("cannot render pacemaker")))?;
+            (None, script)
         }
         None => {
             let target = Target::choose(valid, args.node.as_deref(), &args.prefix)?;
