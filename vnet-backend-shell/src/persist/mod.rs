@@ -4,8 +4,10 @@
 //! Each layer is a pure function of the topology and a node, returning a [`Tree`] of
 //! paths relative to the node's root directory (see [`crate::tree::write_tree`]).
 //! A container's own files live in its private area, `var/lib/vz/private/<ID>/` as in
-//! the article (`Creating VE private area: /var/lib/vz/private/102`); the files of the
-//! containers whose home is the node are rendered there.
+//! the article (`Creating VE private area: /var/lib/vz/private/102`); the files of
+//! every container that may run on the node (home or failover) are rendered there, the
+//! same on each such node, so a container that fails over finds its configuration
+//! (issue 7; `tests/per_node.rs` proves the identity).
 
 mod etcnet;
 mod networkd;
@@ -47,7 +49,7 @@ pub fn render_persist(model: &Model, node: &str, layers: &[Layer]) -> Tree {
         let part = match layer {
             Layer::Etcnet => {
                 let mut t = etcnet_node(model, node);
-                for ct in model.cts_at_home(node) {
+                for ct in model.cts_on(node) {
                     t.extend(etcnet_ct(model, ct));
                 }
                 t
@@ -62,7 +64,7 @@ pub fn render_persist(model: &Model, node: &str, layers: &[Layer]) -> Tree {
             Layer::Networkd => networkd_node(model, node),
             Layer::Sysctl => {
                 let mut t = Tree::default();
-                for ct in model.cts_at_home(node) {
+                for ct in model.cts_on(node) {
                     t.extend(sysctl_ct(model, ct));
                 }
                 t
