@@ -297,15 +297,20 @@ struct Outcome {
 
 /// Sysctl and NAT actions, on a thread inside their namespace.
 fn run_local(ns: &NsRef, work: &[(usize, Action)]) -> Vec<Result<()>> {
+    // Opened once per namespace (see `SysctlDir` for why), when there is a sysctl.
+    let mut dir: Option<std::io::Result<ops::sysctl::SysctlDir>> = None;
     work.iter()
         .map(|(_, action)| match action {
-            Action::SetSysctl { sysctl, value, .. } => {
-                ops::sysctl::write(sysctl, value).map_err(|source| Error::Sysctl {
+            Action::SetSysctl { sysctl, value, .. } => dir
+                .get_or_insert_with(ops::sysctl::SysctlDir::open)
+                .as_ref()
+                .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))
+                .and_then(|d| d.write(sysctl, value))
+                .map_err(|source| Error::Sysctl {
                     ns: ns.clone(),
                     key: sysctl.key(),
                     source,
-                })
-            }
+                }),
             Action::AddNat { rule, .. } => ops::nat::add(rule).map_err(|detail| Error::Nft {
                 ns: ns.clone(),
                 doing: format!("add masquerade {} -> {}", rule.source, rule.out),

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnetwork::IpNetwork;
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{
-    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVlan, LinkAttribute, LinkFlags, LinkInfo,
-    LinkLayerType, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVlan,
+    LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
 };
 use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::RouteNetlinkMessage;
@@ -22,38 +22,69 @@ use crate::ops;
 use crate::session::{link_name, NsHandle, Session};
 
 /// Observes every namespace in `namespaces`; those that do not exist are absent from
-/// the result. Netlink dumps go namespace by namespace over the kept sockets; sysctls
-/// and NAT, which need a thread inside each namespace, are read by a few workers.
+/// the result. The namespaces are opened first (sockets by a few workers), then a few
+/// worker threads each take a share of them: enter one, dump its links, addresses and
+/// routes over its kept socket, read its sysctls and NAT table, go on to the next.
 pub(crate) fn observe(session: &mut Session<'_>, namespaces: &[NsRef]) -> Result<ObservedState> {
+    const WORKERS: usize = 4;
+    session.open_many(namespaces)?;
+    let mut work = session.handles_of(namespaces);
+    let chunk = work.len().div_ceil(WORKERS).max(1);
+    let results: Vec<Result<Vec<(NsRef, ObservedNamespace)>>> = std::thread::scope(|s| {
+        let workers: Vec<_> = work
+            .chunks_mut(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter_mut()
+                        .map(|(ns, handle)| Ok(((*ns).clone(), observe_one(ns, handle)?)))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(Error::WorkerPanicked {
+                        doing: "observe namespaces".into(),
+                    })
+                })
+            })
+            .collect()
+    });
     let mut state = ObservedState::empty();
-    for ns in namespaces {
-        if let Some(handle) = session.get(ns)? {
-            state
-                .namespaces
-                .insert(ns.clone(), observe_netlink(handle)?);
-        }
-    }
-    let jobs: Vec<(&crate::ns::Netns, (NsRef, Vec<String>))> = state
-        .namespaces
-        .iter()
-        .filter_map(|(ns, o)| {
-            let links = o.links.keys().cloned().collect();
-            session.netns_of(ns).map(|n| (n, (ns.clone(), links)))
-        })
-        .collect();
-    let settings = crate::ns::run_many(&jobs, |(ns, links)| read_settings(ns, links));
-    let mut read: Vec<(NsRef, BTreeMap<Sysctl, String>, BTreeSet<NatRule>)> = Vec::new();
-    for ((_, (ns, _)), r) in jobs.iter().zip(settings) {
-        let (sysctls, nat) = r??;
-        read.push((ns.clone(), sysctls, nat));
-    }
-    for (ns, sysctls, nat) in read {
-        if let Some(o) = state.namespaces.get_mut(&ns) {
-            o.sysctls = sysctls;
-            o.nat = nat;
-        }
+    for part in results {
+        state.namespaces.extend(part?);
     }
     Ok(state)
+}
+
+/// One namespace, on a worker thread that enters it (and ends when its share is done,
+/// so no caller's thread ever changes namespace).
+fn observe_one(ns: &NsRef, handle: &mut NsHandle) -> Result<ObservedNamespace> {
+    nix::sched::setns(handle.netns.fd(), nix::sched::CloneFlags::CLONE_NEWNET).map_err(
+        |errno| Error::Namespace {
+            what: "setns into",
+            path: handle.netns.path().to_path_buf(),
+            source: errno.into(),
+        },
+    )?;
+    let mut out = observe_netlink(handle)?;
+    // `disable_ipv6` came with the link dump; only links without it are read from
+    // /proc (see `SysctlDir` for why /proc is slow with many namespaces).
+    let links: Vec<String> = out
+        .links
+        .keys()
+        .filter(|l| {
+            !out.sysctls
+                .contains_key(&Sysctl::DisableIpv6(l.to_string()))
+        })
+        .cloned()
+        .collect();
+    let (sysctls, nat) = read_settings(ns, &links)?;
+    out.sysctls.extend(sysctls);
+    out.nat = nat;
+    Ok(out)
 }
 
 /// One namespace's links, addresses and routes: one dump each.
@@ -69,6 +100,9 @@ fn observe_netlink(handle: &mut NsHandle) -> Result<ObservedNamespace> {
         let link = to_link(msg, &names);
         if link.kind == LinkKind::Loopback {
             out.owner = link.owner.clone();
+        } else if let Some(v) = disable_ipv6(msg) {
+            out.sysctls
+                .insert(Sysctl::DisableIpv6(name.to_string()), v.to_string());
         }
         out.links.insert(name.to_string(), link);
     }
@@ -89,7 +123,23 @@ fn observe_netlink(handle: &mut NsHandle) -> Result<ObservedNamespace> {
     Ok(out)
 }
 
-/// The managed sysctls and the NAT rules, read on a thread inside the namespace.
+/// `net.ipv6.conf.<link>.disable_ipv6` as the link dump carries it (the IPv6 device
+/// configuration in `IFLA_AF_SPEC`); `None` when the link has no IPv6 device state.
+fn disable_ipv6(msg: &LinkMessage) -> Option<i32> {
+    msg.attributes.iter().find_map(|a| match a {
+        LinkAttribute::AfSpecUnspec(specs) => specs.iter().find_map(|s| match s {
+            AfSpecUnspec::Inet6(v6) => v6.iter().find_map(|i| match i {
+                AfSpecInet6::DevConf(conf) => Some(conf.disable_ipv6),
+                _ => None,
+            }),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+/// The forwarding sysctls, `disable_ipv6` of `links`, and the NAT rules, read on a
+/// thread inside the namespace.
 fn read_settings(
     ns: &NsRef,
     links: &[String],
@@ -102,8 +152,13 @@ fn read_settings(
             .map(|l| Sysctl::DisableIpv6(l.clone())),
     );
     let mut sysctls = BTreeMap::new();
+    let dir = ops::sysctl::SysctlDir::open().map_err(|source| Error::Sysctl {
+        ns: ns.clone(),
+        key: "net".into(),
+        source,
+    })?;
     for s in wanted {
-        let value = ops::sysctl::read(&s).map_err(|source| Error::Sysctl {
+        let value = dir.read(&s).map_err(|source| Error::Sysctl {
             ns: ns.clone(),
             key: s.key(),
             source,

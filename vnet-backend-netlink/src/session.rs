@@ -137,6 +137,66 @@ impl<'m> Session<'m> {
         Ok(self.handles.get_mut(ns))
     }
 
+    /// Opens every namespace of `list` that exists and is not open yet, the way
+    /// [`Session::get`] would, but with the netlink sockets opened by a few worker
+    /// threads that enter the namespaces in turn (instead of one new thread each).
+    pub fn open_many(&mut self, list: &[NsRef]) -> Result<()> {
+        let mut todo: Vec<(NsRef, Netns)> = Vec::new();
+        for ns in list {
+            let location = self.map.locate(ns)?;
+            if let (Some(h), NsLocation::Path(p)) = (self.handles.get(ns), &location) {
+                if current_id(p) != Some(h.id) {
+                    self.handles.remove(ns);
+                }
+            }
+            if self.handles.contains_key(ns) || todo.iter().any(|(n, _)| n == ns) {
+                continue;
+            }
+            let netns = match &location {
+                NsLocation::Current => Netns::open("/proc/self/ns/net")?,
+                NsLocation::Path(p) => match Netns::open(p) {
+                    Ok(n) => n,
+                    // Not created yet (or deleted): absent, as `get` says.
+                    Err(Error::Namespace { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        continue
+                    }
+                    Err(e) => return Err(e),
+                },
+                NsLocation::Pid(pid) => Netns::of_pid(*pid)?,
+            };
+            todo.push((ns.clone(), netns));
+        }
+        let jobs: Vec<(&Netns, ())> = todo.iter().map(|(_, n)| (n, ())).collect();
+        let counter = &self.counter;
+        let sockets = crate::ns::run_many(&jobs, |_| RtSocket::open(counter.clone()));
+        drop(jobs);
+        for ((ns, netns), sock) in todo.into_iter().zip(sockets) {
+            let sock = sock??;
+            let id = netns.id()?;
+            self.handles.insert(
+                ns,
+                NsHandle {
+                    netns,
+                    id,
+                    sock,
+                    links: None,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The open handles of `list` (those that are open), to work on them in parallel.
+    pub fn handles_of(&mut self, list: &[NsRef]) -> Vec<(&NsRef, &mut NsHandle)> {
+        let wanted: std::collections::BTreeSet<&NsRef> = list.iter().collect();
+        self.handles
+            .iter_mut()
+            .filter(|(ns, _)| wanted.contains(ns))
+            .collect()
+    }
+
     /// Like [`Session::get`], but a missing namespace is an error.
     pub fn require(&mut self, ns: &NsRef) -> Result<&mut NsHandle> {
         self.get(ns)?.ok_or_else(|| Error::Unmapped {
