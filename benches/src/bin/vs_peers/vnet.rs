@@ -54,6 +54,19 @@ impl Vnet {
         let start = Instant::now();
         let report = self.backend.apply(t, &Scope::Sandbox, &Self::options())?;
         let took = start.elapsed();
+        // Where a no-op apply's time goes: observing, and the planner's diff.
+        let start = Instant::now();
+        let observed = self.backend.observe(t, &Scope::Sandbox)?;
+        let observing = start.elapsed();
+        let start = Instant::now();
+        let plan = vnet_core::plan::diff(t, &Scope::Sandbox, &observed);
+        eprintln!(
+            "vnet no-op apply {:.0} ms: observe alone {:.0} ms, diff alone {:.0} ms ({} steps)",
+            took.as_secs_f64() * 1000.0,
+            observing.as_secs_f64() * 1000.0,
+            start.elapsed().as_secs_f64() * 1000.0,
+            plan.len()
+        );
         if report.mutating_requests != 0 || !report.plan.is_empty() {
             bail!(
                 "the second apply was not a no-op: {} steps, {} mutating requests",
