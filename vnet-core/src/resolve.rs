@@ -98,13 +98,35 @@ pub(crate) fn fnv1a(parts: &[&[u8]]) -> u64 {
     h
 }
 
+/// FNV-1a state that text can be formatted into.
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+impl fmt::Write for Fnv1a {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// A locally administered, unicast MAC derived from `topology`, `key` and `attempt`.
 pub fn derive_mac(topology: &str, key: &MacKey, attempt: u32) -> Mac {
-    let h = fnv1a(&[
-        topology.as_bytes(),
-        key.to_string().as_bytes(),
-        &attempt.to_le_bytes(),
-    ]);
+    // The same as `fnv1a(&[topology, key.to_string(), attempt])`, with the key's text
+    // hashed as it is formatted instead of allocated first (a MAC for every interface).
+    let mut h = Fnv1a(fnv1a(&[topology.as_bytes()]));
+    fmt::Write::write_fmt(&mut h, format_args!("{key}")).expect("hashing cannot fail");
+    h.bytes(&[0xff]);
+    h.bytes(&attempt.to_le_bytes());
+    h.bytes(&[0xff]);
+    let h = h.0;
     let b = h.to_be_bytes();
     // Bit 1 of the first octet: locally administered; bit 0 clear: unicast.
     Mac::new((b[0] & 0xfc) | 0x02, b[1], b[2], b[3], b[4], b[5])
@@ -327,6 +349,18 @@ mod tests {
         assert_eq!(derived.octets()[0] & 0x03, 0x02);
         let all: BTreeSet<_> = r.macs.values().collect();
         assert_eq!(all.len(), r.macs.len());
+    }
+
+    #[test]
+    fn derived_macs_hash_the_keys_text() {
+        let k = MacKey::HostVeth {
+            ct: 101,
+            name: "eth0".into(),
+        };
+        let h = fnv1a(&[b"lab", k.to_string().as_bytes(), &3u32.to_le_bytes()]);
+        let b = h.to_be_bytes();
+        let want = Mac::new((b[0] & 0xfc) | 0x02, b[1], b[2], b[3], b[4], b[5]);
+        assert_eq!(derive_mac("lab", &k, 3), want);
     }
 
     #[test]
