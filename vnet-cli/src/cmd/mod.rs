@@ -10,10 +10,10 @@ pub mod destroy;
 pub mod diff;
 pub mod graph;
 pub mod man;
-pub mod show;
-pub mod verify;
 pub mod plan;
 pub mod render;
+pub mod show;
+pub mod verify;
 
 use clap::Subcommand;
 
