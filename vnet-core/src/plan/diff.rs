@@ -381,51 +381,66 @@ impl Work<'_> {
             .links
             .iter()
             .partition(|(_, l)| matches!(l.kind, LinkKind::Vlan { .. }));
+        // The namespace's state and name sets are looked up once, not per link (a node
+        // holds a host end per container).
+        let Work {
+            topology,
+            removals,
+            additions,
+            cur,
+            blocked,
+            inherit_mtu,
+        } = self;
+        let Some(now) = cur.get_mut(ns) else {
+            return;
+        };
+        let blocked = blocked.of(ns);
+        let inherit = inherit_mtu.of(ns);
         for (name, want) in others.into_iter().chain(vlans) {
-            if self.blocked.contains(ns, name) {
+            if blocked.is_some_and(|b| b.contains(name)) {
                 continue;
             }
-            let Some(have) = self.link(ns, name).cloned() else {
+            let Some(have) = now.links.get(name).cloned() else {
                 continue;
             };
-            if !self.ours(&have.owner) {
+            if have.owner.as_deref() != Some(*topology) {
                 continue;
             }
             let (link, n) = (name.clone(), ns.clone());
             if let Some(mac) = want.mac {
                 if have.mac != Some(mac) {
                     let previous = have.mac.unwrap_or(mac);
-                    self.additions.push(Action::SetMac {
+                    additions.push(Action::SetMac {
                         ns: n.clone(),
                         link: link.clone(),
                         mac,
                         previous,
                     });
-                    self.follow_mac(ns, name, previous, mac);
+                    follow_mac(now, name, previous, mac);
                 }
             }
             if want.manage_mtu && have.mtu != want.mtu {
-                if self.inherit_mtu.contains(ns, name) {
+                if inherit.is_some_and(|i| i.contains(name)) {
                     // Created after its parent's `SetMtu` (see `order`), so it already has it.
-                    self.ns_mut(ns).links.get_mut(name).expect("seen above").mtu = want.mtu;
+                    now.links.get_mut(name).expect("seen above").mtu = want.mtu;
                 } else {
-                    self.additions.push(Action::SetMtu {
+                    additions.push(Action::SetMtu {
                         ns: n.clone(),
                         link: link.clone(),
                         mtu: want.mtu,
                         previous: have.mtu,
                     });
-                    self.follow_mtu(ns, name, want.mtu);
+                    follow_mtu(now, inherit, name, want.mtu);
                 }
             }
             let key = Sysctl::DisableIpv6(name.clone());
-            let off = self.cur[ns]
+            let off = now
                 .sysctls
                 .get(&key)
                 .cloned()
                 .unwrap_or_else(|| SYSCTL_DEFAULT.to_string());
             if off != want.disable_ipv6() {
-                self.additions.push(Action::SetSysctl {
+                additions.push(Action::SetSysctl {
                     ns: n.clone(),
                     sysctl: key,
                     value: want.disable_ipv6().to_string(),
@@ -434,15 +449,15 @@ impl Work<'_> {
             }
             if have.master != want.master {
                 if let Some(old) = &have.master {
-                    self.removals.push(Action::ClearMaster {
+                    removals.push(Action::ClearMaster {
                         ns: n.clone(),
                         link: link.clone(),
                         master: old.clone(),
                     });
                 }
                 if let Some(m) = &want.master {
-                    if !self.blocked.contains(ns, m) {
-                        self.additions.push(Action::SetMaster {
+                    if !blocked.is_some_and(|b| b.contains(m)) {
+                        additions.push(Action::SetMaster {
                             ns: n.clone(),
                             link: link.clone(),
                             master: m.clone(),
@@ -451,20 +466,20 @@ impl Work<'_> {
                 }
             }
             if !have.up {
-                self.additions.push(Action::SetUp {
+                additions.push(Action::SetUp {
                     ns: n.clone(),
                     link: link.clone(),
                 });
             }
             for a in have.addresses.difference(&want.addresses) {
-                self.removals.push(Action::DelAddress {
+                removals.push(Action::DelAddress {
                     ns: n.clone(),
                     link: link.clone(),
                     address: *a,
                 });
             }
             for a in want.addresses.difference(&have.addresses) {
-                self.additions.push(Action::AddAddress {
+                additions.push(Action::AddAddress {
                     ns: n.clone(),
                     link: link.clone(),
                     address: *a,
@@ -517,32 +532,6 @@ impl Work<'_> {
         }
     }
 
-    /// VLAN links on `name` that had its MAC take the new one, as the kernel does.
-    fn follow_mac(&mut self, ns: &NsRef, name: &str, old: Mac, new: Mac) {
-        for l in self.ns_mut(ns).links.values_mut() {
-            if matches!(&l.kind, LinkKind::Vlan { parent: Some(p), .. } if p == name)
-                && l.mac == Some(old)
-            {
-                l.mac = Some(new);
-            }
-        }
-    }
-
-    /// VLAN links this plan creates on `name` take its new MTU.
-    fn follow_mtu(&mut self, ns: &NsRef, name: &str, mtu: u32) {
-        let inherit = &self.inherit_mtu;
-        let Some(now) = self.cur.get_mut(ns) else {
-            return;
-        };
-        for (n, l) in now.links.iter_mut() {
-            if matches!(&l.kind, LinkKind::Vlan { parent: Some(p), .. } if p == name)
-                && inherit.contains(ns, n)
-            {
-                l.mtu = mtu;
-            }
-        }
-    }
-
     /// Drops a link from the working state with what goes with it in the kernel: its
     /// VLAN links, its ports' membership, its `disable_ipv6`, the routes through it.
     fn forget(&mut self, ns: &NsRef, name: &str) {
@@ -574,7 +563,35 @@ impl Work<'_> {
     }
 }
 
-/// Link names per namespace. Looked up by `(&NsRef, &str)` without building an owned
+/// VLAN links on `name` that had its MAC take the new one, as the kernel does.
+fn follow_mac(now: &mut ObservedNamespace, name: &str, old: Mac, new: Mac) {
+    for l in now.links.values_mut() {
+        if matches!(&l.kind, LinkKind::Vlan { parent: Some(p), .. } if p == name)
+            && l.mac == Some(old)
+        {
+            l.mac = Some(new);
+        }
+    }
+}
+
+/// VLAN links this plan creates on `name` (`inherit`: those of the namespace that take
+/// their parent's MTU) take its new MTU.
+fn follow_mtu(
+    now: &mut ObservedNamespace,
+    inherit: Option<&BTreeSet<String>>,
+    name: &str,
+    mtu: u32,
+) {
+    for (n, l) in now.links.iter_mut() {
+        if matches!(&l.kind, LinkKind::Vlan { parent: Some(p), .. } if p == name)
+            && inherit.is_some_and(|i| i.contains(n))
+        {
+            l.mtu = mtu;
+        }
+    }
+}
+
+/// Link names per namespace, looked up by namespace without building an owned
 /// key: the diff asks for every wanted link, and cloning a namespace and a name for
 /// each question was a tenth of its allocations.
 #[derive(Debug, Default)]
@@ -590,8 +607,9 @@ impl Names {
         }
     }
 
-    fn contains(&self, ns: &NsRef, name: &str) -> bool {
-        self.0.get(ns).is_some_and(|names| names.contains(name))
+    /// The names in `ns`.
+    fn of(&self, ns: &NsRef) -> Option<&BTreeSet<String>> {
+        self.0.get(ns)
     }
 }
 
