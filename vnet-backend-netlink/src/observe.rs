@@ -70,18 +70,18 @@ fn observe_one(ns: &NsRef, handle: &mut NsHandle) -> Result<ObservedNamespace> {
         },
     )?;
     let mut out = observe_netlink(handle)?;
-    // `disable_ipv6` came with the link dump; only links without it are read from
-    // /proc (see `SysctlDir` for why /proc is slow with many namespaces).
-    let links: Vec<String> = out
-        .links
-        .keys()
-        .filter(|l| {
-            !out.sysctls
-                .contains_key(&Sysctl::DisableIpv6(l.to_string()))
-        })
-        .cloned()
-        .collect();
-    let (sysctls, nat) = read_settings(ns, &links)?;
+    // The forwarding switches come over netlink, `disable_ipv6` came with the link
+    // dump; only what neither answered is read from /proc (see `SysctlDir` for why
+    // /proc is slow with many namespaces), usually nothing.
+    let mut wanted: Vec<Sysctl> = forwarding(handle, &mut out)?;
+    wanted.extend(
+        out.links
+            .keys()
+            .filter(|l| l.as_str() != "lo")
+            .map(|l| Sysctl::DisableIpv6(l.to_string()))
+            .filter(|s| !out.sysctls.contains_key(s)),
+    );
+    let (sysctls, nat) = read_settings(ns, wanted)?;
     out.sysctls.extend(sysctls);
     out.nat = nat;
     Ok(out)
@@ -138,20 +138,57 @@ fn disable_ipv6(msg: &LinkMessage) -> Option<i32> {
     })
 }
 
-/// The forwarding sysctls, `disable_ipv6` of `links`, and the NAT rules, read on a
-/// thread inside the namespace.
+/// Reads the forwarding switches over netlink (`RTM_GETNETCONF`, both families in one
+/// datagram) into `out`; returns those the kernel did not answer, to be read from /proc.
+fn forwarding(handle: &mut NsHandle, out: &mut ObservedNamespace) -> Result<Vec<Sysctl>> {
+    let switches = [Sysctl::Ipv4Forward, Sysctl::Ipv6Forward];
+    let requests: Vec<(u16, Vec<u8>)> = switches
+        .iter()
+        .filter_map(ops::netconf::family_of)
+        .map(|family| (ops::netconf::RTM_GETNETCONF, ops::netconf::get_all(family)))
+        .collect();
+    let answers = handle.sock.get_raw(&requests, "get netconf all")?;
+    let mut unanswered = Vec::new();
+    for (sysctl, answer) in switches.into_iter().zip(answers) {
+        match answer.as_deref().and_then(ops::netconf::forwarding) {
+            Some(v) => {
+                out.sysctls.insert(sysctl, v);
+            }
+            None => unanswered.push(sysctl),
+        }
+    }
+    Ok(unanswered)
+}
+
+/// The sysctls of `wanted` (from /proc, opened only when something is wanted) and the
+/// NAT rules, read on a thread inside the namespace.
 fn read_settings(
     ns: &NsRef,
-    links: &[String],
+    wanted: Vec<Sysctl>,
 ) -> Result<(BTreeMap<Sysctl, String>, BTreeSet<NatRule>)> {
-    let mut wanted = vec![Sysctl::Ipv4Forward, Sysctl::Ipv6Forward];
-    wanted.extend(
-        links
-            .iter()
-            .filter(|l| l.as_str() != "lo")
-            .map(|l| Sysctl::DisableIpv6(l.clone())),
-    );
     let mut sysctls = BTreeMap::new();
+    if !wanted.is_empty() {
+        read_proc(ns, wanted, &mut sysctls)?;
+    }
+    let nat = ops::nat::list(ops::nat::table_exists())
+        .map_err(|detail| Error::Nft {
+            ns: ns.clone(),
+            doing: "list table inet vnet".into(),
+            detail,
+        })?
+        .into_iter()
+        .map(|f| f.rule)
+        .collect();
+    Ok((sysctls, nat))
+}
+
+/// Reads `wanted` from the calling thread's `/proc/sys/net` into `sysctls`; settings
+/// that do not exist are left out.
+fn read_proc(
+    ns: &NsRef,
+    wanted: Vec<Sysctl>,
+    sysctls: &mut BTreeMap<Sysctl, String>,
+) -> Result<()> {
     let dir = ops::sysctl::SysctlDir::open().map_err(|source| Error::Sysctl {
         ns: ns.clone(),
         key: "net".into(),
@@ -167,16 +204,7 @@ fn read_settings(
             sysctls.insert(s, v);
         }
     }
-    let nat = ops::nat::list(ops::nat::table_exists())
-        .map_err(|detail| Error::Nft {
-            ns: ns.clone(),
-            doing: "list table inet vnet".into(),
-            detail,
-        })?
-        .into_iter()
-        .map(|f| f.rule)
-        .collect();
-    Ok((sysctls, nat))
+    Ok(())
 }
 
 fn to_link(msg: &LinkMessage, names: &BTreeMap<u32, String>) -> ObservedLink {

@@ -27,6 +27,8 @@ const MAX_IN_FLIGHT: usize = 256;
 const MAX_SEND_BYTES: usize = 64 * 1024;
 /// Receive buffer: a dump datagram is at most 32 KiB; room for several.
 const RECV_BUF: usize = 256 * 1024;
+/// `NLMSG_ERROR`: an error or ACK.
+const NLMSG_ERROR: u16 = 2;
 /// How often a dump interrupted by a concurrent change (`NLM_F_DUMP_INTR`) is retried.
 const DUMP_ATTEMPTS: u32 = 5;
 
@@ -284,6 +286,84 @@ impl RtSocket {
         }
     }
 
+    /// Sends gets that `netlink-packet-route` cannot encode (e.g. `RTM_GETNETCONF`), all
+    /// in one datagram, and returns each answer's payload in order: `(message type,
+    /// payload)` in, the answer's payload out, `None` when the kernel says there is
+    /// nothing to answer (ENODEV/ENOENT/EOPNOTSUPP/EAFNOSUPPORT: e.g. IPv6 disabled).
+    pub fn get_raw(
+        &mut self,
+        requests: &[(u16, Vec<u8>)],
+        what: &str,
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut datagram = Vec::new();
+        let mut pending: BTreeMap<u32, usize> = BTreeMap::new();
+        for (index, (kind, payload)) in requests.iter().enumerate() {
+            let seq = self.next_seq();
+            let len = 16 + payload.len();
+            datagram.extend_from_slice(&(len as u32).to_ne_bytes());
+            datagram.extend_from_slice(&kind.to_ne_bytes());
+            datagram.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+            datagram.extend_from_slice(&seq.to_ne_bytes());
+            datagram.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel's
+            datagram.extend_from_slice(payload);
+            datagram.resize((datagram.len() + 3) & !3, 0);
+            pending.insert(seq, index);
+            self.counter.add_read();
+        }
+        let mut out: Vec<Option<Vec<u8>>> = vec![None; requests.len()];
+        if pending.is_empty() {
+            return Ok(out);
+        }
+        self.send(&datagram)?;
+        while !pending.is_empty() {
+            for (kind, seq, payload) in self.recv_raw(what)? {
+                let Some(index) = pending.remove(&seq) else {
+                    continue; // a late answer to something else
+                };
+                if kind != NLMSG_ERROR {
+                    out[index] = Some(payload);
+                    continue;
+                }
+                let code = payload
+                    .get(..4)
+                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                    .unwrap_or(0);
+                match code.abs() {
+                    0
+                    | nix::libc::ENODEV
+                    | nix::libc::ENOENT
+                    | nix::libc::EOPNOTSUPP
+                    | nix::libc::EAFNOSUPPORT => {}
+                    errno => return Err(kernel_error(what.to_string(), errno)),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Receives one datagram and splits it into `(message type, sequence, payload)`
+    /// without decoding the payloads.
+    fn recv_raw(&mut self, what: &str) -> Result<Vec<(u16, u32, Vec<u8>)>> {
+        let n = self.recv_datagram(what)?;
+        let mut out = Vec::new();
+        let mut offset = 0;
+        while offset + 16 <= n {
+            let b = &self.recv_buf[offset..n];
+            let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+            if len < 16 || len > b.len() {
+                return Err(Error::Decode {
+                    request: what.to_string(),
+                    detail: format!("message of {len} bytes in {} left", b.len()),
+                });
+            }
+            let kind = u16::from_ne_bytes([b[4], b[5]]);
+            let seq = u32::from_ne_bytes([b[8], b[9], b[10], b[11]]);
+            out.push((kind, seq, b[16..len].to_vec()));
+            offset += (len + 3) & !3;
+        }
+        Ok(out)
+    }
+
     fn send(&self, bytes: &[u8]) -> Result<()> {
         let sent = self.socket.send(bytes, 0).map_err(|source| Error::Socket {
             doing: "send".into(),
@@ -298,8 +378,8 @@ impl RtSocket {
         Ok(())
     }
 
-    /// Receives one datagram and decodes the messages in it.
-    fn recv_messages(&mut self, what: &str) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
+    /// Receives one datagram into the receive buffer; its length.
+    fn recv_datagram(&mut self, what: &str) -> Result<usize> {
         self.recv_buf.clear();
         let n = loop {
             match self.socket.recv(&mut self.recv_buf, 0) {
@@ -319,6 +399,12 @@ impl RtSocket {
                 detail: format!("datagram of {n} bytes truncated to {}", self.recv_buf.len()),
             });
         }
+        Ok(n)
+    }
+
+    /// Receives one datagram and decodes the messages in it.
+    fn recv_messages(&mut self, what: &str) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
+        let n = self.recv_datagram(what)?;
         let mut out = Vec::new();
         let mut offset = 0;
         while offset < n {

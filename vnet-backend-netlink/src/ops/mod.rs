@@ -5,5 +5,6 @@
 pub mod address;
 pub mod link;
 pub mod nat;
+pub mod netconf;
 pub mod route;
 pub mod sysctl;
