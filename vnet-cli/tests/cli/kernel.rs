@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::common::{seed_path, TempDir};
+use crate::common::{can_run, seed_path, TempDir};
 
 /// One command's result inside a private session.
 #[derive(Debug, Clone)]
@@ -27,33 +27,6 @@ impl Step {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
-}
-
-/// Whether kernel tests can run here: root and `unshare`. Otherwise prints why and
-/// skips, or fails when `CI` is set (CI runs as root, so a skip there hides a problem).
-fn can_run(test: &str) -> bool {
-    let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !on_path("unshare") || !on_path("ip") {
-        Some("`unshare` (util-linux) or `ip` (iproute2) is missing")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(why) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: kernel test cannot run in CI: {why}")
-        }
-        Some(why) => {
-            eprintln!("SKIPPED {test}: {why} (kernel tests need root)");
-            false
-        }
-    }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
 /// Runs `steps` (shell commands using `$VNET` and `$SEED`) one after another in one

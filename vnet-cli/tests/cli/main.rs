@@ -7,6 +7,7 @@
 
 mod common;
 mod kernel;
+mod ocf;
 mod plan_render;
 
 use common::{code, seed, seed_path, stderr, stdout, vnet, TempDir};

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use crate::common::can_run;
+
 const VNET: &str = env!("CARGO_BIN_EXE_vnet");
 
 fn agent() -> PathBuf {
@@ -20,32 +22,6 @@ fn agent() -> PathBuf {
 
 fn seed() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/seed.toml")
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
-}
-
-/// Root and `unshare` present; otherwise skip loudly, or fail under CI.
-fn can_run(test: &str) -> bool {
-    let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !on_path("unshare") || !on_path("ip") {
-        Some("`unshare` (util-linux) or `ip` (iproute2) is missing")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(why) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: kernel test cannot run in CI: {why}")
-        }
-        Some(why) => {
-            eprintln!("SKIPPED {test}: {why} (kernel tests need root)");
-            false
-        }
-    }
 }
 
 /// Runs `steps` (name, shell command using `$AGENT`) in one private session with the
