@@ -23,19 +23,20 @@
 //! bridge and namespace is made inside that private network namespace, and all of it
 //! dies with the run even if a teardown fails. Needs root.
 //!
-//! ## Results (this 2-core machine, release build, one run, load average 4-5)
+//! ## Results (this 2-core machine, release build, one run, load average 1.6-3.3)
 //!
 //! | N = 1,000 | setup | ms/CT | teardown | setup x vnet | teardown x vnet |
 //! |---|---|---|---|---|---|
-//! | vnet (netlink backend) | 1.69 s | 1.69 | 0.32 s | 1.0 | 1.0 |
-//! | ip -batch | 6.59 s | 6.59 | 0.69 s | 3.9 | 2.2 |
-//! | CNI bridge plugin 1.1.1 | 23.28 s | 23.28 | 40.89 s | 13.8 | 127.0 |
-//! | ip, one process per operation | 18.57 s | 18.57 | 2.98 s | 11.0 | 9.3 |
+//! | vnet (netlink backend) | 1.31 s | 1.31 | 0.16 s | 1.0 | 1.0 |
+//! | ip -batch | 4.38 s | 4.38 | 0.39 s | 3.3 | 2.4 |
+//! | CNI bridge plugin 1.1.1 | 14.30 s | 14.30 | 34.38 s | 10.9 | 213.6 |
+//! | ip, one process per operation | 16.61 s | 16.61 | 1.58 s | 12.6 | 9.8 |
 //!
-//! N = 100: vnet 0.17 s (1.67 ms/CT), ip -batch 2.2x, CNI 8.2x, ip per operation 10.5x.
-//! vnet's no-op second apply: 9.7% of the first at N = 100, 20.9% at N = 1,000. Goals
-//! met: setup <= 3 s, teardown <= 1.5 s, 3.5x ip -batch, 10x CNI; not yet: 25x the
-//! per-operation script, no-op apply < 10% at N = 1,000.
+//! N = 100: vnet 0.10 s (1.01 ms/CT), ip -batch 2.5x, CNI 8.6x, ip per operation 10.0x.
+//! vnet's no-op second apply: 9.8% of the first at N = 100, 7.9% (103 ms) at N = 1,000.
+//! Goals met: setup <= 3 s, teardown <= 1.5 s, 10x CNI, no-op apply < 10% at N = 1,000;
+//! not in this run: 3.5x ip -batch (3.3x; 3.9x in the run before), 25x the
+//! per-operation script.
 
 mod check;
 mod cni;
