@@ -31,6 +31,7 @@ pub mod model;
 pub mod observed;
 pub mod ownership;
 pub mod path;
+mod placement;
 pub mod plan;
 pub mod reach;
 pub mod resolve;
@@ -41,6 +42,7 @@ mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use model::Topology;
+pub use placement::{CtObjects, PlacementError};
 pub use rules::Rule;
 pub use source::{Document, Format, Location, ParseError};
 pub use valid::ValidTopology;

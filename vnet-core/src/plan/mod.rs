@@ -10,6 +10,7 @@ mod json;
 pub mod listing;
 mod namespace;
 mod order;
+mod restrict;
 mod scope;
 mod steps;
 mod teardown;
