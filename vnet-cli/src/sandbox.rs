@@ -38,7 +38,7 @@ pub struct Target {
 }
 
 /// A prefix becomes part of namespace file names: keep it to a safe, short alphabet.
-fn parse_prefix(s: &str) -> Result<String, String> {
+pub fn parse_prefix(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 32
         && s.chars()

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod check;
 pub mod completions;
+pub mod ct;
 pub mod demo;
 pub mod destroy;
 pub mod diff;
@@ -13,6 +14,9 @@ pub mod man;
 pub mod plan;
 pub mod render;
 pub mod show;
+pub mod start;
+pub mod status;
+pub mod stop;
 pub mod verify;
 
 use clap::Subcommand;
@@ -79,6 +83,22 @@ pub enum Command {
         after_help = "Examples:\n  sudo vnet demo\n  sudo vnet demo examples/seed.toml --keep\n\nExit codes: 0 built, verified and removed, 3 verification failed, 4 system error."
     )]
     Demo(demo::Args),
+    /// Bring containers' networks up on one of their nodes (sandbox only): leaves before
+    /// gateways, then announce their addresses once their ports forward.
+    #[command(
+        after_help = "Examples:\n  sudo vnet start mail --node m2 examples/seed.toml --sandbox\n  sudo vnet start mail dbms router --node m2 examples/seed.toml --sandbox\n  sudo vnet --output json start router --node m1 examples/seed.toml --sandbox --announce-schedule 0,20,200,1000,5000\n\nA container running on another node is stopped there first. Sandbox only for now.\nExit codes: 0 started, 1 invalid input or unknown container, 2 usage (e.g. a node it may not run on), 3 started but differs, 4 system error."
+    )]
+    Start(start::Args),
+    /// Take containers' networks down: delete their namespaces (sandbox only; idempotent).
+    #[command(
+        after_help = "Examples:\n  sudo vnet stop mail examples/seed.toml --sandbox\n\nExit codes: 0 stopped or not running, 1 invalid input, 4 system error (e.g. a namespace vnet did not make)."
+    )]
+    Stop(stop::Args),
+    /// Whether a container's network is up, on which node, and its drift (sandbox only).
+    #[command(
+        after_help = "Examples:\n  sudo vnet status mail examples/seed.toml --sandbox\n  sudo vnet --output json status mail examples/seed.toml --sandbox\n\nExit codes: 0 running and clean, 3 not running or drifted, 1 invalid input, 4 system error."
+    )]
+    Status(status::Args),
 }
 
 impl Command {
@@ -97,6 +117,9 @@ impl Command {
             Command::Verify(args) => verify::run(args, global),
             Command::Show(args) => show::run(args, global),
             Command::Demo(args) => demo::run(args, global),
+            Command::Start(args) => start::run(args, global),
+            Command::Stop(args) => stop::run(args, global),
+            Command::Status(args) => status::run(args, global),
         }
     }
 }

@@ -1,0 +1,328 @@
+//! What `vnet start`, `vnet stop` and `vnet status` share: the sandbox-only target, where
+//! a container runs now, which plan steps and which differences are its own, and how it
+//! is stopped (its namespace deleted, its cables go with it).
+
+use anyhow::anyhow;
+use std::time::{Duration, Instant};
+
+use vnet_backend_netlink::verify::Mismatch;
+use vnet_backend_netlink::{ApplyOptions, Backend};
+use vnet_core::model::Container;
+use vnet_core::observed::ObservedState;
+use vnet_core::plan::{Action, NsRef, Plan, Scope, Step};
+use vnet_core::{CtObjects, PlacementError, ValidTopology};
+
+use crate::exit::{Exit, Failure};
+use crate::sandbox::{backend_failure, parse_prefix, Resolved, Target, DEFAULT_PREFIX};
+
+/// How long a stop waits for the kernel to remove the host ends of a deleted
+/// namespace's veth pairs (it does so asynchronously, a little after the delete).
+pub const GONE_WAIT: Duration = Duration::from_secs(3);
+
+/// The sandbox options of the per-container commands (a real node is not supported yet).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Sandbox {
+    /// The topology runs as network namespaces on this machine (`<prefix>-<name>`); the
+    /// only place these commands work on for now.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// The sandbox's namespace name prefix.
+    #[arg(long, default_value = DEFAULT_PREFIX, value_parser = parse_prefix)]
+    pub prefix: String,
+}
+
+impl Sandbox {
+    /// The sandbox target, or a usage error (exit 2) without `--sandbox`.
+    pub fn resolve(&self, t: &ValidTopology) -> Result<Resolved, Failure> {
+        if !self.sandbox {
+            return Err(Failure::usage(anyhow!(
+                "say where the topology runs: --sandbox (namespaces {}-<name> on this \
+                 machine); real nodes are not supported by this command yet",
+                self.prefix
+            )));
+        }
+        Target::sandbox(&self.prefix).resolve(t)
+    }
+}
+
+/// `CT... FILE` split into the containers and the file (a usage error without both).
+pub fn split_words(words: &[String]) -> Result<(&[String], &str), Failure> {
+    match words.split_last() {
+        Some((file, cts)) if !cts.is_empty() => Ok((cts, file.as_str())),
+        _ => Err(Failure::usage(anyhow!(
+            "name the containers and then the topology file: CT... FILE"
+        ))),
+    }
+}
+
+/// The container named `name`, or invalid input (exit 1).
+pub fn container<'a>(t: &'a ValidTopology, name: &str) -> Result<&'a Container, Failure> {
+    t.topology()
+        .ct
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| Failure::invalid(anyhow!("topology {} has no container {name}", t.name())))
+}
+
+/// The topology with `ct` on `node`: an unknown container is invalid input (1), a node
+/// it may not run on a usage error (2).
+pub fn placed(t: &ValidTopology, ct: &str, node: &str) -> Result<ValidTopology, Failure> {
+    t.placed(ct, node).map_err(|e| match e {
+        PlacementError::NoContainer { .. } => Failure::invalid(e),
+        PlacementError::NotItsNode { .. } => Failure::usage(e),
+    })
+}
+
+/// Where a container is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Whereabouts {
+    /// Its namespace exists.
+    pub ns_exists: bool,
+    /// The namespace carries this topology's mark (vnet made it).
+    pub ours: bool,
+    /// The first of its nodes that holds one of its host-side cables.
+    pub node: Option<String>,
+}
+
+impl Whereabouts {
+    /// Running: its namespace is there and is ours.
+    pub fn running(&self) -> bool {
+        self.ns_exists && self.ours
+    }
+}
+
+/// Where `ct` is in `observed`.
+pub fn whereabouts(t: &ValidTopology, ct: &Container, observed: &ObservedState) -> Whereabouts {
+    let ns = observed.namespaces.get(&NsRef::Ct(ct.name.clone()));
+    let node = t
+        .ct_nodes(ct)
+        .into_iter()
+        .find(|n| {
+            let node_ns = NsRef::Node(n.to_string());
+            let objects = t.ct_objects(&ct.name, n, &Scope::Sandbox);
+            observed.namespaces.get(&node_ns).is_some_and(|o| {
+                objects
+                    .links
+                    .iter()
+                    .any(|(ns, link)| *ns == node_ns && o.links.contains_key(link))
+            })
+        })
+        .map(str::to_string);
+    Whereabouts {
+        ns_exists: ns.is_some(),
+        ours: ns.is_some_and(|o| o.owner.as_deref() == Some(t.name())),
+        node,
+    }
+}
+
+/// The link an action works on, if any.
+fn action_link(a: &Action) -> Option<&str> {
+    use Action::*;
+    match a {
+        CreateLink { spec, .. } | DeleteLink { spec, .. } => Some(spec.name()),
+        MoveLink { name, .. } => Some(name),
+        SetMac { link, .. }
+        | SetMtu { link, .. }
+        | SetUp { link, .. }
+        | SetDown { link, .. }
+        | SetMaster { link, .. }
+        | ClearMaster { link, .. }
+        | AddAddress { link, .. }
+        | DelAddress { link, .. } => Some(link),
+        SetSysctl { sysctl, .. } => sysctl.link(),
+        _ => None,
+    }
+}
+
+/// Whether `a` is one of the container's own steps: anything in its namespace, and in
+/// other namespaces only what works on its cables.
+pub fn concerns(objects: &CtObjects, a: &Action) -> bool {
+    let Some(ns) = a.ns() else { return false };
+    if Some(ns) == objects.ns.as_ref() {
+        return true;
+    }
+    action_link(a).is_some_and(|link| objects.has_link(ns, link))
+}
+
+/// Whether a difference is about the container's own objects.
+pub fn own_mismatch(objects: &CtObjects, m: &Mismatch) -> bool {
+    if Some(&m.ns) == objects.ns.as_ref() {
+        return true;
+    }
+    objects.links.iter().any(|(ns, link)| {
+        *ns == m.ns
+            && (m.object == format!("link {link}")
+                || m.object == format!("sysctl net.ipv6.conf.{link}.disable_ipv6"))
+    })
+}
+
+/// The differences of `ct`'s own objects on `node` right now.
+pub fn drift(
+    backend: &Backend,
+    t: &ValidTopology,
+    ct: &str,
+    node: &str,
+) -> Result<Vec<Mismatch>, Failure> {
+    let placed = placed(t, ct, node)?;
+    let objects = placed.ct_objects(ct, node, &Scope::Sandbox);
+    let all = backend
+        .check(&placed, &Scope::Sandbox)
+        .map_err(backend_failure)?;
+    Ok(all
+        .into_iter()
+        .filter(|m| own_mismatch(&objects, m))
+        .collect())
+}
+
+/// Stops `ct`: deletes its namespace when it carries this topology's mark (its veth
+/// pairs and NIC stand-in go with it), then waits until the kernel has removed its host
+/// ends on every node. Returns whether there was something to stop; a namespace vnet
+/// did not make is refused (exit 4) and left alone.
+pub fn stop(target: &Resolved, t: &ValidTopology, ct: &Container) -> Result<bool, Failure> {
+    let backend = target.backend();
+    let observed = backend
+        .observe(t, &Scope::Sandbox)
+        .map_err(backend_failure)?;
+    let now = whereabouts(t, ct, &observed);
+    if !now.ns_exists {
+        return Ok(false);
+    }
+    if !now.ours {
+        return Err(Failure::system(anyhow!(
+            "namespace {} exists but was not made by topology {}: left alone",
+            NsRef::Ct(ct.name.clone()).sandbox_name(target.prefix.as_deref().unwrap_or("")),
+            t.name()
+        )));
+    }
+    let plan = Plan {
+        topology: t.name().to_string(),
+        steps: vec![Step {
+            id: 0,
+            action: Action::DeleteNamespace {
+                ns: NsRef::Ct(ct.name.clone()),
+            },
+            after: Vec::new(),
+            stage: 0,
+        }],
+    };
+    backend
+        .execute(&plan, &ApplyOptions::default())
+        .map_err(backend_failure)?;
+    let deadline = Instant::now() + GONE_WAIT;
+    loop {
+        let observed = backend
+            .observe(t, &Scope::Sandbox)
+            .map_err(backend_failure)?;
+        let left = whereabouts(t, ct, &observed);
+        if left.node.is_none() && !left.ns_exists {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure {
+                exit: Exit::System,
+                error: Some(anyhow!(
+                    "container {} stopped, but its host ends are still on node {}",
+                    ct.name,
+                    left.node.unwrap_or_default()
+                )),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether `ct` is a next hop of another container's route (a gateway: started last,
+/// after the containers that route through it).
+pub fn is_gateway(t: &ValidTopology, ct: &Container) -> bool {
+    let mine: Vec<std::net::IpAddr> = ct
+        .veth
+        .iter()
+        .flat_map(|v| v.addresses.iter())
+        .chain(ct.nic.iter().flat_map(|n| n.addresses.iter()))
+        .chain(ct.vlan.iter().flat_map(|v| v.addresses.iter()))
+        .map(|a| a.ip())
+        .collect();
+    t.topology()
+        .ct
+        .iter()
+        .filter(|o| o.name != ct.name)
+        .flat_map(|o| o.route.iter())
+        .any(|r| r.via.is_some_and(|via| mine.contains(&via)))
+}
+
+/// `names` in start order: leaves first, gateways last, otherwise as given.
+pub fn leaves_first<'a>(t: &ValidTopology, names: &'a [String]) -> Result<Vec<&'a str>, Failure> {
+    let mut keyed = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        keyed.push((is_gateway(t, container(t, n)?), i, n.as_str()));
+    }
+    keyed.sort();
+    keyed.dedup_by(|a, b| a.2 == b.2);
+    Ok(keyed.into_iter().map(|(_, _, n)| n).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> ValidTopology {
+        let text = include_str!("../../../examples/seed.toml");
+        vnet_core::Document::parse(text, vnet_core::Format::Toml)
+            .unwrap()
+            .validate()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_last_word_is_the_file() {
+        let words: Vec<String> = ["mail", "dbms", "seed.toml"].map(String::from).to_vec();
+        let (cts, file) = split_words(&words).unwrap();
+        assert_eq!(cts, ["mail", "dbms"]);
+        assert_eq!(file, "seed.toml");
+        assert_eq!(split_words(&words[2..]).unwrap_err().exit, Exit::Usage);
+    }
+
+    #[test]
+    fn the_router_is_a_gateway_and_starts_after_its_leaves() {
+        let t = seed();
+        assert!(is_gateway(&t, container(&t, "router").unwrap()));
+        assert!(!is_gateway(&t, container(&t, "mail").unwrap()));
+        let names: Vec<String> = ["router", "mail", "dbms"].map(String::from).to_vec();
+        assert_eq!(
+            leaves_first(&t, &names).unwrap(),
+            ["mail", "dbms", "router"]
+        );
+        let unknown = leaves_first(&t, &["nosuch".to_string()]).unwrap_err();
+        assert_eq!(unknown.exit, Exit::Invalid);
+    }
+
+    #[test]
+    fn a_containers_steps_are_its_namespace_and_its_cables_only() {
+        let t = seed();
+        let on_m2 = placed(&t, "mail", "m2").unwrap();
+        let objects = on_m2.ct_objects("mail", "m2", &Scope::Sandbox);
+        let plan = vnet_core::plan::compile(&on_m2, &Scope::Sandbox);
+        let mine = plan.restricted_to(|a| concerns(&objects, a));
+        assert!(!mine.is_empty());
+        for a in mine.actions() {
+            let ns = a.ns().unwrap();
+            assert!(
+                *ns == NsRef::Ct("mail".into()) || *ns == NsRef::Node("m2".into()),
+                "{a:?}"
+            );
+        }
+        assert!(mine.actions().any(|a| matches!(a,
+            Action::CreateLink { ns, spec } if *ns == NsRef::Node("m2".into()) && spec.name() == "veth2")));
+        assert!(mine.actions().any(
+            |a| matches!(a, Action::CreateNamespace { ns } if *ns == NsRef::Ct("mail".into()))
+        ));
+        // Nothing of the other containers, the bridges or the LANs.
+        assert!(!mine.actions().any(|a| format!("{a:?}").contains("veth3")));
+        assert!(!mine.actions().any(|a| action_link(a) == Some("br0")));
+        assert_eq!(
+            placed(&t, "mail", "m9").unwrap_err().exit,
+            Exit::Usage,
+            "m9 is not one of mail's nodes"
+        );
+    }
+}
