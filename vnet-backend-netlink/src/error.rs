@@ -11,7 +11,8 @@ use vnet_core::plan::NsRef;
 #[non_exhaustive]
 pub enum Error {
     /// The kernel refused a netlink request (`RTNETLINK answers: ...`).
-    #[error("netlink {request} failed: {source} (errno {errno})")]
+    // The errno's text comes from `source`, which error reporters print after this line.
+    #[error("netlink {request} failed (errno {errno})")]
     Kernel {
         /// What was asked, e.g. `add veth veth1 in vnet-m1`.
         request: String,

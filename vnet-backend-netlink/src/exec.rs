@@ -133,8 +133,16 @@ pub(crate) fn rollback(session: &mut Session<'_>, alias: &str, done: &[Action]) 
 }
 
 /// A short description of an action for errors.
+/// An action as people read it in errors: what it does, and where.
 pub(crate) fn describe(action: &Action) -> String {
-    serde_json::to_string(action).unwrap_or_else(|_| format!("{action:?}"))
+    let what = vnet_core::plan::listing::describe(action);
+    match action {
+        Action::CreateNamespace { .. } | Action::DeleteNamespace { .. } => what,
+        _ => match action.ns() {
+            Some(ns) => format!("{what} in {ns}"),
+            None => what,
+        },
+    }
 }
 
 /// One netlink request that belongs to action `slot` of the stage.
