@@ -16,14 +16,14 @@ use crate::common::{can_run, seed_path, TempDir};
 
 /// One command's result inside a private session.
 #[derive(Debug, Clone)]
-struct Step {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Step {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Step {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
@@ -32,7 +32,7 @@ impl Step {
 /// Runs `steps` (shell commands using `$VNET` and `$SEED`) one after another in one
 /// private network + mount namespace, recording each one's exit code and output even
 /// when it fails; returns them by name.
-fn in_private_netns(test: &str, steps: &[(&str, &str)]) -> BTreeMap<String, Step> {
+pub(crate) fn in_private_netns(test: &str, steps: &[(&str, &str)]) -> BTreeMap<String, Step> {
     let dir = TempDir::new(&format!("kernel-{test}"));
     let mut script = String::from(
         "set -u\nrun() { n=$1; shift; sh -c \"$*\" >\"$D/$n.out\" 2>\"$D/$n.err\"; echo $? >\"$D/$n.rc\"; }\n",
@@ -76,7 +76,7 @@ fn in_private_netns(test: &str, steps: &[(&str, &str)]) -> BTreeMap<String, Step
 }
 
 /// The step `name`, checked to have exited with `code`.
-fn expect<'a>(steps: &'a BTreeMap<String, Step>, name: &str, code: i32) -> &'a Step {
+pub(crate) fn expect<'a>(steps: &'a BTreeMap<String, Step>, name: &str, code: i32) -> &'a Step {
     let s = &steps[name];
     assert_eq!(
         s.code, code,

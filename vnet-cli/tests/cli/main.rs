@@ -9,6 +9,7 @@ mod common;
 mod kernel;
 mod ocf;
 mod plan_render;
+mod start_stop;
 
 use common::{code, seed, seed_path, stderr, stdout, vnet, TempDir};
 use std::process::Command;
