@@ -231,8 +231,8 @@ pub fn stop(target: &Resolved, t: &ValidTopology, ct: &Container) -> Result<bool
     }
 }
 
-/// Whether `ct` is a next hop of another container's route (a gateway: started last,
-/// after the containers that route through it).
+/// Whether `ct` is a gateway: a next hop of another container's route, or a subnet's
+/// declared gateway (started last, after the containers that route through it).
 pub fn is_gateway(t: &ValidTopology, ct: &Container) -> bool {
     let mine: Vec<std::net::IpAddr> = ct
         .veth
@@ -242,12 +242,18 @@ pub fn is_gateway(t: &ValidTopology, ct: &Container) -> bool {
         .chain(ct.vlan.iter().flat_map(|v| v.addresses.iter()))
         .map(|a| a.ip())
         .collect();
-    t.topology()
-        .ct
+    let subnet_gateway = t
+        .topology()
+        .subnet
         .iter()
-        .filter(|o| o.name != ct.name)
-        .flat_map(|o| o.route.iter())
-        .any(|r| r.via.is_some_and(|via| mine.contains(&via)))
+        .any(|s| s.gateway.is_some_and(|g| mine.contains(&g)));
+    subnet_gateway
+        || t.topology()
+            .ct
+            .iter()
+            .filter(|o| o.name != ct.name)
+            .flat_map(|o| o.route.iter())
+            .any(|r| r.via.is_some_and(|via| mine.contains(&via)))
 }
 
 /// `names` in start order: leaves first, gateways last, otherwise as given.
@@ -271,6 +277,26 @@ mod tests {
             .unwrap()
             .validate()
             .unwrap()
+    }
+
+    #[test]
+    fn a_subnet_gateway_is_a_gateway_without_routes_through_it() {
+        let route = "[[ct.route]]\nto = \"192.168.0.0/16\"\nvia = \"192.168.199.1\"\n";
+        let seed = include_str!("../../../examples/seed.toml");
+        assert!(seed.contains(route));
+        let no_routes = seed.replace(route, "");
+        let t = vnet_core::Document::parse(&no_routes, vnet_core::Format::Toml)
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert!(t.topology().ct.iter().all(|c| c.route.is_empty()));
+        assert!(is_gateway(&t, container(&t, "router").unwrap()));
+        let without_gateway = no_routes.replace("gateway = \"192.168.199.1\"\n", "");
+        let t = vnet_core::Document::parse(&without_gateway, vnet_core::Format::Toml)
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert!(!is_gateway(&t, container(&t, "router").unwrap()));
     }
 
     #[test]
