@@ -9,6 +9,7 @@ pub mod ct;
 pub mod demo;
 pub mod destroy;
 pub mod diff;
+pub mod failover_test;
 pub mod graph;
 pub mod man;
 pub mod plan;
@@ -99,6 +100,12 @@ pub enum Command {
         after_help = "Examples:\n  sudo vnet status mail examples/seed.toml --sandbox\n  sudo vnet --output json status mail examples/seed.toml --sandbox\n\nExit codes: 0 running and clean, 3 not running or drifted, 1 invalid input, 4 system error."
     )]
     Status(status::Args),
+    /// Measure a failover end to end in private namespaces: a LAN host pings a container
+    /// every 10 ms, the home node powers down, the containers start on their failover node.
+    #[command(
+        after_help = "Examples:\n  sudo vnet failover-test examples/seed.toml\n  sudo vnet --output json failover-test examples/seed.toml --runs 3\n  sudo vnet failover-test examples/seed.toml --gateway-first --no-announce\n\nRuns itself under `unshare --net --mount`: nothing is visible to the machine.\nExit codes: 0 measured, 1 invalid input, 2 usage, 3 no steady replies, 4 system error."
+    )]
+    FailoverTest(failover_test::Args),
 }
 
 impl Command {
@@ -120,6 +127,7 @@ impl Command {
             Command::Start(args) => start::run(args, global),
             Command::Stop(args) => stop::run(args, global),
             Command::Status(args) => status::run(args, global),
+            Command::FailoverTest(args) => failover_test::run(args, global),
         }
     }
 }

@@ -162,8 +162,9 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     Ok(Exit::Success)
 }
 
-/// Starts one container on `node` (stopping it elsewhere first) and announces it.
-fn start_one(
+/// Starts one container on `node` (stopping it elsewhere first) and announces it
+/// (also the building block of `vnet failover-test`).
+pub fn start_one(
     t: &ValidTopology,
     target: &Resolved,
     name: &str,

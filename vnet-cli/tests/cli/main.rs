@@ -6,6 +6,7 @@
 //! helpers live in `common`; each further module tests one group of subcommands.
 
 mod common;
+mod failover;
 mod kernel;
 mod ocf;
 mod plan_render;
