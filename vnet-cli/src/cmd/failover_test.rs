@@ -46,6 +46,8 @@ const BEFORE: Duration = Duration::from_millis(300);
 const AFTER: Duration = Duration::from_secs(1);
 /// The longest wait for steady replies (before or after the move).
 const CAP: Duration = Duration::from_secs(10);
+/// How long the observer still listens for replies after it stopped sending.
+const DRAIN: Duration = Duration::from_millis(50);
 /// How long a port may take to forward after a start.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -394,8 +396,18 @@ fn observe(ns: &Path, to: IpAddr, stop: &AtomicBool, record: &Mutex<Record>) -> 
         .map_err(|e| format!("socket timeout: {e}"))?;
     let ident = (std::process::id() as u16) ^ 0x5a5a;
     let mut next = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        if Instant::now() >= next {
+    let mut drain_until: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if drain_until.is_none() && stop.load(Ordering::Relaxed) {
+            // Stop sending, but give the echoes in flight time to come back so they
+            // are not counted as lost.
+            drain_until = Some(now + DRAIN);
+        }
+        if drain_until.is_some_and(|d| now >= d) {
+            return Ok(());
+        }
+        if drain_until.is_none() && now >= next {
             let mut r = record.lock().map_err(|_| "record poisoned".to_string())?;
             let seq = r.sent.len() as u16;
             match probe::send_echo(&sock, to, ident, seq) {
@@ -405,7 +417,8 @@ fn observe(ns: &Path, to: IpAddr, stop: &AtomicBool, record: &Mutex<Record>) -> 
             }
             r.sent.push(Instant::now());
             r.replied.push(None);
-            next += INTERVAL;
+            // Keep the pace; after a stall, do not burst to catch up.
+            next = (next + INTERVAL).max(now);
         }
         if let Some((from, seq)) = probe::recv_reply(&sock, ident, to.is_ipv6()) {
             let at = Instant::now();
@@ -416,7 +429,6 @@ fn observe(ns: &Path, to: IpAddr, stop: &AtomicBool, record: &Mutex<Record>) -> 
             }
         }
     }
-    Ok(())
 }
 
 /// One run: apply, observe, fail the home node, move, observe, measure.

@@ -101,4 +101,19 @@ fn the_gateway_started_first_without_announcements_costs_the_arp_retry() {
     eprintln!("failover-test, gateway first, no announcements: outages {o:?} ms");
     // Issue 7: an INCOMPLETE neighbour entry on the router is retried after 1 s.
     assert!(o[0] >= 500.0, "{doc}");
+
+    // An unknown observer is a usage error, passed on from inside the private namespaces.
+    let seed = seed_path();
+    let out = vnet(&[
+        "failover-test",
+        seed.to_str().expect("UTF-8 path"),
+        "--from",
+        "nosuch",
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no LAN host nosuch"),
+        "{}",
+        stderr(&out)
+    );
 }
