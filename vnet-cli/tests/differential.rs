@@ -24,8 +24,15 @@
 //! NAT is compared as the set of base-chain kinds plus the set of masquerade rules
 //! (family, source, out interface), whatever chain holds them.
 
+// The kernel-test harness (re-exec under `unshare --net --mount`, private `/run/netns`) is
+// the netlink backend's; included rather than copied, since tests cannot share a crate.
+#[path = "../../vnet-backend-netlink/tests/common/mod.rs"]
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
+
+use common::{isolated, run};
 
 use serde_json::{json, Value};
 use vnet_backend_netlink::{ApplyOptions, Backend, NamespaceMap};
@@ -34,62 +41,8 @@ use vnet_core::generate::{large, LargeParams};
 use vnet_core::plan::{compile, Scope};
 use vnet_core::{Document, Format, Topology, ValidTopology};
 
-/// Marks the re-executed child.
-const CHILD_ENV: &str = "VNET_DIFFERENTIAL_CHILD";
 /// The sandbox prefix both builds use (they run one after the other, never together).
 const PREFIX: &str = "vnet";
-
-/// Runs `body` in a private network and mount namespace with its own `/run/netns`.
-/// Without root: fails when `CI` is set, else prints the skip reason.
-fn isolated(name: &str, body: impl FnOnce()) {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        std::fs::create_dir_all("/run/netns").expect("mkdir /run/netns");
-        nix::mount::mount(
-            Some("tmpfs"),
-            "/run/netns",
-            Some("tmpfs"),
-            nix::mount::MsFlags::empty(),
-            None::<&str>,
-        )
-        .expect("private tmpfs on /run/netns");
-        body();
-        return;
-    }
-    if !nix::unistd::Uid::effective().is_root() {
-        let reason = "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create network namespaces";
-        if std::env::var_os("CI").is_some() {
-            panic!("{name}: {reason}, and CI must not skip kernel tests");
-        }
-        eprintln!("SKIPPED: {name}: {reason}");
-        return;
-    }
-    let exe = std::env::current_exe().expect("test executable");
-    let status = Command::new("unshare")
-        .args(["--net", "--mount", "--propagation", "private", "--"])
-        .arg(exe)
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .status()
-        .expect("run unshare (util-linux)");
-    assert!(
-        status.success(),
-        "{name} failed in its private namespace: {status}"
-    );
-}
-
-/// Runs a command; its stdout, or a panic with its stderr.
-fn run(argv: &[&str]) -> String {
-    let out = Command::new(argv[0])
-        .args(&argv[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{argv:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The namespaces in this test's private `/run/netns`, sorted.
 fn namespaces() -> Vec<String> {
