@@ -122,19 +122,19 @@ impl Backend {
     /// desired form names no device is reported without the device the kernel chose.
     pub fn observe(&self, t: &ValidTopology, scope: &Scope) -> Result<ObservedState> {
         let mut session = Session::new(&self.map, self.counter.clone());
-        self.observe_in(&mut session, t, scope)
+        self.observe_in(&mut session, &plan::expected_state(t, scope))
     }
 
+    /// Observes the namespaces of `expected` (the topology's expected state, computed
+    /// once by the caller and reused for preflight and verification).
     fn observe_in(
         &self,
         session: &mut Session<'_>,
-        t: &ValidTopology,
-        scope: &Scope,
+        expected: &ObservedState,
     ) -> Result<ObservedState> {
-        let expected = plan::expected_state(t, scope);
         let namespaces: Vec<NsRef> = expected.namespaces.keys().cloned().collect();
         let mut observed = observe::observe(session, &namespaces)?;
-        verify::normalize_routes(&expected, &mut observed);
+        verify::normalize_routes(expected, &mut observed);
         Ok(observed)
     }
 
@@ -147,12 +147,10 @@ impl Backend {
 
     /// Every difference between the kernel and `t` right now.
     pub fn check(&self, t: &ValidTopology, scope: &Scope) -> Result<Vec<verify::Mismatch>> {
-        let observed = self.observe(t, scope)?;
-        Ok(verify::compare(
-            t.name(),
-            &plan::expected_state(t, scope),
-            &observed,
-        ))
+        let expected = plan::expected_state(t, scope);
+        let mut session = Session::new(&self.map, self.counter.clone());
+        let observed = self.observe_in(&mut session, &expected)?;
+        Ok(verify::compare(t.name(), &expected, &observed))
     }
 
     /// Apply = observe, diff, preflight, execute (undoing the applied prefix on
@@ -167,11 +165,12 @@ impl Backend {
         let before = self.counter.mutating();
         preflight::check_privileges()?;
         let mut session = Session::new(&self.map, self.counter.clone());
-        let observed = self.observe_in(&mut session, t, scope)?;
+        let expected = plan::expected_state(t, scope);
+        let observed = self.observe_in(&mut session, &expected)?;
         let plan = plan::diff(t, scope, &observed);
         preflight::check_own_namespace(&mut session, &plan)?;
         preflight::check_in_the_way(t.name(), &plan, &observed)?;
-        preflight::check_foreign_links(t.name(), &plan::expected_state(t, scope), &observed)?;
+        preflight::check_foreign_links(t.name(), &expected, &observed)?;
         let start = Instant::now();
         let done = exec::execute(&mut session, &plan, options.fail_at)?;
         let exec = ExecReport {
@@ -185,7 +184,6 @@ impl Backend {
             if plan.is_empty() {
                 // Nothing was changed since `observed` was read: compare it instead of
                 // observing every namespace a second time (half the cost of a no-op apply).
-                let expected = plan::expected_state(t, scope);
                 if let Some(first) = verify::compare(t.name(), &expected, &observed)
                     .into_iter()
                     .next()
@@ -193,7 +191,7 @@ impl Backend {
                     return Err(Error::from(first));
                 }
             } else {
-                self.verify_in(&mut session, t, scope, options.settle)?;
+                self.verify_in(&mut session, t.name(), &expected, options.settle)?;
             }
         }
         Ok(ApplyReport {
@@ -210,16 +208,15 @@ impl Backend {
     fn verify_in(
         &self,
         session: &mut Session<'_>,
-        t: &ValidTopology,
-        scope: &Scope,
+        topology: &str,
+        expected: &ObservedState,
         settle: Duration,
     ) -> Result<()> {
-        let expected = plan::expected_state(t, scope);
         let deadline = Instant::now() + settle;
         loop {
             session.all_links_changed();
-            let observed = self.observe_in(session, t, scope)?;
-            let mut diffs = verify::compare(t.name(), &expected, &observed);
+            let observed = self.observe_in(session, expected)?;
+            let mut diffs = verify::compare(topology, expected, &observed);
             if diffs.is_empty() {
                 return Ok(());
             }
@@ -239,7 +236,7 @@ impl Backend {
         let before = self.counter.mutating();
         preflight::check_privileges()?;
         let mut session = Session::new(&self.map, self.counter.clone());
-        let observed = self.observe_in(&mut session, t, scope)?;
+        let observed = self.observe_in(&mut session, &plan::expected_state(t, scope))?;
         let full = plan::teardown(t, scope);
         preflight::check_own_namespace(&mut session, &full)?;
         // Only what is there: a teardown step whose object is gone is skipped, so a
