@@ -232,6 +232,18 @@ impl Backend {
     /// do not stop the teardown; all of them are returned together. A namespace that
     /// does not carry this topology's mark (it existed before vnet) is left in place.
     pub fn destroy(&self, t: &ValidTopology, scope: &Scope) -> Result<ExecReport> {
+        self.destroy_where(t, scope, &|_| true)
+    }
+
+    /// [`Backend::destroy`] cut to the teardown steps `keep` accepts (one container's
+    /// objects on a real node: `vnet stop CT --node N --this-host`), with the same
+    /// guarantees: only what is there, best effort, idempotent.
+    pub fn destroy_where(
+        &self,
+        t: &ValidTopology,
+        scope: &Scope,
+        keep: &dyn Fn(&plan::Action) -> bool,
+    ) -> Result<ExecReport> {
         let start = Instant::now();
         let before = self.counter.mutating();
         preflight::check_privileges()?;
@@ -244,7 +256,7 @@ impl Backend {
         let steps: Vec<_> = full
             .steps
             .iter()
-            .filter(|s| still_there(t.name(), &s.action, &observed))
+            .filter(|s| keep(&s.action) && still_there(t.name(), &s.action, &observed))
             .cloned()
             .collect();
         let errors = exec::run_best_effort(&mut session, &full.topology, &steps);

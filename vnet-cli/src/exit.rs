@@ -23,6 +23,9 @@ pub enum Exit {
     Drift,
     /// 4: the system refused or failed: kernel errors, permissions, I/O while acting.
     System,
+    /// 7: `vnet status`: the container's network is cleanly not running (nothing of it
+    /// there); the number is OCF's "not running", so a resource agent passes it on.
+    NotRunning,
 }
 
 impl Exit {
@@ -34,6 +37,7 @@ impl Exit {
             Exit::Usage => 2,
             Exit::Drift => 3,
             Exit::System => 4,
+            Exit::NotRunning => 7,
         }
     }
 }
@@ -114,10 +118,11 @@ mod tests {
             Exit::Usage,
             Exit::Drift,
             Exit::System,
+            Exit::NotRunning,
         ]
         .iter()
         .map(|e| e.code())
         .collect();
-        assert_eq!(codes, [0, 1, 2, 3, 4]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 7]);
     }
 }

@@ -108,9 +108,15 @@ impl Target {
         let mut map = NamespaceMap::explicit()
             .with(NsRef::Node(node.clone()), NsLocation::Current)
             .allow_current();
-        // Containers of this node are reached by their `ip netns` names, as the shell
-        // backend's node scripts name them (`ip netns attach NAME PID`).
-        for ct in t.topology().ct.iter().filter(|c| t.home_node(c) == node) {
+        // Containers that may run on this node (home or failover: `vnet start CT --node
+        // N --this-host` places one here) are reached by their `ip netns` names, as the
+        // shell backend's node scripts name them (`ip netns attach NAME PID`).
+        for ct in t
+            .topology()
+            .ct
+            .iter()
+            .filter(|c| t.ct_nodes(c).contains(&node.as_str()))
+        {
             map = map.with(
                 NsRef::Ct(ct.name.clone()),
                 NsLocation::Path(PathBuf::from("/run/netns").join(&ct.name)),

@@ -1,6 +1,13 @@
-//! What `vnet start`, `vnet stop` and `vnet status` share: the sandbox-only target, where
-//! a container runs now, which plan steps and which differences are its own, and how it
-//! is stopped (its namespace deleted, its cables go with it).
+//! What `vnet start`, `vnet stop` and `vnet status` share: where they work (the sandbox,
+//! or this machine as one real node), where a container runs now, which plan steps and
+//! which differences are its own, and how it is stopped.
+//!
+//! On a real node (`--node N --this-host`) the machine's own network namespace is node
+//! `N` and each container's network namespace is the named namespace
+//! `/run/netns/<container>` (as `ip netns add` makes it, or `ip netns attach <ct> <pid>`
+//! names a running OpenVZ/LXC container's). The container's runtime owns that namespace:
+//! vnet never creates or deletes it there, it only builds and removes the container's
+//! cables (veth pairs, a NIC passed in) and what lives on them.
 
 use anyhow::anyhow;
 use std::time::{Duration, Instant};
@@ -19,29 +26,70 @@ use crate::sandbox::{backend_failure, parse_prefix, Resolved, Target, DEFAULT_PR
 /// namespace's veth pairs (it does so asynchronously, a little after the delete).
 pub const GONE_WAIT: Duration = Duration::from_secs(3);
 
-/// The sandbox options of the per-container commands (a real node is not supported yet).
+/// Where the per-container commands work: the sandbox, or this machine as a real node.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Sandbox {
-    /// The topology runs as network namespaces on this machine (`<prefix>-<name>`); the
-    /// only place these commands work on for now.
-    #[arg(long)]
+pub struct Where {
+    /// The topology runs as network namespaces on this machine (`<prefix>-<name>`).
+    #[arg(long, conflicts_with = "this_host")]
     pub sandbox: bool,
     /// The sandbox's namespace name prefix.
     #[arg(long, default_value = DEFAULT_PREFIX, value_parser = parse_prefix)]
     pub prefix: String,
+    /// This machine is the node given with --node: vnet changes the network namespace
+    /// it runs in (the node's bridges, the containers' host ends). Each container's
+    /// namespace is `/run/netns/<container>`, made by its runtime (`ip netns attach CT
+    /// PID`) or `ip netns add`; vnet never creates or deletes it on a node.
+    #[arg(long)]
+    pub this_host: bool,
 }
 
-impl Sandbox {
-    /// The sandbox target, or a usage error (exit 2) without `--sandbox`.
-    pub fn resolve(&self, t: &ValidTopology) -> Result<Resolved, Failure> {
-        if !self.sandbox {
-            return Err(Failure::usage(anyhow!(
-                "say where the topology runs: --sandbox (namespaces {}-<name> on this \
-                 machine); real nodes are not supported by this command yet",
-                self.prefix
-            )));
+impl Where {
+    /// The target: the sandbox, or this host as `node` (which needs --this-host, the
+    /// explicit consent to change the namespace vnet runs in). Neither is a usage error
+    /// (exit 2), so nothing runs by accident on the machine itself.
+    pub fn resolve(&self, t: &ValidTopology, node: Option<&str>) -> Result<Resolved, Failure> {
+        if self.sandbox {
+            return Target::sandbox(&self.prefix).resolve(t);
         }
-        Target::sandbox(&self.prefix).resolve(t)
+        match (node, self.this_host) {
+            (Some(node), true) => Target {
+                sandbox: false,
+                prefix: self.prefix.clone(),
+                node: Some(node.to_string()),
+                this_host: true,
+            }
+            .resolve(t),
+            (Some(node), false) => Err(Failure::usage(anyhow!(
+                "--node {node} without --sandbox works on the machine vnet runs on; add \
+                 --this-host to confirm that this machine is node {node}, or use --sandbox"
+            ))),
+            (None, _) => Err(Failure::usage(anyhow!(
+                "say where the containers run: --sandbox (namespaces {}-<name> on this \
+                 machine), or --node NODE --this-host (this machine is NODE, each \
+                 container's namespace is /run/netns/<container>)",
+                self.prefix
+            ))),
+        }
+    }
+}
+
+/// The node this host is, on a real node (`None` in the sandbox).
+pub fn this_node(target: &Resolved) -> Option<&str> {
+    match &target.scope {
+        Scope::Sandbox => None,
+        Scope::Node(n) => Some(n),
+    }
+}
+
+/// The scope a container on `node` is planned in: the sandbox, or that real node. On a
+/// real node only this host's node can be worked on (usage error, exit 2, otherwise).
+pub fn scope_on(target: &Resolved, node: &str) -> Result<Scope, Failure> {
+    match this_node(target) {
+        None => Ok(Scope::Sandbox),
+        Some(here) if here == node => Ok(Scope::Node(node.to_string())),
+        Some(here) => Err(Failure::usage(anyhow!(
+            "this host is node {here}: it cannot start containers on node {node}"
+        ))),
     }
 }
 
@@ -82,6 +130,9 @@ pub struct Whereabouts {
     pub ours: bool,
     /// The first of its nodes that holds one of its host-side cables.
     pub node: Option<String>,
+    /// Its namespace holds links (other than `lo`) marked by this topology: its cables'
+    /// inner ends or a NIC passed in.
+    pub links_inside: bool,
 }
 
 impl Whereabouts {
@@ -112,6 +163,11 @@ pub fn whereabouts(t: &ValidTopology, ct: &Container, observed: &ObservedState) 
         ns_exists: ns.is_some(),
         ours: ns.is_some_and(|o| o.owner.as_deref() == Some(t.name())),
         node,
+        links_inside: ns.is_some_and(|o| {
+            o.links
+                .iter()
+                .any(|(name, l)| name != "lo" && l.owner.as_deref() == Some(t.name()))
+        }),
     }
 }
 
@@ -144,6 +200,24 @@ pub fn concerns(objects: &CtObjects, a: &Action) -> bool {
     action_link(a).is_some_and(|link| objects.has_link(ns, link))
 }
 
+/// Whether `a` builds something of node `node` that all its containers share (a bridge,
+/// a patch, a bridge's own port or address): in the node's namespace, and not a cable of
+/// any container. On a real node the first container started there brings these up.
+pub fn node_shared(t: &ValidTopology, node: &str, scope: &Scope, a: &Action) -> bool {
+    let node_ns = NsRef::Node(node.to_string());
+    if a.ns() != Some(&node_ns) {
+        return false;
+    }
+    match action_link(a) {
+        None => true,
+        Some(link) => !t
+            .topology()
+            .ct
+            .iter()
+            .any(|c| t.ct_objects(&c.name, node, scope).has_link(&node_ns, link)),
+    }
+}
+
 /// Whether a difference is about the container's own objects.
 pub fn own_mismatch(objects: &CtObjects, m: &Mismatch) -> bool {
     if Some(&m.ns) == objects.ns.as_ref() {
@@ -156,29 +230,65 @@ pub fn own_mismatch(objects: &CtObjects, m: &Mismatch) -> bool {
     })
 }
 
-/// The differences of `ct`'s own objects on `node` right now.
+/// The differences of `ct`'s own objects on `node` right now (`scope`: the sandbox, or
+/// that real node).
 pub fn drift(
     backend: &Backend,
     t: &ValidTopology,
     ct: &str,
     node: &str,
+    scope: &Scope,
 ) -> Result<Vec<Mismatch>, Failure> {
     let placed = placed(t, ct, node)?;
-    let objects = placed.ct_objects(ct, node, &Scope::Sandbox);
-    let all = backend
-        .check(&placed, &Scope::Sandbox)
-        .map_err(backend_failure)?;
+    let objects = placed.ct_objects(ct, node, scope);
+    let all = backend.check(&placed, scope).map_err(backend_failure)?;
     Ok(all
         .into_iter()
         .filter(|m| own_mismatch(&objects, m))
         .collect())
 }
 
-/// Stops `ct`: deletes its namespace when it carries this topology's mark (its veth
-/// pairs and NIC stand-in go with it), then waits until the kernel has removed its host
-/// ends on every node. Returns whether there was something to stop; a namespace vnet
-/// did not make is refused (exit 4) and left alone.
+/// Stops `ct` and returns whether there was something to stop: in the sandbox see
+/// [`stop_in_sandbox`], on a real node [`stop_on_node`].
 pub fn stop(target: &Resolved, t: &ValidTopology, ct: &Container) -> Result<bool, Failure> {
+    match this_node(target) {
+        None => stop_in_sandbox(target, t, ct),
+        Some(here) => stop_on_node(target, t, ct, here),
+    }
+}
+
+/// Stops `ct` on this host, real node `here`: removes its own objects only (its veth
+/// pairs from the node's side, a NIC moved back to the node, its routes, NAT rules and
+/// forwarding switches), best effort and only what is there, so a second stop sends
+/// nothing. Its namespace belongs to its runtime and stays; the node's bridges stay for
+/// the other containers. A container that may not run here has nothing here to stop.
+pub fn stop_on_node(
+    target: &Resolved,
+    t: &ValidTopology,
+    ct: &Container,
+    here: &str,
+) -> Result<bool, Failure> {
+    let Ok(view) = t.placed(&ct.name, here) else {
+        return Ok(false);
+    };
+    let scope = Scope::Node(here.to_string());
+    let objects = view.ct_objects(&ct.name, here, &scope);
+    let report = target
+        .backend()
+        .destroy_where(&view, &scope, &|a| concerns(&objects, a))
+        .map_err(backend_failure)?;
+    Ok(report.applied > 0)
+}
+
+/// Stops `ct` in the sandbox: deletes its namespace when it carries this topology's
+/// mark (its veth pairs and NIC stand-in go with it), then waits until the kernel has
+/// removed its host ends on every node. Returns whether there was something to stop; a
+/// namespace vnet did not make is refused (exit 4) and left alone.
+pub fn stop_in_sandbox(
+    target: &Resolved,
+    t: &ValidTopology,
+    ct: &Container,
+) -> Result<bool, Failure> {
     let backend = target.backend();
     let observed = backend
         .observe(t, &Scope::Sandbox)

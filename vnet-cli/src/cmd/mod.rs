@@ -84,20 +84,22 @@ pub enum Command {
         after_help = "Examples:\n  sudo vnet demo\n  sudo vnet demo examples/seed.toml --keep\n\nExit codes: 0 built, verified and removed, 3 verification failed, 4 system error."
     )]
     Demo(demo::Args),
-    /// Bring containers' networks up on one of their nodes (sandbox only): leaves before
-    /// gateways, then announce their addresses once their ports forward.
+    /// Bring containers' networks up on one of their nodes (the sandbox, or this host as
+    /// a real node): leaves before gateways, then announce their addresses once their
+    /// ports forward.
     #[command(
-        after_help = "Examples:\n  sudo vnet start mail --node m2 examples/seed.toml --sandbox\n  sudo vnet start mail dbms router --node m2 examples/seed.toml --sandbox\n  sudo vnet --output json start router --node m1 examples/seed.toml --sandbox --announce-schedule 0,20,200,1000,5000\n\nA container running on another node is stopped there first. Sandbox only for now.\nExit codes: 0 started, 1 invalid input or unknown container, 2 usage (e.g. a node it may not run on), 3 started but differs, 4 system error."
+        after_help = "Examples:\n  sudo vnet start mail --node m2 examples/seed.toml --sandbox\n  sudo vnet start mail dbms router --node m2 examples/seed.toml --sandbox\n  sudo vnet start mail router --node m1 /etc/vnet/net.toml --this-host\n  sudo vnet --output json start router --node m1 examples/seed.toml --sandbox --announce-schedule 0,20,200,1000,5000\n\nIn the sandbox a container running on another node is stopped there first. On a real node\n(--this-host: this machine is the node) each container's namespace is /run/netns/<ct>, made by its\nruntime (ip netns attach CT PID) before the start; the node's bridges come up with its first container.\nExit codes: 0 started, 1 invalid input or unknown container, 2 usage (e.g. a node it may not run on), 3 started but differs, 4 system error."
     )]
     Start(start::Args),
-    /// Take containers' networks down: delete their namespaces (sandbox only; idempotent).
+    /// Take containers' networks down (idempotent): in the sandbox delete their
+    /// namespaces; on a real node remove their cables and leave the namespaces.
     #[command(
-        after_help = "Examples:\n  sudo vnet stop mail examples/seed.toml --sandbox\n\nExit codes: 0 stopped or not running, 1 invalid input, 4 system error (e.g. a namespace vnet did not make)."
+        after_help = "Examples:\n  sudo vnet stop mail examples/seed.toml --sandbox\n  sudo vnet stop mail /etc/vnet/net.toml --node m1 --this-host\n\nExit codes: 0 stopped or not running, 1 invalid input, 4 system error (e.g. a namespace vnet did not make)."
     )]
     Stop(stop::Args),
-    /// Whether a container's network is up, on which node, and its drift (sandbox only).
+    /// Whether a container's network is up, on which node, and its drift.
     #[command(
-        after_help = "Examples:\n  sudo vnet status mail examples/seed.toml --sandbox\n  sudo vnet --output json status mail examples/seed.toml --sandbox\n\nExit codes: 0 running and clean, 3 not running or drifted, 1 invalid input, 4 system error."
+        after_help = "Examples:\n  sudo vnet status mail examples/seed.toml --sandbox\n  sudo vnet --output json status mail examples/seed.toml --sandbox\n  sudo vnet status mail /etc/vnet/net.toml --node m1 --this-host\n\nExit codes: 0 up and clean, 7 cleanly not running (OCF's not running), 3 broken (partly there or drifted), 1 invalid input, 4 system error."
     )]
     Status(status::Args),
     /// Measure a failover end to end in private namespaces: a LAN host pings a container

@@ -1,15 +1,18 @@
-//! `vnet start CT... --node N FILE --sandbox`: bring containers' networks up on one of
-//! their nodes (home or failover), leaves before gateways, and announce each address from
-//! inside the container once its port forwards.
+//! `vnet start CT... --node N FILE --sandbox` (or `--this-host` on real node `N`): bring
+//! containers' networks up on one of their nodes (home or failover), leaves before
+//! gateways, and announce each address from inside the container once its port forwards.
 //!
-//! For each container: observe; when its namespace exists on another node, stop it
-//! there first (deleting the namespace removes its veth pairs); diff against the topology
-//! with the container placed on `N`; keep only the container's own steps (its namespace,
-//! its host-side veth ends and NIC cables, see [`super::ct::concerns`]); execute them with
-//! the netlink backend; check its objects; then wait until each interface's port forwards
-//! and send gratuitous ARP / unsolicited NA on the schedule. Leaves start before the
-//! containers they route through, so the gateway's first forwarded packet finds them
-//! (issue 7: a gateway started first costs a 1 s ARP retry).
+//! For each container: observe; in the sandbox, when its namespace exists on another
+//! node, stop it there first (deleting the namespace removes its veth pairs); on a real
+//! node, its namespace `/run/netns/<ct>` must exist (its runtime made it). Diff against
+//! the topology with the container placed on `N`; keep only the container's own steps
+//! (its namespace, its host-side veth ends and NIC cables, see [`super::ct::concerns`])
+//! and, on a real node, the node's shared bridges ([`super::ct::node_shared`]: the first
+//! container started there brings them up); execute them with the netlink backend; check
+//! its objects; then wait until each interface's port forwards and send gratuitous ARP /
+//! unsolicited NA on the schedule. Leaves start before the containers they route
+//! through, so the gateway's first forwarded packet finds them (issue 7: a gateway
+//! started first costs a 1 s ARP retry).
 
 use anyhow::anyhow;
 use serde::Serialize;
@@ -22,7 +25,7 @@ use vnet_core::model::Container;
 use vnet_core::plan::{NsRef, Scope};
 use vnet_core::ValidTopology;
 
-use super::ct::{self, Sandbox};
+use super::ct::{self, Where};
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
@@ -44,7 +47,7 @@ pub struct Args {
     pub node: String,
     /// Where the topology runs.
     #[command(flatten)]
-    pub target: Sandbox,
+    pub target: Where,
     /// When to announce each address, in milliseconds after the port forwards.
     #[arg(
         long,
@@ -126,7 +129,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let (cts, file) = ct::split_words(&args.words)?;
     let loaded = input::load_valid(Path::new(file), global)?;
     let t = &loaded.valid;
-    let target = args.target.resolve(t)?;
+    let target = args.target.resolve(t, Some(&args.node))?;
     let order = ct::leaves_first(t, cts)?;
     // Refuse a node any of them may not run on before changing anything.
     for name in &order {
@@ -175,31 +178,49 @@ pub fn start_one(
     let begin = Instant::now();
     let c = ct::container(t, name)?;
     let on_node = ct::placed(t, name, node)?;
+    let scope = ct::scope_on(target, node)?;
     let backend = target.backend();
-    let observed = backend
-        .observe(t, &Scope::Sandbox)
-        .map_err(backend_failure)?;
-    if !observed
-        .namespaces
-        .contains_key(&NsRef::Node(node.to_string()))
-    {
-        return Err(Failure::system(anyhow!(
-            "node {node} is not there: apply the topology first (vnet apply FILE --sandbox)"
-        )));
-    }
-    let now = ct::whereabouts(t, c, &observed);
     let mut moved_from = None;
-    if now.ns_exists && now.node.as_deref() != Some(node) {
-        // Its namespace holds the other ends of its cables on the old node; deleting it
-        // removes them, and the start below builds it afresh on `node`.
-        moved_from = now.node.clone();
-        ct::stop(target, t, c)?;
+    if scope == Scope::Sandbox {
+        let observed = backend
+            .observe(t, &Scope::Sandbox)
+            .map_err(backend_failure)?;
+        if !observed
+            .namespaces
+            .contains_key(&NsRef::Node(node.to_string()))
+        {
+            return Err(Failure::system(anyhow!(
+                "node {node} is not there: apply the topology first (vnet apply FILE --sandbox)"
+            )));
+        }
+        let now = ct::whereabouts(t, c, &observed);
+        if now.ns_exists && now.node.as_deref() != Some(node) {
+            // Its namespace holds the other ends of its cables on the old node; deleting
+            // it removes them, and the start below builds it afresh on `node`.
+            moved_from = now.node.clone();
+            ct::stop(target, t, c)?;
+        }
+    } else {
+        // On a real node the container's runtime makes its namespace; without it there
+        // is nothing to cable (and the other nodes are other machines: Pacemaker stops
+        // the container there before starting it here).
+        let ns = NsRef::Ct(name.to_string());
+        let path = ns_path(target, &ns)?;
+        if !path.exists() {
+            return Err(Failure::system(anyhow!(
+                "container {name} has no network namespace {}: start the container \
+                 first and name its namespace (ip netns attach {name} PID, or ip netns \
+                 add {name})",
+                path.display()
+            )));
+        }
     }
-    let plan = backend
-        .diff(&on_node, &Scope::Sandbox)
-        .map_err(backend_failure)?;
-    let objects = on_node.ct_objects(name, node, &Scope::Sandbox);
-    let mine = plan.restricted_to(|a| ct::concerns(&objects, a));
+    let plan = backend.diff(&on_node, &scope).map_err(backend_failure)?;
+    let objects = on_node.ct_objects(name, node, &scope);
+    let shared = scope != Scope::Sandbox;
+    let mine = plan.restricted_to(|a| {
+        ct::concerns(&objects, a) || (shared && ct::node_shared(&on_node, node, &scope, a))
+    });
     let mutating_requests = if mine.is_empty() {
         0
     } else {
@@ -208,8 +229,8 @@ pub fn start_one(
             .map_err(backend_failure)?
             .mutating_requests
     };
-    settle(&backend, t, name, node)?;
-    let announced = announce_all(&on_node, target, c, node, schedule, timeout)?;
+    settle(&backend, t, name, node, &scope)?;
+    let announced = announce_all(&on_node, target, c, node, &scope, schedule, timeout)?;
     Ok(Started {
         ct: name.to_string(),
         node: node.to_string(),
@@ -223,10 +244,16 @@ pub fn start_one(
 
 /// Waits (at most [`SETTLE`]) until the container's own objects match the topology; the
 /// differences left are drift (exit 3).
-fn settle(backend: &Backend, t: &ValidTopology, ct: &str, node: &str) -> Result<(), Failure> {
+fn settle(
+    backend: &Backend,
+    t: &ValidTopology,
+    ct: &str,
+    node: &str,
+    scope: &Scope,
+) -> Result<(), Failure> {
     let deadline = Instant::now() + SETTLE;
     loop {
-        let drift = ct::drift(backend, t, ct, node)?;
+        let drift = ct::drift(backend, t, ct, node, scope)?;
         if drift.is_empty() {
             return Ok(());
         }
@@ -244,7 +271,7 @@ fn settle(backend: &Backend, t: &ValidTopology, ct: &str, node: &str) -> Result<
     }
 }
 
-/// The namespace file of `ns` in the sandbox.
+/// The namespace file of `ns` (`/run/netns/...`; the node's own on a real node).
 fn ns_path(target: &Resolved, ns: &NsRef) -> Result<PathBuf, Failure> {
     target
         .ns_path(ns)
@@ -261,6 +288,7 @@ fn announce_all(
     target: &Resolved,
     c: &Container,
     node: &str,
+    scope: &Scope,
     schedule: &[Duration],
     timeout: Duration,
 ) -> Result<Vec<Announced>, Failure> {
@@ -279,9 +307,15 @@ fn announce_all(
         ));
     }
     for (index, nic) in c.nic.iter().enumerate() {
-        // The sandbox's stand-in NIC is cabled to the LAN's switch port `n<id>.<index>`.
-        let lan_ns = ns_path(target, &NsRef::Lan(nic.lan.clone()))?;
-        let port = Some((lan_ns, format!("n{}.{index}", c.id)));
+        // The sandbox's stand-in NIC is cabled to the LAN's switch port `n<id>.<index>`;
+        // a real NIC's switch is outside, with no port state vnet can read.
+        let port = match scope {
+            Scope::Sandbox => {
+                let lan_ns = ns_path(target, &NsRef::Lan(nic.lan.clone()))?;
+                Some((lan_ns, format!("n{}.{index}", c.id)))
+            }
+            Scope::Node(_) => None,
+        };
         todo.push((
             nic.name.clone(),
             port,

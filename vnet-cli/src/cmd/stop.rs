@@ -1,12 +1,15 @@
-//! `vnet stop CT... FILE --sandbox`: take containers' networks down by deleting their
-//! namespaces (their veth pairs and NIC stand-ins go with them). Idempotent: a container
-//! that is not running is fine; a namespace this topology did not make is left alone.
+//! `vnet stop CT... FILE --sandbox` / `--node N --this-host`: take containers' networks
+//! down. In the sandbox their namespaces are deleted (their veth pairs and NIC stand-ins
+//! go with them; a namespace this topology did not make is left alone). On a real node
+//! their own objects are removed (veth pairs, a NIC moved back to the node, routes, NAT,
+//! forwarding) and their namespaces, which their runtime owns, stay. Idempotent: a
+//! container that is not running is fine.
 
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 
-use super::ct::{self, Sandbox};
+use super::ct::{self, Where};
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
@@ -19,9 +22,12 @@ pub struct Args {
     /// when an option stands between it and the file.
     #[arg(required = true, num_args = 1.., value_name = "CT... FILE")]
     pub words: Vec<String>,
+    /// On a real node: the node this host is (with --this-host).
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
     /// Where the topology runs.
     #[command(flatten)]
-    pub target: Sandbox,
+    pub target: Where,
 }
 
 /// What stopping one container did.
@@ -38,7 +44,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let (cts, file) = ct::split_words(&args.words)?;
     let loaded = input::load_valid(Path::new(file), global)?;
     let t = &loaded.valid;
-    let target = args.target.resolve(t)?;
+    let target = args.target.resolve(t, args.node.as_deref())?;
     let start = Instant::now();
     // Check every name before changing anything.
     let cts = cts

@@ -69,7 +69,8 @@ fn a_container_stops_starts_on_its_failover_node_and_is_reached_there() {
     let gone = expect(&steps, "gone", 0);
     assert!(!gone.stdout.contains("vnet-mail"), "{}", gone.stdout);
     assert!(gone.stdout.contains("vnet-router"), "{}", gone.stdout);
-    let stopped = expect(&steps, "stopped", 3).json();
+    let stopped = expect(&steps, "stopped", 7).json();
+    assert_eq!(stopped["state"], "stopped", "{stopped}");
     assert_eq!(stopped["running"], false, "{stopped}");
     assert_eq!(stopped["node"], Value::Null, "{stopped}");
 
