@@ -2,7 +2,8 @@
 //! interfaces, with the relations between them.
 
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::fmt;
 
 /// A vertex of the topology graph.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,14 +60,48 @@ pub enum Relation {
 }
 
 /// The graph a [`crate::ValidTopology`] owns, with an index from entity to vertex.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct TopologyGraph {
     /// The graph.
     pub graph: DiGraph<Entity, Relation>,
-    index: BTreeMap<Entity, NodeIndex>,
+    /// Entity -> vertex. Only ever looked up, never walked, so a hash map: with 100,000
+    /// containers a `BTreeMap` of string-keyed entities was a third of validation.
+    index: HashMap<Entity, NodeIndex>,
+}
+
+impl fmt::Debug for TopologyGraph {
+    // The index repeats the graph's vertices in a hash order; leaving it out keeps the
+    // output deterministic.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TopologyGraph")
+            .field("graph", &self.graph)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TopologyGraph {
+    /// An empty graph with room for `vertices` and `edges`.
+    pub(crate) fn with_capacity(vertices: usize, edges: usize) -> Self {
+        TopologyGraph {
+            graph: DiGraph::with_capacity(vertices, edges),
+            index: HashMap::with_capacity(vertices),
+        }
+    }
+
+    /// Adds `e`, which the caller knows is not in the graph yet (validation made it
+    /// unique), without looking it up first.
+    pub(crate) fn add_new(&mut self, e: Entity) -> NodeIndex {
+        let i = self.graph.add_node(e.clone());
+        let old = self.index.insert(e, i);
+        debug_assert!(old.is_none(), "add_new of an entity already in the graph");
+        i
+    }
+
+    /// Adds an edge between two vertices already in the graph.
+    pub(crate) fn edge(&mut self, from: NodeIndex, rel: Relation, to: NodeIndex) {
+        self.graph.add_edge(from, to, rel);
+    }
+
     /// The vertex of `e`, added if new.
     pub fn vertex(&mut self, e: Entity) -> NodeIndex {
         if let Some(i) = self.index.get(&e) {

@@ -6,7 +6,7 @@
 //! first, so a derived value never equals a given one.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 use crate::model::{Mac, Topology};
@@ -98,7 +98,7 @@ pub(crate) fn fnv1a(parts: &[&[u8]]) -> u64 {
     h
 }
 
-/// FNV-1a state that text can be formatted into.
+/// FNV-1a state fed piece by piece.
 struct Fnv1a(u64);
 
 impl Fnv1a {
@@ -108,21 +108,80 @@ impl Fnv1a {
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
+
+    /// Hashes `n` in decimal, as `{n}` formats it.
+    fn decimal(&mut self, n: u32) {
+        let mut buf = [0u8; 20];
+        self.bytes(decimal(u64::from(n), &mut buf));
+    }
 }
 
-impl fmt::Write for Fnv1a {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.bytes(s.as_bytes());
-        Ok(())
+/// `n` in decimal ASCII, written into the end of `buf` (`u64::MAX` has 20 digits).
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        // `n % 10` < 10, so the cast keeps every bit.
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// Feeds the bytes of `key`'s text (its `Display`) into `h`, without the formatting
+/// machinery: a MAC is derived for almost every interface, and `write!` cost more than
+/// the hash. `key_text_is_display` (tests) checks both agree for every kind of key.
+fn hash_key(h: &mut Fnv1a, key: &MacKey) {
+    match key {
+        MacKey::CtVeth { ct, name } | MacKey::HostVeth { ct, name } => {
+            h.bytes(b"ct/");
+            h.decimal(*ct);
+            h.bytes(b"/veth/");
+            h.bytes(name.as_bytes());
+            if matches!(key, MacKey::HostVeth { .. }) {
+                h.bytes(b"/host");
+            }
+        }
+        MacKey::Bridge { name } => {
+            h.bytes(b"bridge/");
+            h.bytes(name.as_bytes());
+        }
+        MacKey::Patch { name } => {
+            h.bytes(b"patch/");
+            h.bytes(name.as_bytes());
+        }
+        MacKey::Nic { ct, name } => {
+            h.bytes(b"ct/");
+            h.decimal(*ct);
+            h.bytes(b"/nic/");
+            h.bytes(name.as_bytes());
+        }
+        MacKey::LanHost { lan, host } => {
+            h.bytes(b"lan/");
+            h.bytes(lan.as_bytes());
+            h.bytes(b"/host/");
+            h.bytes(host.as_bytes());
+        }
+        MacKey::LanSwitch { lan } => {
+            h.bytes(b"lan/");
+            h.bytes(lan.as_bytes());
+            h.bytes(b"/switch");
+        }
     }
 }
 
 /// A locally administered, unicast MAC derived from `topology`, `key` and `attempt`.
 pub fn derive_mac(topology: &str, key: &MacKey, attempt: u32) -> Mac {
-    // The same as `fnv1a(&[topology, key.to_string(), attempt])`, with the key's text
-    // hashed as it is formatted instead of allocated first (a MAC for every interface).
-    let mut h = Fnv1a(fnv1a(&[topology.as_bytes()]));
-    fmt::Write::write_fmt(&mut h, format_args!("{key}")).expect("hashing cannot fail");
+    derive_from(fnv1a(&[topology.as_bytes()]), key, attempt)
+}
+
+/// [`derive_mac`] with the topology's name already hashed (`fnv1a(&[topology])`): the
+/// same as `fnv1a(&[topology, key.to_string(), attempt])`.
+fn derive_from(topology_hash: u64, key: &MacKey, attempt: u32) -> Mac {
+    let mut h = Fnv1a(topology_hash);
+    hash_key(&mut h, key);
     h.bytes(&[0xff]);
     h.bytes(&attempt.to_le_bytes());
     h.bytes(&[0xff]);
@@ -132,111 +191,107 @@ pub fn derive_mac(topology: &str, key: &MacKey, attempt: u32) -> Mac {
     Mac::new((b[0] & 0xfc) | 0x02, b[1], b[2], b[3], b[4], b[5])
 }
 
-/// Resolves every MAC and host-side name of `t`. Given values are kept as written, even
-/// when invalid or repeated: validation reports those.
-pub fn resolve(t: &Topology) -> Resolved {
-    let mut r = Resolved::default();
-    let mut wanted: Vec<MacKey> = Vec::new();
-    let mut give = |key: MacKey, mac: Option<Mac>, r: &mut Resolved| match mac {
-        Some(m) => {
-            r.macs.insert(key.clone(), m);
-            r.given_macs.insert(key);
-        }
-        None => wanted.push(key),
-    };
+/// Every MAC key of `t` with the MAC the topology gives it, if any, in the order of
+/// [`MacKey`]'s `Ord` as far as the kinds go (the kinds in the enum's order, each in
+/// document order), so the stable sort that follows finds runs that are mostly sorted
+/// already and costs little more than one pass.
+fn mac_keys(t: &Topology) -> Vec<(MacKey, Option<Mac>)> {
+    let veths: usize = t.ct.iter().map(|c| c.veth.len()).sum();
+    let mut keys = Vec::with_capacity(2 * veths + t.ct.len() / 8 + t.bridge.len());
     for ct in &t.ct {
         for v in &ct.veth {
-            give(
-                MacKey::CtVeth {
-                    ct: ct.id,
-                    name: v.name.clone(),
-                },
-                v.mac,
-                &mut r,
-            );
-            give(
-                MacKey::HostVeth {
-                    ct: ct.id,
-                    name: v.name.clone(),
-                },
-                v.host_mac,
-                &mut r,
-            );
+            let name = v.name.clone();
+            keys.push((MacKey::CtVeth { ct: ct.id, name }, v.mac));
         }
-        for n in &ct.nic {
-            give(
-                MacKey::Nic {
-                    ct: ct.id,
-                    name: n.name.clone(),
-                },
-                n.mac,
-                &mut r,
-            );
+    }
+    for ct in &t.ct {
+        for v in &ct.veth {
+            let name = v.name.clone();
+            keys.push((MacKey::HostVeth { ct: ct.id, name }, v.host_mac));
         }
     }
     for b in &t.bridge {
-        give(
-            MacKey::Bridge {
-                name: b.name.clone(),
-            },
-            b.mac,
-            &mut r,
-        );
+        let name = b.name.clone();
+        keys.push((MacKey::Bridge { name }, b.mac));
     }
     for p in &t.patch {
         for end in [&p.a, &p.b] {
-            give(
-                MacKey::Patch {
-                    name: end.name.clone(),
-                },
-                end.mac,
-                &mut r,
-            );
+            let name = end.name.clone();
+            keys.push((MacKey::Patch { name }, end.mac));
+        }
+    }
+    for ct in &t.ct {
+        for n in &ct.nic {
+            let name = n.name.clone();
+            keys.push((MacKey::Nic { ct: ct.id, name }, n.mac));
         }
     }
     for lan in &t.lan {
-        give(
-            MacKey::LanSwitch {
-                lan: lan.name.clone(),
-            },
-            None,
-            &mut r,
-        );
         for h in &lan.host {
-            give(
-                MacKey::LanHost {
-                    lan: lan.name.clone(),
-                    host: h.name.clone(),
-                },
-                h.mac,
-                &mut r,
-            );
+            let (lan, host) = (lan.name.clone(), h.name.clone());
+            keys.push((MacKey::LanHost { lan, host }, h.mac));
         }
     }
-    let mut used: BTreeSet<Mac> = r.macs.values().copied().collect();
-    wanted.sort();
-    wanted.dedup();
-    for key in wanted {
-        if r.macs.contains_key(&key) {
-            continue; // a duplicate element; validation reports it
-        }
-        let mac = (0..)
-            .map(|attempt| derive_mac(&t.name, &key, attempt))
-            .find(|m| !used.contains(m))
-            .unwrap_or_else(|| unreachable!("2^46 MACs cannot all be used"));
-        used.insert(mac);
-        r.macs.insert(key, mac);
+    for lan in &t.lan {
+        let lan = lan.name.clone();
+        keys.push((MacKey::LanSwitch { lan }, None));
     }
-    resolve_host_names(t, &mut r);
-    r
+    // Stable: equal keys (a repeated element) keep document order, so the last given
+    // MAC of a key wins below, as it always has.
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys
+}
+
+/// Resolves every MAC and host-side name of `t`. Given values are kept as written, even
+/// when invalid or repeated: validation reports those.
+pub fn resolve(t: &Topology) -> Resolved {
+    let keys = mac_keys(t);
+    // One entry per key, in key order: the last given MAC of the key, else none yet.
+    let mut entries: Vec<(MacKey, Option<Mac>)> = Vec::with_capacity(keys.len());
+    for (key, mac) in keys {
+        match entries.last_mut() {
+            Some(last) if last.0 == key => last.1 = mac.or(last.1),
+            _ => entries.push((key, mac)),
+        }
+    }
+    // Membership only, so a hash set: no order is observed.
+    let mut used: HashSet<Mac> = entries.iter().filter_map(|e| e.1).collect();
+    let given_macs: Vec<MacKey> = entries
+        .iter()
+        .filter(|e| e.1.is_some())
+        .map(|e| e.0.clone())
+        .collect();
+    let topology_hash = fnv1a(&[t.name.as_bytes()]);
+    // Derived in key order, so collisions resolve the same whatever the input order.
+    let macs: Vec<(MacKey, Mac)> = entries
+        .into_iter()
+        .map(|(key, given)| {
+            let mac = given.unwrap_or_else(|| {
+                let mac = (0..)
+                    .map(|attempt| derive_from(topology_hash, &key, attempt))
+                    .find(|m| !used.contains(m))
+                    .unwrap_or_else(|| unreachable!("2^46 MACs cannot all be used"));
+                used.insert(mac);
+                mac
+            });
+            (key, mac)
+        })
+        .collect();
+    // Both lists are sorted and free of repeats: the maps are built in one pass each.
+    Resolved {
+        macs: macs.into_iter().collect(),
+        given_macs: given_macs.into_iter().collect(),
+        host_names: resolve_host_names(t),
+    }
 }
 
 /// Host-side names: OpenVZ's `veth<CTID>.<N>` where it fits in 15 bytes and is free,
 /// else `vn` and 8 hex digits of a hash of the topology, container id and interface name.
 /// Every host-side name lives in one namespace per node and a container may run on any
 /// of its nodes, so names are kept unique across the whole topology.
-fn resolve_host_names(t: &Topology, r: &mut Resolved) {
-    let mut taken: BTreeSet<String> =
+fn resolve_host_names(t: &Topology) -> BTreeMap<(u32, String), String> {
+    // Membership only (hash sets): which names are taken, which veths have a name.
+    let mut taken: HashSet<String> =
         t.ct.iter()
             .flat_map(|c| c.veth.iter().filter_map(|v| v.host_name.clone()))
             .chain(t.bridge.iter().map(|b| b.name.clone()))
@@ -252,30 +307,43 @@ fn resolve_host_names(t: &Topology, r: &mut Resolved) {
                     .map(|n| n.device.clone().unwrap_or_else(|| n.name.clone()))
             }))
             .collect();
-    let mut missing: Vec<(u32, usize, String)> = Vec::new();
+    let veths: usize = t.ct.iter().map(|c| c.veth.len()).sum();
+    let mut named: HashSet<(u32, &str)> = HashSet::with_capacity(veths);
+    // Given names first, in document order (a repeated veth keeps its last given name:
+    // the map below keeps the last of equal keys).
+    let mut out: Vec<((u32, String), String)> = Vec::with_capacity(veths);
+    let mut missing: Vec<(u32, usize, &str)> = Vec::new();
     for ct in &t.ct {
         for (i, v) in ct.veth.iter().enumerate() {
             match &v.host_name {
                 Some(n) => {
-                    r.host_names.insert((ct.id, v.name.clone()), n.clone());
+                    named.insert((ct.id, &v.name));
+                    out.push(((ct.id, v.name.clone()), n.clone()));
                 }
-                None => missing.push((ct.id, i, v.name.clone())),
+                None => missing.push((ct.id, i, &v.name)),
             }
         }
     }
     missing.sort();
+    let topology = t.name.as_bytes();
+    let mut buf = [0u8; 20];
     for (id, index, name) in missing {
-        if r.host_names.contains_key(&(id, name.clone())) {
+        if !named.insert((id, name)) {
             continue;
         }
-        let openvz = format!("veth{id}.{index}");
+        let mut openvz = String::with_capacity(15);
+        openvz.push_str("veth");
+        openvz.push_str(ascii(decimal(u64::from(id), &mut buf)));
+        openvz.push('.');
+        // usize is at most 64 bits on every target Rust supports.
+        openvz.push_str(ascii(decimal(index as u64, &mut buf)));
         let chosen = if openvz.len() <= 15 && !taken.contains(&openvz) {
             openvz
         } else {
             (0u32..)
                 .map(|attempt| {
                     let h = fnv1a(&[
-                        t.name.as_bytes(),
+                        topology,
                         &id.to_le_bytes(),
                         name.as_bytes(),
                         &attempt.to_le_bytes(),
@@ -286,14 +354,22 @@ fn resolve_host_names(t: &Topology, r: &mut Resolved) {
                 .unwrap_or_else(|| unreachable!("2^32 names cannot all be taken"))
         };
         taken.insert(chosen.clone());
-        r.host_names.insert((id, name), chosen);
+        out.push(((id, name.to_string()), chosen));
     }
+    // Given names come first and keep a later given name over an earlier one; a
+    // derived name is only made for a veth with none, so no key is derived twice.
+    out.into_iter().collect()
+}
+
+/// Digits from [`decimal`] as text.
+fn ascii(digits: &[u8]) -> &str {
+    std::str::from_utf8(digits).unwrap_or_else(|_| unreachable!("decimal digits are ASCII"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Bridge, Container, Veth};
+    use crate::model::{Container, Veth};
 
     fn ct(id: u32, name: &str, veths: Vec<Veth>) -> Container {
         Container {
@@ -325,6 +401,13 @@ mod tests {
             host_mac: None,
             bridge: None,
         }
+    }
+
+    /// A topology from TOML text (independent of the model's struct fields).
+    fn parse(text: &str) -> Topology {
+        crate::Document::parse(text, crate::Format::Toml)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .topology
     }
 
     #[test]
@@ -364,6 +447,197 @@ mod tests {
     }
 
     #[test]
+    fn key_text_is_display() {
+        let name = || "eth0".to_string();
+        let keys = [
+            MacKey::CtVeth {
+                ct: 0,
+                name: name(),
+            },
+            MacKey::CtVeth {
+                ct: u32::MAX,
+                name: name(),
+            },
+            MacKey::HostVeth {
+                ct: 101,
+                name: name(),
+            },
+            MacKey::Bridge { name: "br0".into() },
+            MacKey::Patch { name: "p0".into() },
+            MacKey::Nic {
+                ct: 4_000_000_000,
+                name: "eth1".into(),
+            },
+            MacKey::LanHost {
+                lan: "lan0".into(),
+                host: "gw".into(),
+            },
+            MacKey::LanSwitch { lan: "lan0".into() },
+        ];
+        for key in keys {
+            let mut direct = Fnv1a(7);
+            hash_key(&mut direct, &key);
+            let mut text = Fnv1a(7);
+            text.bytes(key.to_string().as_bytes());
+            assert_eq!(direct.0, text.0, "{key}");
+        }
+    }
+
+    /// Two containers (one repeated, with MACs given twice), a NIC, a bridge, a patch
+    /// and a LAN with a host: every kind of key, repeats and given values.
+    const KINDS: &str = r#"
+name = "lab"
+[[node]]
+name = "m1"
+[[bridge]]
+name = "br0"
+mac = "02:00:00:00:00:01"
+[[bridge]]
+name = "br1"
+[[patch]]
+a = { bridge = "br0", name = "p0" }
+b = { bridge = "br1", name = "p1" }
+[[lan]]
+name = "lan0"
+[[lan.host]]
+name = "h1"
+[[ct]]
+id = 7
+name = "a"
+[[ct.veth]]
+name = "eth1"
+[[ct.veth]]
+name = "eth0"
+host_name = "veth3.0"
+[[ct.nic]]
+name = "eth2"
+lan = "lan0"
+[[ct]]
+id = 3
+name = "b"
+[[ct.veth]]
+name = "eth0"
+mac = "02:00:00:00:00:02"
+[[ct]]
+id = 3
+name = "b2"
+[[ct.veth]]
+name = "eth0"
+mac = "02:00:00:00:00:03"
+host_name = "given"
+"#;
+
+    #[test]
+    fn mac_keys_are_listed_in_key_order() {
+        let keys: Vec<MacKey> = mac_keys(&parse(KINDS)).into_iter().map(|k| k.0).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys.len(), 15);
+    }
+
+    /// Resolution as it was first written (maps filled one insert at a time), kept to
+    /// check that the faster one gives the same values.
+    fn reference(t: &Topology) -> Resolved {
+        let mut r = Resolved::default();
+        let mut wanted: Vec<MacKey> = Vec::new();
+        for (key, mac) in mac_keys(t) {
+            match mac {
+                Some(m) => {
+                    r.macs.insert(key.clone(), m);
+                    r.given_macs.insert(key);
+                }
+                None => wanted.push(key),
+            }
+        }
+        let mut used: BTreeSet<Mac> = r.macs.values().copied().collect();
+        wanted.sort();
+        wanted.dedup();
+        for key in wanted {
+            if r.macs.contains_key(&key) {
+                continue;
+            }
+            let mac = (0..)
+                .map(|attempt| derive_mac(&t.name, &key, attempt))
+                .find(|m| !used.contains(m))
+                .unwrap_or_else(|| unreachable!());
+            used.insert(mac);
+            r.macs.insert(key, mac);
+        }
+        let mut taken: BTreeSet<String> =
+            t.ct.iter()
+                .flat_map(|c| c.veth.iter().filter_map(|v| v.host_name.clone()))
+                .chain(t.bridge.iter().map(|b| b.name.clone()))
+                .chain(t.bridge.iter().flat_map(|b| b.ports.iter().cloned()))
+                .chain(
+                    t.patch
+                        .iter()
+                        .flat_map(|p| [p.a.name.clone(), p.b.name.clone()]),
+                )
+                .chain(t.ct.iter().flat_map(|c| {
+                    c.nic
+                        .iter()
+                        .map(|n| n.device.clone().unwrap_or_else(|| n.name.clone()))
+                }))
+                .collect();
+        let mut missing: Vec<(u32, usize, String)> = Vec::new();
+        for ct in &t.ct {
+            for (i, v) in ct.veth.iter().enumerate() {
+                match &v.host_name {
+                    Some(n) => {
+                        r.host_names.insert((ct.id, v.name.clone()), n.clone());
+                    }
+                    None => missing.push((ct.id, i, v.name.clone())),
+                }
+            }
+        }
+        missing.sort();
+        for (id, index, name) in missing {
+            if r.host_names.contains_key(&(id, name.clone())) {
+                continue;
+            }
+            let openvz = format!("veth{id}.{index}");
+            let chosen = if openvz.len() <= 15 && !taken.contains(&openvz) {
+                openvz
+            } else {
+                (0u32..)
+                    .map(|attempt| {
+                        let h = fnv1a(&[
+                            t.name.as_bytes(),
+                            &id.to_le_bytes(),
+                            name.as_bytes(),
+                            &attempt.to_le_bytes(),
+                        ]);
+                        format!("vn{:08x}", h as u32)
+                    })
+                    .find(|n| !taken.contains(n))
+                    .unwrap_or_else(|| unreachable!())
+            };
+            taken.insert(chosen.clone());
+            r.host_names.insert((id, name), chosen);
+        }
+        r
+    }
+
+    #[test]
+    fn resolution_equals_the_reference() {
+        let kinds = parse(KINDS);
+        let r = resolve(&kinds);
+        assert_eq!(r, reference(&kinds));
+        assert_eq!(r.host_names[&(3, "eth0".into())], "given");
+        assert_eq!(
+            r.macs[&MacKey::CtVeth {
+                ct: 3,
+                name: "eth0".into()
+            }]
+                .to_string(),
+            "02:00:00:00:00:03"
+        );
+        let large = crate::generate::large(&crate::generate::LargeParams::new(2500));
+        assert_eq!(resolve(&large), reference(&large));
+    }
+
+    #[test]
     fn derived_macs_depend_on_the_topology_name() {
         let k = MacKey::Bridge { name: "br0".into() };
         assert_ne!(derive_mac("lab1", &k, 0), derive_mac("lab2", &k, 0));
@@ -382,15 +656,9 @@ mod tests {
         ));
         t.ct.push(ct(102, "b", vec![veth("eth0", None, None)]));
         t.ct.push(ct(4_000_000_000, "c", vec![veth("eth0", None, None)]));
-        t.bridge.push(Bridge {
-            name: "br0".into(),
-            mac: None,
-            stp: false,
-            mtu: None,
-            addresses: vec![],
-            nodes: None,
-            ports: vec![],
-        });
+        // Parsed, so the test does not depend on every field of `Bridge`.
+        let br0 = parse("name = \"x\"\n[[bridge]]\nname = \"br0\"");
+        t.bridge.extend(br0.bridge);
         let r = resolve(&t);
         assert_eq!(r.host_names[&(101, "eth1".into())], "veth101.1");
         let b = &r.host_names[&(102, "eth0".into())];

@@ -1,6 +1,10 @@
 //! [`ValidTopology`]: a topology that passed every rule, with its derived values and
 //! its graph. [`crate::validate()`] is the only way to make one.
 
+use petgraph::graph::NodeIndex;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
 use crate::graph::{Entity, Relation, TopologyGraph};
 use crate::model::{Container, Mac, Topology, Veth};
 use crate::resolve::{MacKey, Resolved};
@@ -112,106 +116,204 @@ impl ValidTopology {
     }
 }
 
+/// Vertices of named elements (nodes, bridges, LANs) by name: a few thousand at most,
+/// each looked up once per container, so a small map of borrowed names is cheaper than
+/// building an [`Entity`] (a `String`) for every lookup.
+struct Named<'a> {
+    map: BTreeMap<&'a str, NodeIndex>,
+    make: fn(String) -> Entity,
+}
+
+impl<'a> Named<'a> {
+    fn new(make: fn(String) -> Entity) -> Self {
+        Named {
+            map: BTreeMap::new(),
+            make,
+        }
+    }
+
+    /// The vertex of `name`, added to `g` the first time (as `TopologyGraph::vertex`).
+    fn get(&mut self, g: &mut TopologyGraph, name: &'a str) -> NodeIndex {
+        if let Some(i) = self.map.get(name) {
+            return *i;
+        }
+        let i = g.vertex((self.make)(name.to_string()));
+        self.map.insert(name, i);
+        i
+    }
+}
+
+/// Finds the subnet holding an address by binary search over the subnets sorted by
+/// their first address. Validation rejects overlapping subnets (`subnet-overlap`), so
+/// the one subnet that starts at or before an address is the only one that can hold it.
+struct Subnets {
+    /// (IPv6?, first address, subnet index), sorted.
+    starts: Vec<(bool, u128, usize)>,
+    /// The vertex of each subnet, once it has one.
+    vertex: Vec<Option<NodeIndex>>,
+}
+
+impl Subnets {
+    fn new(t: &Topology) -> Self {
+        let mut starts: Vec<(bool, u128, usize)> = t
+            .subnet
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let (v6, start) = key(s.cidr.network());
+                (v6, start, i)
+            })
+            .collect();
+        starts.sort_unstable();
+        Subnets {
+            starts,
+            vertex: vec![None; t.subnet.len()],
+        }
+    }
+
+    /// The index of the subnet holding `ip`.
+    fn find(&self, t: &Topology, ip: IpAddr) -> Option<usize> {
+        let (v6, at) = key(ip);
+        let after = self.starts.partition_point(|&(f, s, _)| (f, s) <= (v6, at));
+        let &(_, _, i) = self.starts.get(after.checked_sub(1)?)?;
+        t.subnet[i].cidr.contains(ip).then_some(i)
+    }
+
+    /// The vertex of the subnet holding `ip`, added to `g` the first time.
+    fn vertex_of(&mut self, g: &mut TopologyGraph, t: &Topology, ip: IpAddr) -> Option<NodeIndex> {
+        let i = self.find(t, ip)?;
+        Some(*self.vertex[i].get_or_insert_with(|| g.vertex(Entity::Subnet(t.subnet[i].cidr))))
+    }
+}
+
+/// An address as (IPv6?, integer), ordered within each family.
+fn key(ip: IpAddr) -> (bool, u128) {
+    match ip {
+        IpAddr::V4(v) => (false, u128::from(u32::from(v))),
+        IpAddr::V6(v) => (true, u128::from(v)),
+    }
+}
+
+/// The graph of a valid topology. Vertices and edges are added in the order of the
+/// topology (the same order as adding each relation with `TopologyGraph::relate`), but
+/// a container and its interfaces are added without a lookup: validation made container
+/// ids and the interface names within a container unique.
 fn build_graph(t: &Topology) -> TopologyGraph {
-    let mut g = TopologyGraph::default();
+    let ifaces: usize =
+        t.ct.iter()
+            .map(|c| c.veth.len() + c.nic.len() + c.vlan.len())
+            .sum();
+    let vertices = t.node.len() + t.bridge.len() + t.subnet.len() + t.ct.len() + ifaces;
+    let mut g = TopologyGraph::with_capacity(vertices, 3 * t.ct.len() + 3 * ifaces);
+    let mut nodes = Named::new(Entity::Node);
+    let mut bridges = Named::new(Entity::Bridge);
+    let mut lans = Named::new(Entity::Lan);
+    let mut subnets = Subnets::new(t);
     for n in &t.node {
-        g.vertex(Entity::Node(n.name.clone()));
+        nodes.get(&mut g, &n.name);
     }
     for b in &t.bridge {
-        let nodes: Vec<String> = match &b.nodes {
-            Some(ns) => ns.clone(),
-            None => t.node.iter().map(|n| n.name.clone()).collect(),
+        let bv = bridges.get(&mut g, &b.name);
+        let on: Vec<&str> = match &b.nodes {
+            Some(ns) => ns.iter().map(String::as_str).collect(),
+            None => t.node.iter().map(|n| n.name.as_str()).collect(),
         };
-        g.vertex(Entity::Bridge(b.name.clone()));
-        for n in nodes {
-            g.relate(
-                Entity::Bridge(b.name.clone()),
-                Relation::ExistsOn,
-                Entity::Node(n),
-            );
+        for n in on {
+            let nv = nodes.get(&mut g, n);
+            g.edge(bv, Relation::ExistsOn, nv);
         }
     }
     for p in &t.patch {
-        g.relate(
-            Entity::Bridge(p.a.bridge.clone()),
-            Relation::Patched,
-            Entity::Bridge(p.b.bridge.clone()),
-        );
+        let a = bridges.get(&mut g, &p.a.bridge);
+        let b = bridges.get(&mut g, &p.b.bridge);
+        g.edge(a, Relation::Patched, b);
     }
-    for s in &t.subnet {
-        let seg = match (&s.bridge, &s.lan) {
-            (Some(b), _) => Entity::Bridge(b.clone()),
-            (None, Some(l)) => Entity::Lan(l.clone()),
+    for (i, s) in t.subnet.iter().enumerate() {
+        let (bridge, lan) = match (&s.bridge, &s.lan) {
+            (None, None) => continue,
+            (b, l) => (b.as_deref(), l.as_deref()),
+        };
+        // The subnet's vertex before its segment's, as `relate` adds them.
+        let sv = *subnets.vertex[i].get_or_insert_with(|| g.vertex(Entity::Subnet(s.cidr)));
+        let seg = match (bridge, lan) {
+            (Some(b), _) => bridges.get(&mut g, b),
+            (None, Some(l)) => lans.get(&mut g, l),
             (None, None) => continue,
         };
-        g.relate(Entity::Subnet(s.cidr), Relation::CarriedBy, seg);
+        g.edge(sv, Relation::CarriedBy, seg);
     }
-    let subnet_of = |addr: &ipnetwork::IpNetwork| {
-        t.subnet
-            .iter()
-            .find(|s| s.cidr.contains(addr.ip()))
-            .map(|s| Entity::Subnet(s.cidr))
-    };
     for lan in &t.lan {
-        g.vertex(Entity::Lan(lan.name.clone()));
+        let lv = lans.get(&mut g, &lan.name);
         for h in &lan.host {
-            let host = Entity::LanHost {
+            let host = g.vertex(Entity::LanHost {
                 lan: lan.name.clone(),
                 name: h.name.clone(),
-            };
-            g.relate(
-                host.clone(),
-                Relation::PluggedInto,
-                Entity::Lan(lan.name.clone()),
-            );
+            });
+            g.edge(host, Relation::PluggedInto, lv);
             for a in &h.addresses {
-                if let Some(s) = subnet_of(a) {
-                    g.relate(host.clone(), Relation::AddressedIn, s);
+                if let Some(s) = subnets.vertex_of(&mut g, t, a.ip()) {
+                    g.edge(host, Relation::AddressedIn, s);
                 }
             }
         }
     }
+    // The container's interfaces by name, for the parents of its VLANs (a scan: a
+    // container has at most 64 interfaces, most have one).
+    let mut own: Vec<(&str, NodeIndex)> = Vec::new();
     for ct in &t.ct {
-        let c = Entity::Ct(ct.id);
+        let c = g.add_new(Entity::Ct(ct.id));
         let home = ct
             .node
-            .clone()
-            .or_else(|| t.node.first().map(|n| n.name.clone()));
+            .as_deref()
+            .or_else(|| t.node.first().map(|n| n.name.as_str()));
         if let Some(h) = home {
-            g.relate(c.clone(), Relation::RunsOn, Entity::Node(h));
+            let nv = nodes.get(&mut g, h);
+            g.edge(c, Relation::RunsOn, nv);
         }
         for f in &ct.failover {
-            g.relate(c.clone(), Relation::MayRunOn, Entity::Node(f.clone()));
+            let nv = nodes.get(&mut g, f);
+            g.edge(c, Relation::MayRunOn, nv);
         }
-        let iface = |name: &str| Entity::Iface {
-            ct: ct.id,
-            name: name.to_string(),
-        };
-        let addressed = |g: &mut TopologyGraph, name: &str, addrs: &[ipnetwork::IpNetwork]| {
-            g.relate(c.clone(), Relation::Has, iface(name));
-            for a in addrs {
-                if let Some(s) = subnet_of(a) {
-                    g.relate(iface(name), Relation::AddressedIn, s);
+        own.clear();
+        let mut addressed =
+            |g: &mut TopologyGraph, name: &'_ str, addrs: &[ipnetwork::IpNetwork]| {
+                let i = g.add_new(Entity::Iface {
+                    ct: ct.id,
+                    name: name.to_string(),
+                });
+                g.edge(c, Relation::Has, i);
+                for a in addrs {
+                    if let Some(s) = subnets.vertex_of(g, t, a.ip()) {
+                        g.edge(i, Relation::AddressedIn, s);
+                    }
                 }
-            }
-        };
+                i
+            };
         for v in &ct.veth {
-            addressed(&mut g, &v.name, &v.addresses);
+            let i = addressed(&mut g, &v.name, &v.addresses);
+            own.push((&v.name, i));
             if let Some(b) = &v.bridge {
-                g.relate(iface(&v.name), Relation::PortOf, Entity::Bridge(b.clone()));
+                let bv = bridges.get(&mut g, b);
+                g.edge(i, Relation::PortOf, bv);
             }
         }
         for n in &ct.nic {
-            addressed(&mut g, &n.name, &n.addresses);
-            g.relate(
-                iface(&n.name),
-                Relation::PluggedInto,
-                Entity::Lan(n.lan.clone()),
-            );
+            let i = addressed(&mut g, &n.name, &n.addresses);
+            own.push((&n.name, i));
+            let lv = lans.get(&mut g, &n.lan);
+            g.edge(i, Relation::PluggedInto, lv);
         }
         for v in &ct.vlan {
-            addressed(&mut g, &v.name, &v.addresses);
-            g.relate(iface(&v.name), Relation::VlanOf, iface(&v.parent));
+            let i = addressed(&mut g, &v.name, &v.addresses);
+            let parent = match own.iter().find(|(name, _)| *name == v.parent) {
+                Some(&(_, p)) => p,
+                None => g.vertex(Entity::Iface {
+                    ct: ct.id,
+                    name: v.parent.clone(),
+                }),
+            };
+            g.edge(i, Relation::VlanOf, parent);
+            own.push((&v.name, i));
         }
     }
     g
