@@ -31,6 +31,7 @@ fn topology(nodes: usize, bridges: usize, cts: Vec<CtGen>) -> Topology {
     for n in 0..nodes {
         t.node.push(Node {
             name: format!("n{n}"),
+            underlay: None,
         });
     }
     for b in 0..bridges {
@@ -42,6 +43,7 @@ fn topology(nodes: usize, bridges: usize, cts: Vec<CtGen>) -> Topology {
             addresses: vec![],
             nodes: None,
             ports: vec![],
+            stretch: None,
         });
         t.subnet.push(Subnet {
             cidr: format!("198.18.{b}.0/24").parse().unwrap(),
@@ -53,8 +55,11 @@ fn topology(nodes: usize, bridges: usize, cts: Vec<CtGen>) -> Topology {
     }
     // The first container on each bridge routes for the others on it.
     let mut router_of = vec![None; bridges];
+    // Containers sharing a bridge run on the node of its first one (`placement-split`).
+    let mut node_of = vec![None; bridges];
     for (i, g) in cts.iter().enumerate() {
         let b = g.bridge % bridges;
+        let node = *node_of[b].get_or_insert(g.node % nodes);
         let addr = format!("198.18.{b}.{}", 10 + i);
         let router = router_of[b].get_or_insert(addr.clone()).clone();
         let is_router = router == addr;
@@ -65,9 +70,9 @@ fn topology(nodes: usize, bridges: usize, cts: Vec<CtGen>) -> Topology {
             ostemplate: Some("centos-7".into()),
             config: None,
             onboot: Some(i % 2 == 0),
-            node: Some(format!("n{}", g.node % nodes)),
+            node: Some(format!("n{node}")),
             failover: (0..nodes)
-                .filter(|n| *n != g.node % nodes)
+                .filter(|n| *n != node)
                 .map(|n| format!("n{n}"))
                 .collect(),
             venet: None,

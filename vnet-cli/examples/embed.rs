@@ -53,6 +53,7 @@ fn topology() -> Topology {
     let mut t = Topology::new("embedded");
     t.node.push(Node {
         name: "lab1".to_string(),
+        underlay: None,
     });
     t.bridge.push(Bridge {
         name: "br0".to_string(),
@@ -62,6 +63,7 @@ fn topology() -> Topology {
         addresses: Vec::new(),
         nodes: Some(vec!["lab1".to_string()]),
         ports: Vec::new(),
+        stretch: None,
     });
     t.subnet.push(Subnet {
         cidr: "198.18.0.0/24".parse().expect("a literal CIDR"),

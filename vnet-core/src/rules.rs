@@ -92,6 +92,21 @@ rules! {
     MtuInvalid = "mtu-invalid", hint: None;
     /// Sizes the model caps so hostile input cannot exhaust the machine.
     LimitExceeded = "limit-exceeded", hint: None;
+    /// Containers sharing a bridge that is not stretched have the same home and failover
+    /// nodes, so they always run on the same node.
+    PlacementSplit = "placement-split", hint: Some("give these containers the same `node` and `failover`, or stretch the bridge across the nodes with `stretch = { vni = N }`");
+    /// Every node of a stretched bridge has an underlay (its cluster address), all of one
+    /// family, each address once, its LAN declared.
+    StretchUnderlay = "stretch-underlay", hint: Some("declare the node's cluster address: `underlay = { address = \"198.18.100.1/24\", dev = \"eth0\" }`");
+    /// Every MTU on a stretched bridge (the bridge, its veths) leaves room for the VXLAN
+    /// header in the underlay MTU: at most the underlay MTU - 50 (IPv4) or - 70 (IPv6).
+    StretchMtu = "stretch-mtu", hint: Some("lower the bridge's and its veths' `mtu` (e.g. 1450 over a 1500-byte underlay), or raise the underlay's `mtu`");
+    /// A stretched bridge's VNI is 1..=16777215, its port non-zero, and no two stretched
+    /// bridges share a VNI.
+    StretchVni = "stretch-vni", hint: None;
+    /// A NIC of a container with failover nodes pins its `mac`, or says
+    /// `mac_follows_node = true` (the node's own NIC, whose MAC differs per node).
+    UplinkMacUnpinned = "uplink-mac-unpinned", hint: Some("set the NIC's `mac` so it is the same on every node, or `mac_follows_node = true` to accept a new MAC after failover (vnet then announces it)");
 }
 
 impl fmt::Display for Rule {

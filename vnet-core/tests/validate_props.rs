@@ -87,6 +87,8 @@ fn overwrites(m: Mistake) -> Option<u8> {
         | Mistake::NameReserved
         | Mistake::NameDuplicate => Some(0),
         Mistake::MacInvalid | Mistake::MacDuplicate => Some(1),
+        // Each stretches br0 and sets (or clears) the nodes' underlays.
+        Mistake::StretchUnderlay | Mistake::StretchMtu | Mistake::StretchVni => Some(2),
         _ => None,
     }
 }

@@ -831,3 +831,294 @@ fn all_findings_are_reported_at_once_with_lines() {
     assert_eq!(line_of(&d, "ct[a].veth[eth0].mac"), base + 9);
     assert_eq!(line_of(&d, "ct[b].id"), base + 12);
 }
+
+// --- Placement and the VXLAN stretch (issue 7) ---
+
+/// Node m2 beside BASE's m1.
+const M2: &str = "[[node]]\nname = \"m2\"\n";
+
+/// Node m2 with underlay `u2`, bridge bx stretched (with `bridge_extra`) and containers
+/// a on m1 and b on m2 on it, both veths at MTU 1450. m1's underlay is
+/// [`run_with_m1`]'s.
+fn stretched(bridge_extra: &str, u2: &str) -> String {
+    format!(
+        "{M2}underlay = {{ {u2} }}\n[[bridge]]\nname = \"bx\"\nstretch = {{ vni = 199 }}\n{bridge_extra}\
+         [[subnet]]\ncidr = \"198.18.1.0/24\"\nbridge = \"bx\"\n\
+         [[ct]]\nid = 101\nname = \"a\"\nnode = \"m1\"\n[[ct.veth]]\nname = \"eth0\"\nbridge = \"bx\"\nmtu = 1450\naddresses = [\"198.18.1.1/24\"]\n\
+         [[ct]]\nid = 102\nname = \"b\"\nnode = \"m2\"\n[[ct.veth]]\nname = \"eth0\"\nbridge = \"bx\"\nmtu = 1450\naddresses = [\"198.18.1.2/24\"]\n"
+    )
+}
+
+/// BASE with m1's underlay set to `u1` (BASE declares m1 without one).
+fn run_with_m1(u1: &str, extra: &str) -> Result<(), Diagnostics> {
+    let base = BASE.replacen(
+        "[[node]]\nname = \"m1\"\n",
+        &format!("[[node]]\nname = \"m1\"\nunderlay = {{ {u1} }}\n"),
+        1,
+    );
+    let text = format!("{base}{extra}");
+    let doc = Document::parse(&text, Format::Toml).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    doc.validate().map(|_| ())
+}
+
+fn rules_of(r: Result<(), Diagnostics>) -> Vec<(String, String)> {
+    let mut got: Vec<(String, String)> = match r {
+        Ok(()) => Vec::new(),
+        Err(d) => {
+            d.0.iter()
+                .map(|x| (x.rule.id().to_string(), x.path.clone()))
+                .collect()
+        }
+    };
+    got.sort();
+    got
+}
+
+const U1: &str = "address = \"198.20.0.1/24\", dev = \"eth0\"";
+const U2: &str = "address = \"198.20.0.2/24\", dev = \"eth0\"";
+
+#[test]
+fn containers_on_a_node_local_bridge_are_placed_together() {
+    let two = |b: &str| {
+        let a = ct(101, "a", "198.18.0.1/24").replace(
+            "[[ct.veth]]",
+            "node = \"m1\"\nfailover = [\"m2\"]\n[[ct.veth]]",
+        );
+        format!("{M2}{a}{b}")
+    };
+    let leaf = |placement: &str| {
+        format!("[[ct]]\nid = 102\nname = \"b\"\n{placement}[[ct.veth]]\nname = \"eth0\"\nbridge = \"br0\"\naddresses = [\"198.18.0.2/24\"]\n")
+    };
+    ok(&two(&leaf("node = \"m1\"\nfailover = [\"m2\"]\n")));
+    fails(
+        &two(&leaf("node = \"m2\"\nfailover = [\"m1\"]\n")),
+        &[("placement-split", "ct[b].veth[eth0].bridge")],
+    );
+    fails(
+        &two(&leaf("node = \"m1\"\n")),
+        &[("placement-split", "ct[b].veth[eth0].bridge")],
+    );
+}
+
+#[test]
+fn a_stretched_bridge_may_split_its_containers_across_nodes() {
+    let extra = stretched("mtu = 1450\n", U2);
+    assert_eq!(
+        rules_of(run_with_m1(U1, &extra)),
+        Vec::<(String, String)>::new()
+    );
+    // The same bridge not stretched splits its containers.
+    let plain = extra.replace("stretch = { vni = 199 }\n", "");
+    assert_eq!(
+        rules_of(run_with_m1(U1, &plain)),
+        [(
+            "placement-split".to_string(),
+            "ct[b].veth[eth0].bridge".to_string()
+        )]
+    );
+}
+
+#[test]
+fn a_stretched_bridge_needs_an_underlay_on_each_node() {
+    // m1 has none (BASE's m1 as is).
+    fails(
+        &stretched("mtu = 1450\n", U2),
+        &[("stretch-underlay", "node[m1]")],
+    );
+    // The same address twice, and families mixed.
+    assert_eq!(
+        rules_of(run_with_m1(U1, &stretched("mtu = 1450\n", U1))),
+        [(
+            "stretch-underlay".to_string(),
+            "node[m2].underlay.address".to_string()
+        )]
+    );
+    let v6 = "address = \"fd00:20::2/64\", dev = \"eth0\", mtu = 1520";
+    assert_eq!(
+        rules_of(run_with_m1(U1, &stretched("mtu = 1450\n", v6))),
+        [(
+            "stretch-underlay".to_string(),
+            "node[m2].underlay.address".to_string()
+        )]
+    );
+    // An undeclared LAN, a bad device name, an MTU out of range.
+    let bad = "address = \"198.20.0.2/24\", dev = \"eth 0\", lan = \"nolan\", mtu = 40";
+    assert_eq!(
+        rules_of(run_with_m1(U1, &stretched("mtu = 1450\n", bad))),
+        [
+            (
+                "mtu-invalid".to_string(),
+                "node[m2].underlay.mtu".to_string()
+            ),
+            (
+                "name-invalid".to_string(),
+                "node[m2].underlay.dev".to_string()
+            ),
+            (
+                "ref-missing".to_string(),
+                "node[m2].underlay.lan".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_stretched_bridge_leaves_room_for_the_vxlan_header() {
+    // bx has the default 1500 > 1500 - 50.
+    let extra = stretched("", U2);
+    let no_bridge_mtu = rules_of(run_with_m1(
+        U1,
+        &extra.replace(
+            "stretch = { vni = 199 }\n",
+            "stretch = { vni = 199 }\nmtu = 1451\n",
+        ),
+    ));
+    assert_eq!(
+        no_bridge_mtu,
+        [("stretch-mtu".to_string(), "bridge[bx].mtu".to_string()),]
+    );
+    // Exactly 1450 fits an IPv4 underlay of 1500; a veth of 1500 does not.
+    let mtu = extra.replace(
+        "stretch = { vni = 199 }\n",
+        "stretch = { vni = 199 }\nmtu = 1450\n",
+    );
+    assert!(rules_of(run_with_m1(U1, &mtu)).is_empty());
+    assert_eq!(
+        rules_of(run_with_m1(
+            U1,
+            &mtu.replacen(
+                "mtu = 1450\naddresses = [\"198.18.1.2/24\"]",
+                "mtu = 1500\naddresses = [\"198.18.1.2/24\"]",
+                1
+            )
+        )),
+        [(
+            "stretch-mtu".to_string(),
+            "ct[b].veth[eth0].mtu".to_string()
+        )]
+    );
+    // A jumbo underlay on every node makes room for 1500 everywhere; the smallest counts.
+    let jumbo1 = "address = \"198.20.0.1/24\", dev = \"eth0\", mtu = 9000";
+    let jumbo2 = "address = \"198.20.0.2/24\", dev = \"eth0\", mtu = 1550";
+    let full = extra.replace("mtu = 1450\n", "");
+    assert!(rules_of(run_with_m1(
+        jumbo1,
+        &stretched("", jumbo2).replace("mtu = 1450\n", "")
+    ))
+    .is_empty());
+    assert_eq!(
+        rules_of(run_with_m1(jumbo1, &full)).len(),
+        3,
+        "m2's 1500-byte underlay leaves 1450 for bx and both veths"
+    );
+    // IPv6 underlays cost 70.
+    let v6a = "address = \"fd00:20::1/64\", dev = \"eth0\", mtu = 1550";
+    let v6b = "address = \"fd00:20::2/64\", dev = \"eth0\", mtu = 1550";
+    assert_eq!(
+        rules_of(run_with_m1(
+            v6a,
+            &stretched("", v6b)
+                .replace("mtu = 1450\n", "mtu = 1481\n")
+                .replace(
+                    "stretch = { vni = 199 }\n",
+                    "stretch = { vni = 199 }\nmtu = 1480\n"
+                )
+        )),
+        [
+            (
+                "stretch-mtu".to_string(),
+                "ct[a].veth[eth0].mtu".to_string()
+            ),
+            (
+                "stretch-mtu".to_string(),
+                "ct[b].veth[eth0].mtu".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn stretched_bridges_have_their_own_valid_vni() {
+    let extra = stretched("mtu = 1450\n", U2);
+    for (vni, ok) in [
+        ("1", true),
+        ("16777215", true),
+        ("0", false),
+        ("16777216", false),
+    ] {
+        let r = rules_of(run_with_m1(
+            U1,
+            &extra.replace("vni = 199", &format!("vni = {vni}")),
+        ));
+        if ok {
+            assert!(r.is_empty(), "vni {vni}: {r:?}");
+        } else {
+            assert_eq!(
+                r,
+                [(
+                    "stretch-vni".to_string(),
+                    "bridge[bx].stretch.vni".to_string()
+                )],
+                "vni {vni}"
+            );
+        }
+    }
+    let port0 = extra.replace("vni = 199", "vni = 199, port = 0");
+    assert_eq!(
+        rules_of(run_with_m1(U1, &port0)),
+        [(
+            "stretch-vni".to_string(),
+            "bridge[bx].stretch.port".to_string()
+        )]
+    );
+    // br0 stretched with bx's VNI.
+    let base_br0 = "[[bridge]]\nname = \"by\"\nmtu = 1450\nstretch = { vni = 199 }\n";
+    assert_eq!(
+        rules_of(run_with_m1(U1, &format!("{extra}{base_br0}"))),
+        [(
+            "stretch-vni".to_string(),
+            "bridge[by].stretch.vni".to_string()
+        )]
+    );
+}
+
+#[test]
+fn the_vxlan_device_name_is_free_on_the_nodes() {
+    // `vx-bx` taken by a bridge port; a long bridge name falls back to `vx<vni>`.
+    let extra = stretched("mtu = 1450\nports = [\"vx-bx\"]\n", U2);
+    assert_eq!(
+        rules_of(run_with_m1(U1, &extra)),
+        [(
+            "name-duplicate".to_string(),
+            "bridge[bx].ports[0]".to_string()
+        )]
+    );
+    let b: vnet_core::model::Bridge =
+        serde_json::from_str(r#"{"name":"br-longer-name","stretch":{"vni":199}}"#).unwrap();
+    assert_eq!(b.vxlan_name().as_deref(), Some("vx199"));
+}
+
+#[test]
+fn a_failover_containers_nic_pins_its_mac_or_follows_the_node() {
+    let router = |nic_extra: &str, failover: &str| {
+        format!(
+            "{M2}[[ct]]\nid = 101\nname = \"r\"\nnode = \"m1\"\n{failover}[[ct.nic]]\nname = \"eth1\"\nlan = \"lan0\"\naddresses = [\"198.19.0.200/24\"]\n{nic_extra}"
+        )
+    };
+    // No failover: nothing to say.
+    ok(&router("", ""));
+    ok(&router(
+        "mac = \"02:00:00:00:00:01\"\n",
+        "failover = [\"m2\"]\n",
+    ));
+    ok(&router(
+        "mac_follows_node = true\n",
+        "failover = [\"m2\"]\n",
+    ));
+    fails(
+        &router("", "failover = [\"m2\"]\n"),
+        &[("uplink-mac-unpinned", "ct[r].nic[eth1]")],
+    );
+    // A failover list naming only the home node is no failover.
+    ok(&router("", "failover = [\"m1\"]\n"));
+}

@@ -107,6 +107,7 @@ pub fn large(p: &LargeParams) -> Topology {
     for n in ["m1", "m2"] {
         t.node.push(Node {
             name: n.to_string(),
+            underlay: None,
         });
     }
     let lan_base = u32::from(LAN_NET);
@@ -153,6 +154,7 @@ pub fn large(p: &LargeParams) -> Topology {
             addresses: Vec::new(),
             nodes: None,
             ports: Vec::new(),
+            stretch: None,
         });
         let router = k < routers;
         t.subnet.push(Subnet {
@@ -189,6 +191,8 @@ pub fn large(p: &LargeParams) -> Topology {
                     mac: None,
                     mtu: None,
                     addresses: vec![v4(lan_base + 1 + k as u32, 24)],
+                    // The router fails over to the other node with that node's NIC.
+                    mac_follows_node: true,
                 });
             } else if router {
                 c.route.push(Route {

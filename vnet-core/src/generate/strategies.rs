@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use crate::model::{
     Bridge, Container, Forwarding, Lan, LanHost, Mac, Nat, Nic, Node, Patch, PatchEnd, Route,
-    RouteDest, Subnet, Topology, Venet, Veth, Vlan,
+    RouteDest, Stretch, Subnet, Topology, Underlay, Venet, Veth, Vlan,
 };
 use crate::Rule;
 
@@ -164,6 +164,7 @@ fn build(c: &Choices) -> Topology {
     for n in ["m1", "m2"] {
         t.node.push(Node {
             name: n.to_string(),
+            underlay: None,
         });
     }
     let any_v6 = c.bridges_v6.iter().any(|b| *b);
@@ -182,6 +183,7 @@ fn build(c: &Choices) -> Topology {
             addresses: Vec::new(),
             nodes: None,
             ports: Vec::new(),
+            stretch: None,
         });
         let mut s4 = subnet(&format!("198.18.{k}.0/24"), Some(&b), None, None);
         s4.gateway = Some(ip(&format!("198.18.{k}.1")));
@@ -203,6 +205,8 @@ fn build(c: &Choices) -> Topology {
         mac: None,
         mtu: None,
         addresses: vec![net("198.19.0.200/24")],
+        // The node's own NIC passed in: its MAC may differ on the failover node.
+        mac_follows_node: true,
     });
     for v in &c.vlans {
         let x = vlan_octet(Some(*v));
@@ -263,10 +267,14 @@ fn build(c: &Choices) -> Topology {
                 addresses: vec![net(&format!("198.51.100.{}/32", 1 + i))],
             });
         }
-        if l.failover {
+        t.ct.push(ct);
+    }
+    // Containers on one bridge that is not stretched are always placed together, so
+    // failover is all or nothing (`placement-split`).
+    if c.leaves.iter().any(|l| l.failover) {
+        for ct in &mut t.ct {
             ct.failover.push("m2".to_string());
         }
-        t.ct.push(ct);
     }
     let mut lan = Lan {
         name: "lan0".to_string(),
@@ -350,6 +358,16 @@ pub enum Mistake {
     MtuInvalid,
     /// 70 interfaces in one container.
     LimitExceeded,
+    /// A container on br0 placed on m2 while the others run on m1.
+    PlacementSplit,
+    /// br0 stretched, but no node has an underlay.
+    StretchUnderlay,
+    /// br0 stretched over 1500-byte underlays with its 1500-byte MTU.
+    StretchMtu,
+    /// br0 stretched with VNI 0.
+    StretchVni,
+    /// The router fails over, its NIC's MAC neither pinned nor allowed to follow the node.
+    UplinkMacUnpinned,
 }
 
 impl Mistake {
@@ -382,6 +400,11 @@ impl Mistake {
         Mistake::NodeMissing,
         Mistake::MtuInvalid,
         Mistake::LimitExceeded,
+        Mistake::PlacementSplit,
+        Mistake::StretchUnderlay,
+        Mistake::StretchMtu,
+        Mistake::StretchVni,
+        Mistake::UplinkMacUnpinned,
     ];
 
     /// The rule the mistake breaks.
@@ -414,6 +437,11 @@ impl Mistake {
             Mistake::NodeMissing => Rule::NodeMissing,
             Mistake::MtuInvalid => Rule::MtuInvalid,
             Mistake::LimitExceeded => Rule::LimitExceeded,
+            Mistake::PlacementSplit => Rule::PlacementSplit,
+            Mistake::StretchUnderlay => Rule::StretchUnderlay,
+            Mistake::StretchMtu => Rule::StretchMtu,
+            Mistake::StretchVni => Rule::StretchVni,
+            Mistake::UplinkMacUnpinned => Rule::UplinkMacUnpinned,
         }
     }
 }
@@ -493,6 +521,7 @@ pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
             let mut x = container(999, "x");
             x.veth
                 .push(veth("eth0", "br0", vec![net("198.18.0.99/24")]));
+            placed_like_router(t, &mut x);
             t.ct.push(x);
             t.ct[0].route.push(route("10.0.0.0/8", "198.18.0.99"));
         }
@@ -533,9 +562,13 @@ pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
                 addresses: Vec::new(),
                 nodes: Some(vec!["m1".to_string()]),
                 ports: Vec::new(),
+                stretch: None,
             });
             t.ct[0].veth.push(veth("ex", "bx", Vec::new()));
-            t.ct[0].failover = vec!["m2".to_string()];
+            // Every container moves together (else `placement-split` fires too).
+            for c in &mut t.ct {
+                c.failover = vec!["m2".to_string()];
+            }
         }
         Mistake::NodeMissing => t.ct[0].node = Some("m9".to_string()),
         Mistake::MtuInvalid => {
@@ -548,8 +581,84 @@ pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
                 t.ct[0].veth.push(veth(&format!("x{i}"), "br0", Vec::new()));
             }
         }
+        Mistake::PlacementSplit => {
+            // On a bridge of their own, which no other mistake stretches.
+            t.bridge.push(Bridge {
+                name: "bs".to_string(),
+                mac: None,
+                stp: false,
+                mtu: None,
+                addresses: Vec::new(),
+                nodes: None,
+                ports: Vec::new(),
+                stretch: None,
+            });
+            t.subnet
+                .push(subnet("198.18.240.0/24", Some("bs"), None, None));
+            for (id, name, node) in [(997, "cy", "m1"), (998, "cx", "m2")] {
+                let mut x = container(id, name);
+                x.veth.push(veth(
+                    "eth0",
+                    "bs",
+                    vec![net(&format!("198.18.240.{}/24", id - 990))],
+                ));
+                x.node = Some(node.to_string());
+                t.ct.push(x);
+            }
+        }
+        Mistake::StretchUnderlay => {
+            for n in &mut t.node {
+                n.underlay = None;
+            }
+            stretch_br0(t, 100);
+        }
+        Mistake::StretchMtu => {
+            underlays(t, None);
+            stretch_br0(t, 100);
+        }
+        Mistake::StretchVni => {
+            // Room for the leaves' 9000-byte MTU, so only the VNI is wrong.
+            underlays(t, Some(9050));
+            stretch_br0(t, 0);
+        }
+        Mistake::UplinkMacUnpinned => {
+            for c in &mut t.ct {
+                c.failover = vec!["m2".to_string()];
+            }
+            if let Some(n) = t.ct[0].nic.first_mut() {
+                n.mac = None;
+                n.mac_follows_node = false;
+            }
+        }
     }
     m.rule()
+}
+
+/// Places `x` where the router (`ct[0]`) runs, so the two may share a bridge.
+fn placed_like_router(t: &Topology, x: &mut Container) {
+    if let Some(r) = t.ct.first() {
+        x.node = r.node.clone();
+        x.failover = r.failover.clone();
+    }
+}
+
+/// Gives every node an underlay `198.20.0.<n>/24` on `eth9` with `mtu`.
+fn underlays(t: &mut Topology, mtu: Option<u32>) {
+    for (i, n) in t.node.iter_mut().enumerate() {
+        n.underlay = Some(Underlay {
+            address: net(&format!("198.20.0.{}/24", i + 1)),
+            dev: "eth9".to_string(),
+            lan: None,
+            mtu,
+        });
+    }
+}
+
+/// Stretches the first bridge with `vni`.
+fn stretch_br0(t: &mut Topology, vni: u32) {
+    if let Some(b) = t.bridge.first_mut() {
+        b.stretch = Some(Stretch { vni, port: None });
+    }
 }
 
 /// Adds an address to the router's NIC.
@@ -696,6 +805,7 @@ fn any_container() -> impl Strategy<Value = Container> {
             mac,
             mtu,
             addresses,
+            mac_follows_node: false,
         });
     let vlan = (pick_name(), pick_name(), vlan_id(), mtu(), nets()).prop_map(
         |(name, parent, id, mtu, addresses)| Vlan {
@@ -772,8 +882,15 @@ pub fn any_topology() -> impl Strategy<Value = Topology> {
         nets(),
         prop::option::of(prop::collection::vec(pick_name(), 0..2)),
         prop::collection::vec(pick_name(), 0..2),
+        prop::option::of(
+            (
+                prop::sample::select(vec![0u32, 1, 199, Stretch::MAX_VNI + 1]),
+                prop::option::of(prop::sample::select(vec![0u16, 4789])),
+            )
+                .prop_map(|(vni, port)| Stretch { vni, port }),
+        ),
     )
-        .prop_map(|(name, mac, stp, mtu, addresses, nodes, ports)| Bridge {
+        .prop_map(|(name, mac, stp, mtu, addresses, nodes, ports, stretch)| Bridge {
             name,
             mac,
             stp,
@@ -781,7 +898,17 @@ pub fn any_topology() -> impl Strategy<Value = Topology> {
             addresses,
             nodes,
             ports,
+            stretch,
         });
+    let underlay = prop::option::of((pick_net(), pick_name(), opt_name(), mtu()).prop_map(
+        |(address, dev, lan, mtu)| Underlay {
+            address,
+            dev,
+            lan,
+            mtu,
+        },
+    ));
+    let node = (pick_name(), underlay).prop_map(|(name, underlay)| Node { name, underlay });
     let end = || {
         (pick_name(), pick_name(), pick_mac()).prop_map(|(bridge, name, mac)| PatchEnd {
             bridge,
@@ -822,7 +949,7 @@ pub fn any_topology() -> impl Strategy<Value = Topology> {
         .prop_map(|(name, host)| Lan { name, host });
     (
         pick_name(),
-        prop::collection::vec(pick_name().prop_map(|name| Node { name }), 0..3),
+        prop::collection::vec(node, 0..3),
         prop::collection::vec(lan, 0..2),
         prop::collection::vec(bridge, 0..3),
         prop::collection::vec(patch, 0..3),

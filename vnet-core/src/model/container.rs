@@ -144,6 +144,11 @@ pub struct Nic {
     /// Untagged addresses on the NIC, e.g. `192.168.46.200/24`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<IpNetwork>,
+    /// Whether the NIC's MAC may differ from node to node (the node's own NIC passed
+    /// in, as in the article): a container that fails over then needs announcements for
+    /// its LAN neighbours to follow. Without it, such a container's NIC pins `mac`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mac_follows_node: bool,
 }
 
 /// An 802.1Q VLAN interface on top of one of the container's interfaces.

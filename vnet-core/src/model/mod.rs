@@ -10,7 +10,7 @@ mod network;
 mod route;
 
 pub use container::{Container, Forwarding, Nat, Nic, Venet, Veth, Vlan};
-pub use network::{Bridge, Lan, LanHost, Node, Patch, PatchEnd, Subnet};
+pub use network::{Bridge, Lan, LanHost, Node, Patch, PatchEnd, Stretch, Subnet, Underlay};
 pub use route::{Route, RouteDest};
 
 use serde::{Deserialize, Serialize};

@@ -13,6 +13,72 @@ use super::{Mac, Route};
 pub struct Node {
     /// The node's name, e.g. `m1`.
     pub name: String,
+    /// The node's address on the cluster network, which stretched bridges tunnel over;
+    /// needed only when a bridge on the node is stretched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub underlay: Option<Underlay>,
+}
+
+/// A node's own address on the cluster network (the underlay of VXLAN tunnels).
+///
+/// On a real node vnet does not configure it, it only uses the address as the tunnels'
+/// local end. The sandbox builds a stand-in: a veth `dev` with `address` in the node's
+/// namespace, its peer on LAN `lan`'s switch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Underlay {
+    /// The node's address with prefix length, e.g. `198.18.100.1/24`.
+    pub address: IpNetwork,
+    /// The device carrying the address, e.g. `eth0` (the VXLAN device's `dev`).
+    pub dev: String,
+    /// Sandbox only: the LAN the node is plugged into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lan: Option<String>,
+    /// The device's MTU; 1500 when omitted. A stretched bridge's MTUs must leave room
+    /// for the VXLAN header inside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+}
+
+impl Underlay {
+    /// The underlay MTU: `mtu`, else 1500 (Ethernet's).
+    pub fn mtu(&self) -> u32 {
+        self.mtu.unwrap_or(1500)
+    }
+
+    /// The bytes VXLAN adds to each frame over this underlay: 50 over IPv4, 70 over
+    /// IPv6 (outer IP, UDP and VXLAN headers and the inner Ethernet header).
+    pub fn vxlan_overhead(&self) -> u32 {
+        if self.address.is_ipv6() {
+            70
+        } else {
+            50
+        }
+    }
+}
+
+/// A bridge stretched across its nodes as one L2 segment through a VXLAN device on each
+/// node: head-end replication to every other node's underlay address, MAC learning on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stretch {
+    /// The VXLAN network identifier, 1..=16777215, unique per stretched bridge.
+    pub vni: u32,
+    /// The UDP port; 4789 (IANA's VXLAN port) when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+impl Stretch {
+    /// IANA's VXLAN port.
+    pub const DEFAULT_PORT: u16 = 4789;
+    /// The largest VNI (24 bits).
+    pub const MAX_VNI: u32 = 0x00ff_ffff;
+
+    /// The UDP port: `port`, else 4789.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(Self::DEFAULT_PORT)
+    }
 }
 
 /// A physical LAN outside the virtual network (the article's 192.168.46.0/24).
@@ -76,6 +142,24 @@ pub struct Bridge {
     /// (e.g. a physical NIC or a bond).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<String>,
+    /// Stretch the bridge across its nodes with VXLAN, so containers on it may run on
+    /// different nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stretch: Option<Stretch>,
+}
+
+impl Bridge {
+    /// The name of the VXLAN device of a stretched bridge: `vx-<bridge>`, or `vx<vni>`
+    /// when that would pass the kernel's 15 bytes; `None` when not stretched.
+    pub fn vxlan_name(&self) -> Option<String> {
+        let s = self.stretch.as_ref()?;
+        let name = format!("vx-{}", self.name);
+        Some(if name.len() <= 15 {
+            name
+        } else {
+            format!("vx{}", s.vni)
+        })
+    }
 }
 
 /// A veth pair joining two bridges of the same node (a patch cable between two switches).

@@ -11,9 +11,11 @@ mod limits;
 mod macs;
 mod mtu;
 mod names;
+mod placement;
 mod refs;
 mod routes;
 mod site;
+mod stretch;
 mod vlan;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -96,6 +98,8 @@ pub fn validate(t: Topology) -> Result<ValidTopology, Diagnostics> {
         l2::check(&ctx, &declared, &mut f);
         vlan::check(&ctx, &mut f);
         mtu::check(&ctx, &mut f);
+        placement::check(&ctx, &declared, &mut f);
+        stretch::check(&ctx, &declared, &mut f);
     }
     if f.0.is_empty() {
         Ok(ValidTopology::new(t, r))

@@ -2,14 +2,15 @@
 //! bridges with a /24 each (198.18.b.0/24, optionally 2001:db8:b::/64), up to six
 //! containers with one or two veths, given or derived MACs and MTUs, a router (`c0`)
 //! that may hold a NIC on a LAN (with a VLAN link and NAT), LAN hosts (tagged or not) and
-//! routes through the router. Addresses and MACs are unique by construction.
+//! routes through the router. Addresses and MACs are unique by construction. A bridge
+//! with containers on both nodes is stretched (VXLAN) over the nodes' underlays.
 
 use ipnetwork::IpNetwork;
 use proptest::prelude::*;
 
 use vnet_core::model::{
-    Bridge, Container, Forwarding, Lan, LanHost, Mac, Nat, Nic, Node, Route, RouteDest, Subnet,
-    Topology, Veth, Vlan,
+    Bridge, Container, Forwarding, Lan, LanHost, Mac, Nat, Nic, Node, Route, RouteDest, Stretch,
+    Subnet, Topology, Underlay, Veth, Vlan,
 };
 use vnet_core::ValidTopology;
 
@@ -112,6 +113,7 @@ pub fn build(c: &Choice) -> Topology {
     for n in 0..c.nodes {
         t.node.push(Node {
             name: format!("m{}", n + 1),
+            underlay: None,
         });
     }
     let any_ipv6 = c.cts.iter().any(|x| x.ipv6);
@@ -124,6 +126,7 @@ pub fn build(c: &Choice) -> Topology {
             addresses: vec![],
             nodes: None,
             ports: vec![],
+            stretch: None,
         });
         t.subnet.push(subnet(
             &format!("198.18.{b}.0/24"),
@@ -236,6 +239,7 @@ pub fn build(c: &Choice) -> Topology {
                 mac: c.nic_mac.then(|| Mac::new(0x02, 0, 0, 0xee, 0, 9)),
                 mtu: c.nic_mtu.then_some(1450),
                 addresses: vec![net("198.19.0.200/24")],
+                mac_follows_node: false,
             });
             if nic_vlan {
                 ct.vlan.push(Vlan {
@@ -268,7 +272,40 @@ pub fn build(c: &Choice) -> Topology {
         }
         t.ct.push(ct);
     }
+    stretch_split_bridges(&mut t, c.lan);
     t
+}
+
+/// Stretches every bridge whose containers run on different nodes (else
+/// `placement-split`), over underlays 198.20.0.n/24 on `eth8` with room for 1500-byte
+/// frames, plugged into lan0 when there is one.
+fn stretch_split_bridges(t: &mut Topology, lan: bool) {
+    let mut any = false;
+    for (b, bridge) in t.bridge.iter_mut().enumerate() {
+        let mut nodes = t
+            .ct
+            .iter()
+            .filter(|c| c.veth.iter().any(|v| v.bridge.as_deref() == Some(&bridge.name)))
+            .filter_map(|c| c.node.as_deref());
+        let first = nodes.next();
+        if nodes.any(|n| Some(n) != first) {
+            bridge.stretch = Some(Stretch {
+                vni: 100 + b as u32,
+                port: None,
+            });
+            any = true;
+        }
+    }
+    if any {
+        for (n, node) in t.node.iter_mut().enumerate() {
+            node.underlay = Some(Underlay {
+                address: net(&format!("198.20.0.{}/24", n + 1)),
+                dev: "eth8".into(),
+                lan: lan.then(|| "lan0".into()),
+                mtu: Some(1550),
+            });
+        }
+    }
 }
 
 fn subnet(cidr: &str, bridge: Option<String>, lan: Option<String>, vlan: Option<u16>) -> Subnet {
