@@ -2,7 +2,7 @@
 //! interfaces, with the relations between them.
 
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::fmt;
 
 /// A vertex of the topology graph.

@@ -6,7 +6,8 @@
 //! first, so a derived value never equals a given one.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use foldhash::{HashSet, HashSetExt};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::model::{Mac, Topology};

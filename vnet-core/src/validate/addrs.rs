@@ -8,7 +8,7 @@
 //! overlaps by one sweep over the sorted subnets, so the cost is O(n log n).
 
 use ipnetwork::IpNetwork;
-use std::collections::BTreeMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 
 use super::site::{ifaces, segment_of, IfKind, Segment, Site};
@@ -30,8 +30,9 @@ pub(crate) struct Owner<'a> {
     pub net: IpNetwork,
 }
 
-/// Every address of the topology, first holder wins.
-pub(crate) type Owners<'a> = BTreeMap<IpAddr, Owner<'a>>;
+/// Every address of the topology, first holder wins. Only looked up (here and by the
+/// route rules), never walked, so a hash map.
+pub(crate) type Owners<'a> = HashMap<IpAddr, Owner<'a>>;
 
 /// The path of an address, `ct[mail].veth[eth0].addresses[0]`.
 fn addr_path(t: &crate::model::Topology, site: Site, k: usize) -> crate::path::ElementPath {
@@ -39,14 +40,14 @@ fn addr_path(t: &crate::model::Topology, site: Site, k: usize) -> crate::path::E
 }
 
 /// The segment of each subnet with a valid segment, keyed for lookup by address.
-type SubnetIndex<'a> = BTreeMap<(Segment<'a>, IpAddr, u8), usize>;
+type SubnetIndex<'a> = HashMap<(Segment<'a>, IpAddr, u8), usize>;
 
 /// Checks subnets and addresses; returns who holds each address, for the route rules.
 pub(super) fn check<'a>(ctx: &Ctx<'a>, f: &mut Findings) -> Owners<'a> {
     let t = ctx.t;
     let subnets = subnet_segments(ctx, f);
     overlaps(ctx, f);
-    let mut owners: Owners<'a> = BTreeMap::new();
+    let mut owners: Owners<'a> = HashMap::with_capacity(ctx.t.ct.len());
     let mut add = |owner: Owner<'a>, exempt: bool, f: &mut Findings| {
         address(ctx, &subnets, &mut owners, owner, exempt, f);
     };
@@ -137,7 +138,7 @@ pub(super) fn check<'a>(ctx: &Ctx<'a>, f: &mut Findings) -> Owners<'a> {
 
 /// `subnet-segment`, and the index of the subnets whose segment is valid.
 fn subnet_segments<'a>(ctx: &Ctx<'a>, f: &mut Findings) -> SubnetIndex<'a> {
-    let mut index = BTreeMap::new();
+    let mut index = HashMap::with_capacity(ctx.t.subnet.len());
     for (i, s) in ctx.t.subnet.iter().enumerate() {
         let seg = match (&s.bridge, &s.lan) {
             (Some(_), Some(_)) => Err("sets both `bridge` and `lan`"),

@@ -9,6 +9,7 @@
 
 use petgraph::graph::{NodeIndex, UnGraph};
 use petgraph::visit::EdgeRef;
+use foldhash::{HashMap, HashMapExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::refs::Declared;
@@ -132,7 +133,8 @@ fn ports(ctx: &Ctx<'_>, d: &Declared<'_>, f: &mut Findings) {
 /// every container that may run there, its listed ports and the patch ends on it.
 fn port_limit(ctx: &Ctx<'_>, d: &Declared<'_>, f: &mut Findings) {
     let t = ctx.t;
-    let mut count: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    // (bridge, node) -> ports; counted and looked up, never walked.
+    let mut count: HashMap<(&str, &str), usize> = HashMap::new();
     for ct in &t.ct {
         for v in &ct.veth {
             let Some(b) = v.bridge.as_deref() else {

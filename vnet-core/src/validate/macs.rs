@@ -5,7 +5,7 @@
 //! one and each other by construction; they are checked anyway, in one pass over the
 //! resolved map, and only a (never expected) finding pays for finding its element.
 
-use std::collections::BTreeMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::site::Site;
 use super::{Ctx, Findings};
@@ -35,13 +35,7 @@ fn invalid(mac: Mac) -> Option<&'static str> {
 }
 
 /// One given MAC, in document order.
-fn given(
-    t: &Topology,
-    seen: &mut BTreeMap<Mac, Seen>,
-    mac: Option<Mac>,
-    s: Seen,
-    f: &mut Findings,
-) {
+fn given(t: &Topology, seen: &mut HashMap<Mac, Seen>, mac: Option<Mac>, s: Seen, f: &mut Findings) {
     let Some(mac) = mac else { return };
     if let Some(kind) = invalid(mac) {
         f.push(Rule::MacInvalid, &at(t, s), format!("MAC {mac} is {kind}"));
@@ -64,7 +58,8 @@ fn given(
 
 pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     let t = ctx.t;
-    let mut seen: BTreeMap<Mac, Seen> = BTreeMap::new();
+    // Looked up only, never walked: hash maps here and in `derived`.
+    let mut seen: HashMap<Mac, Seen> = HashMap::new();
     for (i, lan) in t.lan.iter().enumerate() {
         for (j, h) in lan.host.iter().enumerate() {
             given(t, &mut seen, h.mac, (Site::Host(i, j), "mac"), f);
@@ -91,10 +86,10 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
 
 /// The derived MACs: the resolved map minus the given keys, walked side by side (both
 /// are sorted by key), so no key is looked up.
-fn derived(ctx: &Ctx<'_>, given: &BTreeMap<Mac, Seen>, f: &mut Findings) {
+fn derived(ctx: &Ctx<'_>, given: &HashMap<Mac, Seen>, f: &mut Findings) {
     let t = ctx.t;
     let mut given_keys = ctx.r.given_macs.iter().peekable();
-    let mut first_of: BTreeMap<Mac, &MacKey> = BTreeMap::new();
+    let mut first_of: HashMap<Mac, &MacKey> = HashMap::with_capacity(ctx.r.macs.len());
     for (key, mac) in &ctx.r.macs {
         while given_keys.next_if(|g| *g < key).is_some() {}
         if given_keys.peek() == Some(&key) {

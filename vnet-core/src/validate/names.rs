@@ -10,6 +10,7 @@
 //!
 //! Also the texts that shell scripts embed: hostname, OS template and config.
 
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::collections::BTreeMap;
 
 use super::site::{ifaces, IfKind, Site};
@@ -117,7 +118,7 @@ fn at(ctx: &Ctx<'_>, seen: Seen) -> ElementPath {
 /// Records `name` in `space`; a repeat is reported on the later element.
 fn unique<'a>(
     ctx: &Ctx<'_>,
-    space: &mut BTreeMap<&'a str, Seen>,
+    space: &mut HashMap<&'a str, Seen>,
     what: &str,
     name: &'a str,
     seen: Seen,
@@ -143,7 +144,9 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     check_name(&t.name, || root.field("name"), f);
 
     // Sandbox namespaces: nodes, containers, LANs and LAN hosts.
-    let mut sandbox: BTreeMap<&str, Seen> = BTreeMap::new();
+    // Name spaces are only looked up, never walked: hash maps.
+    let mut sandbox: HashMap<&str, Seen> =
+        HashMap::with_capacity(t.node.len() + t.lan.len() + t.ct.len());
     let ns = "namespace name";
     for (i, n) in t.node.iter().enumerate() {
         let s = (Site::Node(i), Some("name"));
@@ -294,7 +297,7 @@ fn lan_port_name(
 /// derived) and NIC devices.
 fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
     let t: &'a crate::model::Topology = ctx.t;
-    let mut space: BTreeMap<&'a str, (Seen, NodeObj)> = BTreeMap::new();
+    let mut space: HashMap<&'a str, (Seen, NodeObj)> = HashMap::new();
     let mut add = |name: &'a str, seen: Seen, obj: NodeObj, f: &mut Findings| {
         if let Some((first, first_obj)) = space.get(name) {
             // A port named like a bridge or another port is an L2 loop (see `l2`).
@@ -361,10 +364,10 @@ fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
 /// Derived host-side names are valid and distinct from every other name on the nodes by
 /// construction ([`crate::resolve`]); they are checked anyway, in one pass over the
 /// resolved map, and only a finding pays for finding its veth.
-fn derived_host_names(ctx: &Ctx<'_>, space: &BTreeMap<&str, (Seen, NodeObj)>, f: &mut Findings) {
+fn derived_host_names(ctx: &Ctx<'_>, space: &HashMap<&str, (Seen, NodeObj)>, f: &mut Findings) {
     let t = ctx.t;
     // The veths whose host-side name is given (usually few).
-    let given: std::collections::BTreeSet<(u32, &str)> =
+    let given: HashSet<(u32, &str)> =
         t.ct.iter()
             .flat_map(|c| {
                 c.veth
@@ -373,7 +376,8 @@ fn derived_host_names(ctx: &Ctx<'_>, space: &BTreeMap<&str, (Seen, NodeObj)>, f:
                     .map(move |v| (c.id, v.name.as_str()))
             })
             .collect();
-    let mut derived: BTreeMap<&str, &(u32, String)> = BTreeMap::new();
+    // Walked in the resolved map's (sorted) order; looked up only, so a hash map.
+    let mut derived: HashMap<&str, &(u32, String)> = HashMap::with_capacity(ctx.r.host_names.len());
     for (key, name) in &ctx.r.host_names {
         if given.contains(&(key.0, key.1.as_str())) {
             continue; // a given name, checked with the other names

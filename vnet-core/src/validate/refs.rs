@@ -2,6 +2,7 @@
 //! another element (`ref-missing`), the nodes containers run on (`node-missing`) and the
 //! bridges those nodes must carry (`node-missing-bridge`).
 
+use foldhash::{HashMap, HashMapExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::site::{ct_nodes, ifaces, IfKind, Site};
@@ -99,7 +100,8 @@ pub(super) fn check(ctx: &Ctx<'_>, d: &Declared<'_>, f: &mut Findings) {
             format!("{} container(s) but no node to run them on", t.ct.len()),
         );
     }
-    let mut ids: BTreeMap<u32, usize> = BTreeMap::new();
+    // Container id -> first index; looked up only.
+    let mut ids: HashMap<u32, usize> = HashMap::with_capacity(t.ct.len());
     for i in 0..t.ct.len() {
         check_ct(ctx, d, i, &mut ids, f);
     }
@@ -109,7 +111,7 @@ fn check_ct(
     ctx: &Ctx<'_>,
     d: &Declared<'_>,
     i: usize,
-    ids: &mut BTreeMap<u32, usize>,
+    ids: &mut HashMap<u32, usize>,
     f: &mut Findings,
 ) {
     let t = ctx.t;

@@ -84,7 +84,7 @@ fn label(name: Option<&String>, index: usize) -> String {
 }
 
 /// An L2 segment: a bridge (on every node it exists on) or a LAN, untagged or one VLAN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Segment<'a> {
     /// The segment of a bridge.
     Bridge(&'a str),
