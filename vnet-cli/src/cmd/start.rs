@@ -215,6 +215,9 @@ pub fn start_one(
             )));
         }
     }
+    // Held while building only: announcing (up to the schedule's last offset) runs in
+    // parallel with the next container's build.
+    let lock = ct::node_lock(target)?;
     let plan = backend.diff(&on_node, &scope).map_err(backend_failure)?;
     let objects = on_node.ct_objects(name, node, &scope);
     let shared = scope != Scope::Sandbox;
@@ -229,6 +232,7 @@ pub fn start_one(
             .map_err(backend_failure)?
             .mutating_requests
     };
+    drop(lock);
     settle(&backend, t, name, node, &scope)?;
     let announced = announce_all(&on_node, target, c, node, &scope, schedule, timeout)?;
     Ok(Started {

@@ -118,6 +118,12 @@ fn metadata_check() -> String {
     }
 }
 
+/// `vnet start` of both containers at the same moment; prints both exit codes.
+const PARALLEL: &str = "T=$OCF_RESKEY_topology; \
+     $OCF_RESKEY_vnet start leaf --node m1 $T --this-host >/dev/null & a=$!; \
+     $OCF_RESKEY_vnet start router --node m1 $T --this-host >/dev/null & b=$!; \
+     wait $a; ra=$?; wait $b; rb=$?; echo \"leaf $ra router $rb\"; [ $ra -eq 0 ] && [ $rb -eq 0 ]";
+
 /// The parameter names and action names of the meta-data, in order.
 const METADATA_NAMES: &str = "$AGENT meta-data | python3 -c 'import xml.dom.minidom,sys; \
      d=xml.dom.minidom.parse(sys.stdin); \
@@ -276,6 +282,13 @@ fn ocf_agent_on_a_real_node() {
             ("leaf-stays-up", "$AGENT monitor"),
             ("stop-leaf", "$AGENT stop"),
             ("left-behind", "ip -o link show | grep -v -e ' lo:' -e ' br0:' -e ' br1:'"),
+            // A fresh node, both containers started at once (Pacemaker starts
+            // independent resources in parallel): both create the node's bridges unless
+            // vnet serializes them.
+            ("fresh-node", "ip link del br0 && ip link del br1"),
+            ("parallel-start", PARALLEL),
+            ("parallel-leaf", "$AGENT monitor"),
+            ("parallel-router", "OCF_RESKEY_ct=router $AGENT monitor"),
         ],
     );
     code(&results, "meta-data-valid", 0);
@@ -348,6 +361,11 @@ fn ocf_agent_on_a_real_node() {
     code(&results, "stop-leaf", 0);
     // grep finds nothing: only lo and the shared bridges are left on the node.
     code(&results, "left-behind", 1);
+    code(&results, "fresh-node", 0);
+    let both = code(&results, "parallel-start", 0);
+    assert!(both.contains("leaf 0 router 0"), "{both}");
+    code(&results, "parallel-leaf", 0);
+    code(&results, "parallel-router", 0);
 }
 
 #[test]
