@@ -8,6 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+pub mod vm;
+
 /// Marks the re-executed child.
 const CHILD_ENV: &str = "VNET_NETLINK_TEST_CHILD";
 
