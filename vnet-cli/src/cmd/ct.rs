@@ -196,6 +196,36 @@ pub fn whereabouts(t: &ValidTopology, ct: &Container, observed: &ObservedState) 
     }
 }
 
+/// Where `ct` is in `observed` on real node `here` (this host): its namespace, and
+/// whether any of its veth pairs has its host end here or any link of this topology is
+/// inside its namespace (then `node` is `here`). Unlike [`whereabouts`], a NIC device
+/// in the node's namespace does not count: that is where a NIC rests when no container
+/// holds it.
+pub fn whereabouts_on_node(
+    t: &ValidTopology,
+    ct: &Container,
+    observed: &ObservedState,
+    here: &str,
+) -> Whereabouts {
+    let ns = observed.namespaces.get(&NsRef::Ct(ct.name.clone()));
+    let node_ns = observed.namespaces.get(&NsRef::Node(here.to_string()));
+    let host_end = ct
+        .veth
+        .iter()
+        .any(|v| node_ns.is_some_and(|o| o.links.contains_key(t.veth_host_name(ct, v))));
+    let links_inside = ns.is_some_and(|o| {
+        o.links
+            .iter()
+            .any(|(name, l)| name != "lo" && l.owner.as_deref() == Some(t.name()))
+    });
+    Whereabouts {
+        ns_exists: ns.is_some(),
+        ours: false,
+        node: (host_end || links_inside).then(|| here.to_string()),
+        links_inside,
+    }
+}
+
 /// The link an action works on, if any.
 fn action_link(a: &Action) -> Option<&str> {
     use Action::*;

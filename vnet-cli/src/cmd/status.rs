@@ -6,8 +6,8 @@
 //!
 //! Cleanly not running: in the sandbox, its namespace is gone and no host end is left
 //! on any node; on a real node, its namespace `/run/netns/<ct>` is absent, or present
-//! (the container runs) without any of its cables: no host end on this node and no
-//! link of this topology inside.
+//! (the container runs) without any of its cables: no veth host end on this node and
+//! no link of this topology inside (a NIC resting in the node's namespace is fine).
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -126,7 +126,10 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         ),
     };
     let observed = backend.observe(&view, &scope).map_err(backend_failure)?;
-    let now = ct::whereabouts(&view, c, &observed);
+    let now = match ct::this_node(&target) {
+        None => ct::whereabouts(&view, c, &observed),
+        Some(here) => ct::whereabouts_on_node(&view, c, &observed, here),
+    };
     let sandbox = scope == Scope::Sandbox;
     let cabled = now.node.is_some() && (now.ours || !sandbox);
     let drift: Vec<String> = match &now.node {

@@ -25,7 +25,8 @@ use crate::common::{can_run, on_path, TempDir};
 const VNET: &str = env!("CARGO_BIN_EXE_vnet");
 
 /// Two containers on node m1's bridge br0 (failover m2; never m3): `router` forwards
-/// between br0 and br1, `leaf` routes 198.18.0.0/15 through it.
+/// between br0, br1 and the LAN behind the node's NIC `uplink0` (passed in as `eth2`);
+/// `leaf` routes 198.18.0.0/15 through it.
 const TWO: &str = r#"
 name = "ocftest"
 
@@ -37,6 +38,9 @@ name = "m2"
 
 [[node]]
 name = "m3"
+
+[[lan]]
+name = "lan0"
 
 [[bridge]]
 name = "br0"
@@ -55,6 +59,10 @@ bridge = "br0"
 cidr = "198.19.1.0/24"
 bridge = "br1"
 
+[[subnet]]
+cidr = "198.19.46.0/24"
+lan = "lan0"
+
 [[ct]]
 id = 201
 name = "router"
@@ -71,6 +79,13 @@ addresses = ["198.18.199.1/24"]
 name = "eth1"
 bridge = "br1"
 addresses = ["198.19.1.1/24"]
+
+[[ct.nic]]
+name = "eth2"
+device = "uplink0"
+mac = "02:00:00:00:46:c8"
+lan = "lan0"
+addresses = ["198.19.46.200/24"]
 
 [[ct]]
 id = 202
@@ -273,15 +288,23 @@ fn ocf_agent_on_a_real_node() {
             // Two containers: the leaf first, then its gateway; the leaf reaches the
             // router, and through it the router's other subnet.
             ("runtime-router", &router_ns),
+            // The node's NIC, cabled to a LAN host (the node's namespace stands in for
+            // it) that routes the containers' subnet back through the router.
+            ("nic", "ip link add uplink0 type veth peer name lanpeer && ip link set lanpeer up \
+                     && ip address add 198.19.46.1/24 dev lanpeer"),
             ("start-leaf", "$AGENT start"),
             ("start-router", "OCF_RESKEY_ct=router $AGENT start"),
             ("monitor-router", "OCF_RESKEY_ct=router $AGENT monitor"),
             ("ping-router", "ip netns exec leaf ping -c1 -W2 198.18.199.1"),
             ("ping-through", "ip netns exec leaf ping -c1 -W2 198.19.1.1"),
+            ("lan-route", "ip route add 198.18.199.0/24 via 198.19.46.200"),
+            ("ping-lan", "ip netns exec leaf ping -c1 -W2 198.19.46.1"),
+            ("nic-inside", "ip -n router -br address show eth2"),
             ("stop-router", "OCF_RESKEY_ct=router $AGENT stop"),
             ("leaf-stays-up", "$AGENT monitor"),
+            ("nic-back", "ip -br link show uplink0"),
             ("stop-leaf", "$AGENT stop"),
-            ("left-behind", "ip -o link show | grep -v -e ' lo:' -e ' br0:' -e ' br1:'"),
+            ("left-behind", "ip -o link show | grep -v -e ' lo:' -e ' br0:' -e ' br1:' -e ' uplink0@' -e ' lanpeer@'"),
             // A fresh node, both containers started at once (Pacemaker starts
             // independent resources in parallel): both create the node's bridges unless
             // vnet serializes them.
@@ -351,15 +374,23 @@ fn ocf_agent_on_a_real_node() {
     code(&results, "ocf-tester", 0);
 
     code(&results, "runtime-router", 0);
+    code(&results, "nic", 0);
     code(&results, "start-leaf", 0);
     code(&results, "start-router", 0);
     code(&results, "monitor-router", 0);
     code(&results, "ping-router", 0);
     code(&results, "ping-through", 0);
+    code(&results, "lan-route", 0);
+    code(&results, "ping-lan", 0);
+    let nic = code(&results, "nic-inside", 0);
+    assert!(nic.contains("198.19.46.200/24"), "{nic}");
     code(&results, "stop-router", 0);
     code(&results, "leaf-stays-up", 0);
+    // The NIC is back in the node's namespace under its own name.
+    code(&results, "nic-back", 0);
     code(&results, "stop-leaf", 0);
-    // grep finds nothing: only lo and the shared bridges are left on the node.
+    // grep finds nothing: only lo, the shared bridges and the NIC (with the test's LAN
+    // end) are left on the node.
     code(&results, "left-behind", 1);
     code(&results, "fresh-node", 0);
     let both = code(&results, "parallel-start", 0);
