@@ -445,6 +445,85 @@ mod tests {
     }
 
     #[test]
+    fn a_real_node_needs_this_host_and_maps_every_container_that_may_run_there() {
+        let t = seed();
+        let at = |sandbox, this_host| Where {
+            sandbox,
+            prefix: DEFAULT_PREFIX.into(),
+            this_host,
+        };
+        let nowhere = at(false, false).resolve(&t, None).unwrap_err();
+        assert_eq!(nowhere.exit, Exit::Usage);
+        let unconfirmed = at(false, false).resolve(&t, Some("m2")).unwrap_err();
+        assert_eq!(unconfirmed.exit, Exit::Usage);
+        assert!(
+            unconfirmed.to_string().contains("--this-host"),
+            "{unconfirmed}"
+        );
+        let sandbox = at(true, false).resolve(&t, Some("m2")).unwrap();
+        assert_eq!(this_node(&sandbox), None);
+        assert_eq!(scope_on(&sandbox, "m2").unwrap(), Scope::Sandbox);
+        let m2 = at(false, true).resolve(&t, Some("m2")).unwrap();
+        assert_eq!(this_node(&m2), Some("m2"));
+        // mail's home is m1; it may fail over to m2, so m2 finds its namespace.
+        assert_eq!(
+            m2.ns_path(&NsRef::Ct("mail".into())),
+            Some(std::path::PathBuf::from("/run/netns/mail"))
+        );
+        assert_eq!(scope_on(&m2, "m2").unwrap(), Scope::Node("m2".into()));
+        assert_eq!(scope_on(&m2, "m1").unwrap_err().exit, Exit::Usage);
+    }
+
+    #[test]
+    fn on_a_node_the_shared_steps_are_its_bridges_not_other_containers_cables() {
+        let t = seed();
+        let scope = Scope::Node("m1".into());
+        let plan = vnet_core::plan::compile(&t, &scope);
+        let shared: Vec<&Action> = plan
+            .actions()
+            .filter(|a| node_shared(&t, "m1", &scope, a))
+            .collect();
+        assert!(shared.iter().any(|a| matches!(a,
+            Action::CreateLink { spec, .. } if spec.name() == "br0")));
+        for a in &shared {
+            assert_eq!(a.ns(), Some(&NsRef::Node("m1".into())), "{a:?}");
+            let link = action_link(a);
+            for cable in ["veth1", "veth2", "veth3", "eth1"] {
+                assert_ne!(link, Some(cable), "{a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn on_a_node_a_resting_nic_is_not_a_cable() {
+        let t = seed();
+        let router = container(&t, "router").unwrap();
+        let up = vnet_core::plan::expected_state(&t, &Scope::Node("m1".into()));
+        let now = whereabouts_on_node(&t, router, &up, "m1");
+        assert!(now.ns_exists && now.links_inside, "{now:?}");
+        assert_eq!(now.node.as_deref(), Some("m1"));
+        // Stopped: the veth pair gone, the NIC back in the node's namespace (marked).
+        let mut stopped = up.clone();
+        let nic = stopped.namespaces[&NsRef::Ct("router".into())].links["eth1"].clone();
+        let node = stopped
+            .namespaces
+            .get_mut(&NsRef::Node("m1".into()))
+            .unwrap();
+        node.links.remove("veth1");
+        node.links.insert("eth1".into(), nic);
+        let inside = stopped
+            .namespaces
+            .get_mut(&NsRef::Ct("router".into()))
+            .unwrap();
+        inside.links.retain(|name, _| name == "lo");
+        let now = whereabouts_on_node(&t, router, &stopped, "m1");
+        assert!(now.ns_exists && !now.links_inside, "{now:?}");
+        assert_eq!(now.node, None, "a NIC resting on the node is no cable");
+        // The sandbox's rule would count it: that is why the node has its own.
+        assert!(whereabouts(&t, router, &stopped).node.is_some());
+    }
+
+    #[test]
     fn a_subnet_gateway_is_a_gateway_without_routes_through_it() {
         let route = "[[ct.route]]\nto = \"192.168.0.0/16\"\nvia = \"192.168.199.1\"\n";
         let seed = include_str!("../../../examples/seed.toml");
