@@ -1,9 +1,10 @@
 //! The validated topology as a graph: nodes, LANs, bridges, subnets, containers and their
 //! interfaces, with the relations between them.
 
-use petgraph::graph::{DiGraph, NodeIndex};
 use foldhash::{HashMap, HashMapExt};
+use petgraph::graph::{DiGraph, NodeIndex};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// A vertex of the topology graph.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,9 +65,11 @@ pub enum Relation {
 pub struct TopologyGraph {
     /// The graph.
     pub graph: DiGraph<Entity, Relation>,
-    /// Entity -> vertex. Only ever looked up, never walked, so a hash map: with 100,000
-    /// containers a `BTreeMap` of string-keyed entities was a third of validation.
-    index: HashMap<Entity, NodeIndex>,
+    /// Entity -> vertex, built on the first lookup: validation builds the graph without
+    /// one (every entity of a valid topology is new when added) and planning never looks
+    /// entities up, so the index (a clone of every entity) is paid for only when used.
+    /// Only ever looked up, never walked, so a hash map.
+    index: OnceLock<HashMap<Entity, NodeIndex>>,
 }
 
 impl fmt::Debug for TopologyGraph {
@@ -84,17 +87,34 @@ impl TopologyGraph {
     pub(crate) fn with_capacity(vertices: usize, edges: usize) -> Self {
         TopologyGraph {
             graph: DiGraph::with_capacity(vertices, edges),
-            index: HashMap::with_capacity(vertices),
+            index: OnceLock::new(),
         }
+    }
+
+    /// The index, built from the graph's vertices if it is not yet (the first of two
+    /// equal entities wins, as with [`TopologyGraph::vertex`]).
+    fn index(&self) -> &HashMap<Entity, NodeIndex> {
+        self.index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.graph.node_count());
+            for i in self.graph.node_indices() {
+                index.entry(self.graph[i].clone()).or_insert(i);
+            }
+            index
+        })
     }
 
     /// Adds `e`, which the caller knows is not in the graph yet (validation made it
     /// unique), without looking it up first.
     pub(crate) fn add_new(&mut self, e: Entity) -> NodeIndex {
-        let i = self.graph.add_node(e.clone());
-        let old = self.index.insert(e, i);
-        debug_assert!(old.is_none(), "add_new of an entity already in the graph");
-        i
+        match self.index.get_mut() {
+            Some(index) => {
+                let i = self.graph.add_node(e.clone());
+                let old = index.insert(e, i);
+                debug_assert!(old.is_none(), "add_new of an entity already in the graph");
+                i
+            }
+            None => self.graph.add_node(e),
+        }
     }
 
     /// Adds an edge between two vertices already in the graph.
@@ -104,11 +124,13 @@ impl TopologyGraph {
 
     /// The vertex of `e`, added if new.
     pub fn vertex(&mut self, e: Entity) -> NodeIndex {
-        if let Some(i) = self.index.get(&e) {
-            return *i;
+        if let Some(i) = self.find(&e) {
+            return i;
         }
         let i = self.graph.add_node(e.clone());
-        self.index.insert(e, i);
+        if let Some(index) = self.index.get_mut() {
+            index.insert(e, i);
+        }
         i
     }
 
@@ -121,7 +143,7 @@ impl TopologyGraph {
 
     /// The vertex of `e`, if it is in the graph.
     pub fn find(&self, e: &Entity) -> Option<NodeIndex> {
-        self.index.get(e).copied()
+        self.index().get(e).copied()
     }
 
     /// The entities `e` points to through `rel`, in a stable order.
@@ -152,5 +174,36 @@ impl TopologyGraph {
             .collect();
         out.sort();
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_is_built_on_the_first_lookup_and_kept_up_to_date() {
+        let seed = include_str!("../../examples/seed.toml");
+        let doc = crate::Document::parse(seed, crate::Format::Toml).unwrap();
+        let valid = doc.validate().unwrap();
+        let mut g = valid.graph().clone();
+        assert!(g.index.get().is_none(), "validation builds no index");
+        for i in g.graph.node_indices() {
+            assert_eq!(g.find(&g.graph[i]), Some(i));
+        }
+        let count = g.graph.node_count();
+        let first = g.graph.node_indices().next().unwrap();
+        assert_eq!(g.vertex(g.graph[first].clone()), first);
+        let new = g.vertex(Entity::Node("m9".into()));
+        let newer = g.add_new(Entity::Node("m10".into()));
+        assert_eq!(g.graph.node_count(), count + 2);
+        assert_eq!(g.find(&Entity::Node("m9".into())), Some(new));
+        assert_eq!(g.find(&Entity::Node("m10".into())), Some(newer));
+        let mail = valid.topology().ct_by_name("mail").unwrap();
+        let has = g.targets(&Entity::Ct(mail.id), Relation::Has);
+        assert_eq!(
+            has.len(),
+            mail.veth.len() + mail.nic.len() + mail.vlan.len()
+        );
     }
 }

@@ -5,8 +5,8 @@
 //! collisions are resolved in the sorted order of those ids. Given values are reserved
 //! first, so a derived value never equals a given one.
 
-use serde::{Deserialize, Serialize};
 use foldhash::{HashSet, HashSetExt};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -291,24 +291,34 @@ pub fn resolve(t: &Topology) -> Resolved {
 /// Every host-side name lives in one namespace per node and a container may run on any
 /// of its nodes, so names are kept unique across the whole topology.
 fn resolve_host_names(t: &Topology) -> BTreeMap<(u32, String), String> {
-    // Membership only (hash sets): which names are taken, which veths have a name.
-    let mut taken: HashSet<String> =
+    // Membership only (hash sets): which names are taken, which veths have a name. The
+    // topology's own names are borrowed; a chosen `veth<CTID>.<N>` is remembered by its
+    // numbers and a chosen `vn<hex>` by its hash (each name stands for exactly one of
+    // them, and the two forms never equal each other), so no name is copied to be
+    // remembered.
+    let taken: HashSet<&str> =
         t.ct.iter()
-            .flat_map(|c| c.veth.iter().filter_map(|v| v.host_name.clone()))
-            .chain(t.bridge.iter().map(|b| b.name.clone()))
-            .chain(t.bridge.iter().flat_map(|b| b.ports.iter().cloned()))
+            .flat_map(|c| c.veth.iter().filter_map(|v| v.host_name.as_deref()))
+            .chain(t.bridge.iter().map(|b| b.name.as_str()))
+            .chain(
+                t.bridge
+                    .iter()
+                    .flat_map(|b| b.ports.iter().map(String::as_str)),
+            )
             .chain(
                 t.patch
                     .iter()
-                    .flat_map(|p| [p.a.name.clone(), p.b.name.clone()]),
+                    .flat_map(|p| [p.a.name.as_str(), p.b.name.as_str()]),
             )
             .chain(t.ct.iter().flat_map(|c| {
                 c.nic
                     .iter()
-                    .map(|n| n.device.clone().unwrap_or_else(|| n.name.clone()))
+                    .map(|n| n.device.as_deref().unwrap_or(n.name.as_str()))
             }))
             .collect();
     let veths: usize = t.ct.iter().map(|c| c.veth.len()).sum();
+    let mut openvz_taken: HashSet<(u32, usize)> = HashSet::with_capacity(veths);
+    let mut hashed_taken: HashSet<u32> = HashSet::new();
     let mut named: HashSet<(u32, &str)> = HashSet::with_capacity(veths);
     // Given names first, in document order (a repeated veth keeps its last given name:
     // the map below keeps the last of equal keys).
@@ -338,7 +348,10 @@ fn resolve_host_names(t: &Topology) -> BTreeMap<(u32, String), String> {
         openvz.push('.');
         // usize is at most 64 bits on every target Rust supports.
         openvz.push_str(ascii(decimal(index as u64, &mut buf)));
-        let chosen = if openvz.len() <= 15 && !taken.contains(&openvz) {
+        let chosen = if openvz.len() <= 15
+            && !taken.contains(openvz.as_str())
+            && openvz_taken.insert((id, index))
+        {
             openvz
         } else {
             (0u32..)
@@ -349,12 +362,12 @@ fn resolve_host_names(t: &Topology) -> BTreeMap<(u32, String), String> {
                         name.as_bytes(),
                         &attempt.to_le_bytes(),
                     ]);
-                    format!("vn{:08x}", h as u32)
+                    (h as u32, format!("vn{:08x}", h as u32))
                 })
-                .find(|n| !taken.contains(n))
+                .find(|(h, n)| !taken.contains(n.as_str()) && hashed_taken.insert(*h))
+                .map(|(_, n)| n)
                 .unwrap_or_else(|| unreachable!("2^32 names cannot all be taken"))
         };
-        taken.insert(chosen.clone());
         out.push(((id, name.to_string()), chosen));
     }
     // Given names come first and keep a later given name over an earlier one; a

@@ -137,7 +137,8 @@ impl<'a> Named<'a> {
         if let Some(i) = self.map.get(name) {
             return *i;
         }
-        let i = g.vertex((self.make)(name.to_string()));
+        // New to this map, so new to the graph: each kind has its own map.
+        let i = g.add_new((self.make)(name.to_string()));
         self.map.insert(name, i);
         i
     }
@@ -182,7 +183,7 @@ impl Subnets {
     /// The vertex of the subnet holding `ip`, added to `g` the first time.
     fn vertex_of(&mut self, g: &mut TopologyGraph, t: &Topology, ip: IpAddr) -> Option<NodeIndex> {
         let i = self.find(t, ip)?;
-        Some(*self.vertex[i].get_or_insert_with(|| g.vertex(Entity::Subnet(t.subnet[i].cidr))))
+        Some(*self.vertex[i].get_or_insert_with(|| g.add_new(Entity::Subnet(t.subnet[i].cidr))))
     }
 }
 
@@ -196,8 +197,10 @@ fn key(ip: IpAddr) -> (bool, u128) {
 
 /// The graph of a valid topology. Vertices and edges are added in the order of the
 /// topology (the same order as adding each relation with `TopologyGraph::relate`), but
-/// a container and its interfaces are added without a lookup: validation made container
-/// ids and the interface names within a container unique.
+/// without looking entities up in the graph's index (so none is built): validation made
+/// every entity unique (node, LAN, LAN host and bridge names, subnets that do not
+/// overlap, container ids, interface names within a container), so the small maps here
+/// by name only tell the first mention of a name from the later ones.
 fn build_graph(t: &Topology) -> TopologyGraph {
     let ifaces: usize =
         t.ct.iter()
@@ -234,7 +237,7 @@ fn build_graph(t: &Topology) -> TopologyGraph {
             (b, l) => (b.as_deref(), l.as_deref()),
         };
         // The subnet's vertex before its segment's, as `relate` adds them.
-        let sv = *subnets.vertex[i].get_or_insert_with(|| g.vertex(Entity::Subnet(s.cidr)));
+        let sv = *subnets.vertex[i].get_or_insert_with(|| g.add_new(Entity::Subnet(s.cidr)));
         let seg = match (bridge, lan) {
             (Some(b), _) => bridges.get(&mut g, b),
             (None, Some(l)) => lans.get(&mut g, l),
@@ -245,7 +248,7 @@ fn build_graph(t: &Topology) -> TopologyGraph {
     for lan in &t.lan {
         let lv = lans.get(&mut g, &lan.name);
         for h in &lan.host {
-            let host = g.vertex(Entity::LanHost {
+            let host = g.add_new(Entity::LanHost {
                 lan: lan.name.clone(),
                 name: h.name.clone(),
             });

@@ -81,12 +81,15 @@ pub(super) fn check(ctx: &Ctx<'_>, owners: &Owners<'_>, f: &mut Findings) {
             }
         }
     }
+    // One buffer for every container's addresses, not an allocation per container.
+    let mut buffer: Vec<(&str, IpNetwork)> = Vec::new();
     for (i, ct) in t.ct.iter().enumerate() {
         nat(ctx, i, f);
         if ct.route.is_empty() {
             continue; // the common leaf: nothing to collect
         }
-        let mut addrs: Vec<(&str, IpNetwork)> = Vec::new();
+        let mut addrs = std::mem::take(&mut buffer);
+        addrs.clear();
         for v in &ct.veth {
             addrs.extend(v.addresses.iter().map(|a| (v.name.as_str(), *a)));
         }
@@ -104,6 +107,7 @@ pub(super) fn check(ctx: &Ctx<'_>, owners: &Owners<'_>, f: &mut Findings) {
             venet,
         };
         routes(ctx, owners, &space, &ct.route, f);
+        buffer = space.addrs;
     }
 }
 
