@@ -7,6 +7,7 @@ use vnet_core::ownership::alias_for;
 use vnet_core::plan::{Action, LinkSpec, NsRef, Plan};
 
 use crate::error::{Error, Result};
+use crate::ipv6_default::Ipv6Defaults;
 use crate::netlink::Request;
 use crate::ops;
 use crate::session::Session;
@@ -28,6 +29,7 @@ pub(crate) fn execute(
     fail_at: Option<usize>,
 ) -> Result<Executed> {
     let alias = alias_for(&plan.topology);
+    let ipv6 = Ipv6Defaults::of(plan, session.map().is_sandbox());
     let mut stages: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, step) in plan.steps.iter().enumerate() {
         stages.entry(step.stage).or_default().push(i);
@@ -44,7 +46,7 @@ pub(crate) fn execute(
             .iter()
             .map(|i| (*i, &plan.steps[*i].action))
             .collect();
-        let results = run_stage(session, &alias, &actions);
+        let results = run_stage(session, &alias, &ipv6, &actions);
         timings.push((stage, actions.len(), started.elapsed()));
         let mut failure: Option<(usize, Error)> = None;
         for ((index, _), outcome) in actions.iter().zip(results) {
@@ -123,7 +125,7 @@ pub(crate) fn rollback(session: &mut Session<'_>, alias: &str, done: &[Action]) 
             continue;
         }
         let inverse = action.inverse();
-        for outcome in run_stage(session, alias, &[(0, &inverse)]) {
+        for outcome in run_stage(session, alias, &Ipv6Defaults::none(), &[(0, &inverse)]) {
             if let Err(e) = outcome.result {
                 errors.push(e);
             }
@@ -153,13 +155,20 @@ struct Part {
 
 /// Runs independent actions: namespaces first, then netlink batches per namespace,
 /// then follow-ups (aliases on veth peers) per namespace, then sysctls and NAT per
-/// namespace. Returns one result per action, in order.
-fn run_stage(session: &mut Session<'_>, alias: &str, actions: &[(usize, &Action)]) -> Vec<Outcome> {
+/// namespace. Returns one result per action, in order. `ipv6`: which namespaces to
+/// create with IPv6 off by default, and what that makes unnecessary or needed
+/// (`actions` carry the plan's step indexes it refers to).
+fn run_stage(
+    session: &mut Session<'_>,
+    alias: &str,
+    ipv6: &Ipv6Defaults,
+    actions: &[(usize, &Action)],
+) -> Vec<Outcome> {
     let mut results: Vec<Result<()>> = actions.iter().map(|_| Ok(())).collect();
     let mut changed: Vec<Option<bool>> = actions.iter().map(|_| None).collect();
     let mut primary: BTreeMap<NsRef, Vec<Part>> = BTreeMap::new();
     let mut follow: BTreeMap<NsRef, Vec<Part>> = BTreeMap::new();
-    let mut local: BTreeMap<NsRef, Vec<usize>> = BTreeMap::new();
+    let mut local: BTreeMap<NsRef, Vec<LocalPart>> = BTreeMap::new();
     let mut links_changed: BTreeSet<NsRef> = BTreeSet::new();
     // Namespaces first, several at once: everything else of the stage may need them.
     let creates: Vec<(usize, NsRef)> = actions
@@ -172,7 +181,10 @@ fn run_stage(session: &mut Session<'_>, alias: &str, actions: &[(usize, &Action)
         .collect();
     if !creates.is_empty() {
         let list: Vec<NsRef> = creates.iter().map(|(_, ns)| ns.clone()).collect();
-        for ((slot, _), r) in creates.iter().zip(session.create_namespaces(&list, alias)) {
+        for ((slot, _), r) in creates
+            .iter()
+            .zip(session.create_namespaces(&list, alias, &ipv6.off))
+        {
             changed[*slot] = Some(r.is_ok());
             if let Err(e) = r {
                 results[*slot] = Err(e);
@@ -181,6 +193,15 @@ fn run_stage(session: &mut Session<'_>, alias: &str, actions: &[(usize, &Action)
     }
     for (slot, (_, action)) in actions.iter().enumerate() {
         if matches!(action, Action::CreateNamespace { .. }) {
+            continue;
+        }
+        // Born with IPv6 off: the setting holds, nothing to write (and nothing to undo
+        // that deleting the namespace would not undo).
+        if action
+            .ns()
+            .is_some_and(|ns| ipv6.holds_already(action, session.ipv6_default_off(ns)))
+        {
+            changed[slot] = Some(true);
             continue;
         }
         let built = build(
@@ -233,50 +254,65 @@ fn run_stage(session: &mut Session<'_>, alias: &str, actions: &[(usize, &Action)
             h.links_changed();
         }
     }
+    // Links that want IPv6 and were just created in a namespace that may have it off
+    // by default: written on, as the plan assumes a new link is.
+    for (slot, (index, _)) in actions.iter().enumerate() {
+        let Some(links) = ipv6.guards.get(index).filter(|_| results[slot].is_ok()) else {
+            continue;
+        };
+        for (ns, link) in links {
+            local.entry(ns.clone()).or_default().push(LocalPart {
+                slot,
+                action: Action::SetSysctl {
+                    ns: ns.clone(),
+                    sysctl: vnet_core::plan::Sysctl::DisableIpv6(link.clone()),
+                    value: "0".into(),
+                    previous: "0".into(),
+                },
+                guard: true,
+            });
+        }
+    }
     // Sysctls and NAT: a few worker threads enter the namespaces in turn.
-    let mut jobs: Vec<(NsRef, Vec<usize>)> = Vec::new();
-    for (ns, slots) in local {
+    let mut jobs: Vec<LocalJob> = Vec::new();
+    for (ns, parts) in local {
         match session.require(&ns) {
-            Ok(_) => jobs.push((ns, slots)),
+            Ok(_) => jobs.push((ns, parts)),
             Err(e) => {
                 // The namespace is gone: nothing ran. The first action gets the cause.
                 let mut cause = Some(e);
-                for slot in &slots {
-                    changed[*slot] = Some(false);
-                    results[*slot] = Err(cause.take().unwrap_or(Error::Unmapped {
-                        ns: ns.clone(),
-                        reason: "the namespace could not be entered",
-                    }));
+                for part in &parts {
+                    settle_local(&mut changed, &mut results, part, || {
+                        Err(cause.take().unwrap_or(Error::Unmapped {
+                            ns: ns.clone(),
+                            reason: "the namespace could not be entered",
+                        }))
+                    });
                 }
             }
         }
     }
-    let runs: Vec<(&crate::ns::Netns, LocalJob)> = jobs
+    let runs: Vec<(&crate::ns::Netns, &LocalJob)> = jobs
         .iter()
-        .filter_map(|(ns, slots)| {
-            let work = slots.iter().map(|s| (*s, actions[*s].1.clone())).collect();
-            session.netns_of(ns).map(|n| (n, (ns.clone(), work)))
-        })
+        .filter_map(|job| session.netns_of(&job.0).map(|n| (n, job)))
         .collect();
     let outcomes = crate::ns::run_many(&runs, |(ns, work)| run_local(ns, work));
     for ((_, (ns, work)), outcome) in runs.iter().zip(outcomes) {
         match outcome {
             Ok(per_action) => {
-                for ((slot, _), r) in work.iter().zip(per_action) {
-                    changed[*slot] = Some(r.is_ok());
-                    if let Err(e) = r {
-                        results[*slot] = Err(e);
-                    }
+                for (part, r) in work.iter().zip(per_action) {
+                    settle_local(&mut changed, &mut results, part, || r);
                 }
             }
             Err(e) => {
                 let mut cause = Some(e);
-                for (slot, _) in work {
-                    changed[*slot] = Some(false);
-                    results[*slot] = Err(cause.take().unwrap_or(Error::Unmapped {
-                        ns: ns.clone(),
-                        reason: "the namespace could not be entered",
-                    }));
+                for part in work {
+                    settle_local(&mut changed, &mut results, part, || {
+                        Err(cause.take().unwrap_or(Error::Unmapped {
+                            ns: ns.clone(),
+                            reason: "the namespace could not be entered",
+                        }))
+                    });
                 }
             }
         }
@@ -292,8 +328,38 @@ fn run_stage(session: &mut Session<'_>, alias: &str, actions: &[(usize, &Action)
         .collect()
 }
 
-/// Sysctl and NAT actions for one namespace: (slot in the stage, action).
-type LocalJob = (NsRef, Vec<(usize, Action)>);
+/// Sysctl and NAT work for one namespace.
+type LocalJob = (NsRef, Vec<LocalPart>);
+
+/// One sysctl or NAT action to run inside a namespace.
+struct LocalPart {
+    /// The stage slot of the action it belongs to.
+    slot: usize,
+    /// What to run.
+    action: Action,
+    /// A write that follows the slot's own action (a new link's IPv6 switched on): its
+    /// failure fails the action, but it does not decide whether the action changed the
+    /// system (the link exists either way).
+    guard: bool,
+}
+
+/// Records the result of one local part for its action.
+fn settle_local(
+    changed: &mut [Option<bool>],
+    results: &mut [Result<()>],
+    part: &LocalPart,
+    result: impl FnOnce() -> Result<()>,
+) {
+    let r = result();
+    if !part.guard {
+        changed[part.slot] = Some(r.is_ok());
+    }
+    if let Err(e) = r {
+        if results[part.slot].is_ok() {
+            results[part.slot] = Err(e);
+        }
+    }
+}
 
 /// What one action of a stage did.
 struct Outcome {
@@ -304,11 +370,11 @@ struct Outcome {
 }
 
 /// Sysctl and NAT actions, on a thread inside their namespace.
-fn run_local(ns: &NsRef, work: &[(usize, Action)]) -> Vec<Result<()>> {
+fn run_local(ns: &NsRef, work: &[LocalPart]) -> Vec<Result<()>> {
     // Opened once per namespace (see `SysctlDir` for why), when there is a sysctl.
     let mut dir: Option<std::io::Result<ops::sysctl::SysctlDir>> = None;
     work.iter()
-        .map(|(_, action)| match action {
+        .map(|part| match &part.action {
             Action::SetSysctl { sysctl, value, .. } => dir
                 .get_or_insert_with(ops::sysctl::SysctlDir::open)
                 .as_ref()
@@ -346,7 +412,7 @@ fn build(
     slot: usize,
     primary: &mut BTreeMap<NsRef, Vec<Part>>,
     follow: &mut BTreeMap<NsRef, Vec<Part>>,
-    local: &mut BTreeMap<NsRef, Vec<usize>>,
+    local: &mut BTreeMap<NsRef, Vec<LocalPart>>,
 ) -> Result<Vec<NsRef>> {
     let what = |verb: String, ns: &NsRef| format!("{verb} in {ns}");
     let push = |map: &mut BTreeMap<NsRef, Vec<Part>>, ns: &NsRef, msg, flags, text: String| {
@@ -361,7 +427,7 @@ fn build(
         Action::CreateNamespace { ns } => {
             // Normally created in parallel by `run_stage` before the other actions.
             session
-                .create_namespaces(std::slice::from_ref(ns), alias)
+                .create_namespaces(std::slice::from_ref(ns), alias, &BTreeSet::new())
                 .pop()
                 .unwrap_or(Ok(()))?;
             Ok(vec![])
@@ -383,6 +449,7 @@ fn build(
                         let (_, peer) = session.pair(ns, peer_ns)?;
                         ctx.peer_ns_fd = Some(std::os::fd::AsRawFd::as_raw_fd(&peer.netns.fd()));
                         changed.push(peer_ns.clone());
+                        session.note_veth(ns, spec.name(), peer_ns, peer_name);
                     }
                     push(
                         follow,
@@ -501,7 +568,7 @@ fn build(
             Ok(vec![])
         }
         Action::SetMaster { ns, link, master } => {
-            let index = session.require(ns)?.index_of(ns, master)?;
+            let index = session.index_in(ns, master)?;
             push(
                 primary,
                 ns,
@@ -522,7 +589,7 @@ fn build(
             Ok(vec![])
         }
         Action::AddAddress { ns, link, address } => {
-            let index = session.require(ns)?.index_of(ns, link)?;
+            let index = session.index_in(ns, link)?;
             push(
                 primary,
                 ns,
@@ -533,7 +600,7 @@ fn build(
             Ok(vec![])
         }
         Action::DelAddress { ns, link, address } => {
-            let index = session.require(ns)?.index_of(ns, link)?;
+            let index = session.index_in(ns, link)?;
             push(
                 primary,
                 ns,
@@ -545,7 +612,7 @@ fn build(
         }
         Action::AddRoute { ns, route } | Action::DelRoute { ns, route } => {
             let oif = match &route.dev {
-                Some(dev) => Some(session.require(ns)?.index_of(ns, dev)?),
+                Some(dev) => Some(session.index_in(ns, dev)?),
                 None => None,
             };
             let (msg, flags, verb) = if matches!(action, Action::AddRoute { .. }) {
@@ -563,7 +630,11 @@ fn build(
             Ok(vec![])
         }
         Action::SetSysctl { ns, .. } | Action::AddNat { ns, .. } | Action::DelNat { ns, .. } => {
-            local.entry(ns.clone()).or_default().push(slot);
+            local.entry(ns.clone()).or_default().push(LocalPart {
+                slot,
+                action: action.clone(),
+                guard: false,
+            });
             Ok(vec![])
         }
         Action::WriteFile { .. } | Action::RemoveFile { .. } => Err(Error::Unsupported {
@@ -589,7 +660,7 @@ pub(crate) fn run_best_effort(
     }
     let mut errors = Vec::new();
     for (_, actions) in stages {
-        for outcome in run_stage(session, &alias, &actions) {
+        for outcome in run_stage(session, &alias, &Ipv6Defaults::none(), &actions) {
             if let Err(e) = outcome.result {
                 errors.push(e);
             }

@@ -39,6 +39,7 @@ pub mod announce;
 mod backend;
 mod error;
 mod exec;
+mod ipv6_default;
 pub mod netlink;
 pub mod ns;
 mod observe;

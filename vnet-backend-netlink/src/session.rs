@@ -1,7 +1,7 @@
 //! [`Session`]: the open namespaces of one backend operation, each with its netlink
 //! socket (opened inside it once) and a cache of its link names and indexes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
@@ -22,28 +22,50 @@ pub(crate) struct NsHandle {
     pub id: NetnsId,
     /// The netlink socket bound to it.
     pub sock: RtSocket,
-    /// Link name -> ifindex; `None` when links changed since the last dump.
-    links: Option<BTreeMap<String, u32>>,
+    /// Link name -> its ifindex and, for a link whose peer is in another namespace (a
+    /// veth end), the peer's ifindex there; `None` when links changed since the last
+    /// dump.
+    links: Option<BTreeMap<String, (u32, Option<u32>)>>,
+    /// Whether this session created it with `default.disable_ipv6 = 1`, so links
+    /// created in it since are born with IPv6 off (see [`crate::ipv6_default`]).
+    pub ipv6_default_off: bool,
 }
 
 impl NsHandle {
     /// The ifindex of `name`, dumping the links when the cache is stale.
     pub fn index_of(&mut self, ns: &NsRef, name: &str) -> Result<u32> {
-        if let Some(i) = self.links.as_ref().and_then(|l| l.get(name)) {
-            return Ok(*i);
+        self.lookup(ns, name).map(|(index, _)| index)
+    }
+
+    /// The ifindex of `name`'s peer in the peer's namespace (a veth end whose other end
+    /// is elsewhere), as the link dump reports it (`IFLA_LINK` with
+    /// `IFLA_LINK_NETNSID`); `None` for other links.
+    pub fn peer_index_of(&mut self, ns: &NsRef, name: &str) -> Result<Option<u32>> {
+        self.lookup(ns, name).map(|(_, peer)| peer)
+    }
+
+    fn lookup(&mut self, ns: &NsRef, name: &str) -> Result<(u32, Option<u32>)> {
+        if let Some(found) = self.links.as_ref().and_then(|l| l.get(name)) {
+            return Ok(*found);
         }
         // Unknown or stale: one fresh dump, then the answer is final.
-        let links = self.dump_links()?;
-        let table = links
-            .iter()
-            .filter_map(|m| link_name(m).map(|n| (n.to_string(), m.header.index)))
-            .collect::<BTreeMap<_, _>>();
-        let found = table.get(name).copied();
-        self.links = Some(table);
-        found.ok_or_else(|| Error::NoSuchLink {
-            ns: ns.clone(),
-            link: name.to_string(),
-        })
+        self.dump_links()?;
+        self.links
+            .as_ref()
+            .and_then(|l| l.get(name))
+            .copied()
+            .ok_or_else(|| Error::NoSuchLink {
+                ns: ns.clone(),
+                link: name.to_string(),
+            })
+    }
+
+    /// Whether the link cache is fresh and knows `name`.
+    fn knows(&self, name: &str) -> Option<u32> {
+        self.links
+            .as_ref()
+            .and_then(|l| l.get(name))
+            .map(|(i, _)| *i)
     }
 
     /// Forgets the link cache (after links were created, deleted, moved or renamed).
@@ -64,7 +86,9 @@ impl NsHandle {
         self.links = Some(
             links
                 .iter()
-                .filter_map(|m| link_name(m).map(|n| (n.to_string(), m.header.index)))
+                .filter_map(|m| {
+                    link_name(m).map(|n| (n.to_string(), (m.header.index, peer_index(m))))
+                })
                 .collect(),
         );
         Ok(links)
@@ -79,12 +103,30 @@ pub(crate) fn link_name(msg: &LinkMessage) -> Option<&str> {
     })
 }
 
+/// The peer's ifindex of a link whose peer is in another namespace.
+fn peer_index(msg: &LinkMessage) -> Option<u32> {
+    let elsewhere = msg
+        .attributes
+        .iter()
+        .any(|a| matches!(a, LinkAttribute::LinkNetNsId(_)));
+    msg.attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::Link(i) => Some(*i),
+            _ => None,
+        })
+        .filter(|_| elsewhere)
+}
+
 /// The namespaces one operation has opened.
 #[derive(Debug)]
 pub(crate) struct Session<'m> {
     map: &'m NamespaceMap,
     counter: RequestCounter,
     handles: BTreeMap<NsRef, NsHandle>,
+    /// Veth ends created into another namespace by this session: (peer namespace,
+    /// peer name) -> (namespace, name) of the end that was created from.
+    peers: BTreeMap<(NsRef, String), (NsRef, String)>,
 }
 
 impl<'m> Session<'m> {
@@ -93,6 +135,7 @@ impl<'m> Session<'m> {
             map,
             counter,
             handles: BTreeMap::new(),
+            peers: BTreeMap::new(),
         }
     }
 
@@ -131,6 +174,7 @@ impl<'m> Session<'m> {
                     id,
                     sock,
                     links: None,
+                    ipv6_default_off: false,
                 },
             );
         }
@@ -182,6 +226,7 @@ impl<'m> Session<'m> {
                     id,
                     sock,
                     links: None,
+                    ipv6_default_off: false,
                 },
             );
         }
@@ -230,8 +275,18 @@ impl<'m> Session<'m> {
 
     /// `ip netns add` for each of `list`, in parallel (a namespace's creation mostly
     /// waits in the kernel, so a few at once overlap well): each is created, opened,
-    /// its `lo` brought up and marked. One result per namespace, in order.
-    pub fn create_namespaces(&mut self, list: &[NsRef], alias: &str) -> Vec<Result<()>> {
+    /// its `lo` brought up and marked, and those in `ipv6_off` get
+    /// `default.disable_ipv6 = 1` before any link exists there. One result per
+    /// namespace, in order.
+    ///
+    /// A few worker threads each create their share one after another, staying inside
+    /// the namespace they made last, and end when done (no thread per namespace).
+    pub fn create_namespaces(
+        &mut self,
+        list: &[NsRef],
+        alias: &str,
+        ipv6_off: &BTreeSet<NsRef>,
+    ) -> Vec<Result<()>> {
         const WORKERS: usize = 4;
         let map = self.map;
         let counter = &self.counter;
@@ -243,7 +298,10 @@ impl<'m> Session<'m> {
                 .map(|part| {
                     s.spawn(move || {
                         part.iter()
-                            .map(|ns| make_namespace(map, counter.clone(), ns, alias))
+                            .map(|ns| {
+                                let off = ipv6_off.contains(ns);
+                                make_namespace_here(map, counter.clone(), ns, alias, off)
+                            })
                             .collect::<Vec<_>>()
                     })
                 })
@@ -284,6 +342,40 @@ impl<'m> Session<'m> {
         named::delete(&dir, &name)
     }
 
+    /// Records that `host` in `host_ns` was created with its peer `peer` in `peer_ns`
+    /// (so [`Session::index_in`] can find the peer's index without a dump there).
+    pub fn note_veth(&mut self, host_ns: &NsRef, host: &str, peer_ns: &NsRef, peer: &str) {
+        self.peers.insert(
+            (peer_ns.clone(), peer.to_string()),
+            (host_ns.clone(), host.to_string()),
+        );
+    }
+
+    /// The ifindex of `link` in `ns`. For the far end of a veth this session created,
+    /// whose namespace has not been dumped since, it is read from the other end's entry
+    /// in that end's namespace (one dump there serves every container, instead of one
+    /// dump per container's namespace).
+    pub fn index_in(&mut self, ns: &NsRef, link: &str) -> Result<u32> {
+        if let Some(index) = self.require(ns)?.knows(link) {
+            return Ok(index);
+        }
+        if let Some((host_ns, host)) = self.peers.get(&(ns.clone(), link.to_string())).cloned() {
+            // Any trouble there: the plain way below.
+            if let Ok(Some(index)) = self
+                .require(&host_ns)
+                .and_then(|h| h.peer_index_of(&host_ns, &host))
+            {
+                return Ok(index);
+            }
+        }
+        self.require(ns)?.index_of(ns, link)
+    }
+
+    /// Whether `ns` is open and was created by this session with IPv6 off by default.
+    pub fn ipv6_default_off(&self, ns: &NsRef) -> bool {
+        self.handles.get(ns).is_some_and(|h| h.ipv6_default_off)
+    }
+
     /// The namespace handle of an open namespace.
     pub fn netns_of(&self, ns: &NsRef) -> Option<&Netns> {
         self.handles.get(ns).map(|h| &h.netns)
@@ -307,27 +399,32 @@ fn current_id(path: &Path) -> Option<NetnsId> {
     })
 }
 
-/// Creates one sandbox namespace, opens its socket inside it, brings `lo` up and marks
-/// it; on failure nothing is left.
-fn make_namespace(
+/// Creates one sandbox namespace on the calling (dedicated worker) thread, which stays
+/// inside it: opens its socket there, with `ipv6_off` writes `default.disable_ipv6 =
+/// 1`, brings `lo` up and marks it; on failure nothing is left.
+fn make_namespace_here(
     map: &NamespaceMap,
     counter: RequestCounter,
     ns: &NsRef,
     alias: &str,
+    ipv6_off: bool,
 ) -> Result<NsHandle> {
     let (dir, name) = map.creatable(ns)?;
-    let (netns, sock) = named::create(&dir, &name, move || RtSocket::open(counter))?;
+    let netns = named::create_here(&dir, &name)?;
     let undo = |err: Error| {
         let _ = named::delete(&dir, &name);
         err
     };
-    let mut sock = match sock {
+    let mut sock = match RtSocket::open(counter) {
         Ok(s) => s,
         Err(e) => {
             drop(netns);
             return Err(undo(e));
         }
     };
+    // A kernel without IPv6 has no such file: then nothing is born with IPv6 off and
+    // the per-link steps run (and report) as planned.
+    let ipv6_default_off = ipv6_off && ops::sysctl::write_default_disable_ipv6().is_ok();
     let id = netns.id()?;
     let results = sock.execute(vec![
         crate::netlink::Request::new(
@@ -351,5 +448,6 @@ fn make_namespace(
         id,
         sock,
         links: None,
+        ipv6_default_off,
     })
 }

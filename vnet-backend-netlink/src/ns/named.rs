@@ -19,13 +19,32 @@ pub const DEFAULT_DIR: &str = "/run/netns";
 /// Creates the namespace `dir/name` (it must not exist) and runs `init` inside it
 /// before returning (e.g. to open a netlink socket there without another thread).
 ///
-/// A new thread `unshare`s a network namespace and bind-mounts its own
-/// `/proc/thread-self/ns/net` onto the file; on any failure the file is removed again.
+/// A new thread does [`create_here`] and `init`, then ends.
 pub fn create<T: Send>(
     dir: &Path,
     name: &str,
     init: impl FnOnce() -> T + Send,
 ) -> Result<(Netns, T)> {
+    std::thread::scope(|s| {
+        s.spawn(|| -> Result<(Netns, T)> {
+            let netns = create_here(dir, name)?;
+            Ok((netns, init()))
+        })
+        .join()
+        .map_err(|_| Error::WorkerPanicked {
+            doing: format!("create namespace {name}"),
+        })?
+    })
+}
+
+/// Creates the namespace `dir/name` (it must not exist) and leaves the calling thread
+/// inside it: the thread `unshare`s a network namespace and bind-mounts its own
+/// `/proc/thread-self/ns/net` onto the file; on any failure the file is removed again.
+///
+/// Only for a dedicated thread that ends when its work is done (no caller's thread
+/// may change namespace). Such a thread can create many namespaces one after another
+/// (each `unshare` makes a fresh one), which saves a thread per namespace.
+pub fn create_here(dir: &Path, name: &str) -> Result<Netns> {
     let path = dir.join(name);
     let ns_err = |what: &'static str, source: io::Error| Error::Namespace {
         what,
@@ -38,26 +57,18 @@ pub fn create<T: Send>(
         .create_new(true)
         .open(&path)
         .map_err(|e| ns_err("create file", e))?;
-    let made = std::thread::scope(|s| {
-        s.spawn(|| -> Result<(Netns, T)> {
-            unshare(CloneFlags::CLONE_NEWNET).map_err(|e| ns_err("unshare for", e.into()))?;
-            mount(
-                Some("/proc/thread-self/ns/net"),
-                &path,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .map_err(|e| ns_err("bind mount", e.into()))?;
-            let netns = Netns::open(&path)?;
-            let value = init();
-            Ok((netns, value))
-        })
-        .join()
-        .map_err(|_| Error::WorkerPanicked {
-            doing: format!("create namespace {name}"),
-        })?
-    });
+    let made = (|| {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(|e| ns_err("unshare for", e.into()))?;
+        mount(
+            Some("/proc/thread-self/ns/net"),
+            &path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| ns_err("bind mount", e.into()))?;
+        Netns::open(&path)
+    })();
     if made.is_err() {
         // Undo: the mount may or may not have happened.
         let _ = umount2(&path, MntFlags::MNT_DETACH);

@@ -27,6 +27,13 @@ pub fn write(sysctl: &Sysctl, value: &str) -> io::Result<()> {
     fs::write(path(sysctl), value.as_bytes())
 }
 
+/// `sysctl -w net.ipv6.conf.default.disable_ipv6=1` in the calling thread's namespace:
+/// links registered there from now on start with IPv6 off (see
+/// [`crate::ipv6_default`]).
+pub fn write_default_disable_ipv6() -> io::Result<()> {
+    fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", b"1")
+}
+
 /// `/proc/sys/net` of one namespace, opened once, so each setting is opened relative
 /// to it. Why: the kernel keeps one `net` entry per network namespace under
 /// `/proc/sys`, all with the same name, and a full path lookup compares against every
