@@ -32,6 +32,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use netlink_packet_route::link::{
@@ -59,6 +60,8 @@ pub const DEFAULT_SCHEDULE: [Duration; 5] = [
 
 /// How often [`wait_forwarding`] reads the port's state.
 const POLL: Duration = Duration::from_millis(5);
+/// The longest sleep of [`announce_until`] between two looks at its stop flag.
+const STOP_POLL: Duration = Duration::from_millis(10);
 
 /// What [`announce`] sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,8 +88,44 @@ pub fn announce(
 ) -> Result<AnnounceReport> {
     let netns = Netns::open(ns)?;
     netns.run("announce addresses", || {
-        announce_here(ns, ifname, addrs, schedule)
+        announce_here(ns, ifname, addrs, schedule, None)
     })?
+}
+
+/// [`announce`] that gives up the offsets not reached yet once `stop` is set (checked
+/// at least every 10 ms while waiting), so a caller can run a long schedule (e.g.
+/// [`DEFAULT_SCHEDULE`]'s 5 s) on a background thread and end it early. The report
+/// counts what was sent.
+pub fn announce_until(
+    ns: &Path,
+    ifname: &str,
+    addrs: &[IpAddr],
+    schedule: &[Duration],
+    stop: &AtomicBool,
+) -> Result<AnnounceReport> {
+    let netns = Netns::open(ns)?;
+    netns.run("announce addresses", || {
+        announce_here(ns, ifname, addrs, schedule, Some(stop))
+    })?
+}
+
+/// Sleeps until `at`; returns false (early) when `stop` is set meanwhile.
+fn sleep_until(at: Instant, stop: Option<&AtomicBool>) -> bool {
+    loop {
+        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            return false;
+        }
+        let Some(left) = at.checked_duration_since(Instant::now()) else {
+            return true;
+        };
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(match stop {
+            Some(_) => left.min(STOP_POLL),
+            None => left,
+        });
+    }
 }
 
 /// [`announce`]'s body, on a thread that is inside the namespace.
@@ -95,6 +134,7 @@ fn announce_here(
     ifname: &str,
     addrs: &[IpAddr],
     schedule: &[Duration],
+    stop: Option<&AtomicBool>,
 ) -> Result<AnnounceReport> {
     let fail = |doing: &str, source: std::io::Error| Error::Announce {
         ns: ns.to_path_buf(),
@@ -145,8 +185,8 @@ fn announce_here(
         na_sent: 0,
     };
     for offset in schedule {
-        if let Some(wait) = (start + *offset).checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
+        if !sleep_until(start + *offset, stop) {
+            break;
         }
         if let Some(sock) = &arp {
             for a in &v4 {
@@ -390,6 +430,24 @@ mod tests {
     fn default_schedule_is_increasing_and_starts_at_once() {
         assert_eq!(DEFAULT_SCHEDULE[0], Duration::ZERO);
         assert!(DEFAULT_SCHEDULE.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_set_stop_flag_ends_the_wait_early() {
+        let stop = AtomicBool::new(false);
+        let start = Instant::now();
+        assert!(sleep_until(start, Some(&stop)), "an offset already reached");
+        stop.store(true, Ordering::Relaxed);
+        assert!(!sleep_until(start + Duration::from_secs(3600), Some(&stop)));
+        let err = announce_until(
+            Path::new("/nonexistent/vnet-ns"),
+            "eth0",
+            &[],
+            &[Duration::ZERO],
+            &stop,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Namespace { .. }), "{err}");
     }
 
     #[test]

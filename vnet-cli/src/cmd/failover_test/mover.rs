@@ -1,0 +1,162 @@
+//! The move to the failover node, planned before the failure and executed after it.
+//!
+//! Each moving container's steps on the failover node depend only on the topology: its
+//! namespace, its veth pairs with their host ends on that node's bridges, its NIC, its
+//! addresses, routes and forwarding (the planner's from-scratch plan for the topology
+//! with the container placed there, cut to the container's own steps as `vnet start`
+//! cuts its repair plan, [`super::super::ct::concerns`]). So they are planned while the
+//! home node is healthy ([`prepare`], its time reported as `prepare_ms`), and at the
+//! failure only executed ([`execute`]): the run measures the network's share of the
+//! outage, not the planner's. Containers start in waves (every leaf at once, then the
+//! gateways; or the gateways first), a thread per container. After the run has
+//! measured, [`verify`] checks every moved container's own objects against the
+//! topology (drift is exit 3).
+
+use anyhow::anyhow;
+use std::time::Instant;
+
+use vnet_backend_netlink::ApplyOptions;
+use vnet_core::plan::{compile, Plan, Scope};
+use vnet_core::ValidTopology;
+
+use super::super::ct;
+use crate::exit::{Exit, Failure};
+use crate::sandbox::{backend_failure, Resolved};
+
+/// One container's steps on the failover node.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The container.
+    pub name: String,
+    /// Its own steps, from scratch.
+    pub plan: Plan,
+}
+
+/// The steps of `order`'s containers on `node`, in waves that start together:
+/// consecutive containers of the same kind (gateway or leaf).
+pub fn prepare(
+    t: &ValidTopology,
+    order: &[String],
+    node: &str,
+) -> Result<Vec<Vec<Prepared>>, Failure> {
+    let mut waves: Vec<Vec<Prepared>> = Vec::new();
+    let mut last_kind = None;
+    for name in order {
+        let placed = ct::placed(t, name, node)?;
+        let objects = placed.ct_objects(name, node, &Scope::Sandbox);
+        let plan = compile(&placed, &Scope::Sandbox).restricted_to(|a| ct::concerns(&objects, a));
+        let kind = ct::is_gateway(t, ct::container(t, name)?);
+        let p = Prepared {
+            name: name.clone(),
+            plan,
+        };
+        match waves.last_mut() {
+            Some(w) if last_kind == Some(kind) => w.push(p),
+            _ => waves.push(vec![p]),
+        }
+        last_kind = Some(kind);
+    }
+    Ok(waves)
+}
+
+/// Executes one wave, each container's plan on its own thread; returns each one's time
+/// in milliseconds, in the wave's order.
+pub fn execute(target: &Resolved, wave: &[Prepared]) -> Result<Vec<u128>, Failure> {
+    let results: Vec<Result<u128, Failure>> = std::thread::scope(|s| {
+        let handles: Vec<_> = wave
+            .iter()
+            .map(|p| {
+                s.spawn(move || {
+                    let begin = Instant::now();
+                    target
+                        .backend()
+                        .execute(&p.plan, &ApplyOptions::default())
+                        .map_err(backend_failure)?;
+                    Ok(begin.elapsed().as_millis())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Failure::system(anyhow!("start thread panicked"))))
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
+/// Checks that each of `names`, now on `node`, matches the topology in its own
+/// objects (drift: exit 3, naming every difference).
+pub fn verify(
+    t: &ValidTopology,
+    target: &Resolved,
+    names: &[String],
+    node: &str,
+) -> Result<(), Failure> {
+    let backend = target.backend();
+    for name in names {
+        let placed = ct::placed(t, name, node)?;
+        let objects = placed.ct_objects(name, node, &Scope::Sandbox);
+        let drift: Vec<String> = backend
+            .check(&placed, &Scope::Sandbox)
+            .map_err(backend_failure)?
+            .into_iter()
+            .filter(|m| ct::own_mismatch(&objects, m))
+            .map(|m| m.to_string())
+            .collect();
+        if !drift.is_empty() {
+            return Err(Failure {
+                exit: Exit::Drift,
+                error: Some(anyhow!(
+                    "after the move, container {name} on {node} differs from the topology: {}",
+                    drift.join("; ")
+                )),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vnet_core::plan::{Action, NsRef};
+
+    #[test]
+    fn leaves_start_together_then_the_gateway_each_with_its_own_steps() {
+        let text = include_str!("../../../../examples/seed.toml");
+        let t = vnet_core::Document::parse(text, vnet_core::Format::Toml)
+            .unwrap()
+            .validate()
+            .unwrap();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let waves = prepare(&t, &names(&["mail", "dbms", "router"]), "m2").unwrap();
+        let shape: Vec<Vec<&str>> = waves
+            .iter()
+            .map(|w| w.iter().map(|p| p.name.as_str()).collect())
+            .collect();
+        assert_eq!(shape, [vec!["mail", "dbms"], vec!["router"]]);
+        let gw = prepare(&t, &names(&["router", "mail", "dbms"]), "m2").unwrap();
+        assert_eq!(gw.len(), 2);
+        assert_eq!(gw[0][0].name, "router");
+        // Mail's plan makes its namespace and its cable on m2, nothing of the others.
+        let mail = &waves[0][0].plan;
+        assert!(mail.actions().any(
+            |a| matches!(a, Action::CreateNamespace { ns } if *ns == NsRef::Ct("mail".into()))
+        ));
+        assert!(mail.actions().any(|a| matches!(a,
+            Action::CreateLink { ns, spec } if *ns == NsRef::Node("m2".into()) && spec.name() == "veth2")));
+        assert!(!mail.actions().any(|a| format!("{a:?}").contains("veth3")));
+        assert!(!mail
+            .actions()
+            .any(|a| a.ns() == Some(&NsRef::Node("m1".into()))));
+        // The router brings its uplink's switch port on the LAN.
+        let router = &waves[1][0].plan;
+        assert!(router
+            .actions()
+            .any(|a| a.ns() == Some(&NsRef::Lan("lan46".into()))));
+        assert!(prepare(&t, &names(&["mail"]), "m9").is_err());
+    }
+}

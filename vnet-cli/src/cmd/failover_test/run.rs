@@ -1,0 +1,306 @@
+//! One run of one case: build the sandbox with every container on its home node (the
+//! home node's copy of the topology), make the observer sticky if the case asks, rename
+//! the home node's uplink switch ports out of the way, start the observer, wait for
+//! steady replies, fail the home node, start its containers on the failover node in
+//! waves (every leaf at once, then the gateways; or the gateways first) with their
+//! announcements in the background, and wait until replies are steady again or the cap
+//! has passed since the failure. The outage is the longest gap between consecutive
+//! replies; without recovery within the cap it is the cap, flagged. The caller destroys
+//! the sandbox; the hung node's ghosts go here.
+
+use anyhow::anyhow;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::thread::{Scope, ScopedJoinHandle};
+use std::time::{Duration, Instant};
+
+use vnet_core::plan::NsRef;
+
+use super::super::{apply, ct};
+use super::announcer;
+use super::case::{Case, FailMode, Observer};
+use super::failure::{self, Ghosts};
+use super::mover;
+use super::observer::{self, Neighbour};
+use super::record::Record;
+use super::scenario::Scenario;
+use super::uplink::NodeCopies;
+use crate::cli::Output;
+use crate::exit::{Exit, Failure};
+use crate::sandbox::Resolved;
+
+/// How long replies must be steady before the failure and after the move, and how
+/// long after the failure the run gives up waiting for them.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Timing {
+    /// Steady replies needed before the node fails.
+    #[serde(serialize_with = "as_ms")]
+    pub before: Duration,
+    /// Steady replies needed after the move before the run ends.
+    #[serde(serialize_with = "as_ms")]
+    pub after: Duration,
+    /// The longest wait for recovery, from the failure (and for steady replies before).
+    #[serde(serialize_with = "as_ms")]
+    pub cap: Duration,
+}
+
+fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// One run's measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The run's number within its case, from 1.
+    pub run: u32,
+    /// The longest gap between consecutive replies, in milliseconds; the cap when
+    /// replies did not come back steadily within it.
+    pub outage_ms: f64,
+    /// Whether replies were steady again within the cap.
+    pub recovered: bool,
+    /// Echo requests sent.
+    pub sent: usize,
+    /// Echo requests without a reply.
+    pub lost: usize,
+    /// Planning the failover node's steps, before the failure, in ms (`vnet start`
+    /// plans at start time: this is what it would add to the move).
+    pub prepare_ms: u128,
+    /// Time from the node failing until every container was started elsewhere, in ms.
+    pub move_ms: u128,
+    /// Of that, the failure itself (deleting the namespaces and waiting until the kernel
+    /// removed their ports; or removing addresses and forwarding), in ms.
+    pub fail_ms: u128,
+    /// Each container's steps executed on the failover node, in start order, in ms
+    /// (the containers of a wave, all leaves or all gateways, start at once).
+    pub start_ms: Vec<u128>,
+    /// The containers in the order they were started on the failover node.
+    pub started: Vec<String>,
+    /// Gratuitous ARPs and unsolicited NAs sent until the run ended.
+    pub announcements: usize,
+    /// The observer's neighbour table when the run ended.
+    pub observer_neighbours: Vec<Neighbour>,
+}
+
+impl RunReport {
+    /// The line people read.
+    pub fn line(&self) -> String {
+        let outage = if self.recovered {
+            format!("outage {:.1} ms", self.outage_ms)
+        } else {
+            format!("no recovery within {:.0} ms", self.outage_ms)
+        };
+        let neighbours: Vec<String> = self.observer_neighbours.iter().map(|n| n.line()).collect();
+        format!(
+            "run {}: {outage}, lost {} of {} echoes; moved {} in {} ms (failure {} ms, \
+             starts {:?} ms, planned before in {} ms); {} announcements; observer's neighbours: {}",
+            self.run,
+            self.lost,
+            self.sent,
+            self.started.join(", "),
+            self.move_ms,
+            self.fail_ms,
+            self.start_ms,
+            self.prepare_ms,
+            self.announcements,
+            if neighbours.is_empty() {
+                "none".to_string()
+            } else {
+                neighbours.join(", ")
+            }
+        )
+    }
+}
+
+/// What the failure and the move left to finish: the announcers to stop and join, and
+/// the hung node's ghosts to remove.
+type Announcers<'scope> = Vec<ScopedJoinHandle<'scope, Result<usize, Failure>>>;
+
+/// One run of `case` (number `n`).
+pub fn one_run(
+    copies: &NodeCopies,
+    target: &Resolved,
+    s: &Scenario,
+    case: Case,
+    timing: Timing,
+    n: u32,
+) -> Result<RunReport, Failure> {
+    apply::apply_netlink(&copies.home, target, Output::Json)?;
+    let host = NsRef::Host(s.from.clone());
+    let host_ns = target
+        .ns_path(&host)
+        .ok_or_else(|| Failure::system(anyhow!("no namespace for LAN host {}", s.from)))?;
+    if case.observer == Observer::Sticky {
+        observer::make_sticky(&host_ns)?;
+    }
+    failure::rename_uplink_ports(&copies.home, target, &s.order)?;
+    let stop_observer = AtomicBool::new(false);
+    let stop_announcing = AtomicBool::new(false);
+    let record = Mutex::new(Record::default());
+    let mut ghosts = Ghosts::default();
+    let measured = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| observer::observe(&host_ns, s.to, &stop_observer, &record));
+        let mut announcers = Vec::new();
+        let moved = fail_and_move(
+            copies,
+            target,
+            s,
+            case.fail,
+            timing,
+            &record,
+            (scope, &stop_announcing, &mut announcers),
+            &mut ghosts,
+        );
+        stop_observer.store(true, Ordering::Relaxed);
+        stop_announcing.store(true, Ordering::Relaxed);
+        let observed = watcher
+            .join()
+            .unwrap_or_else(|_| Err("observer thread panicked".into()));
+        let mut announcements = 0;
+        let mut announce_error = None;
+        for a in announcers {
+            match a.join() {
+                Ok(Ok(sent)) => announcements += sent,
+                Ok(Err(e)) => announce_error = announce_error.or(Some(e)),
+                Err(_) => {
+                    announce_error = announce_error
+                        .or_else(|| Some(Failure::system(anyhow!("announcer thread panicked"))))
+                }
+            }
+        }
+        let moved = moved?;
+        observed.map_err(|e| Failure::system(anyhow!("observer: {e}")))?;
+        if let Some(e) = announce_error {
+            return Err(e);
+        }
+        Ok((moved, announcements))
+    });
+    let neighbours = target
+        .prefix
+        .as_deref()
+        .map(|p| observer::neighbours(&host.sandbox_name(p)))
+        .transpose()?
+        .unwrap_or_default();
+    ghosts.remove()?;
+    let (moved, announcements) = measured?;
+    let recovered = moved.recovered;
+    let r = record
+        .lock()
+        .map_err(|_| Failure::system(anyhow!("record poisoned")))?;
+    let outage = if recovered {
+        r.longest_gap()
+    } else {
+        timing.cap
+    };
+    Ok(RunReport {
+        run: n,
+        outage_ms: outage.as_secs_f64() * 1000.0,
+        recovered,
+        sent: r.sent.len(),
+        lost: r.lost(),
+        prepare_ms: moved.prepare_ms,
+        move_ms: moved.move_ms,
+        fail_ms: moved.fail_ms,
+        start_ms: moved.start_ms,
+        started: s.order.clone(),
+        announcements,
+        observer_neighbours: neighbours,
+    })
+}
+
+/// Waits until replies are steady for `need` (counted from `since`) or `deadline`
+/// has passed; returns whether they were.
+fn wait_steady(
+    record: &Mutex<Record>,
+    since: Instant,
+    need: Duration,
+    deadline: Instant,
+) -> Result<bool, Failure> {
+    loop {
+        let now = Instant::now();
+        let steady = record
+            .lock()
+            .map_err(|_| Failure::system(anyhow!("record poisoned")))?
+            .steady_for(since, now);
+        if steady >= need {
+            return Ok(true);
+        }
+        if now >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The failure and the move as they went.
+struct Moved {
+    prepare_ms: u128,
+    move_ms: u128,
+    fail_ms: u128,
+    start_ms: Vec<u128>,
+    recovered: bool,
+}
+
+/// Plans the move, waits for steady replies, fails the home node, executes the move
+/// wave by wave (each container's announcers spawned on `scope` as soon as its wave is
+/// up), waits for steady replies again, and verifies the moved containers.
+#[allow(clippy::too_many_arguments)]
+fn fail_and_move<'scope, 'env>(
+    copies: &NodeCopies,
+    target: &Resolved,
+    s: &'env Scenario,
+    fail: FailMode,
+    timing: Timing,
+    record: &Mutex<Record>,
+    (scope, stop, announcers): (
+        &'scope Scope<'scope, 'env>,
+        &'env AtomicBool,
+        &mut Announcers<'scope>,
+    ),
+    ghosts: &mut Ghosts,
+) -> Result<Moved, Failure> {
+    let prepare_begin = Instant::now();
+    let waves = &mover::prepare(&copies.failover, &s.order, &s.failover)?;
+    let prepare_ms = prepare_begin.elapsed().as_millis();
+    let begin = Instant::now();
+    if !wait_steady(record, begin, timing.before, begin + timing.cap)? {
+        return Err(Failure {
+            exit: Exit::Drift,
+            error: Some(anyhow!(
+                "no steady replies from {} to {} before the failure within {} ms",
+                s.to,
+                s.from,
+                timing.cap.as_millis()
+            )),
+        });
+    }
+    let failed = Instant::now();
+    match fail {
+        FailMode::Down => *ghosts = failure::power_down(&copies.home, target, &s.order)?,
+        FailMode::Hung => *ghosts = failure::hang(&copies.home, target, &s.order)?,
+    }
+    let fail_ms = failed.elapsed().as_millis();
+    let mut start_ms = Vec::new();
+    for wave in waves {
+        start_ms.extend(mover::execute(target, wave)?);
+        if s.schedule.is_empty() {
+            continue;
+        }
+        for p in wave {
+            let c = ct::container(&copies.failover, &p.name)?;
+            for i in announcer::interfaces(&copies.failover, target, c, &s.failover)? {
+                announcers.push(announcer::spawn(scope, i, &s.schedule, stop));
+            }
+        }
+    }
+    let move_ms = failed.elapsed().as_millis();
+    let recovered = wait_steady(record, failed, timing.after, failed + timing.cap)?;
+    mover::verify(&copies.failover, target, &s.order, &s.failover)?;
+    Ok(Moved {
+        prepare_ms,
+        move_ms,
+        fail_ms,
+        start_ms,
+        recovered,
+    })
+}
