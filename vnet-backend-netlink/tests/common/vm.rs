@@ -114,7 +114,12 @@ const HIDDEN_IN_GUEST: &[&str] = &["/tmp/", "/run/", "/var/tmp/", "/dev/"];
 fn job_file(name: &str) -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
     let cwd = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
-    for path in [&exe, &cwd] {
+    let out = Command::new(script())
+        .arg("dir")
+        .output()
+        .map_err(|e| format!("{}: {e}", script().display()))?;
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("jobs");
+    for path in [&exe, &cwd, &dir] {
         let text = path.to_string_lossy();
         if let Some(h) = HIDDEN_IN_GUEST.iter().find(|h| text.starts_with(**h)) {
             return Err(format!(
@@ -122,11 +127,6 @@ fn job_file(name: &str) -> Result<PathBuf, String> {
             ));
         }
     }
-    let out = Command::new(script())
-        .arg("dir")
-        .output()
-        .map_err(|e| format!("{}: {e}", script().display()))?;
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("jobs");
     std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
     let mut text = format!("cd {} || exit 126\n", sh_quote(&cwd.to_string_lossy()));
     for var in PASSED_ENV {
