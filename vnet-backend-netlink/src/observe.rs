@@ -18,25 +18,39 @@ use vnet_core::ownership::owner_of;
 use vnet_core::plan::{NatRule, NsRef, Sysctl};
 
 use crate::error::{Error, Result};
+use crate::netlink::{RequestCounter, RtSocket};
+use crate::ns::Netns;
 use crate::ops;
 use crate::session::{link_name, NsHandle, Session};
 
 /// Observes every namespace in `namespaces`; those that do not exist are absent from
-/// the result. The namespaces are opened first (sockets by a few workers), then a few
-/// worker threads each take a share of them: enter one, dump its links, addresses and
-/// routes over its kept socket, read its sysctls and NAT table, go on to the next.
+/// the result. A few worker threads each take a share of them: enter one, open its
+/// socket there if the session has none yet (kept for the session), dump its links,
+/// addresses and routes, read its sysctls and NAT table, go on to the next. One entry
+/// per namespace, so a namespace opened here costs no second pass.
 pub(crate) fn observe(session: &mut Session<'_>, namespaces: &[NsRef]) -> Result<ObservedState> {
     const WORKERS: usize = 4;
-    session.open_many(namespaces)?;
-    let mut work = session.handles_of(namespaces);
+    let fresh = session.unopened(namespaces)?;
+    let counter = session.counter().clone();
+    let mut work: Vec<Item<'_>> = session
+        .handles_of(namespaces)
+        .into_iter()
+        .map(|(ns, handle)| Item::Open(ns, handle))
+        .collect();
+    work.extend(
+        fresh
+            .into_iter()
+            .map(|(ns, netns)| Item::Fresh(ns, Some(netns))),
+    );
     let chunk = work.len().div_ceil(WORKERS).max(1);
-    let results: Vec<Result<Vec<(NsRef, ObservedNamespace)>>> = std::thread::scope(|s| {
+    let counter = &counter;
+    let results: Vec<Result<Vec<Observed>>> = std::thread::scope(|s| {
         let workers: Vec<_> = work
             .chunks_mut(chunk)
             .map(|part| {
                 s.spawn(move || {
                     part.iter_mut()
-                        .map(|(ns, handle)| Ok(((*ns).clone(), observe_one(ns, handle)?)))
+                        .map(|item| item.observe(counter))
                         .collect::<Result<Vec<_>>>()
                 })
             })
@@ -52,23 +66,67 @@ pub(crate) fn observe(session: &mut Session<'_>, namespaces: &[NsRef]) -> Result
             })
             .collect()
     });
+    drop(work);
     let mut state = ObservedState::empty();
+    let mut opened = Vec::new();
     for part in results {
-        state.namespaces.extend(part?);
+        for (ns, observed, handle) in part? {
+            if let Some(h) = handle {
+                opened.push((ns.clone(), h));
+            }
+            state.namespaces.insert(ns, observed);
+        }
+    }
+    for (ns, handle) in opened {
+        session.keep(ns, handle);
     }
     Ok(state)
 }
 
-/// One namespace, on a worker thread that enters it (and ends when its share is done,
+/// One namespace's observation, and its handle when it was opened for it.
+type Observed = (NsRef, ObservedNamespace, Option<NsHandle>);
+
+/// A namespace to observe: open in the session, or existing but not open yet.
+enum Item<'a> {
+    Open(&'a NsRef, &'a mut NsHandle),
+    Fresh(NsRef, Option<Netns>),
+}
+
+impl Item<'_> {
+    /// On a worker thread: enters the namespace (opening its socket there when it is
+    /// fresh) and observes it.
+    fn observe(&mut self, counter: &RequestCounter) -> Result<Observed> {
+        match self {
+            Item::Open(ns, handle) => {
+                enter(handle.netns.fd(), handle.netns.path())?;
+                Ok(((*ns).clone(), observe_one(ns, handle)?, None))
+            }
+            Item::Fresh(ns, netns) => {
+                let netns = netns.take().ok_or_else(|| Error::WorkerPanicked {
+                    doing: format!("observe {ns} twice"),
+                })?;
+                enter(netns.fd(), netns.path())?;
+                let sock = RtSocket::open(counter.clone())?;
+                let mut handle = NsHandle::new(netns, sock)?;
+                let observed = observe_one(ns, &mut handle)?;
+                Ok((ns.clone(), observed, Some(handle)))
+            }
+        }
+    }
+}
+
+/// Moves the calling (worker) thread into a namespace.
+fn enter(fd: std::os::fd::BorrowedFd<'_>, path: &std::path::Path) -> Result<()> {
+    nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|errno| Error::Namespace {
+        what: "setns into",
+        path: path.to_path_buf(),
+        source: errno.into(),
+    })
+}
+
+/// One namespace, on a worker thread that entered it (and ends when its share is done,
 /// so no caller's thread ever changes namespace).
 fn observe_one(ns: &NsRef, handle: &mut NsHandle) -> Result<ObservedNamespace> {
-    nix::sched::setns(handle.netns.fd(), nix::sched::CloneFlags::CLONE_NEWNET).map_err(
-        |errno| Error::Namespace {
-            what: "setns into",
-            path: handle.netns.path().to_path_buf(),
-            source: errno.into(),
-        },
-    )?;
     let mut out = observe_netlink(handle)?;
     // The forwarding switches come over netlink, `disable_ipv6` came with the link
     // dump; only what neither answered is read from /proc (see `SysctlDir` for why

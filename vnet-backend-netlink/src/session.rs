@@ -32,6 +32,18 @@ pub(crate) struct NsHandle {
 }
 
 impl NsHandle {
+    /// A handle of `netns` with `sock`, a socket opened inside it.
+    pub fn new(netns: Netns, sock: RtSocket) -> Result<Self> {
+        let id = netns.id()?;
+        Ok(NsHandle {
+            netns,
+            id,
+            sock,
+            links: None,
+            ipv6_default_off: false,
+        })
+    }
+
     /// The ifindex of `name`, dumping the links when the cache is stale.
     pub fn index_of(&mut self, ns: &NsRef, name: &str) -> Result<u32> {
         self.lookup(ns, name).map(|(index, _)| index)
@@ -181,11 +193,12 @@ impl<'m> Session<'m> {
         Ok(self.handles.get_mut(ns))
     }
 
-    /// Opens every namespace of `list` that exists and is not open yet, the way
-    /// [`Session::get`] would, but with the netlink sockets opened by a few worker
-    /// threads that enter the namespaces in turn (instead of one new thread each).
-    pub fn open_many(&mut self, list: &[NsRef]) -> Result<()> {
+    /// The namespaces of `list` that exist but are not open (or were replaced since
+    /// they were opened), each opened as a file, without a socket yet: to be given one
+    /// by a thread inside it and [`Session::keep`]t.
+    pub fn unopened(&mut self, list: &[NsRef]) -> Result<Vec<(NsRef, Netns)>> {
         let mut todo: Vec<(NsRef, Netns)> = Vec::new();
+        let mut seen: BTreeSet<&NsRef> = BTreeSet::new();
         for ns in list {
             let location = self.map.locate(ns)?;
             if let (Some(h), NsLocation::Path(p)) = (self.handles.get(ns), &location) {
@@ -193,7 +206,7 @@ impl<'m> Session<'m> {
                     self.handles.remove(ns);
                 }
             }
-            if self.handles.contains_key(ns) || todo.iter().any(|(n, _)| n == ns) {
+            if self.handles.contains_key(ns) || !seen.insert(ns) {
                 continue;
             }
             let netns = match &location {
@@ -212,25 +225,17 @@ impl<'m> Session<'m> {
             };
             todo.push((ns.clone(), netns));
         }
-        let jobs: Vec<(&Netns, ())> = todo.iter().map(|(_, n)| (n, ())).collect();
-        let counter = &self.counter;
-        let sockets = crate::ns::run_many(&jobs, |_| RtSocket::open(counter.clone()));
-        drop(jobs);
-        for ((ns, netns), sock) in todo.into_iter().zip(sockets) {
-            let sock = sock??;
-            let id = netns.id()?;
-            self.handles.insert(
-                ns,
-                NsHandle {
-                    netns,
-                    id,
-                    sock,
-                    links: None,
-                    ipv6_default_off: false,
-                },
-            );
-        }
-        Ok(())
+        Ok(todo)
+    }
+
+    /// Keeps `handle` as the open handle of `ns`.
+    pub fn keep(&mut self, ns: NsRef, handle: NsHandle) {
+        self.handles.insert(ns, handle);
+    }
+
+    /// The request counter its sockets count into.
+    pub fn counter(&self) -> &RequestCounter {
+        &self.counter
     }
 
     /// The open handles of `list` (those that are open), to work on them in parallel.
