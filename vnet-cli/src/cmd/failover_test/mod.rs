@@ -13,7 +13,8 @@
 //! ([`record`]). A case ([`case`]) also says whether the router's uplink MAC changes on
 //! the failover node ([`uplink`]) and whether the observer keeps its ARP entries for
 //! 4 hours. `--matrix` runs every case ([`summary`] prints the table). The sandbox is
-//! destroyed after each run. Exit 0 when every run recovered within the outage goal,
+//! destroyed after each run, and the next waits until the kernel has torn it down
+//! ([`settle`]). Exit 0 when every run recovered within the outage goal,
 //! 3 when one did not (the measurement is printed either way).
 
 mod announcer;
@@ -25,6 +26,7 @@ mod private;
 mod record;
 mod run;
 mod scenario;
+mod settle;
 mod summary;
 mod uplink;
 
@@ -32,6 +34,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use vnet_core::plan::NsRef;
 use vnet_core::ValidTopology;
 
 use super::destroy;
@@ -202,7 +205,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
 }
 
 /// The runs of one case, each on a fresh sandbox that is destroyed afterwards (also
-/// when the run failed).
+/// when the run failed), the next one starting once the kernel has torn it down.
 fn run_case(
     t: &ValidTopology,
     target: &Resolved,
@@ -215,9 +218,20 @@ fn run_case(
     let mut runs = Vec::new();
     for n in 1..=args.runs {
         let result = run::one_run(&copies, target, s, case, args.timing(), n);
+        // The canary goes in the observer's namespace, there in every run that got as
+        // far as measuring.
+        let canary = match (&result, &target.prefix) {
+            (Ok(_), Some(p)) => Some(settle::Canary::plant(
+                &NsRef::Host(s.from.clone()).sandbox_name(p),
+            )),
+            _ => None,
+        };
         let removed = destroy::destroy(&copies.home, target, Output::Json);
         let report = result?;
         removed?;
+        if let Some(c) = canary {
+            c?.wait_gone()?;
+        }
         if global.output == Output::Human {
             println!("{case}: {}", report.line());
         }

@@ -208,6 +208,22 @@ pub fn one_run(
     })
 }
 
+/// Waits until the observer has sent `n` more echoes (or `deadline` has passed).
+fn wait_echoes(record: &Mutex<Record>, n: usize, deadline: Instant) -> Result<(), Failure> {
+    let count = || -> Result<usize, Failure> {
+        Ok(record
+            .lock()
+            .map_err(|_| Failure::system(anyhow!("record poisoned")))?
+            .sent
+            .len())
+    };
+    let target = count()? + n;
+    while count()? < target && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
 /// Waits until replies are steady for `need` (counted from `since`) or `deadline`
 /// has passed; returns whether they were.
 fn wait_steady(
@@ -281,16 +297,23 @@ fn fail_and_move<'scope, 'env>(
     }
     let fail_ms = failed.elapsed().as_millis();
     let mut start_ms = Vec::new();
-    for wave in waves {
+    for (k, wave) in waves.iter().enumerate() {
         start_ms.extend(mover::execute(target, wave)?);
-        if s.schedule.is_empty() {
-            continue;
-        }
-        for p in wave {
+        for p in wave.iter().filter(|_| !s.schedule.is_empty()) {
             let c = ct::container(&copies.failover, &p.name)?;
             for i in announcer::interfaces(&copies.failover, target, c, &s.failover)? {
                 announcers.push(announcer::spawn(scope, i, &s.schedule, stop));
             }
+        }
+        let gateways = wave.first().is_some_and(|p| {
+            ct::container(&copies.failover, &p.name)
+                .is_ok_and(|c| ct::is_gateway(&copies.failover, c))
+        });
+        if gateways && k + 1 < waves.len() {
+            // Gateway first: the gateway is up before its leaves long enough for the
+            // observer's echoes to reach it while they are missing (as with one `vnet
+            // start` per container, each tens of milliseconds), not by chance.
+            wait_echoes(record, 2, failed + timing.cap)?;
         }
     }
     let move_ms = failed.elapsed().as_millis();
