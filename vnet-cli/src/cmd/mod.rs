@@ -106,7 +106,7 @@ pub enum Command {
     /// every 10 ms, the home node fails (powered down or hung), the containers start on
     /// their failover node; --matrix runs every case.
     #[command(
-        after_help = "Examples:\n  sudo vnet failover-test examples/seed.toml\n  sudo vnet failover-test examples/seed.toml --matrix --runs 10\n  sudo vnet --output json failover-test examples/seed.toml --fail hung --uplink-mac changed --observer sticky\n  sudo vnet failover-test examples/seed.toml --fail hung --no-announce --cap-ms 400000\n  sudo vnet failover-test examples/seed.toml --gateway-first --no-announce\n\nRuns itself under `nice -n -10 unshare --net --mount`: nothing is visible to the machine.\nExit codes: 0 every run recovered within --max-outage-ms, 1 invalid input, 2 usage, 3 a run over the goal or without recovery within --cap-ms (the report is printed), 4 system error."
+        after_help = "Examples:\n  sudo vnet failover-test examples/seed.toml\n  sudo vnet failover-test examples/seed.toml --matrix --runs 10\n  sudo vnet --output json failover-test examples/seed.toml --fail hung --uplink-mac changed --observer sticky\n  sudo vnet failover-test examples/seed.toml --fail hung --no-announce --cap-ms 400000\n  sudo vnet failover-test examples/seed.toml --gateway-first --no-announce\n\nRuns itself under `unshare --net --mount` (at chrt --rr 1, else nice -10): nothing is visible to the machine.\nExit codes: 0 every run recovered within --max-outage-ms, 1 invalid input, 2 usage, 3 a run over the goal or without recovery within --cap-ms (the report is printed), 4 system error."
     )]
     FailoverTest(failover_test::Args),
 }

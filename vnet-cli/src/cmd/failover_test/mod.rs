@@ -188,7 +188,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                 "announce": !scenario.schedule.is_empty(),
                 "announce_schedule_ms": scenario.schedule.iter().map(Duration::as_millis).collect::<Vec<_>>(),
                 "timing_ms": args.timing(),
-                "nice": private::NICE,
+                "scheduling": private::scheduling(),
                 "max_outage_ms": args.max_outage_ms,
                 "runs_per_case": args.runs,
                 "cases": cases,
