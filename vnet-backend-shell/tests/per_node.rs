@@ -153,8 +153,18 @@ fn seed_renders_the_same_for_m1_and_m2() {
 #[test]
 fn a_container_on_one_node_only_is_rendered_there_only() {
     let mut text = include_str!("../../examples/seed.toml").to_string();
+    // On a bridge of its own: on br0 it would be split from the CTs that fail over
+    // (`placement-split`).
     text.push_str(
         r#"
+[[bridge]]
+name = "br1"
+nodes = ["m1"]
+
+[[subnet]]
+cidr = "192.168.200.0/24"
+bridge = "br1"
+
 [[ct]]
 id = 104
 name = "solo"
@@ -163,8 +173,8 @@ node = "m1"
 [[ct.veth]]
 name = "eth0"
 host_name = "veth4"
-bridge = "br0"
-addresses = ["192.168.199.4/24"]
+bridge = "br1"
+addresses = ["192.168.200.4/24"]
 "#,
     );
     let valid = Document::parse(&text, Format::Toml)
