@@ -6,10 +6,17 @@
 //! [`super::expected_state`] projects this into an [`crate::observed::ObservedState`];
 //! [`super::diff`] compares it with what is observed. Both read the same description, so
 //! what the planner builds and what it expects cannot drift apart.
+//!
+//! It is built flat ([`Flat`]: a sorted `Vec` of namespaces, each with `Vec`s of what it
+//! holds, found through a hash index while building) and turned into maps only for the
+//! users that look things up by name: filling a `BTreeMap` with tens of thousands of
+//! string keys one insert at a time was a sixth of compiling a large sandbox, and
+//! [`super::compile`] of a sandbox reads the flat form directly.
 
 use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::intern::{HashMap, HashSet};
 use super::{LinkSpec, NatRule, NsRef, RouteSpec, Scope, Sysctl};
 use crate::model::{Container, Mac, Route, RouteDest};
 use crate::observed::LinkKind;
@@ -68,6 +75,33 @@ pub(crate) struct DesiredNs {
     pub nat: BTreeSet<NatRule>,
 }
 
+/// One namespace as the topology wants it, as built: lists in the order of building, a
+/// later entry for a link name or sysctl replacing an earlier one (as a map insert
+/// does); [`DesiredNs`] is the same as maps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct NsParts {
+    /// Links vnet makes (not `lo`), with their names.
+    pub links: Vec<(String, DesiredLink)>,
+    /// Routes (vnet's protocol).
+    pub routes: Vec<RouteSpec>,
+    /// Namespace-wide sysctls vnet manages, with their values.
+    pub sysctls: Vec<(Sysctl, String)>,
+    /// NAT rules.
+    pub nat: Vec<NatRule>,
+}
+
+impl NsParts {
+    /// The same as maps and sets.
+    fn into_desired(self) -> DesiredNs {
+        DesiredNs {
+            links: self.links.into_iter().collect(),
+            routes: self.routes.into_iter().collect(),
+            sysctls: self.sysctls.into_iter().collect(),
+            nat: self.nat.into_iter().collect(),
+        }
+    }
+}
+
 /// What makes a link (or a pair of them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Unit {
@@ -108,26 +142,63 @@ pub(crate) struct Desired {
 impl Desired {
     /// The desired state of `t` in `scope`.
     pub fn build(t: &ValidTopology, scope: &Scope) -> Desired {
+        Flat::build(t, scope).into_desired()
+    }
+}
+
+/// Everything a topology wants in one scope, flat.
+#[derive(Debug, Clone)]
+pub(crate) struct Flat {
+    /// Whether vnet creates (and owns) the namespaces: the sandbox.
+    pub sandbox: bool,
+    /// Namespaces in scope, sorted, each once.
+    pub spaces: Vec<(NsRef, NsParts)>,
+    /// What makes the links, in a stable order.
+    pub units: Vec<Unit>,
+}
+
+impl Flat {
+    /// The desired state of `t` in `scope`.
+    pub fn build(t: &ValidTopology, scope: &Scope) -> Flat {
         let mut b = Builder {
             t,
-            d: Desired {
+            d: Flat {
                 sandbox: matches!(scope, Scope::Sandbox),
-                namespaces: BTreeMap::new(),
+                spaces: Vec::new(),
                 units: Vec::new(),
             },
+            index: HashMap::default(),
             used_macs: None,
         };
         b.build(scope);
-        b.d
+        let mut d = b.d;
+        d.spaces.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        d
+    }
+
+    /// The same with maps, for lookups by name.
+    pub fn into_desired(self) -> Desired {
+        Desired {
+            sandbox: self.sandbox,
+            // Sorted already: the map is built in one pass.
+            namespaces: self
+                .spaces
+                .into_iter()
+                .map(|(ns, parts)| (ns, parts.into_desired()))
+                .collect(),
+            units: self.units,
+        }
     }
 }
 
 struct Builder<'a> {
     t: &'a ValidTopology,
-    d: Desired,
+    d: Flat,
+    /// Where each namespace is in `d.spaces`.
+    index: HashMap<NsRef, usize>,
     /// Every MAC of the topology, filled on first use (only the sandbox's switch ports
     /// need it, to derive MACs that clash with none).
-    used_macs: Option<BTreeSet<Mac>>,
+    used_macs: Option<HashSet<Mac>>,
 }
 
 impl Builder<'_> {
@@ -144,7 +215,7 @@ impl Builder<'_> {
                 .collect(),
         };
         for n in &nodes {
-            let ns = self.ns(NsRef::Node(n.clone()));
+            let ns = self.ns(&NsRef::Node(n.clone()));
             // A real node's forwarding is the machine's business, not the topology's.
             if sandbox {
                 forwarding(ns, false, false);
@@ -225,8 +296,16 @@ impl Builder<'_> {
     }
 
     /// The namespace `ns`, added if new.
-    fn ns(&mut self, ns: NsRef) -> &mut DesiredNs {
-        self.d.namespaces.entry(ns).or_default()
+    fn ns(&mut self, ns: &NsRef) -> &mut NsParts {
+        let at = match self.index.get(ns) {
+            Some(at) => *at,
+            None => {
+                self.d.spaces.push((ns.clone(), NsParts::default()));
+                self.index.insert(ns.clone(), self.d.spaces.len() - 1);
+                self.d.spaces.len() - 1
+            }
+        };
+        &mut self.d.spaces[at].1
     }
 
     #[allow(clippy::too_many_arguments)] // one call per link kind; a struct would only rename them
@@ -240,7 +319,7 @@ impl Builder<'_> {
         master: Option<String>,
         addresses: &[IpNetwork],
     ) {
-        self.ns(ns.clone()).links.insert(
+        self.ns(ns).links.push((
             name.to_string(),
             DesiredLink {
                 kind,
@@ -250,7 +329,7 @@ impl Builder<'_> {
                 master,
                 addresses: addresses.iter().copied().collect(),
             },
-        );
+        ));
     }
 
     /// A MAC for a sandbox-only link the topology has no key for (the LAN side of a
@@ -277,7 +356,7 @@ impl Builder<'_> {
             let switch_mac = t.mac(&MacKey::LanSwitch {
                 lan: lan.name.clone(),
             });
-            forwarding(self.ns(lan_ns.clone()), false, false);
+            forwarding(self.ns(&lan_ns), false, false);
             self.link(
                 &lan_ns,
                 LAN_SWITCH,
@@ -298,7 +377,7 @@ impl Builder<'_> {
             });
             for h in &lan.host {
                 let host_ns = NsRef::Host(h.name.clone());
-                forwarding(self.ns(host_ns.clone()), false, false);
+                forwarding(self.ns(&host_ns), false, false);
                 let mac = t.mac(&MacKey::LanHost {
                     lan: lan.name.clone(),
                     host: h.name.clone(),
@@ -362,8 +441,9 @@ impl Builder<'_> {
                         },
                     });
                 }
-                let routes: BTreeSet<RouteSpec> = h.route.iter().map(route_spec).collect();
-                self.ns(host_ns).routes.extend(routes);
+                self.ns(&host_ns)
+                    .routes
+                    .extend(h.route.iter().map(route_spec));
             }
         }
     }
@@ -375,7 +455,7 @@ impl Builder<'_> {
         let sandbox = self.d.sandbox;
         let ct_ns = NsRef::Ct(ct.name.clone());
         let node_ns = NsRef::Node(home.to_string());
-        forwarding(self.ns(ct_ns.clone()), ct.forward.ipv4, ct.forward.ipv6);
+        forwarding(self.ns(&ct_ns), ct.forward.ipv4, ct.forward.ipv6);
         // The MTU and MAC of each interface, for VLAN links on top of it.
         let mut lower: BTreeMap<&str, (u32, Option<Mac>)> = BTreeMap::new();
         for v in &ct.veth {
@@ -460,7 +540,7 @@ impl Builder<'_> {
                 // A real NIC: vnet sets its MAC and MTU only when the topology gives them.
                 let given = t.resolved().given_macs.contains(&key);
                 let mac = given.then(|| t.mac(&key));
-                self.ns(ct_ns.clone()).links.insert(
+                self.ns(&ct_ns).links.push((
                     nic.name.clone(),
                     DesiredLink {
                         kind: LinkKind::Other {
@@ -472,7 +552,7 @@ impl Builder<'_> {
                         master: None,
                         addresses: nic.addresses.iter().copied().collect(),
                     },
-                );
+                ));
                 lower.insert(&nic.name, (mtu, mac));
                 None
             };
@@ -511,7 +591,7 @@ impl Builder<'_> {
                 },
             });
         }
-        let ns = self.ns(ct_ns);
+        let ns = self.ns(&ct_ns);
         ns.routes.extend(ct.route.iter().map(route_spec));
         ns.nat.extend(ct.nat.iter().map(|n| NatRule {
             source: n.source,
@@ -521,10 +601,10 @@ impl Builder<'_> {
 }
 
 /// Sets the namespace's forwarding switches.
-fn forwarding(ns: &mut DesiredNs, ipv4: bool, ipv6: bool) {
+fn forwarding(ns: &mut NsParts, ipv4: bool, ipv6: bool) {
     let v = |on: bool| if on { "1" } else { SYSCTL_DEFAULT }.to_string();
-    ns.sysctls.insert(Sysctl::Ipv4Forward, v(ipv4));
-    ns.sysctls.insert(Sysctl::Ipv6Forward, v(ipv6));
+    ns.sysctls.push((Sysctl::Ipv4Forward, v(ipv4)));
+    ns.sysctls.push((Sysctl::Ipv6Forward, v(ipv6)));
 }
 
 /// A model route as vnet installs it: `default` becomes the next hop's family's `/0`.

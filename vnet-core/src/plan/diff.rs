@@ -15,7 +15,7 @@
 use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::desired::{Desired, DesiredNs, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
+use super::desired::{Desired, DesiredNs, Flat, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
 use super::expected::{base_namespace, pristine_state};
 use super::order::order;
 use super::{Action, LinkSpec, NsRef, Plan, Scope, Sysctl};
@@ -24,8 +24,16 @@ use crate::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
 use crate::ValidTopology;
 
 /// The plan that builds `t` in `scope` from nothing: [`diff`] against
-/// [`pristine_state`].
+/// [`pristine_state`]. A sandbox is planned directly from the desired state when that
+/// gives the same plan (see `fresh.rs`), which is most of the time and much faster.
 pub fn compile(t: &ValidTopology, scope: &Scope) -> Plan {
+    if matches!(scope, Scope::Sandbox) {
+        let flat = Flat::build(t, scope);
+        if let Some(plan) = super::fresh::compile(t.name(), &flat) {
+            return plan;
+        }
+        return diff_desired(t, &flat.into_desired(), &pristine_state(t, scope));
+    }
     diff(t, scope, &pristine_state(t, scope))
 }
 
@@ -39,7 +47,11 @@ pub fn compile(t: &ValidTopology, scope: &Scope) -> Plan {
 /// that deletion cannot recreate the peer; an unwanted NIC that is vnet's is left where
 /// it is (its name on the node is not known any more).
 pub fn diff(t: &ValidTopology, scope: &Scope, observed: &ObservedState) -> Plan {
-    let d = Desired::build(t, scope);
+    diff_desired(t, &Desired::build(t, scope), observed)
+}
+
+/// [`diff`] with the desired state built.
+fn diff_desired(t: &ValidTopology, d: &Desired, observed: &ObservedState) -> Plan {
     let mut w = Work {
         topology: t.name(),
         removals: Vec::new(),
@@ -48,7 +60,7 @@ pub fn diff(t: &ValidTopology, scope: &Scope, observed: &ObservedState) -> Plan 
         blocked: Names::default(),
         inherit_mtu: Names::default(),
     };
-    w.namespaces(&d, observed);
+    w.namespaces(d, observed);
     for unit in &d.units {
         match unit {
             Unit::Create { ns, spec } => w.create(ns, spec),
@@ -61,7 +73,7 @@ pub fn diff(t: &ValidTopology, scope: &Scope, observed: &ObservedState) -> Plan 
             } => w.pass_in(t, from, name, to, new_name, stand_in.as_ref()),
         }
     }
-    w.unwanted(&d);
+    w.unwanted(d);
     for (ns, dns) in &d.namespaces {
         w.links(ns, dns);
         w.rest(ns, dns);

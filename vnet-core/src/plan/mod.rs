@@ -6,6 +6,8 @@ pub mod command;
 mod desired;
 mod diff;
 mod expected;
+mod fresh;
+mod intern;
 mod json;
 pub mod listing;
 mod namespace;

@@ -1,5 +1,5 @@
-//! Ordering: the actions of a plan as a petgraph DAG of "needs" edges, sorted into
-//! [`Step`]s with their `after` ids and stages.
+//! Ordering: the actions of a plan as a DAG of "needs" edges, sorted into [`Step`]s with
+//! their `after` ids and stages.
 //!
 //! Additions need what they build on: a namespace comes before anything in it and before
 //! a veth whose peer lands in it; a link before its sysctls, MAC, MTU, addresses, up,
@@ -17,51 +17,19 @@
 //!
 //! The order is deterministic: steps are sorted by (stage = longest-path depth,
 //! namespace, action kind in the article's order, the action itself), so the same set of
-//! actions gives a byte-identical plan whatever order it was produced in. Building the
-//! graph uses hash lookups (never iterated) and costs O(n log n).
+//! actions gives a byte-identical plan whatever order it was produced in.
+//!
+//! Cost: every namespace and link an action names is interned once into a dense id (see
+//! `intern.rs`); the sort compares packed integer keys, the providers of "needs" are
+//! `Vec`s indexed by those ids, and the DAG is a compressed adjacency list built from the
+//! edge list by a counting sort, walked once in topological order (Kahn) for the stages. All of it is
+//! O(n log n) in the number of actions with small constants.
 
-use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::Direction;
-use std::collections::HashMap as StdHashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
 
+use super::intern::{HashMap, Ids, NONE};
 use super::{Action, LinkSpec, NsRef, Plan, Step, Sysctl};
-
-/// FNV-1a, word at a time: the lookups here hash short names millions of times, where
-/// SipHash's protection against hash flooding buys nothing (the keys are the plan's own)
-/// and costs a third of the ordering time.
-#[derive(Debug, Default, Clone, Copy)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.write(&n.to_le_bytes());
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write(&n.to_le_bytes());
-    }
-}
-
-/// A hash map for lookups only (never iterated, so its order cannot leak into a plan).
-type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// Orders `removals` and `additions` into the plan of `topology`.
 pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action>) -> Plan {
@@ -70,111 +38,69 @@ pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action
         .map(|a| (true, a))
         .chain(additions.into_iter().map(|a| (false, a)))
         .collect();
-    let all = rank_sorted(all);
-    let n = all.len();
+    // Each action in the direction of building: additions as they are, removals as the
+    // addition they undo.
     let inverses: Vec<Option<Action>> = all
         .iter()
         .map(|(removal, a)| removal.then(|| a.inverse()))
         .collect();
-    // Each action in the direction of building: additions as they are, removals as the
-    // addition they undo.
-    let built: Vec<&Action> = all
-        .iter()
-        .zip(&inverses)
-        .map(|((_, a), inv)| inv.as_ref().unwrap_or(a))
-        .collect();
-    let is_removal: Vec<bool> = all.iter().map(|(r, _)| *r).collect();
-
-    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(n + 1, n * 3);
-    for _ in 0..n {
-        g.add_node(());
-    }
-    // Collected, then deduplicated in one sort: `update_edge` would scan a vertex's
-    // edges on every insert, quadratic for a namespace with 100,000 links.
-    let mut edges = needs_edges(&built, &is_removal, false);
-    // Among removals, an edge of their inverses is reversed.
-    edges.extend(
-        needs_edges(&built, &is_removal, true)
-            .into_iter()
-            .map(|(from, to)| (to, from)),
-    );
-    edges.extend(conflict_edges(&all));
-    // Sorted packed into one integer each: half the memory and one comparison per pair
-    // (positions fit in 32 bits: `rank_sorted` checks).
-    let mut packed: Vec<u64> = edges
-        .into_iter()
-        .map(|(from, to)| ((from as u64) << 32) | to as u64)
-        .collect();
-    packed.sort_unstable();
-    packed.dedup();
-    for e in packed {
-        g.add_edge(
-            NodeIndex::new((e >> 32) as usize),
-            NodeIndex::new((e & 0xffff_ffff) as usize),
-            (),
-        );
-    }
-    // Every removal before every addition, through one barrier vertex (2n edges, not n^2).
-    let barrier = if is_removal.iter().any(|r| *r) && is_removal.iter().any(|r| !*r) {
-        let b = g.add_node(());
-        for (i, r) in is_removal.iter().enumerate() {
-            if *r {
-                g.add_edge(NodeIndex::new(i), b, ());
-            } else {
-                g.add_edge(b, NodeIndex::new(i), ());
-            }
-        }
-        Some(b)
-    } else {
-        None
+    let (perm, stage, graph) = {
+        let mut ids = Ids::with_capacity(all.len());
+        let perm = rank_order(&all, &mut ids);
+        let n = perm.len();
+        let built: Vec<&Action> = perm
+            .iter()
+            .map(|i| inverses[*i].as_ref().unwrap_or(&all[*i].1))
+            .collect();
+        let is_removal: Vec<bool> = perm.iter().map(|i| all[*i].0).collect();
+        // Packed (consumer << 32 | provider); `Graph::new` buckets them by consumer.
+        let mut edges: Vec<u64> = Vec::with_capacity(n * 3);
+        needs_edges(&built, &is_removal, false, &mut ids, &mut edges);
+        // Among removals, an edge of their inverses is reversed.
+        needs_edges(&built, &is_removal, true, &mut ids, &mut edges);
+        let sorted: Vec<(bool, &Action)> = perm.iter().map(|i| (all[*i].0, &all[*i].1)).collect();
+        conflict_edges(&sorted, &mut edges);
+        let graph = Graph::new(n, &edges);
+        let stage = stages(&graph, &is_removal, |v| &all[perm[v]].1);
+        (perm, stage, graph)
     };
-
-    let topo = petgraph::algo::toposort(&g, None).unwrap_or_else(|cycle| {
-        panic!(
-            "planner bug: the actions' needs form a cycle through {:?}",
-            all.get(cycle.node_id().index()).map(|a| &a.1)
-        )
-    });
-    let mut stage = vec![0usize; g.node_count()];
-    for v in &topo {
-        let s = g
-            .neighbors_directed(*v, Direction::Incoming)
-            .map(|u| {
-                if Some(u) == barrier {
-                    stage[u.index()]
-                } else {
-                    stage[u.index()] + 1
-                }
-            })
-            .max()
-            .unwrap_or(0);
-        stage[v.index()] = s;
+    let n = perm.len();
+    // `perm` is in rank order, so a stable sort by stage keeps rank order within a stage;
+    // every edge goes to a higher stage, so this is a topological order. Stages are small
+    // integers: a counting sort.
+    let stages = stage.iter().max().map_or(0, |s| s + 1);
+    let mut start = vec![0usize; stages + 1];
+    for s in &stage {
+        start[s + 1] += 1;
     }
-    // `all` is sorted by rank already, so a stable sort by stage keeps rank order within
-    // a stage; every edge goes to a higher stage, so this is a topological order.
-    let mut positions: Vec<usize> = (0..n).collect();
-    positions.sort_by_key(|i| stage[*i]);
+    for s in 0..stages {
+        start[s + 1] += start[s];
+    }
+    let mut positions = vec![0usize; n];
     let mut new_id = vec![0usize; n];
-    for (id, old) in positions.iter().enumerate() {
-        new_id[*old] = id;
+    for (v, s) in stage.iter().enumerate() {
+        positions[start[*s]] = v;
+        new_id[v] = start[*s];
+        start[*s] += 1;
     }
     let mut actions: Vec<Option<Action>> = all.into_iter().map(|(_, a)| Some(a)).collect();
     let steps = positions
         .iter()
         .enumerate()
-        .map(|(id, old)| {
-            let mut after: Vec<usize> = g
-                .neighbors_directed(NodeIndex::new(*old), Direction::Incoming)
-                .filter(|u| Some(*u) != barrier)
-                .map(|u| new_id[u.index()])
+        .map(|(id, v)| {
+            let mut after: Vec<usize> = graph
+                .incoming(*v)
+                .iter()
+                .map(|u| new_id[*u as usize])
                 .collect();
             after.sort_unstable();
-            after.dedup();
             Step {
                 id,
-                action: actions[*old].take().expect("each action is placed once"),
+                action: actions[perm[*v]]
+                    .take()
+                    .expect("each action is placed once"),
                 after,
-                stage: stage[*old],
+                stage: stage[*v],
             }
         })
         .collect();
@@ -184,93 +110,243 @@ pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action
     }
 }
 
-/// The actions sorted by rank (see [`sort_key`]) and then by the actions themselves,
-/// without duplicates.
+/// The "needs" DAG over the sorted actions, as compressed adjacency lists both ways.
+struct Graph {
+    in_start: Vec<u32>,
+    in_from: Vec<u32>,
+    out_start: Vec<u32>,
+    out_to: Vec<u32>,
+}
+
+impl Graph {
+    /// The graph of `n` vertices with `edges` packed (to << 32 | from), in any order,
+    /// duplicates allowed. Bucketed by consumer (a counting sort: O(n + edges)), each
+    /// step's few providers sorted and deduplicated in place.
+    fn new(n: usize, edges: &[u64]) -> Graph {
+        let to = |e: u64| (e >> 32) as usize;
+        let from = |e: u64| (e & 0xffff_ffff) as u32;
+        let mut count = vec![0u32; n + 1];
+        for e in edges {
+            count[to(*e) + 1] += 1;
+        }
+        for v in 0..n {
+            count[v + 1] += count[v];
+        }
+        let mut bucketed = vec![0u32; edges.len()];
+        let mut next: Vec<u32> = count[..n].to_vec();
+        for e in edges {
+            let v = to(*e);
+            bucketed[next[v] as usize] = from(*e);
+            next[v] += 1;
+        }
+        let mut in_start = vec![0u32; n + 1];
+        let mut in_from: Vec<u32> = Vec::with_capacity(edges.len());
+        let mut out_start = vec![0u32; n + 1];
+        for v in 0..n {
+            let list = &mut bucketed[count[v] as usize..count[v + 1] as usize];
+            list.sort_unstable();
+            let first = in_from.len();
+            for u in list.iter() {
+                if in_from.len() == first || in_from.last() != Some(u) {
+                    in_from.push(*u);
+                    out_start[*u as usize + 1] += 1;
+                }
+            }
+            in_start[v + 1] = u32::try_from(in_from.len()).expect("fewer than 2^32 edges");
+        }
+        for v in 0..n {
+            out_start[v + 1] += out_start[v];
+        }
+        let mut next: Vec<u32> = out_start[..n].to_vec();
+        let mut out_to = vec![0u32; in_from.len()];
+        for v in 0..n {
+            for u in &in_from[in_start[v] as usize..in_start[v + 1] as usize] {
+                let u = *u as usize;
+                out_to[next[u] as usize] = u32::try_from(v).expect("fewer than 2^32 steps");
+                next[u] += 1;
+            }
+        }
+        Graph {
+            in_start,
+            in_from,
+            out_start,
+            out_to,
+        }
+    }
+
+    fn incoming(&self, v: usize) -> &[u32] {
+        &self.in_from[self.in_start[v] as usize..self.in_start[v + 1] as usize]
+    }
+
+    fn outgoing(&self, v: usize) -> &[u32] {
+        &self.out_to[self.out_start[v] as usize..self.out_start[v + 1] as usize]
+    }
+}
+
+/// Each vertex's stage: the length of the longest chain of needs leading to it. Every
+/// removal comes before every addition: additions start after the last removal's stage
+/// (as if through one barrier vertex all removals lead to and all additions follow).
+///
+/// # Panics
+///
+/// When the needs form a cycle: a planner bug, named by one action on or after it.
+fn stages<'a>(g: &Graph, is_removal: &[bool], action: impl Fn(usize) -> &'a Action) -> Vec<usize> {
+    let n = is_removal.len();
+    let mut pending: Vec<u32> = (0..n).map(|v| g.in_start[v + 1] - g.in_start[v]).collect();
+    let mut stage = vec![0usize; n];
+    // Kahn's algorithm, removals first: additions never lead to removals, so once the
+    // removals' queue is empty every removal is placed (or on a cycle).
+    let mut removals: Vec<usize> = (0..n)
+        .filter(|v| is_removal[*v] && pending[*v] == 0)
+        .collect();
+    let mut additions: Vec<usize> = (0..n)
+        .filter(|v| !is_removal[*v] && pending[*v] == 0)
+        .collect();
+    let barrier = is_removal.iter().any(|r| *r) && is_removal.iter().any(|r| !*r);
+    let mut placed = 0;
+    let mut floor = 0;
+    let mut last_removal = None;
+    loop {
+        let v = match removals.pop() {
+            Some(v) => v,
+            None => {
+                if barrier && floor == 0 {
+                    floor = last_removal.map_or(0, |s: usize| s + 1);
+                }
+                match additions.pop() {
+                    Some(v) => v,
+                    None => break,
+                }
+            }
+        };
+        placed += 1;
+        let from_preds = g
+            .incoming(v)
+            .iter()
+            .map(|u| stage[*u as usize] + 1)
+            .max()
+            .unwrap_or(0);
+        stage[v] = if is_removal[v] {
+            last_removal = Some(last_removal.map_or(from_preds, |s: usize| s.max(from_preds)));
+            from_preds
+        } else {
+            from_preds.max(floor)
+        };
+        for w in g.outgoing(v) {
+            let w = *w as usize;
+            pending[w] -= 1;
+            if pending[w] == 0 {
+                if is_removal[w] {
+                    removals.push(w);
+                } else {
+                    additions.push(w);
+                }
+            }
+        }
+    }
+    if placed < n {
+        let stuck = (0..n)
+            .find(|v| pending[*v] > 0)
+            .expect("some vertex is left");
+        panic!(
+            "planner bug: the actions' needs form a cycle through {:?}",
+            action(stuck)
+        );
+    }
+    stage
+}
+
+/// The positions in `all` of its actions sorted by rank (see [`sort_key`]) and then by
+/// the actions themselves, without duplicates.
 ///
 /// Equivalent to sorting by `(sort_key(x), x)`, but the comparisons run on integers: every
 /// namespace and link name is replaced by its rank among all the names (each name hashed
-/// once, only the distinct names sorted as strings), and the key is packed into a
-/// `u128`. Comparing whole actions is left for the rare ties of the packed key (two
-/// addresses or routes of one link). At 10,000 containers this sort was 60% of `order`.
-fn rank_sorted(all: Vec<(bool, Action)>) -> Vec<(bool, Action)> {
+/// once, only the distinct names sorted as strings), and the key is packed with the
+/// position into one `u128`. Comparing whole actions is left for the rare ties of the
+/// packed key (two addresses or routes of one link).
+fn rank_order<'a>(all: &'a [(bool, Action)], ids: &mut Ids<'a>) -> Vec<usize> {
     let n = all.len();
-    // Provisional ids in order of first use, then renumbered by sorting the distinct names.
-    let mut ids: HashMap<&str, u32> = HashMap::default();
-    ids.reserve(n);
-    let mut names: Vec<&str> = Vec::with_capacity(n);
-    let mut raw: Vec<(u32, Option<u32>)> = Vec::with_capacity(n);
-    for (_, a) in &all {
-        let ns = a
-            .ns()
-            .map_or(0, |ns| intern(&mut ids, &mut names, ns.name()));
-        let name = first_name(a).map(|name| intern(&mut ids, &mut names, name));
-        raw.push((ns, name));
-    }
-    let mut by_name: Vec<u32> =
-        (0..u32::try_from(names.len()).expect("fewer than 2^32 names")).collect();
-    by_name.sort_unstable_by(|a, b| names[*a as usize].cmp(names[*b as usize]));
-    let mut rank = vec![0u32; names.len()];
-    for (r, id) in by_name.iter().enumerate() {
-        rank[*id as usize] = u32::try_from(r).expect("fewer than 2^32 names");
-    }
-    // (key, position): contiguous, compared as integers without indirection.
-    let mut keyed: Vec<(u128, u32)> = Vec::with_capacity(n);
-    for (i, (entry, (ns, name))) in all.iter().zip(&raw).enumerate() {
-        let a = &entry.1;
-        let (later, ns_rank, _, kind) = sort_key(entry);
-        let ns = if a.ns().is_some() {
-            rank[*ns as usize]
-        } else {
-            0
-        };
-        // A name's rank + 1, so actions without one (0) cannot tie with the first name.
-        let name = name.map_or(0, |id| u64::from(rank[id as usize]) + 1);
-        let key = (u128::from(later) << 120)
-            | (u128::from(ns_rank) << 112)
-            | (u128::from(ns) << 80)
-            | (u128::from(kind) << 72)
-            | (u128::from(variant(a)) << 64)
-            | u128::from(name);
-        keyed.push((key, u32::try_from(i).expect("fewer than 2^32 actions")));
-    }
+    assert!(u32::try_from(n).is_ok(), "fewer than 2^32 actions");
+    let raw: Vec<(u32, u32)> = all
+        .iter()
+        .map(|(_, a)| {
+            let ns = a.ns().map_or(NONE, |ns| {
+                let id = ids.ns(ns);
+                ids.ns_name(id)
+            });
+            let name = first_name(a).map_or(NONE, |name| ids.name(name));
+            (ns, name)
+        })
+        .collect();
+    let rank = ids.name_ranks();
+    // Bits from the top: removal-last (1), namespace kind (3), namespace name (32), kind
+    // (4), variant (5), name rank + 1 (33), position (32).
+    let mut keyed: Vec<u128> = all
+        .iter()
+        .zip(&raw)
+        .enumerate()
+        .map(|(i, (entry, (ns, name)))| {
+            let a = &entry.1;
+            let (later, ns_rank, _, kind) = sort_key(entry);
+            let ns = if *ns == NONE { 0 } else { rank[*ns as usize] };
+            // A name's rank + 1, so actions without one (0) cannot tie with the first name.
+            let name = if *name == NONE {
+                0
+            } else {
+                u64::from(rank[*name as usize]) + 1
+            };
+            (u128::from(later) << 109)
+                | (u128::from(ns_rank) << 106)
+                | (u128::from(ns) << 74)
+                | (u128::from(kind) << 70)
+                | (u128::from(variant(a)) << 65)
+                | (u128::from(name) << 32)
+                | i as u128
+        })
+        .collect();
     keyed.sort_unstable();
-    // Runs of one key (a link's addresses, a namespace's two forwarding switches) are
-    // ordered by the whole actions.
+    let key = |k: u128| k >> 32;
+    let at = |k: u128| (k & 0xffff_ffff) as usize;
+    let mut out: Vec<usize> = Vec::with_capacity(n);
     let mut start = 0;
     while start < n {
         let end = start
             + keyed[start..]
                 .iter()
-                .take_while(|(k, _)| *k == keyed[start].0)
+                .take_while(|k| key(**k) == key(keyed[start]))
                 .count();
-        if end - start > 1 {
-            keyed[start..end].sort_unstable_by(|a, b| all[a.1 as usize].cmp(&all[b.1 as usize]));
+        if end - start == 1 {
+            out.push(at(keyed[start]));
+        } else {
+            // A run of one key (a link's addresses, a namespace's two forwarding
+            // switches) is ordered by the whole actions; equal actions go once.
+            let run = &mut keyed[start..end];
+            run.sort_unstable_by(|a, b| all[at(*a)].cmp(&all[at(*b)]));
+            let first = out.len();
+            for k in run.iter() {
+                let i = at(*k);
+                if out.len() > first && all[*out.last().expect("not empty")] == all[i] {
+                    continue;
+                }
+                out.push(i);
+            }
         }
         start = end;
     }
-    let mut slots: Vec<Option<(bool, Action)>> = all.into_iter().map(Some).collect();
-    let mut sorted: Vec<(bool, Action)> = Vec::with_capacity(n);
-    let mut last_key = None;
-    for (key, i) in keyed {
-        let entry = slots[i as usize]
-            .take()
-            .expect("each action is placed once");
-        // Equal actions have equal keys, so they are neighbours here.
-        if last_key == Some(key) && sorted.last() == Some(&entry) {
-            continue;
-        }
-        last_key = Some(key);
-        sorted.push(entry);
-    }
-    sorted
+    out
 }
 
-/// The provisional id of `name`: its position in `names`, which it is added to when new.
-fn intern<'a>(ids: &mut HashMap<&'a str, u32>, names: &mut Vec<&'a str>, name: &'a str) -> u32 {
-    *ids.entry(name).or_insert_with(|| {
-        names.push(name);
-        u32::try_from(names.len() - 1).expect("fewer than 2^32 names")
-    })
+/// The actions sorted by rank, without duplicates (what [`rank_order`] orders).
+#[cfg(test)]
+fn rank_sorted(all: Vec<(bool, Action)>) -> Vec<(bool, Action)> {
+    let perm = {
+        let mut ids = Ids::default();
+        rank_order(&all, &mut ids)
+    };
+    let mut slots: Vec<Option<(bool, Action)>> = all.into_iter().map(Some).collect();
+    perm.iter()
+        .map(|i| slots[*i].take().expect("each action is placed once"))
+        .collect()
 }
 
 /// The name an action's derived `Ord` compares right after its variant and namespace
@@ -403,178 +479,273 @@ fn kind_rank(removal: bool, a: &Action) -> u8 {
     }
 }
 
-/// A thing one action makes that others build on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Res<'a> {
-    Ns(&'a NsRef),
-    Link(&'a NsRef, &'a str),
-    Up(&'a NsRef, &'a str),
-    Mtu(&'a NsRef, &'a str),
-    Sysctl(&'a NsRef, &'a Sysctl),
+/// What one action needs, resolved to ids: a namespace, a link, a link up or at its
+/// MTU, a forwarding switch, a link's `disable_ipv6`, the addresses a route's next hop
+/// is on, everything a router's forwarding waits for.
+#[derive(Debug, Clone, Copy)]
+enum Need {
+    Ns(u32),
+    Link(u32),
+    Up(u32),
+    Mtu(u32),
+    /// Forwarding switch 0 (IPv4) or 1 (IPv6) of a namespace.
+    Fwd(u32, usize),
+    /// A link's `disable_ipv6` (the last action setting it provides it).
+    Ipv6Off(u32),
+    /// A route's next hop: the addresses of the namespace that hold it, on `dev`
+    /// (`NONE`: any link).
+    Via {
+        ns: u32,
+        dev: u32,
+        via: IpAddr,
+    },
+    /// Everything the namespace's forwarding waits for.
+    Ready(u32),
 }
 
-fn provides<'a>(a: &'a Action, out: &mut Vec<Res<'a>>) {
+/// Who provides what, among the actions of one direction: the first action providing a
+/// thing, by id (`NONE`: nobody).
+#[derive(Debug, Default)]
+struct Providers {
+    ns: Vec<u32>,
+    link: Vec<u32>,
+    up: Vec<u32>,
+    mtu: Vec<u32>,
+    fwd: Vec<[u32; 2]>,
+    /// The last action setting a link's `disable_ipv6`.
+    ipv6_off: Vec<u32>,
+    /// Per namespace: addresses (for routes via them).
+    addrs: Vec<Vec<(u32, u32, IpNetwork)>>,
+    /// Per namespace: what its forwarding waits for (addresses, links up, routes).
+    ready: Vec<Vec<u32>>,
+}
+
+/// Sets `v[id]` to `i` unless an earlier action set it.
+fn first(v: &mut Vec<u32>, id: u32, i: u32) {
+    let id = id as usize;
+    if v.len() <= id {
+        v.resize(id + 1, NONE);
+    }
+    if v[id] == NONE {
+        v[id] = i;
+    }
+}
+
+/// `v[id]`, `NONE` when unset.
+fn get(v: &[u32], id: u32) -> u32 {
+    v.get(id as usize).copied().unwrap_or(NONE)
+}
+
+/// The entry of namespace `id` in a per-namespace table, added when new.
+fn slot<T: Default>(v: &mut Vec<T>, id: u32) -> &mut T {
+    let id = id as usize;
+    if v.len() <= id {
+        v.resize_with(id + 1, T::default);
+    }
+    &mut v[id]
+}
+
+/// Records what action `i` provides.
+fn provides<'a>(a: &'a Action, i: u32, ids: &mut Ids<'a>, p: &mut Providers) {
     use Action::*;
     match a {
-        CreateNamespace { ns } => out.push(Res::Ns(ns)),
+        CreateNamespace { ns } => {
+            let ns = ids.ns(ns);
+            first(&mut p.ns, ns, i);
+        }
         CreateLink { ns, spec } => {
-            out.push(Res::Link(ns, spec.name()));
+            let n = ids.ns(ns);
+            let l = ids.link(n, spec.name());
+            first(&mut p.link, l, i);
             if let LinkSpec::Veth {
                 peer_ns, peer_name, ..
             } = spec
             {
-                out.push(Res::Link(peer_ns, peer_name));
+                let pn = ids.ns(peer_ns);
+                let l = ids.link(pn, peer_name);
+                first(&mut p.link, l, i);
             }
         }
-        MoveLink { to, new_name, .. } => out.push(Res::Link(to, new_name)),
-        SetUp { ns, link } => out.push(Res::Up(ns, link)),
-        SetMtu { ns, link, .. } => out.push(Res::Mtu(ns, link)),
-        SetSysctl { ns, sysctl, .. } => out.push(Res::Sysctl(ns, sysctl)),
+        MoveLink { to, new_name, .. } => {
+            let n = ids.ns(to);
+            let l = ids.link(n, new_name);
+            first(&mut p.link, l, i);
+        }
+        SetUp { ns, link } => {
+            let n = ids.ns(ns);
+            let l = ids.link(n, link);
+            first(&mut p.up, l, i);
+            slot(&mut p.ready, n).push(i);
+        }
+        SetMtu { ns, link, .. } => {
+            let n = ids.ns(ns);
+            let l = ids.link(n, link);
+            first(&mut p.mtu, l, i);
+        }
+        SetSysctl { ns, sysctl, .. } => {
+            let n = ids.ns(ns);
+            match sysctl {
+                Sysctl::Ipv4Forward | Sysctl::Ipv6Forward => {
+                    let k = usize::from(matches!(sysctl, Sysctl::Ipv6Forward));
+                    let n = n as usize;
+                    if p.fwd.len() <= n {
+                        p.fwd.resize(n + 1, [NONE; 2]);
+                    }
+                    if p.fwd[n][k] == NONE {
+                        p.fwd[n][k] = i;
+                    }
+                }
+                Sysctl::DisableIpv6(link) => {
+                    let l = ids.link(n, link);
+                    let l = l as usize;
+                    if p.ipv6_off.len() <= l {
+                        p.ipv6_off.resize(l + 1, NONE);
+                    }
+                    p.ipv6_off[l] = i;
+                }
+            }
+        }
+        AddAddress { ns, link, address } => {
+            let n = ids.ns(ns);
+            let l = ids.link(n, link);
+            slot(&mut p.addrs, n).push((i, l, *address));
+            slot(&mut p.ready, n).push(i);
+        }
+        AddRoute { ns, .. } => {
+            let n = ids.ns(ns);
+            slot(&mut p.ready, n).push(i);
+        }
         _ => {}
     }
 }
 
-fn needs<'a>(a: &'a Action, out: &mut Vec<Res<'a>>) {
+/// Appends what action `i` needs to `out`.
+fn needs<'a>(a: &'a Action, i: u32, ids: &mut Ids<'a>, out: &mut Vec<(u32, Need)>) {
     use Action::*;
-    if let Some(ns) = a.ns() {
-        if !matches!(a, CreateNamespace { .. }) {
-            out.push(Res::Ns(ns));
-        }
+    let Some(ns_ref) = a.ns() else {
+        return;
+    };
+    let ns = ids.ns(ns_ref);
+    let mut need = |n: Need| out.push((i, n));
+    if !matches!(a, CreateNamespace { .. }) {
+        need(Need::Ns(ns));
     }
     match a {
-        CreateLink { ns, spec } => match spec {
-            LinkSpec::Veth { peer_ns, .. } => out.push(Res::Ns(peer_ns)),
+        CreateLink { spec, .. } => match spec {
+            LinkSpec::Veth { peer_ns, .. } => need(Need::Ns(ids.ns(peer_ns))),
             LinkSpec::Vlan { parent, .. } => {
-                out.push(Res::Link(ns, parent));
-                out.push(Res::Mtu(ns, parent));
+                let l = ids.link(ns, parent);
+                need(Need::Link(l));
+                need(Need::Mtu(l));
             }
             LinkSpec::Bridge { .. } => {}
         },
-        MoveLink { from, name, to, .. } => {
-            out.push(Res::Link(from, name));
-            out.push(Res::Ns(to));
+        MoveLink { name, to, .. } => {
+            need(Need::Link(ids.link(ns, name)));
+            need(Need::Ns(ids.ns(to)));
         }
-        SetMac { ns, link, .. }
-        | SetMtu { ns, link, .. }
-        | SetDown { ns, link }
-        | AddAddress { ns, link, .. }
-        | DelAddress { ns, link, .. } => out.push(Res::Link(ns, link)),
-        SetUp { ns, link } => {
-            out.push(Res::Link(ns, link));
-            // Its `disable_ipv6` comes first too (see `needs_edges`), so the link never
-            // sends IPv6 DAD/MLD multicast.
-            out.push(Res::Mtu(ns, link));
+        SetMac { link, .. }
+        | SetMtu { link, .. }
+        | SetDown { link, .. }
+        | AddAddress { link, .. }
+        | DelAddress { link, .. } => need(Need::Link(ids.link(ns, link))),
+        SetUp { link, .. } => {
+            let l = ids.link(ns, link);
+            need(Need::Link(l));
+            need(Need::Mtu(l));
+            // Its `disable_ipv6` comes first too, so the link never sends IPv6 DAD/MLD
+            // multicast.
+            need(Need::Ipv6Off(l));
         }
-        SetMaster { ns, link, master } | ClearMaster { ns, link, master } => {
-            out.push(Res::Link(ns, link));
-            out.push(Res::Link(ns, master));
+        SetMaster { link, master, .. } | ClearMaster { link, master, .. } => {
+            need(Need::Link(ids.link(ns, link)));
+            need(Need::Link(ids.link(ns, master)));
         }
-        AddRoute { ns, route } | DelRoute { ns, route } => {
-            if let Some(dev) = &route.dev {
-                out.push(Res::Link(ns, dev));
-                out.push(Res::Up(ns, dev));
+        AddRoute { route, .. } | DelRoute { route, .. } => {
+            let dev = route.dev.as_deref().map_or(NONE, |d| ids.link(ns, d));
+            if dev != NONE {
+                need(Need::Link(dev));
+                need(Need::Up(dev));
+            }
+            if let (AddRoute { .. }, Some(via)) = (a, route.via) {
+                need(Need::Via { ns, dev, via });
             }
         }
         SetSysctl {
-            ns,
             sysctl: Sysctl::DisableIpv6(link),
             ..
-        } => out.push(Res::Link(ns, link)),
-        AddNat { ns, rule } | DelNat { ns, rule } => {
-            out.push(Res::Link(ns, &rule.out));
-            out.push(Res::Sysctl(ns, &FORWARD[0]));
-            out.push(Res::Sysctl(ns, &FORWARD[1]));
+        } => need(Need::Link(ids.link(ns, link))),
+        SetSysctl { .. } => need(Need::Ready(ns)),
+        AddNat { rule, .. } | DelNat { rule, .. } => {
+            need(Need::Link(ids.link(ns, &rule.out)));
+            need(Need::Fwd(ns, 0));
+            need(Need::Fwd(ns, 1));
         }
         _ => {}
     }
 }
 
-/// The forwarding switches, for lookups by reference.
-static FORWARD: [Sysctl; 2] = [Sysctl::Ipv4Forward, Sysctl::Ipv6Forward];
-
-/// The "needs" edges (provider, consumer) among the actions of one direction
-/// (`removal == true`: the removals, seen as the additions they undo).
-fn needs_edges(built: &[&Action], is_removal: &[bool], removal: bool) -> Vec<(usize, usize)> {
-    let members = || {
-        built
-            .iter()
-            .enumerate()
-            .filter(move |(i, _)| is_removal[*i] == removal)
-    };
-    let mut provider: HashMap<Res<'_>, usize> = HashMap::default();
-    let mut buf = Vec::new();
-    // Per namespace: addresses (for routes via them), links brought up, and everything a
-    // router's forwarding waits for.
-    let mut addrs: HashMap<&NsRef, Vec<(usize, &str, ipnetwork::IpNetwork)>> = HashMap::default();
-    let mut ready: HashMap<&NsRef, Vec<usize>> = HashMap::default();
-    let mut ipv6_off: HashMap<(&NsRef, &str), usize> = HashMap::default();
-    for (i, a) in members() {
-        buf.clear();
-        provides(a, &mut buf);
-        for r in buf.drain(..) {
-            provider.entry(r).or_insert(i);
+/// Appends the "needs" edges among the actions of one direction (`removal == true`: the
+/// removals, seen as the additions they undo, edges reversed) to `edges`, packed
+/// (consumer << 32 | provider).
+fn needs_edges<'a>(
+    built: &[&'a Action],
+    is_removal: &[bool],
+    removal: bool,
+    ids: &mut Ids<'a>,
+    edges: &mut Vec<u64>,
+) {
+    let mut p = Providers::default();
+    let mut wanted: Vec<(u32, Need)> = Vec::with_capacity(built.len() * 3);
+    for (i, a) in built.iter().enumerate() {
+        if is_removal[i] != removal {
+            continue;
         }
-        match a {
-            Action::AddAddress { ns, link, address } => {
-                addrs.entry(ns).or_default().push((i, link, *address));
-                ready.entry(ns).or_default().push(i);
-            }
-            Action::SetUp { ns, .. } | Action::AddRoute { ns, .. } => {
-                ready.entry(ns).or_default().push(i);
-            }
-            Action::SetSysctl {
-                ns,
-                sysctl: Sysctl::DisableIpv6(link),
-                ..
-            } => {
-                ipv6_off.insert((ns, link), i);
-            }
-            _ => {}
-        }
+        let i = u32::try_from(i).expect("fewer than 2^32 actions");
+        provides(a, i, ids, &mut p);
+        needs(a, i, ids, &mut wanted);
     }
-    let mut edges = Vec::new();
-    for (i, a) in members() {
-        buf.clear();
-        needs(a, &mut buf);
-        for r in &buf {
-            if let Some(p) = provider.get(r) {
-                if *p != i {
-                    edges.push((*p, i));
+    let mut edge = |from: u32, to: u32| {
+        let (from, to) = if removal { (to, from) } else { (from, to) };
+        edges.push((u64::from(to) << 32) | u64::from(from));
+    };
+    for (i, need) in wanted {
+        let provider = match need {
+            Need::Ns(n) => get(&p.ns, n),
+            Need::Link(l) => get(&p.link, l),
+            Need::Up(l) => get(&p.up, l),
+            Need::Mtu(l) => get(&p.mtu, l),
+            Need::Fwd(n, k) => p.fwd.get(n as usize).map_or(NONE, |f| f[k]),
+            Need::Ipv6Off(l) => {
+                let off = get(&p.ipv6_off, l);
+                if off != NONE {
+                    edge(off, i);
                 }
+                continue;
             }
-        }
-        match a {
-            Action::SetUp { ns, link } => {
-                if let Some(p) = ipv6_off.get(&(ns, link.as_str())) {
-                    edges.push((*p, i));
-                }
-            }
-            Action::AddRoute { ns, route } => {
-                if let Some(via) = route.via {
-                    for (p, link, net) in addrs.get(ns).map(Vec::as_slice).unwrap_or(&[]) {
-                        let on_dev = route.dev.as_deref().is_none_or(|d| d == *link);
-                        if on_dev && net.contains(via) {
-                            edges.push((*p, i));
-                            if let Some(u) = provider.get(&Res::Up(ns, link)) {
-                                edges.push((*u, i));
-                            }
+            Need::Via { ns, dev, via } => {
+                for (a, link, net) in p.addrs.get(ns as usize).map(Vec::as_slice).unwrap_or(&[]) {
+                    if (dev == NONE || dev == *link) && net.contains(via) {
+                        edge(*a, i);
+                        let up = get(&p.up, *link);
+                        if up != NONE {
+                            edge(up, i);
                         }
                     }
                 }
+                continue;
             }
-            Action::SetSysctl {
-                ns,
-                sysctl: Sysctl::Ipv4Forward | Sysctl::Ipv6Forward,
-                ..
-            } => {
-                for p in ready.get(ns).map(Vec::as_slice).unwrap_or(&[]) {
-                    edges.push((*p, i));
+            Need::Ready(n) => {
+                for r in p.ready.get(n as usize).map(Vec::as_slice).unwrap_or(&[]) {
+                    edge(*r, i);
                 }
+                continue;
             }
-            _ => {}
+        };
+        if provider != NONE && provider != i {
+            edge(provider, i);
         }
     }
-    edges
 }
 
 /// A name, route, address, port or rule slot: a removal frees it, an addition takes it.
@@ -615,10 +786,11 @@ fn slots<'a>(a: &'a Action, out: &mut Vec<Slot<'a>>) {
     }
 }
 
-/// Edges from a removal to the additions that take what it frees (a link recreated
-/// under the same name, a route replaced, a port moved to another bridge).
-fn conflict_edges(all: &[(bool, Action)]) -> Vec<(usize, usize)> {
-    let mut freed: HashMap<Slot<'_>, Vec<usize>> = HashMap::default();
+/// Appends edges from a removal to the additions that take what it frees (a link
+/// recreated under the same name, a route replaced, a port moved to another bridge) to
+/// `edges`, packed (consumer << 32 | provider).
+fn conflict_edges(all: &[(bool, &Action)], edges: &mut Vec<u64>) {
+    let mut freed: HashMap<Slot<'_>, Vec<u32>> = HashMap::default();
     let mut buf = Vec::new();
     for (i, (removal, a)) in all.iter().enumerate() {
         if !*removal {
@@ -630,13 +802,15 @@ fn conflict_edges(all: &[(bool, Action)]) -> Vec<(usize, usize)> {
             _ => slots(a, &mut buf),
         }
         for s in buf.drain(..) {
-            freed.entry(s).or_default().push(i);
+            freed
+                .entry(s)
+                .or_default()
+                .push(u32::try_from(i).expect("fewer than 2^32 actions"));
         }
     }
     if freed.is_empty() {
-        return Vec::new();
+        return;
     }
-    let mut edges = Vec::new();
     for (i, (removal, a)) in all.iter().enumerate() {
         if *removal {
             continue;
@@ -648,11 +822,10 @@ fn conflict_edges(all: &[(bool, Action)]) -> Vec<(usize, usize)> {
         }
         for s in &buf {
             for r in freed.get(s).map(Vec::as_slice).unwrap_or(&[]) {
-                edges.push((*r, i));
+                edges.push(((i as u64) << 32) | u64::from(*r));
             }
         }
     }
-    edges
 }
 
 #[cfg(test)]
@@ -771,6 +944,60 @@ mod tests {
                 mode: 0o644,
             },
         ]
+    }
+
+    /// NAT waits for the namespace's forwarding switches and its outgoing link, and for
+    /// nothing in another namespace.
+    #[test]
+    fn nat_comes_after_forwarding_and_its_link() {
+        let gw = NsRef::Ct("gw".to_string());
+        let other = NsRef::Node("n1".to_string());
+        let sysctl = |sysctl: Sysctl| Action::SetSysctl {
+            ns: gw.clone(),
+            sysctl,
+            value: "1".to_string(),
+            previous: "0".to_string(),
+        };
+        let nat = Action::AddNat {
+            ns: gw.clone(),
+            rule: super::super::NatRule {
+                source: "198.18.0.0/24".parse().expect("a prefix"),
+                out: "wan".to_string(),
+            },
+        };
+        let additions = vec![
+            nat.clone(),
+            sysctl(Sysctl::Ipv6Forward),
+            Action::CreateNamespace { ns: other.clone() },
+            sysctl(Sysctl::Ipv4Forward),
+            Action::CreateLink {
+                ns: gw.clone(),
+                spec: LinkSpec::Bridge {
+                    name: "wan".to_string(),
+                    mac: Mac::new(2, 0, 0, 0, 0, 1),
+                    stp: false,
+                    mtu: None,
+                },
+            },
+            Action::CreateNamespace { ns: gw.clone() },
+        ];
+        let plan = order("t", Vec::new(), additions);
+        let step = plan
+            .steps
+            .iter()
+            .find(|s| s.action == nat)
+            .expect("the NAT step");
+        let mut needs: Vec<&Action> = step.after.iter().map(|i| &plan.steps[*i].action).collect();
+        needs.sort();
+        let create_ns = Action::CreateNamespace { ns: gw.clone() };
+        let (v4, v6) = (sysctl(Sysctl::Ipv4Forward), sysctl(Sysctl::Ipv6Forward));
+        assert_eq!(needs.len(), 4, "{needs:?}");
+        for want in [&create_ns, &v4, &v6] {
+            assert!(needs.contains(&want), "{want:?} missing from {needs:?}");
+        }
+        assert!(needs
+            .iter()
+            .any(|a| matches!(a, Action::CreateLink { spec, .. } if spec.name() == "wan")));
     }
 
     #[test]

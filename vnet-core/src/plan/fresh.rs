@@ -1,0 +1,291 @@
+//! [`compile`] of a sandbox: the plan that builds a topology from nothing, emitted
+//! directly from the flat desired state (see `desired.rs`) without diffing.
+//!
+//! From nothing, everything is missing: every namespace is created, every unit makes its
+//! links, every link gets its `disable_ipv6`, master, up and addresses, every namespace
+//! its routes, forwarding and NAT. That is what [`super::diff`] plans against the empty
+//! state too, but it gets there by copying the state into maps and comparing field by
+//! field, which was most of the cost of compiling a large sandbox.
+//!
+//! This shortcut is taken only where it provably plans the same as the diff: each link
+//! name is made once per namespace and wanted there once, a made link has the MAC and
+//! MTU it is wanted with, a NIC lands in a container. Anything else (a name clash the diff
+//! would report as blocked, a MAC the diff would change) returns `None` and the caller
+//! diffs. A property test (`tests/plan_fresh.rs`) checks the two agree.
+
+use super::desired::{Flat, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
+use super::intern::HashMap;
+use super::order::order;
+use super::{Action, LinkSpec, NsRef, Plan, Sysctl};
+use crate::model::Mac;
+
+/// A link the plan makes, as it is right after: down, no master, no addresses,
+/// `disable_ipv6` at the default.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    mac: Option<Mac>,
+    mtu: u32,
+    /// A VLAN link created without an MTU: it takes its parent's, and the diff does not
+    /// set it again.
+    inherits_mtu: bool,
+    /// Whether a wanted link of that name was seen.
+    wanted: bool,
+}
+
+/// The links made so far, by namespace (position in `Flat::spaces`) and name.
+#[derive(Debug, Default)]
+struct Links<'a> {
+    ns: HashMap<&'a NsRef, u32>,
+    at: HashMap<(u32, &'a str), usize>,
+    made: Vec<Made>,
+}
+
+impl<'a> Links<'a> {
+    fn ns(&self, ns: &NsRef) -> Option<u32> {
+        self.ns.get(ns).copied()
+    }
+
+    fn get(&self, ns: u32, name: &str) -> Option<Made> {
+        self.at.get(&(ns, name)).map(|i| self.made[*i])
+    }
+
+    /// Records a new link; `None` when the name is taken (or is `lo`, which every
+    /// namespace has) or the namespace is not in scope.
+    fn make(
+        &mut self,
+        ns: &NsRef,
+        name: &'a str,
+        mac: Option<Mac>,
+        mtu: u32,
+        inherits_mtu: bool,
+    ) -> Option<()> {
+        let ns = self.ns(ns)?;
+        if name == "lo" || self.at.contains_key(&(ns, name)) {
+            return None;
+        }
+        self.at.insert((ns, name), self.made.len());
+        self.made.push(Made {
+            mac,
+            mtu,
+            inherits_mtu,
+            wanted: false,
+        });
+        Some(())
+    }
+
+    /// Records the link(s) one `CreateLink` makes, as the kernel makes them.
+    fn create(&mut self, ns: &NsRef, spec: &'a LinkSpec) -> Option<()> {
+        match spec {
+            LinkSpec::Veth {
+                name,
+                mac,
+                mtu,
+                peer_ns,
+                peer_name,
+                peer_mac,
+            } => {
+                let mtu = mtu.unwrap_or(DEFAULT_MTU);
+                self.make(ns, name, Some(*mac), mtu, false)?;
+                self.make(peer_ns, peer_name, Some(*peer_mac), mtu, false)
+            }
+            LinkSpec::Bridge { name, mac, mtu, .. } => {
+                self.make(ns, name, Some(*mac), mtu.unwrap_or(DEFAULT_MTU), false)
+            }
+            LinkSpec::Vlan {
+                name, parent, mtu, ..
+            } => {
+                // A VLAN link takes its parent's MAC, and its MTU unless given.
+                let n = self.ns(ns)?;
+                let (pmac, pmtu) = self
+                    .get(n, parent)
+                    .map_or((None, DEFAULT_MTU), |p| (p.mac, p.mtu));
+                self.make(ns, name, pmac, mtu.unwrap_or(pmtu), mtu.is_none())
+            }
+        }
+    }
+}
+
+/// The plan that builds `d` (a sandbox) from nothing, or `None` when the shortcut does
+/// not apply (see the module docs).
+pub(crate) fn compile(topology: &str, d: &Flat) -> Option<Plan> {
+    if !d.sandbox {
+        return None;
+    }
+    let mut links = Links::default();
+    let mut additions: Vec<Action> = Vec::new();
+    for (i, (ns, _)) in d.spaces.iter().enumerate() {
+        links.ns.insert(ns, u32::try_from(i).ok()?);
+        additions.push(Action::CreateNamespace { ns: ns.clone() });
+    }
+    for unit in &d.units {
+        match unit {
+            Unit::Create { ns, spec } => {
+                links.create(ns, spec)?;
+                additions.push(Action::CreateLink {
+                    ns: ns.clone(),
+                    spec: spec.clone(),
+                });
+            }
+            Unit::Move {
+                from,
+                name,
+                to,
+                new_name,
+                stand_in,
+            } => {
+                // The diff would leave a NIC on a node unmarked and untouched.
+                let (Some(spec), NsRef::Ct(_)) = (stand_in, to) else {
+                    return None;
+                };
+                let (f, t) = (links.ns(from)?, links.ns(to)?);
+                if links.get(t, new_name).is_some() || new_name == "lo" {
+                    return None;
+                }
+                links.create(from, spec)?;
+                additions.push(Action::CreateLink {
+                    ns: from.clone(),
+                    spec: spec.clone(),
+                });
+                // Moving takes the link down, without addresses or master, to its new
+                // name.
+                let at = links.at.remove(&(f, name.as_str()))?;
+                links.at.insert((t, new_name), at);
+                additions.push(Action::MoveLink {
+                    from: from.clone(),
+                    name: name.clone(),
+                    to: to.clone(),
+                    new_name: new_name.clone(),
+                });
+            }
+        }
+    }
+    for (i, (ns, parts)) in d.spaces.iter().enumerate() {
+        let n = u32::try_from(i).ok()?;
+        for (name, want) in &parts.links {
+            if name == "lo" {
+                return None;
+            }
+            let Some(at) = links.at.get(&(n, name.as_str())).copied() else {
+                continue; // nothing makes it: the diff skips it too
+            };
+            let have = &mut links.made[at];
+            if have.wanted {
+                return None; // wanted twice: the diff keeps only the last
+            }
+            have.wanted = true;
+            if want.mac.is_some_and(|mac| have.mac != Some(mac)) {
+                return None;
+            }
+            if want.manage_mtu && have.mtu != want.mtu && !have.inherits_mtu {
+                return None;
+            }
+            if want.disable_ipv6() != SYSCTL_DEFAULT {
+                additions.push(Action::SetSysctl {
+                    ns: ns.clone(),
+                    sysctl: Sysctl::DisableIpv6(name.clone()),
+                    value: want.disable_ipv6().to_string(),
+                    previous: SYSCTL_DEFAULT.to_string(),
+                });
+            }
+            if let Some(master) = &want.master {
+                additions.push(Action::SetMaster {
+                    ns: ns.clone(),
+                    link: name.clone(),
+                    master: master.clone(),
+                });
+            }
+            additions.push(Action::SetUp {
+                ns: ns.clone(),
+                link: name.clone(),
+            });
+            for address in &want.addresses {
+                additions.push(Action::AddAddress {
+                    ns: ns.clone(),
+                    link: name.clone(),
+                    address: *address,
+                });
+            }
+        }
+        for route in &parts.routes {
+            additions.push(Action::AddRoute {
+                ns: ns.clone(),
+                route: route.clone(),
+            });
+        }
+        for (k, (key, value)) in parts.sysctls.iter().enumerate() {
+            // A later value for the same sysctl replaces this one.
+            let replaced = parts.sysctls[k + 1..].iter().any(|(other, _)| other == key);
+            if !replaced && value != SYSCTL_DEFAULT {
+                additions.push(Action::SetSysctl {
+                    ns: ns.clone(),
+                    sysctl: key.clone(),
+                    value: value.clone(),
+                    previous: SYSCTL_DEFAULT.to_string(),
+                });
+            }
+        }
+        for rule in &parts.nat {
+            additions.push(Action::AddNat {
+                ns: ns.clone(),
+                rule: rule.clone(),
+            });
+        }
+    }
+    // A made link nobody wants would be deleted again by the diff.
+    if links.made.iter().any(|m| !m.wanted) {
+        return None;
+    }
+    Some(order(topology, Vec::new(), additions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{large, LargeParams};
+    use crate::plan::Scope;
+
+    fn flat(cts: usize) -> (crate::ValidTopology, Flat) {
+        let t = crate::validate(large(&LargeParams::new(cts))).expect("large() is valid");
+        let d = Flat::build(&t, &Scope::Sandbox);
+        (t, d)
+    }
+
+    #[test]
+    fn a_valid_sandbox_takes_the_shortcut() {
+        let (t, d) = flat(30);
+        let plan = compile(t.name(), &d).expect("no clash in large()");
+        assert!(plan.len() > 30 * 8, "{} steps", plan.len());
+    }
+
+    #[test]
+    fn a_node_scope_is_left_to_the_diff() {
+        let t = crate::validate(large(&LargeParams::new(3))).expect("large() is valid");
+        let d = Flat::build(&t, &Scope::Node("m1".to_string()));
+        assert!(compile(t.name(), &d).is_none());
+    }
+
+    #[test]
+    fn a_name_made_twice_is_left_to_the_diff() {
+        let (t, mut d) = flat(3);
+        let twice = d
+            .units
+            .iter()
+            .find(|u| matches!(u, Unit::Create { .. }))
+            .cloned()
+            .expect("a unit");
+        d.units.push(twice);
+        assert!(compile(t.name(), &d).is_none());
+    }
+
+    #[test]
+    fn a_mac_the_diff_would_change_is_left_to_the_diff() {
+        let (t, mut d) = flat(3);
+        let (_, parts) = d
+            .spaces
+            .iter_mut()
+            .find(|(ns, _)| matches!(ns, NsRef::Ct(_)))
+            .expect("a container");
+        parts.links[0].1.mac = Some(Mac::new(2, 0, 0, 0, 0, 0x99));
+        assert!(compile(t.name(), &d).is_none());
+    }
+}

@@ -1,0 +1,201 @@
+//! Interning for the planner: names, namespaces and links become dense `u32` ids once,
+//! so the ordering works on integers and `Vec`s indexed by id instead of hashing and
+//! comparing strings at every lookup.
+//!
+//! The ids are numbered in order of first use and are only ever used as indices and
+//! for equality: nothing iterates a map here, so hash order cannot leak into a plan.
+//! Where an order of names matters, [`Ids::name_ranks`] gives each name its rank among
+//! the names sorted as strings.
+
+use std::collections::{HashMap as StdHashMap, HashSet as StdHashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::NsRef;
+
+/// A multiply-rotate hash (the one rustc uses, "Fx"), a word at a time: the keys are the
+/// plan's own names and ids, where SipHash's protection against hash flooding buys
+/// nothing and costs most of the lookup.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        // The multiply carries low bits of the input only upwards, so a key whose low
+        // half repeats (a link's name id, under thousands of namespace ids) would land
+        // in one bucket run; folding the high half down spreads them.
+        let h = self.0;
+        (h ^ (h >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+/// A hash map for lookups only (never iterated, so its order cannot leak into a plan).
+pub(crate) type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
+
+/// A hash set for membership only (never iterated, likewise).
+pub(crate) type HashSet<T> = StdHashSet<T, BuildHasherDefault<Fx>>;
+
+/// "No id": the end of a list, a missing provider.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Dense ids for the names, namespaces and links of one plan.
+#[derive(Debug, Default)]
+pub(crate) struct Ids<'a> {
+    names: HashMap<&'a str, u32>,
+    /// The names by id.
+    by_id: Vec<&'a str>,
+    /// Namespace key (name id and kind) -> namespace id.
+    ns: HashMap<u64, u32>,
+    /// The name id of each namespace, by namespace id.
+    ns_names: Vec<u32>,
+    /// The namespace looked up last: actions come grouped by namespace, so most lookups
+    /// are a string comparison instead of two hash lookups.
+    last_ns: Option<(&'a NsRef, u32)>,
+    /// Link key (namespace id and name id) -> link id.
+    links: HashMap<u64, u32>,
+}
+
+impl<'a> Ids<'a> {
+    /// Room for about `n` names, namespaces and links.
+    pub fn with_capacity(n: usize) -> Self {
+        let mut ids = Ids::default();
+        ids.names.reserve(n);
+        ids.by_id.reserve(n);
+        ids.links.reserve(n);
+        ids
+    }
+
+    /// The id of `name`.
+    pub fn name(&mut self, name: &'a str) -> u32 {
+        let by_id = &mut self.by_id;
+        *self.names.entry(name).or_insert_with(|| {
+            by_id.push(name);
+            u32::try_from(by_id.len() - 1).expect("fewer than 2^32 names")
+        })
+    }
+
+    /// The id of namespace `ns`.
+    pub fn ns(&mut self, ns: &'a NsRef) -> u32 {
+        if let Some((last, id)) = self.last_ns {
+            if last == ns {
+                return id;
+            }
+        }
+        let kind: u64 = match ns {
+            NsRef::Node(_) => 0,
+            NsRef::Ct(_) => 1,
+            NsRef::Lan(_) => 2,
+            NsRef::Host(_) => 3,
+        };
+        let name = self.name(ns.name());
+        let key = (u64::from(name) << 2) | kind;
+        let next = u32::try_from(self.ns.len()).expect("fewer than 2^32 namespaces");
+        let id = *self.ns.entry(key).or_insert(next);
+        if id == next {
+            self.ns_names.push(name);
+        }
+        self.last_ns = Some((ns, id));
+        id
+    }
+
+    /// The name id of the namespace with id `ns`.
+    pub fn ns_name(&self, ns: u32) -> u32 {
+        self.ns_names[ns as usize]
+    }
+
+    /// The id of link `name` in the namespace with id `ns`.
+    pub fn link(&mut self, ns: u32, name: &'a str) -> u32 {
+        let key = (u64::from(ns) << 32) | u64::from(self.name(name));
+        let next = u32::try_from(self.links.len()).expect("fewer than 2^32 links");
+        *self.links.entry(key).or_insert(next)
+    }
+
+    /// Each name's rank among all the names sorted as strings, indexed by name id: ranks
+    /// compare as the names do.
+    pub fn name_ranks(&self) -> Vec<u32> {
+        let mut sorted: Vec<u32> =
+            (0..u32::try_from(self.by_id.len()).expect("fewer than 2^32 names")).collect();
+        sorted.sort_unstable_by(|a, b| self.by_id[*a as usize].cmp(self.by_id[*b as usize]));
+        let mut rank = vec![0u32; sorted.len()];
+        for (r, id) in sorted.iter().enumerate() {
+            rank[*id as usize] = u32::try_from(r).expect("fewer than 2^32 names");
+        }
+        rank
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_dense_and_stable() {
+        let (a, b) = (NsRef::Ct("x".to_string()), NsRef::Node("x".to_string()));
+        let mut ids = Ids::default();
+        let (na, nb) = (ids.ns(&a), ids.ns(&b));
+        assert_ne!(na, nb, "same name, other kind: another namespace");
+        assert_eq!(ids.ns(&a), na);
+        let l = ids.link(na, "eth0");
+        assert_eq!(ids.link(na, "eth0"), l);
+        assert_ne!(ids.link(nb, "eth0"), l);
+        assert_eq!((ids.ns.len(), ids.links.len()), (2, 2));
+    }
+
+    #[test]
+    fn ranks_follow_string_order() {
+        let mut ids = Ids::default();
+        let names = ["veth9.0", "b", "veth10.0", "a"];
+        let got: Vec<u32> = names.iter().map(|n| ids.name(n)).collect();
+        let rank = ids.name_ranks();
+        let ranked: Vec<u32> = got.iter().map(|id| rank[*id as usize]).collect();
+        assert_eq!(ranked, vec![3, 1, 2, 0]);
+    }
+
+    #[test]
+    fn hash_tells_names_apart() {
+        let h = |s: &str| {
+            let mut f = Fx::default();
+            std::hash::Hash::hash(s, &mut f);
+            f.finish()
+        };
+        assert_eq!(h("veth101.0"), h("veth101.0"));
+        assert_ne!(h("veth101.0"), h("veth101.1"));
+        assert_ne!(h("abcdefgh"), h("abcdefgh1"));
+    }
+}
