@@ -221,22 +221,22 @@ fn run_stage(
             }
         }
     }
-    for (ns, parts) in [primary, follow].into_iter().flatten() {
-        let (slots, requests): (Vec<usize>, Vec<Request>) =
-            parts.into_iter().map(|p| (p.slot, p.request)).unzip();
-        let answers: Vec<Result<()>> = match session.require(&ns) {
-            Ok(h) => h.sock.execute(requests),
-            Err(_) => slots
-                .iter()
-                .map(|_| {
-                    Err(Error::Unmapped {
-                        ns: ns.clone(),
-                        reason: "the namespace vanished during the stage",
-                    })
-                })
-                .collect(),
-        };
-        for (slot, answer) in slots.into_iter().zip(answers) {
+    // The changes themselves, then the follow-ups (a veth peer's mark needs the peer).
+    for phase in [primary, follow] {
+        let mut slots: Vec<Vec<usize>> = Vec::new();
+        let mut batches: Vec<(NsRef, Vec<Request>)> = Vec::new();
+        for (ns, parts) in phase {
+            let (s, r): (Vec<usize>, Vec<Request>) =
+                parts.into_iter().map(|p| (p.slot, p.request)).unzip();
+            slots.push(s);
+            batches.push((ns, r));
+        }
+        let answers = crate::batches::send_all(session, batches);
+        for (slot, answer) in slots
+            .into_iter()
+            .flatten()
+            .zip(answers.into_iter().flatten())
+        {
             // The first part of an action is the change itself (later parts mark it):
             // once it succeeded, the action counts as applied and is undone on failure.
             if changed[slot].is_none() {

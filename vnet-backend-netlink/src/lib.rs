@@ -37,6 +37,7 @@
 
 pub mod announce;
 mod backend;
+mod batches;
 mod error;
 mod exec;
 mod ipv6_default;
