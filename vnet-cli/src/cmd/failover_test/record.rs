@@ -52,6 +52,17 @@ impl Record {
             .unwrap_or_default()
     }
 
+    /// The longest time the observer itself went without sending (its pace is 10 ms):
+    /// a gap between replies no longer than this may be the observer's, not the
+    /// network's.
+    pub fn longest_send_gap(&self) -> Duration {
+        self.sent
+            .windows(2)
+            .map(|w| w[1].duration_since(w[0]))
+            .max()
+            .unwrap_or_default()
+    }
+
     /// Echoes without a reply.
     pub fn lost(&self) -> usize {
         self.replied.iter().filter(|x| x.is_none()).count()
@@ -77,6 +88,7 @@ mod tests {
         let (_, r) = record(&[Some(1), Some(11), None, None, Some(41), Some(51)]);
         assert_eq!(r.longest_gap(), Duration::from_millis(30));
         assert_eq!(r.lost(), 2);
+        assert_eq!(r.longest_send_gap(), Duration::from_millis(10));
         let (_, none) = record(&[None, None]);
         assert_eq!(none.longest_gap(), Duration::ZERO);
     }

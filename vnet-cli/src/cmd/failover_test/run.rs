@@ -2,8 +2,8 @@
 //! home node's copy of the topology), make the observer sticky if the case asks, rename
 //! the home node's uplink switch ports out of the way, start the observer, wait for
 //! steady replies, fail the home node, start its containers on the failover node in
-//! waves (every leaf at once, then the gateways; or the gateways first) with their
-//! announcements in the background, and wait until replies are steady again or the cap
+//! waves (every leaf at once, then the gateways; or the gateways first), announce every
+//! moved interface in the background once all their ports forward, and wait until replies are steady again or the cap
 //! has passed since the failure. The outage is the longest gap between consecutive
 //! replies; without recovery within the cap it is the cap, flagged. The caller destroys
 //! the sandbox; the hung node's ghosts go here.
@@ -59,6 +59,9 @@ pub struct RunReport {
     pub outage_ms: f64,
     /// Whether replies were steady again within the cap.
     pub recovered: bool,
+    /// The longest pause between two of the observer's own sends, in ms (10 when it
+    /// kept its pace; longer when the machine held it up).
+    pub send_gap_ms: f64,
     /// Echo requests sent.
     pub sent: usize,
     /// Echo requests without a reply.
@@ -196,6 +199,7 @@ pub fn one_run(
         run: n,
         outage_ms: outage.as_secs_f64() * 1000.0,
         recovered,
+        send_gap_ms: r.longest_send_gap().as_secs_f64() * 1000.0,
         sent: r.sent.len(),
         lost: r.lost(),
         prepare_ms: moved.prepare_ms,
@@ -258,8 +262,8 @@ struct Moved {
 }
 
 /// Plans the move, waits for steady replies, fails the home node, executes the move
-/// wave by wave (each container's announcers spawned on `scope` as soon as its wave is
-/// up), waits for steady replies again, and verifies the moved containers.
+/// wave by wave, spawns the announcers on `scope` (they wait until every moved port
+/// forwards), waits for steady replies again, and verifies the moved containers.
 #[allow(clippy::too_many_arguments)]
 fn fail_and_move<'scope, 'env>(
     copies: &NodeCopies,
@@ -299,12 +303,6 @@ fn fail_and_move<'scope, 'env>(
     let mut start_ms = Vec::new();
     for (k, wave) in waves.iter().enumerate() {
         start_ms.extend(mover::execute(target, wave)?);
-        for p in wave.iter().filter(|_| !s.schedule.is_empty()) {
-            let c = ct::container(&copies.failover, &p.name)?;
-            for i in announcer::interfaces(&copies.failover, target, c, &s.failover)? {
-                announcers.push(announcer::spawn(scope, i, &s.schedule, stop));
-            }
-        }
         let gateways = wave.first().is_some_and(|p| {
             ct::container(&copies.failover, &p.name)
                 .is_ok_and(|c| ct::is_gateway(&copies.failover, c))
@@ -317,6 +315,27 @@ fn fail_and_move<'scope, 'env>(
         }
     }
     let move_ms = failed.elapsed().as_millis();
+    if !s.schedule.is_empty() {
+        let mut moved = Vec::new();
+        for name in &s.order {
+            let c = ct::container(&copies.failover, name)?;
+            moved.extend(announcer::interfaces(
+                &copies.failover,
+                target,
+                c,
+                &s.failover,
+            )?);
+        }
+        let ports = std::sync::Arc::new(
+            moved
+                .iter()
+                .filter_map(|i| i.port.clone())
+                .collect::<Vec<_>>(),
+        );
+        for i in moved {
+            announcers.push(announcer::spawn(scope, i, ports.clone(), &s.schedule, stop));
+        }
+    }
     let recovered = wait_steady(record, failed, timing.after, failed + timing.cap)?;
     mover::verify(&copies.failover, target, &s.order, &s.failover)?;
     Ok(Moved {

@@ -83,6 +83,7 @@ mod tests {
             run: 1,
             outage_ms,
             recovered,
+            send_gap_ms: 10.0,
             sent: 100,
             lost: 5,
             prepare_ms: 20,
