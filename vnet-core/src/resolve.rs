@@ -195,22 +195,25 @@ fn derive_from(topology_hash: u64, key: &MacKey, attempt: u32) -> Mac {
 /// Every MAC key of `t` with the MAC the topology gives it, if any, in the order of
 /// [`MacKey`]'s `Ord` as far as the kinds go (the kinds in the enum's order, each in
 /// document order), so the stable sort that follows finds runs that are mostly sorted
-/// already and costs little more than one pass.
+/// already and costs little more than one pass. The containers are walked once (with
+/// 100,000 of them, every walk reads tens of megabytes that do not stay in cache).
 fn mac_keys(t: &Topology) -> Vec<(MacKey, Option<Mac>)> {
-    let veths: usize = t.ct.iter().map(|c| c.veth.len()).sum();
-    let mut keys = Vec::with_capacity(2 * veths + t.ct.len() / 8 + t.bridge.len());
+    let mut keys = Vec::with_capacity(2 * t.ct.len() + t.bridge.len() + 2 * t.patch.len());
+    let mut host_keys = Vec::with_capacity(t.ct.len());
+    let mut nic_keys = Vec::new();
     for ct in &t.ct {
         for v in &ct.veth {
             let name = v.name.clone();
             keys.push((MacKey::CtVeth { ct: ct.id, name }, v.mac));
-        }
-    }
-    for ct in &t.ct {
-        for v in &ct.veth {
             let name = v.name.clone();
-            keys.push((MacKey::HostVeth { ct: ct.id, name }, v.host_mac));
+            host_keys.push((MacKey::HostVeth { ct: ct.id, name }, v.host_mac));
+        }
+        for n in &ct.nic {
+            let name = n.name.clone();
+            nic_keys.push((MacKey::Nic { ct: ct.id, name }, n.mac));
         }
     }
+    keys.append(&mut host_keys);
     for b in &t.bridge {
         let name = b.name.clone();
         keys.push((MacKey::Bridge { name }, b.mac));
@@ -221,12 +224,7 @@ fn mac_keys(t: &Topology) -> Vec<(MacKey, Option<Mac>)> {
             keys.push((MacKey::Patch { name }, end.mac));
         }
     }
-    for ct in &t.ct {
-        for n in &ct.nic {
-            let name = n.name.clone();
-            keys.push((MacKey::Nic { ct: ct.id, name }, n.mac));
-        }
-    }
+    keys.append(&mut nic_keys);
     for lan in &t.lan {
         for h in &lan.host {
             let (lan, host) = (lan.name.clone(), h.name.clone());
@@ -243,6 +241,54 @@ fn mac_keys(t: &Topology) -> Vec<(MacKey, Option<Mac>)> {
     keys
 }
 
+/// A MAC as an integer, for sorting.
+fn mac_u64(m: Mac) -> u64 {
+    let [a, b, c, d, e, f] = m.octets();
+    u64::from_be_bytes([0, 0, a, b, c, d, e, f])
+}
+
+/// The MAC of each entry: the given one, else derived in key order, each derived MAC
+/// the first attempt that no given MAC and no earlier derived MAC took.
+fn assign_macs(topology_hash: u64, entries: &[(MacKey, Option<Mac>)]) -> Vec<Mac> {
+    // Almost always every first attempt is free (46 random bits each): then the result
+    // is simply the first attempts, which one sort of integers confirms. A hash set of
+    // every MAC, probed at random, cost far more once it outgrew the caches.
+    let first: Vec<Mac> = entries
+        .iter()
+        .map(|(key, given)| given.unwrap_or_else(|| derive_from(topology_hash, key, 0)))
+        .collect();
+    let mut given: Vec<u64> = entries.iter().filter_map(|e| e.1.map(mac_u64)).collect();
+    given.sort_unstable();
+    given.dedup();
+    let mut all = given;
+    all.extend(
+        entries
+            .iter()
+            .zip(&first)
+            .filter(|(e, _)| e.1.is_none())
+            .map(|(_, m)| mac_u64(*m)),
+    );
+    all.sort_unstable();
+    if all.windows(2).all(|w| w[0] != w[1]) {
+        return first;
+    }
+    // A clash: the attempts in order, as the rule says.
+    let mut used: HashSet<Mac> = entries.iter().filter_map(|e| e.1).collect();
+    entries
+        .iter()
+        .map(|(key, given)| {
+            given.unwrap_or_else(|| {
+                let mac = (0..)
+                    .map(|attempt| derive_from(topology_hash, key, attempt))
+                    .find(|m| !used.contains(m))
+                    .unwrap_or_else(|| unreachable!("2^46 MACs cannot all be used"));
+                used.insert(mac);
+                mac
+            })
+        })
+        .collect()
+}
+
 /// Resolves every MAC and host-side name of `t`. Given values are kept as written, even
 /// when invalid or repeated: validation reports those.
 pub fn resolve(t: &Topology) -> Resolved {
@@ -255,28 +301,16 @@ pub fn resolve(t: &Topology) -> Resolved {
             _ => entries.push((key, mac)),
         }
     }
-    // Membership only, so a hash set: no order is observed.
-    let mut used: HashSet<Mac> = entries.iter().filter_map(|e| e.1).collect();
     let given_macs: Vec<MacKey> = entries
         .iter()
         .filter(|e| e.1.is_some())
         .map(|e| e.0.clone())
         .collect();
-    let topology_hash = fnv1a(&[t.name.as_bytes()]);
-    // Derived in key order, so collisions resolve the same whatever the input order.
+    let assigned = assign_macs(fnv1a(&[t.name.as_bytes()]), &entries);
     let macs: Vec<(MacKey, Mac)> = entries
         .into_iter()
-        .map(|(key, given)| {
-            let mac = given.unwrap_or_else(|| {
-                let mac = (0..)
-                    .map(|attempt| derive_from(topology_hash, &key, attempt))
-                    .find(|m| !used.contains(m))
-                    .unwrap_or_else(|| unreachable!("2^46 MACs cannot all be used"));
-                used.insert(mac);
-                mac
-            });
-            (key, mac)
-        })
+        .zip(assigned)
+        .map(|((key, _), mac)| (key, mac))
         .collect();
     // Both lists are sorted and free of repeats: the maps are built in one pass each.
     Resolved {
@@ -291,55 +325,69 @@ pub fn resolve(t: &Topology) -> Resolved {
 /// Every host-side name lives in one namespace per node and a container may run on any
 /// of its nodes, so names are kept unique across the whole topology.
 fn resolve_host_names(t: &Topology) -> BTreeMap<(u32, String), String> {
-    // Membership only (hash sets): which names are taken, which veths have a name. The
-    // topology's own names are borrowed; a chosen `veth<CTID>.<N>` is remembered by its
-    // numbers and a chosen `vn<hex>` by its hash (each name stands for exactly one of
-    // them, and the two forms never equal each other), so no name is copied to be
-    // remembered.
-    let taken: HashSet<&str> =
-        t.ct.iter()
-            .flat_map(|c| c.veth.iter().filter_map(|v| v.host_name.as_deref()))
-            .chain(t.bridge.iter().map(|b| b.name.as_str()))
-            .chain(
-                t.bridge
-                    .iter()
-                    .flat_map(|b| b.ports.iter().map(String::as_str)),
-            )
-            .chain(
-                t.patch
-                    .iter()
-                    .flat_map(|p| [p.a.name.as_str(), p.b.name.as_str()]),
-            )
-            .chain(t.ct.iter().flat_map(|c| {
-                c.nic
-                    .iter()
-                    .map(|n| n.device.as_deref().unwrap_or(n.name.as_str()))
-            }))
-            .collect();
-    let veths: usize = t.ct.iter().map(|c| c.veth.len()).sum();
-    let mut openvz_taken: HashSet<(u32, usize)> = HashSet::with_capacity(veths);
-    let mut hashed_taken: HashSet<u32> = HashSet::new();
-    let mut named: HashSet<(u32, &str)> = HashSet::with_capacity(veths);
+    // Which names are taken (a hash set: membership only). The topology's own names are
+    // borrowed; a chosen `vn<hex>` is remembered by its hash, a chosen `veth<CTID>.<N>`
+    // by its numbers (below), so no name is copied to be remembered.
+    let mut taken: HashSet<&str> = HashSet::new();
+    // Veths with a given name; (id, name) keys, usually none.
+    let mut given: HashSet<(u32, &str)> = HashSet::new();
     // Given names first, in document order (a repeated veth keeps its last given name:
     // the map below keeps the last of equal keys).
-    let mut out: Vec<((u32, String), String)> = Vec::with_capacity(veths);
-    let mut missing: Vec<(u32, usize, &str)> = Vec::new();
+    let mut out: Vec<((u32, String), String)> = Vec::with_capacity(t.ct.len());
+    let mut missing: Vec<(u32, usize, &str)> = Vec::with_capacity(t.ct.len());
+    // One walk over the containers: 100,000 of them do not stay in cache between walks.
     for ct in &t.ct {
         for (i, v) in ct.veth.iter().enumerate() {
             match &v.host_name {
                 Some(n) => {
-                    named.insert((ct.id, &v.name));
+                    taken.insert(n);
+                    given.insert((ct.id, &v.name));
                     out.push(((ct.id, v.name.clone()), n.clone()));
                 }
                 None => missing.push((ct.id, i, &v.name)),
             }
         }
+        for n in &ct.nic {
+            taken.insert(n.device.as_deref().unwrap_or(n.name.as_str()));
+        }
+    }
+    for b in &t.bridge {
+        taken.insert(&b.name);
+        taken.extend(b.ports.iter().map(String::as_str));
+    }
+    for p in &t.patch {
+        taken.extend([p.a.name.as_str(), p.b.name.as_str()]);
     }
     missing.sort();
     let topology = t.name.as_bytes();
     let mut buf = [0u8; 20];
+    let mut hashed_taken: HashSet<u32> = HashSet::new();
+    // Sorted, so the entries of one container id are adjacent: a repeated (id, name)
+    // key and a repeated `veth<id>.<index>` are found among them, without a set of
+    // every key. (Repeats only happen with repeated ids or names, which validation
+    // rejects; a set takes over if one id has very many entries.)
+    let mut group: Option<u32> = None;
+    let mut group_names: Vec<&str> = Vec::new();
+    let mut group_set: Option<HashSet<&str>> = None;
+    let mut last_openvz: Option<(u32, usize)> = None;
     for (id, index, name) in missing {
-        if !named.insert((id, name)) {
+        if group != Some(id) {
+            group = Some(id);
+            group_names.clear();
+            group_set = None;
+        }
+        let repeat = match &mut group_set {
+            Some(set) => !set.insert(name),
+            None if group_names.contains(&name) => true,
+            None => {
+                group_names.push(name);
+                if group_names.len() > 64 {
+                    group_set = Some(group_names.drain(..).collect());
+                }
+                false
+            }
+        };
+        if repeat || (!given.is_empty() && given.contains(&(id, name))) {
             continue;
         }
         let mut openvz = String::with_capacity(15);
@@ -348,10 +396,13 @@ fn resolve_host_names(t: &Topology) -> BTreeMap<(u32, String), String> {
         openvz.push('.');
         // usize is at most 64 bits on every target Rust supports.
         openvz.push_str(ascii(decimal(index as u64, &mut buf)));
+        // An earlier `veth<id>.<index>` can only come from an adjacent entry with the
+        // same numbers, and then it is the last one chosen.
         let chosen = if openvz.len() <= 15
             && !taken.contains(openvz.as_str())
-            && openvz_taken.insert((id, index))
+            && last_openvz != Some((id, index))
         {
+            last_openvz = Some((id, index));
             openvz
         } else {
             (0u32..)
@@ -647,6 +698,15 @@ host_name = "given"
                 .to_string(),
             "02:00:00:00:00:03"
         );
+        // One id twice: the second container's `veth5.0` is taken by the first's.
+        let twice = parse(
+            "name = \"lab\"\n[[ct]]\nid = 5\nname = \"a\"\n[[ct.veth]]\nname = \"eth0\"\n\
+             [[ct]]\nid = 5\nname = \"b\"\n[[ct.veth]]\nname = \"eth1\"\n[[ct.veth]]\nname = \"eth1\"",
+        );
+        let r = resolve(&twice);
+        assert_eq!(r, reference(&twice));
+        assert_eq!(r.host_names[&(5, "eth0".into())], "veth5.0");
+        assert!(r.host_names[&(5, "eth1".into())].starts_with("vn"));
         let large = crate::generate::large(&crate::generate::LargeParams::new(2500));
         assert_eq!(resolve(&large), reference(&large));
     }

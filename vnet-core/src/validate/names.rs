@@ -377,6 +377,9 @@ fn derived_host_names(ctx: &Ctx<'_>, space: &HashMap<&str, (Seen, NodeObj)>, f: 
             })
             .collect();
     // Walked in the resolved map's (sorted) order; looked up only, so a hash map.
+    if derived_all_fine(ctx, space, &given) {
+        return;
+    }
     let mut derived: HashMap<&str, &(u32, String)> = HashMap::with_capacity(ctx.r.host_names.len());
     for (key, name) in &ctx.r.host_names {
         if given.contains(&(key.0, key.1.as_str())) {
@@ -403,6 +406,32 @@ fn derived_host_names(ctx: &Ctx<'_>, space: &HashMap<&str, (Seen, NodeObj)>, f: 
             );
         }
     }
+}
+
+/// Whether every derived host-side name (as [`derived_host_names`] walks them) is valid,
+/// not a name on the nodes already and unlike every other: what resolution guarantees.
+/// Checked by sorting hashes of the names (a repeated hash sends the full walk to look
+/// closely); a map of 100,000 names probed at random cost far more once it outgrew the
+/// caches.
+fn derived_all_fine(
+    ctx: &Ctx<'_>,
+    space: &HashMap<&str, (Seen, NodeObj)>,
+    given: &HashSet<(u32, &str)>,
+) -> bool {
+    let state = foldhash::fast::RandomState::default();
+    let mut hashes: Vec<u64> = Vec::with_capacity(ctx.r.host_names.len());
+    for (key, name) in &ctx.r.host_names {
+        if !given.is_empty() && given.contains(&(key.0, key.1.as_str())) {
+            continue;
+        }
+        let bad = name.len() > MAX_NAME_BYTES || !name.bytes().all(word_byte);
+        if bad || space.contains_key(name.as_str()) {
+            return false;
+        }
+        hashes.push(std::hash::BuildHasher::hash_one(&state, name.as_str()));
+    }
+    hashes.sort_unstable();
+    hashes.windows(2).all(|w| w[0] != w[1])
 }
 
 /// The veth of container id `key.0` named `key.1`; a linear search, only for findings.
