@@ -112,7 +112,16 @@ pub(crate) fn compile(topology: &str, d: &Flat) -> Option<Plan> {
         return None;
     }
     let mut links = Links::default();
-    let mut additions: Vec<Action> = Vec::new();
+    // Sized up front: an action is large, and doubling the vector copies them all.
+    let per_ns: usize = d
+        .spaces
+        .iter()
+        .map(|(_, p)| {
+            let links: usize = p.links.iter().map(|(_, l)| 3 + l.addresses.len()).sum();
+            1 + links + p.routes.len() + p.sysctls.len() + p.nat.len()
+        })
+        .sum();
+    let mut additions: Vec<Action> = Vec::with_capacity(per_ns + 2 * d.units.len());
     for (i, (ns, _)) in d.spaces.iter().enumerate() {
         links.ns.insert(ns, u32::try_from(i).ok()?);
         additions.push(Action::CreateNamespace { ns: ns.clone() });

@@ -84,11 +84,12 @@ pub(crate) struct Ids<'a> {
     ns: HashMap<u64, u32>,
     /// The name id of each namespace, by namespace id.
     ns_names: Vec<u32>,
-    /// The namespace looked up last: actions come grouped by namespace, so most lookups
-    /// are a string comparison instead of two hash lookups.
-    last_ns: Option<(&'a NsRef, u32)>,
-    /// Link key (namespace id and name id) -> link id.
-    links: HashMap<u64, u32>,
+    /// The two namespaces looked up last: actions come grouped by namespace (and a veth
+    /// names its peer's), so most lookups are a string comparison instead of two hash
+    /// lookups.
+    last_ns: [Option<(&'a NsRef, u32)>; 2],
+    /// (namespace id, name) -> link id: one lookup, the name hashed with its namespace.
+    links: HashMap<(u32, &'a str), u32>,
 }
 
 impl<'a> Ids<'a> {
@@ -112,9 +113,9 @@ impl<'a> Ids<'a> {
 
     /// The id of namespace `ns`.
     pub fn ns(&mut self, ns: &'a NsRef) -> u32 {
-        if let Some((last, id)) = self.last_ns {
-            if last == ns {
-                return id;
+        for (last, id) in self.last_ns.iter().flatten() {
+            if *last == ns {
+                return *id;
             }
         }
         let kind: u64 = match ns {
@@ -130,7 +131,7 @@ impl<'a> Ids<'a> {
         if id == next {
             self.ns_names.push(name);
         }
-        self.last_ns = Some((ns, id));
+        self.last_ns = [Some((ns, id)), self.last_ns[0]];
         id
     }
 
@@ -141,9 +142,8 @@ impl<'a> Ids<'a> {
 
     /// The id of link `name` in the namespace with id `ns`.
     pub fn link(&mut self, ns: u32, name: &'a str) -> u32 {
-        let key = (u64::from(ns) << 32) | u64::from(self.name(name));
         let next = u32::try_from(self.links.len()).expect("fewer than 2^32 links");
-        *self.links.entry(key).or_insert(next)
+        *self.links.entry((ns, name)).or_insert(next)
     }
 
     /// Each name's rank among all the names sorted as strings, indexed by name id: ranks

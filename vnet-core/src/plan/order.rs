@@ -31,37 +31,56 @@ use std::net::IpAddr;
 use super::intern::{HashMap, Ids, NONE};
 use super::{Action, LinkSpec, NsRef, Plan, Step, Sysctl};
 
+/// The removals and additions of a plan, numbered together: removals first. Actions
+/// are large; they stay where they are until each is moved once into its step.
+#[derive(Clone, Copy)]
+struct Both<'a> {
+    removals: &'a [Action],
+    additions: &'a [Action],
+}
+
+impl<'a> Both<'a> {
+    fn len(&self) -> usize {
+        self.removals.len() + self.additions.len()
+    }
+
+    /// Whether action `i` is a removal, and the action.
+    fn get(&self, i: usize) -> (bool, &'a Action) {
+        match self.removals.get(i) {
+            Some(a) => (true, a),
+            None => (false, &self.additions[i - self.removals.len()]),
+        }
+    }
+}
+
 /// Orders `removals` and `additions` into the plan of `topology`.
 pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action>) -> Plan {
-    let all: Vec<(bool, Action)> = removals
-        .into_iter()
-        .map(|a| (true, a))
-        .chain(additions.into_iter().map(|a| (false, a)))
-        .collect();
+    let (mut removals, mut additions) = (removals, additions);
     // Each action in the direction of building: additions as they are, removals as the
     // addition they undo.
-    let inverses: Vec<Option<Action>> = all
-        .iter()
-        .map(|(removal, a)| removal.then(|| a.inverse()))
-        .collect();
+    let inverses: Vec<Action> = removals.iter().map(Action::inverse).collect();
     let (perm, stage, graph) = {
+        let all = Both {
+            removals: &removals,
+            additions: &additions,
+        };
         let mut ids = Ids::with_capacity(all.len());
-        let perm = rank_order(&all, &mut ids);
+        let perm = rank_order(all, &mut ids);
         let n = perm.len();
         let built: Vec<&Action> = perm
             .iter()
-            .map(|i| inverses[*i].as_ref().unwrap_or(&all[*i].1))
+            .map(|i| inverses.get(*i).unwrap_or_else(|| all.get(*i).1))
             .collect();
-        let is_removal: Vec<bool> = perm.iter().map(|i| all[*i].0).collect();
+        let is_removal: Vec<bool> = perm.iter().map(|i| all.get(*i).0).collect();
         // Packed (consumer << 32 | provider); `Graph::new` buckets them by consumer.
         let mut edges: Vec<u64> = Vec::with_capacity(n * 3);
         needs_edges(&built, &is_removal, false, &mut ids, &mut edges);
         // Among removals, an edge of their inverses is reversed.
         needs_edges(&built, &is_removal, true, &mut ids, &mut edges);
-        let sorted: Vec<(bool, &Action)> = perm.iter().map(|i| (all[*i].0, &all[*i].1)).collect();
+        let sorted: Vec<(bool, &Action)> = perm.iter().map(|i| all.get(*i)).collect();
         conflict_edges(&sorted, &mut edges);
         let graph = Graph::new(n, &edges);
-        let stage = stages(&graph, &is_removal, |v| &all[perm[v]].1);
+        let stage = stages(&graph, &is_removal, |v| all.get(perm[v]).1);
         (perm, stage, graph)
     };
     let n = perm.len();
@@ -83,7 +102,20 @@ pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action
         new_id[v] = start[*s];
         start[*s] += 1;
     }
-    let mut actions: Vec<Option<Action>> = all.into_iter().map(|(_, a)| Some(a)).collect();
+    let r = removals.len();
+    // Each action is moved out once; what is left in its place allocates nothing.
+    let mut take = |i: usize| {
+        let slot = match removals.get_mut(i) {
+            Some(a) => a,
+            None => &mut additions[i - r],
+        };
+        std::mem::replace(
+            slot,
+            Action::CreateNamespace {
+                ns: NsRef::Node(String::new()),
+            },
+        )
+    };
     let steps = positions
         .iter()
         .enumerate()
@@ -96,9 +128,7 @@ pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action
             after.sort_unstable();
             Step {
                 id,
-                action: actions[perm[*v]]
-                    .take()
-                    .expect("each action is placed once"),
+                action: take(perm[*v]),
                 after,
                 stage: stage[*v],
             }
@@ -264,12 +294,12 @@ fn stages<'a>(g: &Graph, is_removal: &[bool], action: impl Fn(usize) -> &'a Acti
 /// once, only the distinct names sorted as strings), and the key is packed with the
 /// position into one `u128`. Comparing whole actions is left for the rare ties of the
 /// packed key (two addresses or routes of one link).
-fn rank_order<'a>(all: &'a [(bool, Action)], ids: &mut Ids<'a>) -> Vec<usize> {
+fn rank_order<'a>(all: Both<'a>, ids: &mut Ids<'a>) -> Vec<usize> {
     let n = all.len();
     assert!(u32::try_from(n).is_ok(), "fewer than 2^32 actions");
-    let raw: Vec<(u32, u32)> = all
-        .iter()
-        .map(|(_, a)| {
+    let raw: Vec<(u32, u32)> = (0..n)
+        .map(|i| {
+            let a = all.get(i).1;
             let ns = a.ns().map_or(NONE, |ns| {
                 let id = ids.ns(ns);
                 ids.ns_name(id)
@@ -281,12 +311,12 @@ fn rank_order<'a>(all: &'a [(bool, Action)], ids: &mut Ids<'a>) -> Vec<usize> {
     let rank = ids.name_ranks();
     // Bits from the top: removal-last (1), namespace kind (3), namespace name (32), kind
     // (4), variant (5), name rank + 1 (33), position (32).
-    let mut keyed: Vec<u128> = all
+    let mut keyed: Vec<u128> = raw
         .iter()
-        .zip(&raw)
         .enumerate()
-        .map(|(i, (entry, (ns, name)))| {
-            let a = &entry.1;
+        .map(|(i, (ns, name))| {
+            let entry = all.get(i);
+            let a = entry.1;
             let (later, ns_rank, _, kind) = sort_key(entry);
             let ns = if *ns == NONE { 0 } else { rank[*ns as usize] };
             // A name's rank + 1, so actions without one (0) cannot tie with the first name.
@@ -321,11 +351,12 @@ fn rank_order<'a>(all: &'a [(bool, Action)], ids: &mut Ids<'a>) -> Vec<usize> {
             // A run of one key (a link's addresses, a namespace's two forwarding
             // switches) is ordered by the whole actions; equal actions go once.
             let run = &mut keyed[start..end];
-            run.sort_unstable_by(|a, b| all[at(*a)].cmp(&all[at(*b)]));
+            // One key: one direction, so comparing the actions is comparing the entries.
+            run.sort_unstable_by(|a, b| all.get(at(*a)).1.cmp(all.get(at(*b)).1));
             let first = out.len();
             for k in run.iter() {
                 let i = at(*k);
-                if out.len() > first && all[*out.last().expect("not empty")] == all[i] {
+                if out.len() > first && all.get(*out.last().expect("not empty")).1 == all.get(i).1 {
                     continue;
                 }
                 out.push(i);
@@ -339,13 +370,22 @@ fn rank_order<'a>(all: &'a [(bool, Action)], ids: &mut Ids<'a>) -> Vec<usize> {
 /// The actions sorted by rank, without duplicates (what [`rank_order`] orders).
 #[cfg(test)]
 fn rank_sorted(all: Vec<(bool, Action)>) -> Vec<(bool, Action)> {
+    let (removals, additions): (Vec<_>, Vec<_>) = all.into_iter().partition(|(r, _)| *r);
+    let removals: Vec<Action> = removals.into_iter().map(|(_, a)| a).collect();
+    let additions: Vec<Action> = additions.into_iter().map(|(_, a)| a).collect();
+    let both = Both {
+        removals: &removals,
+        additions: &additions,
+    };
     let perm = {
         let mut ids = Ids::default();
-        rank_order(&all, &mut ids)
+        rank_order(both, &mut ids)
     };
-    let mut slots: Vec<Option<(bool, Action)>> = all.into_iter().map(Some).collect();
     perm.iter()
-        .map(|i| slots[*i].take().expect("each action is placed once"))
+        .map(|i| {
+            let (r, a) = both.get(*i);
+            (r, a.clone())
+        })
         .collect()
 }
 
@@ -414,8 +454,7 @@ fn variant(a: &Action) -> u8 {
 /// The rank of an action within a stage: removals first, then by namespace (additions:
 /// nodes, containers, LANs, hosts; removals: containers, nodes, hosts, LANs), then by
 /// kind in the article's order of things.
-fn sort_key(entry: &(bool, Action)) -> (bool, u8, &str, u8) {
-    let (removal, a) = entry;
+fn sort_key((removal, a): (bool, &Action)) -> (bool, u8, &str, u8) {
     let (ns_rank, ns_name) = match a.ns() {
         Some(ns) => {
             let rank = match (removal, ns) {
@@ -428,7 +467,7 @@ fn sort_key(entry: &(bool, Action)) -> (bool, u8, &str, u8) {
         }
         None => (4, ""),
     };
-    (!removal, ns_rank, ns_name, kind_rank(*removal, a))
+    (!removal, ns_rank, ns_name, kind_rank(removal, a))
 }
 
 fn kind_rank(removal: bool, a: &Action) -> u8 {
@@ -1038,7 +1077,11 @@ mod tests {
         let dups: Vec<(bool, Action)> = all.iter().step_by(7).cloned().collect();
         all.extend(dups);
         let mut plain = all.clone();
-        plain.sort_unstable_by(|a, b| sort_key(a).cmp(&sort_key(b)).then_with(|| a.1.cmp(&b.1)));
+        plain.sort_unstable_by(|a, b| {
+            sort_key((a.0, &a.1))
+                .cmp(&sort_key((b.0, &b.1)))
+                .then_with(|| a.1.cmp(&b.1))
+        });
         plain.dedup();
         all.reverse();
         assert_eq!(rank_sorted(all), plain);
