@@ -6,9 +6,10 @@
 //! per run ([`run`]): apply the topology (every container on its home node); an
 //! observer thread in a LAN host's namespace sends an ICMP echo every 10 ms to a
 //! container ([`observer`]); after steady replies the home node fails, powered down or
-//! hung ([`failure`]), and its containers start at once on their first failover node,
-//! leaves first (or the gateway first), each announcing its addresses in the background
-//! once its port forwards ([`announcer`]); the run ends when replies are steady again
+//! hung ([`failure`]), and its containers start at once on their first failover node
+//! from steps planned before the failure ([`mover`]), leaves first (or the gateway
+//! first), every moved interface announcing its addresses in the background once all
+//! the moved ports forward ([`announcer`]); the run ends when replies are steady again
 //! or the cap has passed. The outage is the longest gap between consecutive replies
 //! ([`record`]). A case ([`case`]) also says whether the router's uplink MAC changes on
 //! the failover node ([`uplink`]) and whether the observer keeps its ARP entries for
