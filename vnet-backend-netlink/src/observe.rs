@@ -3,6 +3,8 @@
 //! addresses and routes per namespace; the sysctls vnet manages; vnet's nft table).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use ipnetwork::IpNetwork;
 use netlink_packet_route::address::AddressMessage;
@@ -24,7 +26,7 @@ use crate::ops;
 use crate::session::{link_name, NsHandle, Session};
 
 /// Observes every namespace in `namespaces`; those that do not exist are absent from
-/// the result. A few worker threads each take a share of them: enter one, open its
+/// the result. A few worker threads take them one at a time: enter one, open its
 /// socket there if the session has none yet (kept for the session), dump its links,
 /// addresses and routes, read its sysctls and NAT table, go on to the next. One entry
 /// per namespace, so a namespace opened here costs no second pass.
@@ -42,16 +44,30 @@ pub(crate) fn observe(session: &mut Session<'_>, namespaces: &[NsRef]) -> Result
             .into_iter()
             .map(|(ns, netns)| Item::Fresh(ns, Some(netns))),
     );
-    let chunk = work.len().div_ceil(WORKERS).max(1);
+    // Nodes and LANs first: their namespaces hold the bridges and every host end (one
+    // of them can cost as much as hundreds of containers), so they must not be the
+    // last thing a worker picks up. Workers take the next namespace from a shared
+    // index, so the shares even out whatever each costs.
+    work.sort_by_key(|item| !matches!(item.ns(), NsRef::Node(_) | NsRef::Lan(_)));
+    let work: Vec<Mutex<Item<'_>>> = work.into_iter().map(Mutex::new).collect();
+    let next = AtomicUsize::new(0);
     let counter = &counter;
+    let (work_ref, next) = (&work, &next);
     let results: Vec<Result<Vec<Observed>>> = std::thread::scope(|s| {
-        let workers: Vec<_> = work
-            .chunks_mut(chunk)
-            .map(|part| {
+        let workers: Vec<_> = (0..WORKERS.min(work_ref.len()))
+            .map(|_| {
                 s.spawn(move || {
-                    part.iter_mut()
-                        .map(|item| item.observe(counter))
-                        .collect::<Result<Vec<_>>>()
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = work_ref.get(i) else {
+                            return Ok(out);
+                        };
+                        let mut item = item.lock().map_err(|_| Error::WorkerPanicked {
+                            doing: "observe namespaces".into(),
+                        })?;
+                        out.push(item.observe(counter)?);
+                    }
                 })
             })
             .collect();
@@ -93,6 +109,13 @@ enum Item<'a> {
 }
 
 impl Item<'_> {
+    fn ns(&self) -> &NsRef {
+        match self {
+            Item::Open(ns, _) => ns,
+            Item::Fresh(ns, _) => ns,
+        }
+    }
+
     /// On a worker thread: enters the namespace (opening its socket there when it is
     /// fresh) and observes it.
     fn observe(&mut self, counter: &RequestCounter) -> Result<Observed> {
