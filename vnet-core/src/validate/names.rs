@@ -145,8 +145,7 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
 
     // Sandbox namespaces: nodes, containers, LANs and LAN hosts.
     // Name spaces are only looked up, never walked: hash maps.
-    let mut sandbox: HashMap<&str, Seen> =
-        HashMap::with_capacity(t.node.len() + t.lan.len() + t.ct.len());
+    let mut sandbox: HashMap<&str, Seen> = HashMap::new();
     let ns = "namespace name";
     for (i, n) in t.node.iter().enumerate() {
         let s = (Site::Node(i), Some("name"));
@@ -166,10 +165,16 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
             lan_port_name(ctx, &ids, i, j, f);
         }
     }
+    // Container names are checked for repeats after the walk, by sorting their hashes
+    // (a map of 100,000 names probed at random cost far more once it outgrew the
+    // caches); only a repeated hash sends them through the map, in document order.
+    let state = foldhash::fast::RandomState::default();
+    let hash = |name: &str| std::hash::BuildHasher::hash_one(&state, name);
+    let mut hashes: Vec<u64> = Vec::with_capacity(t.ct.len() + sandbox.len());
     for (i, ct) in t.ct.iter().enumerate() {
         let s = (Site::Ct(i), Some("name"));
         check_name(&ct.name, || at(ctx, s), f);
-        unique(ctx, &mut sandbox, ns, &ct.name, s, f);
+        hashes.push(hash(&ct.name));
         let p = || Site::Ct(i).path(t);
         if let Some(h) = &ct.hostname {
             check_hostname(h, &p().field("hostname"), f);
@@ -179,6 +184,17 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
         }
         if let Some(c) = &ct.config {
             check_word("config", c, &p().field("config"), f);
+        }
+    }
+
+    // Nodes, LANs and hosts hold distinct names in `sandbox` (first wins), so a repeat
+    // among these hashes involves a container.
+    hashes.extend(sandbox.keys().map(|k| hash(k)));
+    hashes.sort_unstable();
+    if hashes.windows(2).any(|w| w[0] == w[1]) {
+        for (i, ct) in t.ct.iter().enumerate() {
+            let s = (Site::Ct(i), Some("name"));
+            unique(ctx, &mut sandbox, ns, &ct.name, s, f);
         }
     }
 
