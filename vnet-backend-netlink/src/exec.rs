@@ -462,6 +462,16 @@ fn build(
                 LinkSpec::Vlan { parent, .. } => {
                     ctx.parent_index = Some(session.require(ns)?.index_of(ns, parent)?);
                 }
+                LinkSpec::Vxlan { dev, remotes, .. } => {
+                    let h = session.require(ns)?;
+                    if let Some(dev) = dev {
+                        ctx.parent_index = Some(h.index_of(ns, dev)?);
+                    }
+                    if !remotes.is_empty() {
+                        crate::ops::fdb_exec::create_vxlan_now(h, ns, spec, ctx, alias)?;
+                        return Ok(changed);
+                    }
+                }
                 LinkSpec::Bridge { .. } => {}
             }
             push(

@@ -49,6 +49,7 @@ pub mod preflight;
 pub mod probe;
 mod session;
 pub mod verify;
+mod vxlan;
 
 pub use backend::{ApplyOptions, ApplyReport, Backend, ExecReport};
 pub use error::{Error, ErrorKind, Result};

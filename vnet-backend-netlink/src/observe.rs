@@ -187,6 +187,7 @@ fn observe_netlink(handle: &mut NsHandle) -> Result<ObservedNamespace> {
         }
         out.links.insert(name.to_string(), link);
     }
+    crate::vxlan::fill_remotes(handle, &names, &mut out)?;
     for msg in handle.sock.dump(ops::address::dump(), "dump addresses")? {
         let RouteNetlinkMessage::NewAddress(a) = msg else {
             continue;
@@ -349,6 +350,7 @@ fn to_link(msg: &LinkMessage, names: &BTreeMap<u32, String>) -> ObservedLink {
                 .and_then(|i| names.get(&i).cloned());
             LinkKind::Vlan { parent, id }
         }
+        (Some(InfoKind::Vxlan), data) => crate::vxlan::kind(data, names),
         (Some(other), _) => LinkKind::Other {
             kind: other.to_string(),
         },

@@ -84,6 +84,15 @@ pub(crate) fn check_own_namespace(session: &mut Session<'_>, plan: &Plan) -> Res
 /// a namespace whose `lo` carries no (or another) mark, a link of the same name.
 pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -> Result<()> {
     let mine = |owner: &Option<String>| owner.as_deref() == Some(topology);
+    // A link of ours the plan deletes before creating it again (a repair that changes
+    // what cannot be changed in place, e.g. a VXLAN device's remotes) is not in the way.
+    let deleted: std::collections::BTreeSet<(&vnet_core::plan::NsRef, &str)> = plan
+        .actions()
+        .filter_map(|a| match a {
+            Action::DeleteLink { ns, spec } => Some((ns, spec.name())),
+            _ => None,
+        })
+        .collect();
     let mut problems = Vec::new();
     for action in plan.actions() {
         match action {
@@ -109,7 +118,9 @@ pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -
                 }
                 for (ns, name) in names {
                     let existing = observed.namespaces.get(ns).and_then(|o| o.links.get(name));
-                    if let Some(link) = existing {
+                    if let Some(link) =
+                        existing.filter(|l| !(mine(&l.owner) && deleted.contains(&(ns, name))))
+                    {
                         problems.push(Error::NotOwned {
                             ns: ns.clone(),
                             object: format!("link {name}"),

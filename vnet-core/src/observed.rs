@@ -7,6 +7,7 @@
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use crate::model::Mac;
 use crate::plan::{NatRule, NsRef, RouteSpec, Sysctl};
@@ -28,6 +29,19 @@ pub enum LinkKind {
         parent: Option<String>,
         /// The VLAN id.
         id: u16,
+    },
+    /// A VXLAN device, with the remotes of its all-zero (flooding) FDB entries.
+    Vxlan {
+        /// The VXLAN network identifier.
+        vni: u32,
+        /// The local underlay address, if set.
+        local: Option<IpAddr>,
+        /// The UDP destination port.
+        port: u16,
+        /// The underlay device's name, when it is in the same namespace.
+        dev: Option<String>,
+        /// Destinations of the all-zero FDB entries, sorted.
+        remotes: Vec<IpAddr>,
     },
     /// The loopback device.
     Loopback,

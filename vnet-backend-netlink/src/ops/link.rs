@@ -4,7 +4,7 @@
 use std::os::fd::RawFd;
 
 use netlink_packet_route::link::{
-    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, InfoVlan, LinkAttribute,
+    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, InfoVlan, InfoVxlan, LinkAttribute,
     LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
@@ -23,7 +23,8 @@ fn named(name: &str) -> LinkMessage {
 pub struct CreateContext {
     /// For a veth: the peer namespace's fd (`IFLA_NET_NS_FD` in the peer's info).
     pub peer_ns_fd: Option<RawFd>,
-    /// For a VLAN link: the parent's ifindex.
+    /// For a VLAN link: the parent's ifindex; for a VXLAN device: the underlay
+    /// device's.
     pub parent_index: Option<u32>,
 }
 
@@ -89,6 +90,36 @@ pub fn create(spec: &LinkSpec, ctx: CreateContext) -> RouteNetlinkMessage {
             attrs.push(LinkAttribute::LinkInfo(vec![
                 LinkInfo::Kind(InfoKind::Vlan),
                 LinkInfo::Data(InfoData::Vlan(vec![InfoVlan::Id(*id)])),
+            ]));
+        }
+        LinkSpec::Vxlan {
+            vni,
+            local,
+            port,
+            mtu,
+            ..
+        } => {
+            if let Some(mtu) = mtu {
+                attrs.push(LinkAttribute::Mtu(*mtu));
+            }
+            // `ip link add NAME type vxlan id VNI local LOCAL dstport PORT [dev DEV]`;
+            // learning on, as iproute2 leaves it. The remotes are FDB entries, added
+            // once the device exists (see `ops::fdb`).
+            let mut data = vec![
+                InfoVxlan::Id(*vni),
+                match local {
+                    std::net::IpAddr::V4(a) => InfoVxlan::Local(*a),
+                    std::net::IpAddr::V6(a) => InfoVxlan::Local6(*a),
+                },
+                InfoVxlan::Port(*port),
+                InfoVxlan::Learning(true),
+            ];
+            if let Some(dev) = ctx.parent_index {
+                data.push(InfoVxlan::Link(dev));
+            }
+            attrs.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::Vxlan),
+                LinkInfo::Data(InfoData::Vxlan(data)),
             ]));
         }
     }

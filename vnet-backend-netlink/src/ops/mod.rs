@@ -3,6 +3,8 @@
 //! Executing them is the executor's job ([`crate::exec`]).
 
 pub mod address;
+pub mod fdb;
+pub(crate) mod fdb_exec;
 pub mod link;
 pub mod nat;
 pub mod netconf;

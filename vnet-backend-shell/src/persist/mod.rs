@@ -11,6 +11,7 @@
 
 mod etcnet;
 mod networkd;
+mod networkd_vxlan;
 mod sysctl;
 mod vz;
 

@@ -56,6 +56,8 @@ pub fn networkd_node(model: &Model, node: &str) -> Tree {
             }
         }
     }
+    tree.files
+        .extend(super::networkd_vxlan::files(model, node, &head));
     tree.files.sort();
     tree.files.dedup_by(|a, b| a.path == b.path);
     tree

@@ -139,6 +139,7 @@ fn kind(k: &LinkKind) -> String {
         LinkKind::Veth => "veth".into(),
         LinkKind::Bridge { stp } => if *stp { "bridge+stp" } else { "bridge" }.into(),
         LinkKind::Vlan { id, .. } => format!("vlan{id}"),
+        LinkKind::Vxlan { vni, .. } => format!("vxlan{vni}"),
         LinkKind::Loopback => "loopback".into(),
         LinkKind::Other { kind } if kind.is_empty() => "hardware".into(),
         LinkKind::Other { kind } => kind.clone(),

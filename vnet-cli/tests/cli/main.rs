@@ -11,6 +11,7 @@ mod kernel;
 mod ocf;
 mod plan_render;
 mod start_stop;
+mod stretch;
 
 use common::{code, seed, seed_path, stderr, stdout, vnet, TempDir};
 use std::process::Command;

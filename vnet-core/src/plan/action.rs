@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use super::NsRef;
 use crate::model::Mac;
+use crate::observed::LinkKind;
 
 /// A link vnet creates, described fully enough to create it again (the inverse of a
 /// delete is a create).
@@ -50,6 +51,27 @@ pub enum LinkSpec {
         /// MTU, when not the parent's.
         mtu: Option<u32>,
     },
+    /// A VXLAN device stretching a bridge across nodes (`ip link add NAME type vxlan id
+    /// VNI local LOCAL dstport PORT dev DEV`, learning on), with one all-zero FDB entry
+    /// per remote node (`bridge fdb append 00:00:00:00:00:00 dev NAME dst REMOTE`): each
+    /// flooded frame is sent to every remote (head-end replication). Deleting the
+    /// device deletes its FDB entries.
+    Vxlan {
+        /// The device's name (`vx-<bridge>`).
+        name: String,
+        /// The VXLAN network identifier.
+        vni: u32,
+        /// This node's underlay address, the tunnels' local end.
+        local: IpAddr,
+        /// The UDP destination port.
+        port: u16,
+        /// The underlay device, in the same namespace; none lets the route decide.
+        dev: Option<String>,
+        /// The MTU (the bridge's).
+        mtu: Option<u32>,
+        /// The other nodes' underlay addresses, sorted.
+        remotes: Vec<IpAddr>,
+    },
 }
 
 impl LinkSpec {
@@ -58,8 +80,59 @@ impl LinkSpec {
         match self {
             LinkSpec::Veth { name, .. }
             | LinkSpec::Bridge { name, .. }
-            | LinkSpec::Vlan { name, .. } => name,
+            | LinkSpec::Vlan { name, .. }
+            | LinkSpec::Vxlan { name, .. } => name,
         }
+    }
+
+    /// The kind the link (this end, for a veth pair) is observed as once created.
+    pub fn observed_kind(&self) -> LinkKind {
+        match self {
+            LinkSpec::Veth { .. } => LinkKind::Veth,
+            LinkSpec::Bridge { stp, .. } => LinkKind::Bridge { stp: *stp },
+            LinkSpec::Vlan { parent, id, .. } => LinkKind::Vlan {
+                parent: Some(parent.clone()),
+                id: *id,
+            },
+            LinkSpec::Vxlan {
+                vni,
+                local,
+                port,
+                dev,
+                remotes,
+                ..
+            } => LinkKind::Vxlan {
+                vni: *vni,
+                local: Some(*local),
+                port: *port,
+                dev: dev.clone(),
+                remotes: remotes.clone(),
+            },
+        }
+    }
+
+    /// The spec of an observed VXLAN device `name` of `kind` with `mtu`, for deleting it
+    /// (and creating it again as the inverse); `None` for other kinds.
+    pub fn vxlan_from(name: &str, kind: &LinkKind, mtu: u32) -> Option<LinkSpec> {
+        let LinkKind::Vxlan {
+            vni,
+            local,
+            port,
+            dev,
+            remotes,
+        } = kind
+        else {
+            return None;
+        };
+        Some(LinkSpec::Vxlan {
+            name: name.to_string(),
+            vni: *vni,
+            local: local.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            port: *port,
+            dev: dev.clone(),
+            mtu: Some(mtu),
+            remotes: remotes.clone(),
+        })
     }
 }
 

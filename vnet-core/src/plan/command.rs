@@ -252,7 +252,59 @@ fn create_link(
                 ip(here, &["link", "set", name, "alias", mark]),
             ]
         }
+        LinkSpec::Vxlan {
+            name,
+            vni,
+            local,
+            port,
+            dev,
+            mtu,
+            remotes,
+        } => {
+            let mut add = words(&["link", "add", name]);
+            push_mtu(&mut add, &mtu.map(|m| m.to_string()));
+            // Learning stays on (iproute2's default): frames from a remote teach the
+            // bridge which node a MAC is behind, so only floods go to every remote.
+            add.extend(words(&[
+                "type",
+                "vxlan",
+                "id",
+                &vni.to_string(),
+                "local",
+                &local.to_string(),
+                "dstport",
+                &port.to_string(),
+            ]));
+            if let Some(dev) = dev {
+                add.extend(words(&["dev", dev]));
+            }
+            let mut out = vec![
+                ip_owned(here, add),
+                ip(here, &["link", "set", name, "alias", mark]),
+            ];
+            out.extend(remotes.iter().map(|r| fdb_append_argv(here, name, r)));
+            out
+        }
     }
+}
+
+/// `bridge [-n NS] fdb append 00:00:00:00:00:00 dev DEV dst REMOTE`: the all-zero entry
+/// that floods broadcast and unknown frames of VXLAN device `dev` to `remote` too.
+pub fn fdb_append_argv(ns: &str, dev: &str, remote: &IpAddr) -> Vec<String> {
+    let mut out = words(&["bridge"]);
+    if !ns.is_empty() {
+        out.extend(words(&["-n", ns]));
+    }
+    out.extend(words(&[
+        "fdb",
+        "append",
+        "00:00:00:00:00:00",
+        "dev",
+        dev,
+        "dst",
+        &remote.to_string(),
+    ]));
+    out
 }
 
 fn route_argv(ns: &str, verb: &str, r: &RouteSpec) -> Vec<String> {
@@ -460,6 +512,75 @@ mod tests {
                 spec: vlan
             })[0],
             "ip -n vnet-router link add link eth1 name eth1.10 mtu 1496 type vlan id 10"
+        );
+    }
+
+    #[test]
+    fn vxlan_devices_get_one_flooding_fdb_entry_per_remote() {
+        let spec = LinkSpec::Vxlan {
+            name: "vx-br0".into(),
+            vni: 199,
+            local: "198.18.100.1".parse().unwrap(),
+            port: 4789,
+            dev: Some("eth0".into()),
+            mtu: Some(1450),
+            remotes: vec![
+                "198.18.100.2".parse().unwrap(),
+                "198.18.100.3".parse().unwrap(),
+            ],
+        };
+        let create = Action::CreateLink {
+            ns: node(),
+            spec: spec.clone(),
+        };
+        assert_eq!(
+            lines(&create),
+            [
+                "ip -n vnet-m1 link add vx-br0 mtu 1450 type vxlan id 199 local 198.18.100.1 \
+                 dstport 4789 dev eth0",
+                "ip -n vnet-m1 link set vx-br0 alias vnet:article",
+                "bridge -n vnet-m1 fdb append 00:00:00:00:00:00 dev vx-br0 dst 198.18.100.2",
+                "bridge -n vnet-m1 fdb append 00:00:00:00:00:00 dev vx-br0 dst 198.18.100.3",
+            ]
+        );
+        // Deleting the device deletes its FDB entries.
+        assert_eq!(lines(&create.inverse()), ["ip -n vnet-m1 link del vx-br0"]);
+        // On a real node: no -n, no dev when none is given.
+        let LinkSpec::Vxlan {
+            name,
+            vni,
+            local,
+            port,
+            mtu,
+            remotes,
+            ..
+        } = spec
+        else {
+            unreachable!()
+        };
+        let here = iproute2_argv(
+            &Action::CreateLink {
+                ns: node(),
+                spec: LinkSpec::Vxlan {
+                    name,
+                    vni,
+                    local,
+                    port,
+                    dev: None,
+                    mtu,
+                    remotes,
+                },
+            },
+            "t",
+            &|_| String::new(),
+        );
+        assert_eq!(
+            here[0].join(" "),
+            "ip link add vx-br0 mtu 1450 type vxlan id 199 local 198.18.100.1 dstport 4789"
+        );
+        assert_eq!(
+            here[2].join(" "),
+            "bridge fdb append 00:00:00:00:00:00 dev vx-br0 dst 198.18.100.2"
         );
     }
 

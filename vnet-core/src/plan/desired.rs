@@ -286,7 +286,9 @@ impl Builder<'_> {
         }
         if sandbox {
             self.lans();
+            self.underlays(&nodes);
         }
+        self.stretches(&nodes);
         for ct in &topo.ct {
             let home = self.t.home_node(ct);
             if nodes.iter().any(|n| n == home) {
@@ -444,6 +446,121 @@ impl Builder<'_> {
                 self.ns(&host_ns)
                     .routes
                     .extend(h.route.iter().map(route_spec));
+            }
+        }
+    }
+
+    /// The sandbox's stand-in for each node's underlay: a veth `dev` in the node's
+    /// namespace with the underlay address, its peer (named after the node) on the
+    /// switch of the node's LAN. A real node's underlay is the machine's own.
+    fn underlays(&mut self, nodes: &[String]) {
+        let topo = self.t.topology();
+        for n in &topo.node {
+            let (Some(u), true) = (&n.underlay, nodes.contains(&n.name)) else {
+                continue;
+            };
+            let Some(lan) = &u.lan else { continue };
+            let node_ns = NsRef::Node(n.name.clone());
+            let lan_ns = NsRef::Lan(lan.clone());
+            // '@' never occurs in a valid name, so these keys are no element's.
+            let mac = self.fresh_mac(MacKey::LanHost {
+                lan: lan.clone(),
+                host: format!("{}@underlay", n.name),
+            });
+            let port_mac = self.fresh_mac(MacKey::LanHost {
+                lan: lan.clone(),
+                host: format!("{}@underlay@{LAN_SWITCH}", n.name),
+            });
+            let mtu = u.mtu();
+            self.link(
+                &node_ns,
+                &u.dev,
+                LinkKind::Veth,
+                Some(mac),
+                mtu,
+                None,
+                &[u.address],
+            );
+            self.link(
+                &lan_ns,
+                &n.name,
+                LinkKind::Veth,
+                Some(port_mac),
+                mtu,
+                Some(LAN_SWITCH.to_string()),
+                &[],
+            );
+            self.d.units.push(Unit::Create {
+                ns: node_ns,
+                spec: LinkSpec::Veth {
+                    name: u.dev.clone(),
+                    mac,
+                    mtu: u.mtu,
+                    peer_ns: lan_ns,
+                    peer_name: n.name.clone(),
+                    peer_mac: port_mac,
+                },
+            });
+        }
+    }
+
+    /// The VXLAN device of each stretched bridge on each of its nodes in scope: local
+    /// end the node's underlay address, one flooding FDB entry per other node of the
+    /// bridge, the bridge's MTU, a port of the bridge. Its MAC is the kernel's random
+    /// one (nothing addresses the device itself).
+    fn stretches(&mut self, nodes: &[String]) {
+        let t = self.t;
+        let topo = t.topology();
+        let underlay = |node: &str| {
+            topo.node
+                .iter()
+                .find(|n| n.name == node)
+                .and_then(|n| n.underlay.as_ref())
+        };
+        for b in &topo.bridge {
+            let (Some(s), Some(name)) = (&b.stretch, b.vxlan_name()) else {
+                continue;
+            };
+            let on = t.bridge_nodes(&b.name);
+            for node in &on {
+                // Validation guarantees an underlay on every node of a stretched bridge.
+                let (true, Some(u)) = (nodes.iter().any(|n| n == node), underlay(node)) else {
+                    continue;
+                };
+                let mut remotes: Vec<std::net::IpAddr> = on
+                    .iter()
+                    .filter(|n| *n != node)
+                    .filter_map(|n| underlay(n).map(|u| u.address.ip()))
+                    .collect();
+                remotes.sort();
+                // In the sandbox the underlay device exists only as the stand-in, which
+                // is built when the node is plugged into a LAN.
+                let dev = if self.d.sandbox && u.lan.is_none() {
+                    None
+                } else {
+                    Some(u.dev.clone())
+                };
+                let mtu = b.mtu.unwrap_or(DEFAULT_MTU);
+                let spec = LinkSpec::Vxlan {
+                    name: name.clone(),
+                    vni: s.vni,
+                    local: u.address.ip(),
+                    port: s.port(),
+                    dev,
+                    mtu: Some(mtu),
+                    remotes,
+                };
+                let ns = NsRef::Node(node.to_string());
+                self.link(
+                    &ns,
+                    &name,
+                    spec.observed_kind(),
+                    None,
+                    mtu,
+                    Some(b.name.clone()),
+                    &[],
+                );
+                self.d.units.push(Unit::Create { ns, spec });
             }
         }
     }

@@ -253,6 +253,12 @@ impl Work<'_> {
                     ),
                 ));
             }
+            // A VXLAN device gets a random MAC, which vnet leaves as it is.
+            LinkSpec::Vxlan { name, mtu, .. } => new.push((
+                ns.clone(),
+                name.clone(),
+                fresh(spec.observed_kind(), None, mtu.unwrap_or(DEFAULT_MTU)),
+            )),
         }
         for (n, name, l) in new {
             let ns = self.ns_mut(&n);
@@ -366,7 +372,9 @@ impl Work<'_> {
                     LinkKind::Vlan {
                         parent: Some(p), ..
                     } => want.links.contains_key(p) || !now.links.contains_key(p),
-                    LinkKind::Vlan { .. } | LinkKind::Bridge { .. } => true,
+                    LinkKind::Vlan { .. } | LinkKind::Bridge { .. } | LinkKind::Vxlan { .. } => {
+                        true
+                    }
                     LinkKind::Loopback | LinkKind::Other { .. } => false,
                 };
                 if delete {
@@ -660,6 +668,7 @@ fn ends<'a>(ns: &'a NsRef, spec: &'a LinkSpec) -> Vec<(&'a NsRef, &'a str, LinkK
                 id: *id,
             },
         )],
+        LinkSpec::Vxlan { name, .. } => vec![(ns, name.as_str(), spec.observed_kind())],
     }
 }
 
@@ -672,6 +681,9 @@ fn deletable(kind: &LinkKind) -> bool {
 /// spec names none, so its inverse cannot recreate the pair (see [`diff`]).
 fn spec_of(ns: &NsRef, name: &str, l: &ObservedLink) -> LinkSpec {
     let mac = l.mac.unwrap_or(Mac::new(0, 0, 0, 0, 0, 0));
+    if let Some(spec) = LinkSpec::vxlan_from(name, &l.kind, l.mtu) {
+        return spec;
+    }
     match &l.kind {
         LinkKind::Bridge { stp } => LinkSpec::Bridge {
             name: name.to_string(),

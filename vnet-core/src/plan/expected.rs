@@ -90,6 +90,23 @@ pub fn pristine_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
             );
         }
     }
+    // The node's underlay device is the machine's: VXLAN devices are created on it.
+    for n in &t.topology().node {
+        let (Some(u), Some(node)) = (
+            &n.underlay,
+            out.namespaces.get_mut(&NsRef::Node(n.name.clone())),
+        ) else {
+            continue;
+        };
+        let mut link = physical_nic(placeholder_nic_mac(t, &NsRef::Node(n.name.clone()), &u.dev));
+        link.mtu = u.mtu();
+        link.up = true;
+        node.links.insert(u.dev.clone(), link);
+        node.sysctls.insert(
+            Sysctl::DisableIpv6(u.dev.clone()),
+            SYSCTL_DEFAULT.to_string(),
+        );
+    }
     out
 }
 

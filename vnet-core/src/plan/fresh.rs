@@ -101,6 +101,10 @@ impl<'a> Links<'a> {
                     .map_or((None, DEFAULT_MTU), |p| (p.mac, p.mtu));
                 self.make(ns, name, pmac, mtu.unwrap_or(pmtu), mtu.is_none())
             }
+            // A VXLAN device gets a random MAC, which vnet leaves as it is.
+            LinkSpec::Vxlan { name, mtu, .. } => {
+                self.make(ns, name, None, mtu.unwrap_or(DEFAULT_MTU), false)
+            }
         }
     }
 }

@@ -114,6 +114,19 @@ fn link(spec: &LinkSpec) -> String {
         LinkSpec::Vlan {
             name, parent, id, ..
         } => format!("VLAN {id} link {name} on {parent}"),
+        LinkSpec::Vxlan {
+            name,
+            vni,
+            local,
+            remotes,
+            ..
+        } => {
+            let to: Vec<String> = remotes.iter().map(ToString::to_string).collect();
+            format!(
+                "VXLAN {vni} link {name} from {local} to [{}]",
+                to.join(", ")
+            )
+        }
     }
 }
 

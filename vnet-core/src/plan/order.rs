@@ -475,7 +475,8 @@ fn kind_rank(removal: bool, a: &Action) -> u8 {
     let link_rank = |spec: &LinkSpec| match spec {
         LinkSpec::Veth { .. } => 0,
         LinkSpec::Bridge { .. } => 1,
-        LinkSpec::Vlan { .. } => 2,
+        // Both sit on a lower link of the same namespace.
+        LinkSpec::Vlan { .. } | LinkSpec::Vxlan { .. } => 2,
     };
     if !removal {
         match a {
@@ -677,7 +678,13 @@ fn needs<'a>(a: &'a Action, i: u32, ids: &mut Ids<'a>, out: &mut Vec<(u32, Need)
                 need(Need::Link(l));
                 need(Need::Mtu(l));
             }
-            LinkSpec::Bridge { .. } => {}
+            LinkSpec::Vxlan { dev: Some(dev), .. } => {
+                // The kernel refuses a VXLAN MTU above the underlay's minus the header.
+                let l = ids.link(ns, dev);
+                need(Need::Link(l));
+                need(Need::Mtu(l));
+            }
+            LinkSpec::Bridge { .. } | LinkSpec::Vxlan { dev: None, .. } => {}
         },
         MoveLink { name, to, .. } => {
             need(Need::Link(ids.link(ns, name)));

@@ -65,10 +65,37 @@ pub struct Link {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Loopback,
-    Veth { peer: Option<u64> },
-    Bridge { stp: bool },
-    Vlan { parent: u64, id: u16 },
-    Other { kind: String },
+    Veth {
+        peer: Option<u64>,
+    },
+    Bridge {
+        stp: bool,
+    },
+    Vlan {
+        parent: u64,
+        id: u16,
+    },
+    /// A VXLAN device on underlay link `dev` (if any) with its flooding FDB remotes.
+    Vxlan {
+        vni: u32,
+        local: Option<std::net::IpAddr>,
+        port: u16,
+        dev: Option<u64>,
+        remotes: Vec<std::net::IpAddr>,
+    },
+    Other {
+        kind: String,
+    },
+}
+
+/// Whether `kind` sits on link `lower` and goes when it goes (a VLAN link on its
+/// parent; a VXLAN device on its underlay, as the kernel deletes it on unregister).
+fn is_on(kind: &Kind, lower: u64) -> bool {
+    match kind {
+        Kind::Vlan { parent, .. } => *parent == lower,
+        Kind::Vxlan { dev, .. } => *dev == Some(lower),
+        _ => false,
+    }
 }
 
 /// One namespace.
@@ -126,16 +153,15 @@ impl Kernel {
             while !pending.is_empty() {
                 let before = pending.len();
                 pending.retain(|(name, l)| {
-                    let parent = match &l.kind {
+                    let lower_name = match &l.kind {
                         LinkKind::Vlan {
                             parent: Some(p), ..
-                        } => k.id(ns, p),
+                        }
+                        | LinkKind::Vxlan { dev: Some(p), .. } => Some(p),
                         _ => None,
                     };
-                    if let LinkKind::Vlan {
-                        parent: Some(p), ..
-                    } = &l.kind
-                    {
+                    let parent = lower_name.and_then(|p| k.id(ns, p));
+                    if let Some(p) = lower_name {
                         if parent.is_none() && o.links.contains_key(p) {
                             return true;
                         }
@@ -146,6 +172,19 @@ impl Kernel {
                         LinkKind::Vlan { id, .. } => Kind::Vlan {
                             parent: parent.unwrap_or(u64::MAX),
                             id: *id,
+                        },
+                        LinkKind::Vxlan {
+                            vni,
+                            local,
+                            port,
+                            remotes,
+                            ..
+                        } => Kind::Vxlan {
+                            vni: *vni,
+                            local: *local,
+                            port: *port,
+                            dev: parent,
+                            remotes: remotes.clone(),
                         },
                         LinkKind::Loopback => Kind::Loopback,
                         LinkKind::Other { kind } => Kind::Other { kind: kind.clone() },
@@ -294,7 +333,7 @@ impl Kernel {
         let children: Vec<u64> = self
             .links
             .iter()
-            .filter(|(_, c)| matches!(c.kind, Kind::Vlan { parent, .. } if parent == id))
+            .filter(|(_, c)| is_on(&c.kind, id))
             .map(|(i, _)| *i)
             .collect();
         for c in self.links.values_mut() {
@@ -364,6 +403,7 @@ impl Kernel {
                     }
                     (Kind::Bridge { .. }, LinkSpec::Bridge { .. }) => true,
                     (Kind::Vlan { .. }, LinkSpec::Vlan { .. }) => true,
+                    (Kind::Vxlan { .. }, LinkSpec::Vxlan { .. }) => true,
                     _ => false,
                 };
                 if !fits {
@@ -387,7 +427,7 @@ impl Kernel {
                 let children: Vec<u64> = self
                     .links
                     .iter()
-                    .filter(|(_, c)| matches!(c.kind, Kind::Vlan { parent, .. } if parent == id))
+                    .filter(|(_, c)| is_on(&c.kind, id))
                     .map(|(i, _)| *i)
                     .collect();
                 for c in children {
@@ -666,6 +706,34 @@ impl Kernel {
                 }
                 self.add(ns, name, Kind::Vlan { parent: p, id: *id }, pmac, mtu, mark);
             }
+            LinkSpec::Vxlan {
+                name,
+                vni,
+                local,
+                port,
+                dev,
+                mtu,
+                remotes,
+            } => {
+                let lower = dev.as_ref().map(|d| self.need(ns, d)).transpose()?;
+                let mtu = mtu.unwrap_or(1500);
+                if let Some(l) = lower {
+                    let room = self.links[&l].mtu.saturating_sub(50);
+                    if mtu > room {
+                        return err("EINVAL", format!("VXLAN MTU {mtu} above {room}"));
+                    }
+                }
+                // The kernel gives a VXLAN device a random MAC.
+                let mac = Mac::new(0x0a, 0xee, 0, 0, (*vni >> 8) as u8, *vni as u8);
+                let kind = Kind::Vxlan {
+                    vni: *vni,
+                    local: Some(*local),
+                    port: *port,
+                    dev: lower,
+                    remotes: remotes.clone(),
+                };
+                self.add(ns, name, kind, Some(mac), mtu, mark);
+            }
         }
         Ok(())
     }
@@ -694,6 +762,22 @@ impl Kernel {
                             .filter(|p| &p.ns == ns)
                             .map(|p| p.name.clone()),
                         id: *id,
+                    },
+                    Kind::Vxlan {
+                        vni,
+                        local,
+                        port,
+                        dev,
+                        remotes,
+                    } => LinkKind::Vxlan {
+                        vni: *vni,
+                        local: *local,
+                        port: *port,
+                        dev: dev
+                            .and_then(|d| self.links.get(&d))
+                            .filter(|d| &d.ns == ns)
+                            .map(|d| d.name.clone()),
+                        remotes: remotes.clone(),
                     },
                     Kind::Other { kind } => LinkKind::Other { kind: kind.clone() },
                 };

@@ -282,11 +282,14 @@ pub fn build(c: &Choice) -> Topology {
 fn stretch_split_bridges(t: &mut Topology, lan: bool) {
     let mut any = false;
     for (b, bridge) in t.bridge.iter_mut().enumerate() {
-        let mut nodes = t
-            .ct
-            .iter()
-            .filter(|c| c.veth.iter().any(|v| v.bridge.as_deref() == Some(&bridge.name)))
-            .filter_map(|c| c.node.as_deref());
+        let mut nodes =
+            t.ct.iter()
+                .filter(|c| {
+                    c.veth
+                        .iter()
+                        .any(|v| v.bridge.as_deref() == Some(&bridge.name))
+                })
+                .filter_map(|c| c.node.as_deref());
         let first = nodes.next();
         if nodes.any(|n| Some(n) != first) {
             bridge.stretch = Some(Stretch {
