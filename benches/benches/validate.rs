@@ -6,36 +6,35 @@
 //!
 //! Two groups: `validate` times wall clock; `validate-cpu` times the CPU time of the
 //! benchmarking thread (`CLOCK_THREAD_CPUTIME_ID`), which leaves out the time the thread
-//! waits for a core. On this shared 2-core machine, with other builds running (load
-//! average 7-9), wall clock spreads over 5x between samples; the CPU time is the figure
-//! to compare, and the instruction counts (callgrind) the robust one.
+//! waits for a core: on this shared 2-core machine other builds often run (load average
+//! up to 9), and then wall clock spreads over 5x between samples.
 //!
 //! Goal (this part of issue 3, validate + compile < 100 ms at 10,000 containers):
 //! validate at most 30 ms at 10,000 containers, well under 150 M instructions, linear
 //! (10x the containers costs at most 12x).
 //!
-//! One run, 17:19 UTC (load average 8.8-11 on 2 cores), mean and 95% interval:
+//! One run, 17:56 UTC, machine nearly idle (load average 0.7-2.5), mean and 95% interval:
 //!
-//! | containers | wall clock | thread CPU time | CPU per container | 10x ratio (CPU) |
-//! |---|---|---|---|---|
-//! | 100 | 317 us (290-371) | 153 us (147-159) | 1.53 us | |
-//! | 1,000 | 2.74 ms (2.57-2.98) | 1.08 ms (0.97-1.21) | 1.08 us | 7.1x |
-//! | 10,000 | 61.1 ms (52.2-68.0) | 15.7 ms (15.5-15.9) | 1.57 us | 14.5x |
-//! | 100,000 | 1.69 s (1.11-2.40) | 277 ms (251-303) | 2.77 us | 17.7x |
+//! | containers | wall clock | 10x ratio | thread CPU time | 10x ratio | instructions | 10x ratio |
+//! |---|---|---|---|---|---|---|
+//! | 100 | 102 us (90-123) | | 86.6 us (85.7-87.7) | | 0.88 M | |
+//! | 1,000 | 855 us (804-964) | 8.4x | 1.00 ms (0.97-1.05) | 11.6x | 8.44 M | 9.6x |
+//! | 10,000 | 11.1 ms (10.4-12.8) | 13.0x | 10.8 ms (10.6-11.3) | 10.8x | 91.1 M | 10.8x |
+//! | 100,000 | 178 ms (174-184) | 16.1x | 195 ms (189-208) | 18.0x | 965 M | 10.6x |
 //!
-//! Instructions (callgrind, `validate` inclusive; this round's profiling program
-//! timed `validate(large(N))` alone), before -> after this round's changes:
+//! Instructions: callgrind, `validate` inclusive, a program timing `validate(large(N))`
+//! alone (of the 91 M at 10,000, ~10 M are the `placement` rule added this round).
+//! Before this round: 37.8 M (1,000), 482 M (10,000), 5,880 M (100,000), and
+//! 50-130 ms wall at 10,000. Where the 482 M went: resolve 167 M -> 30 M (maps built
+//! from sorted `Vec`s, one walk of the containers, derived MACs confirmed by one sort),
+//! the graph 160 M -> 13 M (no entity lookups, index built on first use), names 67 M ->
+//! 12 M, and hash maps with foldhash instead of `BTreeMap`s where only lookups happen.
 //!
-//! | containers | before | after | 10x ratio (after) |
-//! |---|---|---|---|
-//! | 1,000 | 37.8 M | 10.3 M | |
-//! | 10,000 | 482 M | 96 M (of which ~10 M the new `placement` rule) | 9.3x |
-//! | 100,000 | 5,880 M | ~1,000 M | ~10.5x |
-//!
-//! The instruction counts grow linearly; CPU time does not quite (14.5x, 17.7x): past
-//! 1,000 containers the topology and the hash tables leave the caches, so each pass over
-//! the containers waits on memory. The 10,000-container goal (<= 30 ms, < 150 M
-//! instructions) is met; linear CPU time from 1,000 up is not yet.
+//! Met: 10,000 containers in ~11 ms and 91 M instructions. Not met: linear *time* from
+//! 10,000 to 100,000 (16-18x, while instructions grow 10.6x): past ~10,000 containers the
+//! topology (every rule walks it; ~14 walks) and the tables no longer fit the 4 MB L2,
+//! so walks wait on memory (callgrind's cache simulation at 100,000: ~11 M L2 read
+//! misses). Fewer walks (one per family of rules) would be the next step.
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
