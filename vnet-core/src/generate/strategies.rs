@@ -890,16 +890,18 @@ pub fn any_topology() -> impl Strategy<Value = Topology> {
                 .prop_map(|(vni, port)| Stretch { vni, port }),
         ),
     )
-        .prop_map(|(name, mac, stp, mtu, addresses, nodes, ports, stretch)| Bridge {
-            name,
-            mac,
-            stp,
-            mtu,
-            addresses,
-            nodes,
-            ports,
-            stretch,
-        });
+        .prop_map(
+            |(name, mac, stp, mtu, addresses, nodes, ports, stretch)| Bridge {
+                name,
+                mac,
+                stp,
+                mtu,
+                addresses,
+                nodes,
+                ports,
+                stretch,
+            },
+        );
     let underlay = prop::option::of((pick_net(), pick_name(), opt_name(), mtu()).prop_map(
         |(address, dev, lan, mtu)| Underlay {
             address,

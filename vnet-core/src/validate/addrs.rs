@@ -7,8 +7,8 @@
 //! Everything is a map lookup: a subnet is found by (segment, network, prefix length),
 //! overlaps by one sweep over the sorted subnets, so the cost is O(n log n).
 
-use ipnetwork::IpNetwork;
 use foldhash::{HashMap, HashMapExt};
+use ipnetwork::IpNetwork;
 use std::net::IpAddr;
 
 use super::site::{ifaces, segment_of, IfKind, Segment, Site};

@@ -7,9 +7,9 @@
 //! on a cycle and one of its own bridges does not run STP (every cycle through a bridge
 //! without STP passes through one of that bridge's patches).
 
+use foldhash::{HashMap, HashMapExt};
 use petgraph::graph::{NodeIndex, UnGraph};
 use petgraph::visit::EdgeRef;
-use foldhash::{HashMap, HashMapExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::refs::Declared;
