@@ -106,12 +106,21 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// Paths the guest covers with its own tmpfs: this machine's files there are invisible.
+/// Paths the guest covers with its own tmpfs: this machine's files there are invisible
+/// unless passed to the guest to keep (`scripts/vlan-kernel run FILE KEEP...`); `/dev/`
+/// cannot be kept.
 const HIDDEN_IN_GUEST: &[&str] = &["/tmp/", "/run/", "/var/tmp/", "/dev/"];
 
+/// The guest's job: the script to run and the directories it needs kept visible.
+struct Job {
+    file: PathBuf,
+    keep: Vec<PathBuf>,
+}
+
 /// Writes the guest's job: cd to our directory, our environment's [`PASSED_ENV`], then
-/// this binary running only `name`.
-fn job_file(name: &str) -> Result<PathBuf, String> {
+/// this binary running only `name`. Our binary, directory and the job itself may live
+/// under a path the guest covers (a checkout in /tmp): those directories are kept.
+fn job_file(name: &str) -> Result<Job, String> {
     let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
     let cwd = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
     let out = Command::new(script())
@@ -119,12 +128,17 @@ fn job_file(name: &str) -> Result<PathBuf, String> {
         .output()
         .map_err(|e| format!("{}: {e}", script().display()))?;
     let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("jobs");
-    for path in [&exe, &cwd, &dir] {
+    let exe_dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut keep = Vec::new();
+    for path in [&exe_dir, &cwd, &dir] {
         let text = path.to_string_lossy();
         if let Some(h) = HIDDEN_IN_GUEST.iter().find(|h| text.starts_with(**h)) {
-            return Err(format!(
-                "{text} is under {h}, which the guest covers with its own tmpfs"
-            ));
+            if *h == "/dev/" || text.contains(|c: char| c == ',' || c.is_whitespace()) {
+                return Err(format!(
+                    "{text} is under {h}, which the guest covers with its own tmpfs"
+                ));
+            }
+            keep.push(path.clone());
         }
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
@@ -142,7 +156,7 @@ fn job_file(name: &str) -> Result<PathBuf, String> {
     ));
     let file = dir.join(format!("{}-{name}.sh", std::process::id()));
     std::fs::write(&file, text).map_err(|e| format!("write {}: {e}", file.display()))?;
-    Ok(file)
+    Ok(Job { file, keep })
 }
 
 /// What a reader thread reports.
@@ -173,11 +187,11 @@ fn forward(from: impl Read + Send + 'static, tx: mpsc::Sender<Line>) {
 fn in_guest(name: &str) -> Result<(i32, bool), String> {
     let job = job_file(name)?;
     let result = boot(&job, &format!("{PASSED_MARKER}{name}"));
-    let _ = std::fs::remove_file(&job);
+    let _ = std::fs::remove_file(&job.file);
     result
 }
 
-fn boot(job: &Path, passed_line: &str) -> Result<(i32, bool), String> {
+fn boot(job: &Job, passed_line: &str) -> Result<(i32, bool), String> {
     let timeout = std::env::var("VNET_VM_TIMEOUT")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -187,7 +201,8 @@ fn boot(job: &Path, passed_line: &str) -> Result<(i32, bool), String> {
     // `run` ends in `exec qemu`: this child's pid is QEMU's.
     let mut child = Command::new(script())
         .arg("run")
-        .arg(job)
+        .arg(&job.file)
+        .args(&job.keep)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
