@@ -88,8 +88,9 @@ pub(crate) struct Ids<'a> {
     /// names its peer's), so most lookups are a string comparison instead of two hash
     /// lookups.
     last_ns: [Option<(&'a NsRef, u32)>; 2],
-    /// (namespace id, name) -> link id: one lookup, the name hashed with its namespace.
-    links: HashMap<(u32, &'a str), u32>,
+    /// (namespace id << 32 | name id) -> link id: an integer key, so a link whose name
+    /// id is known is found without touching the string again.
+    links: HashMap<u64, u32>,
 }
 
 impl<'a> Ids<'a> {
@@ -142,8 +143,17 @@ impl<'a> Ids<'a> {
 
     /// The id of link `name` in the namespace with id `ns`.
     pub fn link(&mut self, ns: u32, name: &'a str) -> u32 {
+        let name = self.name(name);
+        self.link_named(ns, name)
+    }
+
+    /// The id of the link with name id `name` in the namespace with id `ns`.
+    pub fn link_named(&mut self, ns: u32, name: u32) -> u32 {
         let next = u32::try_from(self.links.len()).expect("fewer than 2^32 links");
-        *self.links.entry((ns, name)).or_insert(next)
+        *self
+            .links
+            .entry((u64::from(ns) << 32) | u64::from(name))
+            .or_insert(next)
     }
 
     /// Each name's rank among all the names sorted as strings, indexed by name id: ranks
@@ -173,6 +183,8 @@ mod tests {
         assert_eq!(ids.ns(&a), na);
         let l = ids.link(na, "eth0");
         assert_eq!(ids.link(na, "eth0"), l);
+        let eth0 = ids.name("eth0");
+        assert_eq!(ids.link_named(na, eth0), l, "by name id: the same link");
         assert_ne!(ids.link(nb, "eth0"), l);
         assert_eq!((ids.ns.len(), ids.links.len()), (2, 2));
     }

@@ -64,19 +64,42 @@ pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action
             removals: &removals,
             additions: &additions,
         };
-        let mut ids = Ids::with_capacity(all.len());
-        let perm = rank_order(all, &mut ids);
-        let n = perm.len();
-        let built: Vec<&Action> = perm
-            .iter()
-            .map(|i| inverses.get(*i).unwrap_or_else(|| all.get(*i).1))
+        // A sandbox's actions name about one new name and one new link in four.
+        let mut ids = Ids::with_capacity(all.len() / 4);
+        // The actions are read in the order they were made (sequentially, which is what
+        // the memory likes: at 10,000 containers they fill ~13 MB), once for their keys
+        // here and once for their needs below; the sorted order only ever reads keys.
+        let keys: Vec<Key> = (0..all.len())
+            .map(|i| {
+                let (removal, a) = all.get(i);
+                key(removal, a, &mut ids)
+            })
             .collect();
+        let perm = rank_order(all, &keys, &ids);
+        let n = perm.len();
         let is_removal: Vec<bool> = perm.iter().map(|i| all.get(*i).0).collect();
+        // Each action's position in the sorted order (`NONE`: a duplicate, dropped).
+        let mut rank_of = vec![NONE; all.len()];
+        for (r, i) in perm.iter().enumerate() {
+            rank_of[*i] = u32::try_from(r).expect("fewer than 2^32 actions");
+        }
         // Packed (consumer << 32 | provider); `Graph::new` buckets them by consumer.
         let mut edges: Vec<u64> = Vec::with_capacity(n * 3);
-        needs_edges(&built, &is_removal, false, &mut ids, &mut edges);
-        // Among removals, an edge of their inverses is reversed.
-        needs_edges(&built, &is_removal, true, &mut ids, &mut edges);
+        // Removals are ordered as the additions they undo (a `MoveLink` back names
+        // other links than the move), with the edges among them reversed.
+        let removal_keys: Vec<Key> = inverses.iter().map(|a| key(false, a, &mut ids)).collect();
+        let undone: Vec<&Action> = inverses.iter().collect();
+        needs_edges(&undone, &removal_keys, &rank_of, true, &mut ids, &mut edges);
+        let r = removals.len();
+        let added: Vec<&Action> = additions.iter().collect();
+        needs_edges(
+            &added,
+            &keys[r..],
+            &rank_of[r..],
+            false,
+            &mut ids,
+            &mut edges,
+        );
         let sorted: Vec<(bool, &Action)> = perm.iter().map(|i| all.get(*i)).collect();
         conflict_edges(&sorted, &mut edges);
         let graph = Graph::new(n, &edges);
@@ -294,42 +317,32 @@ fn stages<'a>(g: &Graph, is_removal: &[bool], action: impl Fn(usize) -> &'a Acti
 /// once, only the distinct names sorted as strings), and the key is packed with the
 /// position into one `u128`. Comparing whole actions is left for the rare ties of the
 /// packed key (two addresses or routes of one link).
-fn rank_order<'a>(all: Both<'a>, ids: &mut Ids<'a>) -> Vec<usize> {
+fn rank_order(all: Both<'_>, keys: &[Key], ids: &Ids<'_>) -> Vec<usize> {
     let n = all.len();
     assert!(u32::try_from(n).is_ok(), "fewer than 2^32 actions");
-    let raw: Vec<(u32, u32)> = (0..n)
-        .map(|i| {
-            let a = all.get(i).1;
-            let ns = a.ns().map_or(NONE, |ns| {
-                let id = ids.ns(ns);
-                ids.ns_name(id)
-            });
-            let name = first_name(a).map_or(NONE, |name| ids.name(name));
-            (ns, name)
-        })
-        .collect();
     let rank = ids.name_ranks();
     // Bits from the top: removal-last (1), namespace kind (3), namespace name (32), kind
     // (4), variant (5), name rank + 1 (33), position (32).
-    let mut keyed: Vec<u128> = raw
+    let mut keyed: Vec<u128> = keys
         .iter()
         .enumerate()
-        .map(|(i, (ns, name))| {
-            let entry = all.get(i);
-            let a = entry.1;
-            let (later, ns_rank, _, kind) = sort_key(entry);
-            let ns = if *ns == NONE { 0 } else { rank[*ns as usize] };
-            // A name's rank + 1, so actions without one (0) cannot tie with the first name.
-            let name = if *name == NONE {
+        .map(|(i, k)| {
+            let ns = if k.ns == NONE {
                 0
             } else {
-                u64::from(rank[*name as usize]) + 1
+                rank[ids.ns_name(k.ns) as usize]
             };
-            (u128::from(later) << 109)
-                | (u128::from(ns_rank) << 106)
+            // A name's rank + 1, so actions without one (0) cannot tie with the first name.
+            let name = if k.name == NONE {
+                0
+            } else {
+                u64::from(rank[k.name as usize]) + 1
+            };
+            let class = u128::from(k.class);
+            // The class's top 4 bits go above the namespace name, the lower 9 below it.
+            ((class >> 9) << 106)
                 | (u128::from(ns) << 74)
-                | (u128::from(kind) << 70)
-                | (u128::from(variant(a)) << 65)
+                | ((class & 0x1ff) << 65)
                 | (u128::from(name) << 32)
                 | i as u128
         })
@@ -379,7 +392,13 @@ fn rank_sorted(all: Vec<(bool, Action)>) -> Vec<(bool, Action)> {
     };
     let perm = {
         let mut ids = Ids::default();
-        rank_order(both, &mut ids)
+        let keys: Vec<Key> = (0..both.len())
+            .map(|i| {
+                let (removal, a) = both.get(i);
+                key(removal, a, &mut ids)
+            })
+            .collect();
+        rank_order(both, &keys, &ids)
     };
     perm.iter()
         .map(|i| {
@@ -387,6 +406,45 @@ fn rank_sorted(all: Vec<(bool, Action)>) -> Vec<(bool, Action)> {
             (r, a.clone())
         })
         .collect()
+}
+
+/// An action's namespace and first name (see [`first_name`]) as ids, interned once and
+/// read by the sort and by the needs: most actions name one namespace and one link, so
+/// this is most of the string hashing the ordering does.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    /// The namespace id (`NONE`: no namespace).
+    ns: u32,
+    /// The name id of the first name (`NONE`: none).
+    name: u32,
+    /// The link id of the first name in the namespace (`NONE`: none): for a link action
+    /// its own link, looked up here once instead of by each use.
+    link: u32,
+    /// The rest of the sort key, packed: removal-last (1 bit), namespace kind (3),
+    /// action kind (4), variant (5).
+    class: u16,
+}
+
+/// The [`Key`] of `a`, a removal or not.
+fn key<'a>(removal: bool, a: &'a Action, ids: &mut Ids<'a>) -> Key {
+    let (later, ns_rank, _, kind) = sort_key((removal, a));
+    let ns = a.ns().map_or(NONE, |ns| ids.ns(ns));
+    let name = first_name(a).map_or(NONE, |name| ids.name(name));
+    // A first name is a link's (see `first_name`), and links live in namespaces.
+    let link = if name == NONE || ns == NONE {
+        NONE
+    } else {
+        ids.link_named(ns, name)
+    };
+    Key {
+        ns,
+        name,
+        link,
+        class: (u16::from(later) << 12)
+            | (u16::from(ns_rank) << 9)
+            | (u16::from(kind) << 5)
+            | u16::from(variant(a)),
+    }
 }
 
 /// The name an action's derived `Ord` compares right after its variant and namespace
@@ -529,15 +587,16 @@ enum Need {
     Up(u32),
     Mtu(u32),
     /// Forwarding switch 0 (IPv4) or 1 (IPv6) of a namespace.
-    Fwd(u32, usize),
+    Fwd(u32, u8),
     /// A link's `disable_ipv6` (the last action setting it provides it).
     Ipv6Off(u32),
-    /// A route's next hop: the addresses of the namespace that hold it, on `dev`
+    /// A route's next hop (`via`: its index in the list of next hops, which keeps a
+    /// need at 12 bytes): the addresses of the namespace that hold it, on `dev`
     /// (`NONE`: any link).
     Via {
         ns: u32,
         dev: u32,
-        via: IpAddr,
+        via: u32,
     },
     /// Everything the namespace's forwarding waits for.
     Ready(u32),
@@ -560,15 +619,14 @@ struct Providers {
     ready: Vec<Vec<u32>>,
 }
 
-/// Sets `v[id]` to `i` unless an earlier action set it.
+/// Sets `v[id]` to `i` unless an action sorted before it set it (`NONE` is the largest
+/// `u32`, so the smaller one is the one to keep).
 fn first(v: &mut Vec<u32>, id: u32, i: u32) {
     let id = id as usize;
     if v.len() <= id {
         v.resize(id + 1, NONE);
     }
-    if v[id] == NONE {
-        v[id] = i;
-    }
+    v[id] = v[id].min(i);
 }
 
 /// `v[id]`, `NONE` when unset.
@@ -585,18 +643,14 @@ fn slot<T: Default>(v: &mut Vec<T>, id: u32) -> &mut T {
     &mut v[id]
 }
 
-/// Records what action `i` provides.
-fn provides<'a>(a: &'a Action, i: u32, ids: &mut Ids<'a>, p: &mut Providers) {
+/// Records what action `i` (with key `k`) provides.
+fn provides<'a>(a: &'a Action, k: Key, i: u32, ids: &mut Ids<'a>, p: &mut Providers) {
     use Action::*;
+    let n = k.ns;
     match a {
-        CreateNamespace { ns } => {
-            let ns = ids.ns(ns);
-            first(&mut p.ns, ns, i);
-        }
-        CreateLink { ns, spec } => {
-            let n = ids.ns(ns);
-            let l = ids.link(n, spec.name());
-            first(&mut p.link, l, i);
+        CreateNamespace { .. } => first(&mut p.ns, n, i),
+        CreateLink { spec, .. } => {
+            first(&mut p.link, k.link, i);
             if let LinkSpec::Veth {
                 peer_ns, peer_name, ..
             } = spec
@@ -607,65 +661,59 @@ fn provides<'a>(a: &'a Action, i: u32, ids: &mut Ids<'a>, p: &mut Providers) {
             }
         }
         MoveLink { to, new_name, .. } => {
-            let n = ids.ns(to);
-            let l = ids.link(n, new_name);
+            let t = ids.ns(to);
+            let l = ids.link(t, new_name);
             first(&mut p.link, l, i);
         }
-        SetUp { ns, link } => {
-            let n = ids.ns(ns);
-            let l = ids.link(n, link);
-            first(&mut p.up, l, i);
+        SetUp { .. } => {
+            first(&mut p.up, k.link, i);
             slot(&mut p.ready, n).push(i);
         }
-        SetMtu { ns, link, .. } => {
-            let n = ids.ns(ns);
-            let l = ids.link(n, link);
-            first(&mut p.mtu, l, i);
-        }
-        SetSysctl { ns, sysctl, .. } => {
-            let n = ids.ns(ns);
-            match sysctl {
-                Sysctl::Ipv4Forward | Sysctl::Ipv6Forward => {
-                    let k = usize::from(matches!(sysctl, Sysctl::Ipv6Forward));
-                    let n = n as usize;
-                    if p.fwd.len() <= n {
-                        p.fwd.resize(n + 1, [NONE; 2]);
-                    }
-                    if p.fwd[n][k] == NONE {
-                        p.fwd[n][k] = i;
-                    }
+        SetMtu { .. } => first(&mut p.mtu, k.link, i),
+        SetSysctl { sysctl, .. } => match sysctl {
+            Sysctl::Ipv4Forward | Sysctl::Ipv6Forward => {
+                let f = usize::from(matches!(sysctl, Sysctl::Ipv6Forward));
+                let n = n as usize;
+                if p.fwd.len() <= n {
+                    p.fwd.resize(n + 1, [NONE; 2]);
                 }
-                Sysctl::DisableIpv6(link) => {
-                    let l = ids.link(n, link);
-                    let l = l as usize;
-                    if p.ipv6_off.len() <= l {
-                        p.ipv6_off.resize(l + 1, NONE);
-                    }
+                p.fwd[n][f] = p.fwd[n][f].min(i);
+            }
+            Sysctl::DisableIpv6(_) => {
+                // The last one sorted sets the value that stays.
+                let l = k.link as usize;
+                if p.ipv6_off.len() <= l {
+                    p.ipv6_off.resize(l + 1, NONE);
+                }
+                if p.ipv6_off[l] == NONE || p.ipv6_off[l] < i {
                     p.ipv6_off[l] = i;
                 }
             }
-        }
-        AddAddress { ns, link, address } => {
-            let n = ids.ns(ns);
-            let l = ids.link(n, link);
+        },
+        AddAddress { address, .. } => {
+            let l = k.link;
             slot(&mut p.addrs, n).push((i, l, *address));
             slot(&mut p.ready, n).push(i);
         }
-        AddRoute { ns, .. } => {
-            let n = ids.ns(ns);
-            slot(&mut p.ready, n).push(i);
-        }
+        AddRoute { .. } => slot(&mut p.ready, n).push(i),
         _ => {}
     }
 }
 
-/// Appends what action `i` needs to `out`.
-fn needs<'a>(a: &'a Action, i: u32, ids: &mut Ids<'a>, out: &mut Vec<(u32, Need)>) {
+/// Appends what action `i` (with key `k`) needs to `out`, a route's next hop to `vias`.
+fn needs<'a>(
+    a: &'a Action,
+    k: Key,
+    i: u32,
+    ids: &mut Ids<'a>,
+    out: &mut Vec<(u32, Need)>,
+    vias: &mut Vec<IpAddr>,
+) {
     use Action::*;
-    let Some(ns_ref) = a.ns() else {
+    if k.ns == NONE {
         return;
-    };
-    let ns = ids.ns(ns_ref);
+    }
+    let ns = k.ns;
     let mut need = |n: Need| out.push((i, n));
     if !matches!(a, CreateNamespace { .. }) {
         need(Need::Ns(ns));
@@ -686,25 +734,23 @@ fn needs<'a>(a: &'a Action, i: u32, ids: &mut Ids<'a>, out: &mut Vec<(u32, Need)
             }
             LinkSpec::Bridge { .. } | LinkSpec::Vxlan { dev: None, .. } => {}
         },
-        MoveLink { name, to, .. } => {
-            need(Need::Link(ids.link(ns, name)));
+        MoveLink { to, .. } => {
+            need(Need::Link(k.link));
             need(Need::Ns(ids.ns(to)));
         }
-        SetMac { link, .. }
-        | SetMtu { link, .. }
-        | SetDown { link, .. }
-        | AddAddress { link, .. }
-        | DelAddress { link, .. } => need(Need::Link(ids.link(ns, link))),
-        SetUp { link, .. } => {
-            let l = ids.link(ns, link);
+        SetMac { .. } | SetMtu { .. } | SetDown { .. } | AddAddress { .. } | DelAddress { .. } => {
+            need(Need::Link(k.link))
+        }
+        SetUp { .. } => {
+            let l = k.link;
             need(Need::Link(l));
             need(Need::Mtu(l));
             // Its `disable_ipv6` comes first too, so the link never sends IPv6 DAD/MLD
             // multicast.
             need(Need::Ipv6Off(l));
         }
-        SetMaster { link, master, .. } | ClearMaster { link, master, .. } => {
-            need(Need::Link(ids.link(ns, link)));
+        SetMaster { master, .. } | ClearMaster { master, .. } => {
+            need(Need::Link(k.link));
             need(Need::Link(ids.link(ns, master)));
         }
         AddRoute { route, .. } | DelRoute { route, .. } => {
@@ -714,13 +760,15 @@ fn needs<'a>(a: &'a Action, i: u32, ids: &mut Ids<'a>, out: &mut Vec<(u32, Need)
                 need(Need::Up(dev));
             }
             if let (AddRoute { .. }, Some(via)) = (a, route.via) {
-                need(Need::Via { ns, dev, via });
+                let at = u32::try_from(vias.len()).expect("fewer than 2^32 routes");
+                vias.push(via);
+                need(Need::Via { ns, dev, via: at });
             }
         }
         SetSysctl {
-            sysctl: Sysctl::DisableIpv6(link),
+            sysctl: Sysctl::DisableIpv6(_),
             ..
-        } => need(Need::Link(ids.link(ns, link))),
+        } => need(Need::Link(k.link)),
         SetSysctl { .. } => need(Need::Ready(ns)),
         AddNat { rule, .. } | DelNat { rule, .. } => {
             need(Need::Link(ids.link(ns, &rule.out)));
@@ -734,22 +782,29 @@ fn needs<'a>(a: &'a Action, i: u32, ids: &mut Ids<'a>, out: &mut Vec<(u32, Need)
 /// Appends the "needs" edges among the actions of one direction (`removal == true`: the
 /// removals, seen as the additions they undo, edges reversed) to `edges`, packed
 /// (consumer << 32 | provider).
+///
+/// `actions` are read in the order given (the order they were made in); `rank[i]` is
+/// action `i`'s step in the sorted order (`NONE`: a duplicate, skipped), and the edges
+/// are between those. Where several actions provide one thing, the first in the sorted
+/// order does (the smallest rank; `disable_ipv6`: the last), so the edges do not depend
+/// on the order the actions are read in.
 fn needs_edges<'a>(
-    built: &[&'a Action],
-    is_removal: &[bool],
+    actions: &[&'a Action],
+    keys: &[Key],
+    rank: &[u32],
     removal: bool,
     ids: &mut Ids<'a>,
     edges: &mut Vec<u64>,
 ) {
     let mut p = Providers::default();
-    let mut wanted: Vec<(u32, Need)> = Vec::with_capacity(built.len() * 3);
-    for (i, a) in built.iter().enumerate() {
-        if is_removal[i] != removal {
+    let mut wanted: Vec<(u32, Need)> = Vec::with_capacity(actions.len() * 3);
+    let mut vias: Vec<IpAddr> = Vec::new();
+    for ((a, k), i) in actions.iter().zip(keys).zip(rank) {
+        if *i == NONE {
             continue;
         }
-        let i = u32::try_from(i).expect("fewer than 2^32 actions");
-        provides(a, i, ids, &mut p);
-        needs(a, i, ids, &mut wanted);
+        provides(a, *k, *i, ids, &mut p);
+        needs(a, *k, *i, ids, &mut wanted, &mut vias);
     }
     let mut edge = |from: u32, to: u32| {
         let (from, to) = if removal { (to, from) } else { (from, to) };
@@ -761,7 +816,7 @@ fn needs_edges<'a>(
             Need::Link(l) => get(&p.link, l),
             Need::Up(l) => get(&p.up, l),
             Need::Mtu(l) => get(&p.mtu, l),
-            Need::Fwd(n, k) => p.fwd.get(n as usize).map_or(NONE, |f| f[k]),
+            Need::Fwd(n, k) => p.fwd.get(n as usize).map_or(NONE, |f| f[usize::from(k)]),
             Need::Ipv6Off(l) => {
                 let off = get(&p.ipv6_off, l);
                 if off != NONE {
@@ -770,6 +825,7 @@ fn needs_edges<'a>(
                 continue;
             }
             Need::Via { ns, dev, via } => {
+                let via = vias[via as usize];
                 for (a, link, net) in p.addrs.get(ns as usize).map(Vec::as_slice).unwrap_or(&[]) {
                     if (dev == NONE || dev == *link) && net.contains(via) {
                         edge(*a, i);
