@@ -1,85 +1,57 @@
 //! Validate + compile of `vnet_core::generate::large` topologies at 100, 1,000, 10,000
-//! and 100,000 containers, for the sandbox (every namespace, veth pair, bridge, LAN).
-//! The topology's copy that `validate` consumes is made outside the timed part.
+//! and 100,000 containers, for the sandbox (every namespace, veth pair, bridge, LAN),
+//! with the system allocator (glibc). `plan_mimalloc.rs` is the same group under
+//! mimalloc, the allocator the `vnet` binary links. The topology's copy that `validate`
+//! consumes is made outside the timed part.
 //!
 //! Goal: linear (10x the containers costs at most 12x the time) and 10,000 containers in
-//! under 100 ms. One run of `cargo bench -p benches --bench plan` (2 cores, release) on
-//! 2026-11-26 ~17:56, in a quiet minute of a shared machine (load average 0.2 at the
-//! start, ~3.9 at the end), after the planner rewrite on interned ids:
+//! under 100 ms. Two runs of `cargo bench -p benches --bench plan --bench plan_mimalloc`
+//! (2 cores, release, nice -19) on 2026-11-27 on a shared machine, after this round's
+//! changes (mean, 95% CI; ratio = this size / the size before):
 //!
-//! | containers | steps | time (mean, 95% CI) | per container | 10x ratio |
-//! |---|---|---|---|---|
-//! | 100 | 938 | 0.692 ms (0.686-0.699) | 6.9 us | |
-//! | 1,000 | 9,038 | 7.49 ms (7.19-7.79) | 7.5 us | 10.8x |
-//! | 10,000 | 88,148 | 168 ms (151-187) | 16.8 us | 22.4x |
-//! | 100,000 | 808,688 | 3.18 s (2.91-3.43) | 31.8 us | 18.9x |
+//! | containers | steps | glibc run 1 | glibc run 2 | mimalloc run 1 | ratio | mimalloc run 2 | ratio |
+//! |---|---|---|---|---|---|---|---|
+//! | 100 | 938 | 0.77 ms | 0.83 ms | 0.76 ms (0.75-0.77) | | 0.64 ms (0.58-0.71) | |
+//! | 1,000 | 9,038 | 7.33 ms | 10.1 ms | 7.41 ms (6.83-7.97) | 9.8x | 5.97 ms (5.60-6.43) | 9.3x |
+//! | 10,000 | 88,148 | 122 ms | 148 ms | 82.3 ms (80.2-84.3) | 11.1x | 83.7 ms (81.3-86.7) | 14.0x |
+//! | 100,000 | 808,688 | 1.72 s | 1.76 s | 1.27 s (1.22-1.33) | 15.5x | 1.39 s (1.28-1.50) | 16.6x |
 //!
-//! (The same bench a few minutes earlier under load 6-10: 1.50 ms, 11.3 ms, 252 ms,
-//! 2.92 s; before this round: 2.19 ms, 17.6 ms, ~320 ms, 4.11 s.) Instruction counts
-//! are the robust figures, from `valgrind --tool=callgrind
-//! target/release/examples/plan_timing N` (inclusive, the generator and drops left out):
+//! (Run 1 at load average ~1.0, run 2 started at 1.5; the glibc column of run 2 is the
+//! noisier. The previous round, glibc, one run: 0.69 ms, 7.49 ms, 168 ms, 3.18 s.)
 //!
-//! | containers | validate | compile | total | 10x ratio |
-//! |---|---|---|---|---|
-//! | 100 | 0.95 M | 4.27 M | 5.22 M | |
-//! | 1,000 | 9.0 M | 43.5 M | 52.5 M | 10.1x |
-//! | 10,000 | 96 M | 441 M | 537 M | 10.2x |
-//! | 100,000 | 998 M | 4,259 M | 5,256 M | 9.8x |
+//! So: 10,000 containers in ~83 ms under mimalloc (goal met for the `vnet` binary; with
+//! glibc's malloc 122-148 ms, not met), 100 -> 1,000 linear, 1,000 -> 10,000 11-14x and
+//! 10,000 -> 100,000 15-17x: the linearity goal is NOT met. The instruction counts are
+//! linear (callgrind, inclusive, the previous round: 5.2 M, 52.5 M, 537 M, 5,256 M, i.e.
+//! 9.8-10.2x per 10x); the wall clock is not because of memory. A compile of 10,000
+//! containers makes ~690,000 allocations (318,000 of them `String` clones: every action
+//! owns its namespace and link names), its actions (144 bytes each) and steps (184
+//! bytes) fill ~30 MB, and at 100,000 its hash tables and strings leave every cache.
 //!
-//! So the work is linear (9.8-10.2x per 10x) and compile at 10,000 containers went from
-//! 927 M to 441 M instructions (validate, another engineer's part, 482 M -> 96 M). The
-//! goals are NOT met in wall-clock time: 10,000 containers take ~168 ms, not < 100 ms,
-//! and from 1,000 to 10,000 the time grows 22x while the instructions grow 10.2x. The
-//! difference is memory: at 1,000 containers the plan (9,038 actions of ~144 bytes plus
-//! their strings) fits the caches, at 10,000 it does not, and the planner touches each
-//! action several times in sorted, not allocation, order.
+//! What this round changed (10,000 containers, callgrind with a 4 MB last-level cache):
+//! - `order`: each action's namespace, first name, own link and sort class are interned
+//!   once (`Key`) in one pass in the order the actions were made; the sort, the needs
+//!   and the providers read the keys, and the actions themselves are read sequentially
+//!   (providers keep the smallest rank instead of the first visited, so the order of
+//!   reading does not matter). Needs are 12 bytes (a next hop is an index). Instructions
+//!   432 M -> 412 M, simulated last-level read misses 2.59 M -> 2.23 M; wall clock of the
+//!   needs phase ~43 ms -> ~22 ms (one-shot runs).
+//! - `vnet` links mimalloc: glibc's malloc/free were ~20% of the instructions of a
+//!   compile, and under glibc the 100,000-container case page-faults its whole footprint
+//!   again on every run.
 //!
-//! What this round changed in `compile` (10,000 containers, instructions):
-//! - `plan/fresh.rs`: a sandbox from nothing is planned straight from the desired state
-//!   (no copy of the state into maps, no field-by-field diff) when that provably equals
-//!   the diff, which falls back otherwise; property test `tests/plan_fresh.rs`. The diff's
-//!   walk (~380 M) became ~80 M, mostly the `String` clones each action needs.
-//! - `plan/order.rs` + `plan/intern.rs`: namespaces and links interned once into dense
-//!   ids; needs-providers are `Vec`s by id; the DAG is a CSR built by a counting sort;
-//!   stages by Kahn; each action moved once. 394 M -> 234 M.
-//! - `plan/desired.rs`: built flat (hash index, sorted `Vec`s), maps only for the diff.
-//!   148 M -> 103 M (of which ~30 M are `ValidTopology` lookups by `BTreeMap`).
-//!
-//! What is left, by size: `order` 234 M (needs edges 69 M, interning and name ranks
-//! ~50 M, the step vector with an `after` `Vec` per step), the desired state 103 M, the
-//! actions' strings ~35 M, dropping the desired state 24 M. Next step for the wall clock:
-//! walk the actions in the order they were made (providers chosen by sorted position
-//! instead of visiting in sorted order), so each pass reads memory sequentially.
+//! Next step, where the time is: names as shared, cheaply cloned strings (`Arc<str>` or
+//! ids into the topology) in `NsRef` and the actions, which removes most of the 690,000
+//! allocations and half the bytes; then the desired state (`desired.rs`, ~25% of the
+//! instructions) borrowing from the topology instead of cloning it.
 
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use std::hint::black_box;
-use std::time::Duration;
+use criterion::{criterion_group, criterion_main, Criterion};
 
-use vnet_core::generate::{large, LargeParams};
-use vnet_core::plan::{compile, Scope};
+#[path = "shared/plan_group.rs"]
+mod plan_group;
 
 fn plan(c: &mut Criterion) {
-    let mut group = c.benchmark_group("validate+compile");
-    group.sample_size(10);
-    group.warm_up_time(Duration::from_secs(1));
-    for cts in [100usize, 1_000, 10_000, 100_000] {
-        let topology = large(&LargeParams::new(cts));
-        group.throughput(Throughput::Elements(cts as u64));
-        group.measurement_time(Duration::from_secs(if cts >= 100_000 { 60 } else { 5 }));
-        group.bench_with_input(BenchmarkId::from_parameter(cts), &topology, |b, t| {
-            // `validate` takes the topology by value: the copy it gets is made outside the
-            // timed part, which is validate + compile only.
-            b.iter_batched(
-                || t.clone(),
-                |t| {
-                    let valid = vnet_core::validate(t).expect("large() is valid");
-                    black_box(compile(&valid, &Scope::Sandbox))
-                },
-                BatchSize::PerIteration,
-            )
-        });
-    }
-    group.finish();
+    plan_group::plan(c, "validate+compile");
 }
 
 criterion_group!(benches, plan);

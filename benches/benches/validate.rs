@@ -37,33 +37,17 @@
 //! misses). Fewer walks (one per family of rules) would be the next step.
 
 use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nix::time::{clock_gettime, ClockId};
-use std::hint::black_box;
-use std::time::Duration;
 
-use vnet_core::generate::{large, LargeParams};
+#[path = "shared/sizes.rs"]
+mod sizes;
 
 /// Benchmarks `validate` at every size into group `name`, with measurement `M`.
 fn sizes<M: Measurement>(c: &mut Criterion<M>, name: &str) {
-    let mut group = c.benchmark_group(name);
-    group.sample_size(10);
-    group.warm_up_time(Duration::from_secs(1));
-    for cts in [100usize, 1_000, 10_000, 100_000] {
-        let topology = large(&LargeParams::new(cts));
-        group.throughput(Throughput::Elements(cts as u64));
-        group.measurement_time(Duration::from_secs(if cts >= 100_000 { 20 } else { 5 }));
-        group.bench_with_input(BenchmarkId::from_parameter(cts), &topology, |b, t| {
-            // `validate` takes the topology by value: the copy is made outside the timed
-            // part, and `iter_batched` drops the results after timing.
-            b.iter_batched(
-                || t.clone(),
-                |t| black_box(vnet_core::validate(t).expect("large() is valid")),
-                BatchSize::PerIteration,
-            )
-        });
-    }
-    group.finish();
+    sizes::over_sizes(c, name, 20, |t| {
+        vnet_core::validate(t).expect("large() is valid")
+    });
 }
 
 fn wall(c: &mut Criterion) {
