@@ -28,11 +28,10 @@ use crate::ValidTopology;
 /// gives the same plan (see `fresh.rs`), which is most of the time and much faster.
 pub fn compile(t: &ValidTopology, scope: &Scope) -> Plan {
     if matches!(scope, Scope::Sandbox) {
-        let flat = Flat::build(t, scope);
-        if let Some(plan) = super::fresh::compile(t.name(), &flat) {
-            return plan;
-        }
-        return diff_desired(t, &flat.into_desired(), &pristine_state(t, scope));
+        return match super::fresh::compile(t.name(), Flat::build(t, scope)) {
+            Ok(plan) => plan,
+            Err(flat) => diff_desired(t, &flat.into_desired(), &pristine_state(t, scope)),
+        };
     }
     diff(t, scope, &pristine_state(t, scope))
 }
