@@ -5,28 +5,33 @@
 //! consumes is made outside the timed part.
 //!
 //! Goal: linear (10x the containers costs at most 12x the time) and 10,000 containers in
-//! under 100 ms. Two runs of `cargo bench -p benches --bench plan --bench plan_mimalloc`
-//! (2 cores, release, nice -19) on 2026-11-27 on a shared machine, after this round's
-//! changes (mean, 95% CI; ratio = this size / the size before):
+//! under 100 ms. Runs of `cargo bench -p benches --bench plan --bench plan_mimalloc`
+//! (2 cores, release, nice -19) on 2026-11-27 on a shared machine (load average 1.0-1.5);
+//! runs 1 and 2 after the `order` change below, run 3 after the `fresh` change too. Mean
+//! (95% CI); ratio = this size / the size before, in the same run:
 //!
-//! | containers | steps | glibc run 1 | glibc run 2 | mimalloc run 1 | ratio | mimalloc run 2 | ratio |
+//! | containers | steps | mimalloc run 1 | ratio | run 2 | ratio | run 3 | ratio |
 //! |---|---|---|---|---|---|---|---|
-//! | 100 | 938 | 0.77 ms | 0.83 ms | 0.76 ms (0.75-0.77) | | 0.64 ms (0.58-0.71) | |
-//! | 1,000 | 9,038 | 7.33 ms | 10.1 ms | 7.41 ms (6.83-7.97) | 9.8x | 5.97 ms (5.60-6.43) | 9.3x |
-//! | 10,000 | 88,148 | 122 ms | 148 ms | 82.3 ms (80.2-84.3) | 11.1x | 83.7 ms (81.3-86.7) | 14.0x |
-//! | 100,000 | 808,688 | 1.72 s | 1.76 s | 1.27 s (1.22-1.33) | 15.5x | 1.39 s (1.28-1.50) | 16.6x |
+//! | 100 | 938 | 0.76 ms (0.75-0.77) | | 0.64 ms (0.58-0.71) | | 0.48 ms (0.46-0.50) | |
+//! | 1,000 | 9,038 | 7.41 ms (6.83-7.97) | 9.8x | 5.97 ms (5.60-6.43) | 9.3x | 6.13 ms (5.68-6.61) | 12.8x |
+//! | 10,000 | 88,148 | 82.3 ms (80.2-84.3) | 11.1x | 83.7 ms (81.3-86.7) | 14.0x | 90.8 ms (83.4-99.4) | 14.8x |
+//! | 100,000 | 808,688 | 1.27 s (1.22-1.33) | 15.5x | 1.39 s (1.28-1.50) | 16.6x | 1.18 s (1.11-1.25) | 12.9x |
 //!
-//! (Run 1 at load average ~1.0, run 2 started at 1.5; the glibc column of run 2 is the
-//! noisier. The previous round, glibc, one run: 0.69 ms, 7.49 ms, 168 ms, 3.18 s.)
+//! With glibc's malloc (this bench), the same runs: 100: 0.77 / 0.83 / 0.70 ms; 1,000:
+//! 7.33 / 10.1 / 9.96 ms; 10,000: 122 / 148 / 133 ms; 100,000: 1.72 / 1.76 / 1.60 s. The
+//! previous round (glibc, one run): 0.69 ms, 7.49 ms, 168 ms, 3.18 s.
 //!
-//! So: 10,000 containers in ~83 ms under mimalloc (goal met for the `vnet` binary; with
-//! glibc's malloc 122-148 ms, not met), 100 -> 1,000 linear, 1,000 -> 10,000 11-14x and
-//! 10,000 -> 100,000 15-17x: the linearity goal is NOT met. The instruction counts are
-//! linear (callgrind, inclusive, the previous round: 5.2 M, 52.5 M, 537 M, 5,256 M, i.e.
-//! 9.8-10.2x per 10x); the wall clock is not because of memory. A compile of 10,000
-//! containers makes ~690,000 allocations (318,000 of them `String` clones: every action
-//! owns its namespace and link names), its actions (144 bytes each) and steps (184
-//! bytes) fill ~30 MB, and at 100,000 its hash tables and strings leave every cache.
+//! So: 10,000 containers in 82-91 ms under mimalloc (goal met for the `vnet` binary;
+//! with glibc's malloc 122-148 ms, not met). The linearity goal is NOT met: the ratios
+//! differ a lot from run to run (the machine is shared), but 1,000 -> 10,000 is 11-15x
+//! and 10,000 -> 100,000 13-17x. The instruction counts are linear (callgrind, inclusive, the previous round:
+//! 5.2 M, 52.5 M, 537 M, 5,256 M, i.e. 9.8-10.2x per 10x); the wall clock is not because
+//! of memory. A compile of 10,000 containers makes ~690,000 allocations (318,000 of them
+//! `String` clones: every action owns its namespace and link names; the `fresh` change
+//! below moves ~60,000 of them instead), its actions (144 bytes each) and steps (184
+//! bytes) fill ~30 MB, and at 100,000 its hash tables and strings leave every cache; at
+//! 100,000, perf shows the biggest extra cost is the kernel clearing pages the allocator
+//! gave back between runs (mimalloc purges freed memory after 1 s, and a run takes more).
 //!
 //! What this round changed (10,000 containers, callgrind with a 4 MB last-level cache):
 //! - `order`: each action's namespace, first name, own link and sort class are interned
@@ -36,6 +41,9 @@
 //!   reading does not matter). Needs are 12 bytes (a next hop is an index). Instructions
 //!   432 M -> 412 M, simulated last-level read misses 2.59 M -> 2.23 M; wall clock of the
 //!   needs phase ~43 ms -> ~22 ms (one-shot runs).
+//! - `fresh`: checks, then takes the desired state apart into the actions (units' links,
+//!   masters, routes, NAT rules and each link name's last use moved, not cloned):
+//!   compile 411 M -> 386 M instructions, `free` 32 M -> 19 M.
 //! - `vnet` links mimalloc: glibc's malloc/free were ~20% of the instructions of a
 //!   compile, and under glibc the 100,000-container case page-faults its whole footprint
 //!   again on every run.
