@@ -20,10 +20,13 @@
 //! actions gives a byte-identical plan whatever order it was produced in.
 //!
 //! Cost: every namespace and link an action names is interned once into a dense id (see
-//! `intern.rs`); the sort compares packed integer keys, the providers of "needs" are
-//! `Vec`s indexed by those ids, and the DAG is a compressed adjacency list built from the
-//! edge list by a counting sort, walked once in topological order (Kahn) for the stages. All of it is
-//! O(n log n) in the number of actions with small constants.
+//! `intern.rs`), an action's own namespace, name, link and sort class into its [`Key`] in
+//! one pass over the actions in the order they were made (reading memory sequentially);
+//! the sort compares packed integer keys, the providers of "needs" are `Vec`s indexed by
+//! those ids (filled in that same order: the first provider is the smallest rank, so the
+//! order of reading does not matter), and the DAG is a compressed adjacency list built
+//! from the edge list by a counting sort, walked once in topological order (Kahn) for the
+//! stages. All of it is O(n log n) in the number of actions with small constants.
 
 use ipnetwork::IpNetwork;
 use std::net::IpAddr;
