@@ -91,12 +91,17 @@ pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action
         // Removals are ordered as the additions they undo (a `MoveLink` back names
         // other links than the move), with the edges among them reversed.
         let removal_keys: Vec<Key> = inverses.iter().map(|a| key(false, a, &mut ids)).collect();
-        let undone: Vec<&Action> = inverses.iter().collect();
-        needs_edges(&undone, &removal_keys, &rank_of, true, &mut ids, &mut edges);
-        let r = removals.len();
-        let added: Vec<&Action> = additions.iter().collect();
         needs_edges(
-            &added,
+            &inverses,
+            &removal_keys,
+            &rank_of,
+            true,
+            &mut ids,
+            &mut edges,
+        );
+        let r = removals.len();
+        needs_edges(
+            &additions,
             &keys[r..],
             &rank_of[r..],
             false,
@@ -792,7 +797,7 @@ fn needs<'a>(
 /// order does (the smallest rank; `disable_ipv6`: the last), so the edges do not depend
 /// on the order the actions are read in.
 fn needs_edges<'a>(
-    actions: &[&'a Action],
+    actions: &'a [Action],
     keys: &[Key],
     rank: &[u32],
     removal: bool,
