@@ -9,6 +9,10 @@
 //! write per namespace, made by the thread that creates it while it is still inside,
 //! does the same for all of them.
 //!
+//! Which namespaces is [`vnet_core::plan::born_without_ipv6`]'s rule, shared with the
+//! shell backend (which writes the default right after `ip netns add`); this module adds
+//! the per-link bookkeeping of the netlink backend.
+//!
 //! Only where the plan wants IPv6 off on every link it puts into the namespace (and
 //! only in namespaces the plan creates, which hold nothing else but `lo`): a link that
 //! wants IPv6 would otherwise be born with it off. A link that wants IPv6 on and is
@@ -19,7 +23,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use vnet_core::plan::{Action, LinkSpec, NsRef, Plan, Sysctl};
+use vnet_core::plan::{
+    born_without_ipv6, links_placed, links_wanting_ipv6_off, namespaces_created, Action, NsRef,
+    Plan, Sysctl,
+};
 
 /// What a plan's execution does about the namespaces' IPv6 defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,65 +46,33 @@ impl Ipv6Defaults {
         Self::default()
     }
 
-    /// Works out the defaults for `plan`. `sandbox`: the plan's namespaces are vnet's
-    /// own, so ones that already exist may have been created with the default off.
+    /// Works out the defaults for `plan`: the namespaces are
+    /// [`vnet_core::plan::born_without_ipv6`]'s, the rule the shell backend follows too.
+    /// `sandbox`: the plan's namespaces are vnet's own, so ones that already exist may
+    /// have been created with the default off.
     pub fn of(plan: &Plan, sandbox: bool) -> Self {
-        let created: BTreeSet<&NsRef> = plan
-            .actions()
-            .filter_map(|a| match a {
-                Action::CreateNamespace { ns } => Some(ns),
-                _ => None,
-            })
-            .collect();
-        let wants_off: BTreeSet<(&NsRef, &str)> = plan
-            .actions()
-            .filter_map(|a| match a {
-                Action::SetSysctl {
-                    ns,
-                    sysctl: Sysctl::DisableIpv6(link),
-                    value,
-                    ..
-                } if value == "1" => Some((ns, link.as_str())),
-                _ => None,
-            })
-            .collect();
-        // Every link each step puts into a namespace: (namespace, name, created here).
-        let mut placed: BTreeMap<&NsRef, Vec<(&str, bool)>> = BTreeMap::new();
-        let mut guards: BTreeMap<usize, Vec<(NsRef, String)>> = BTreeMap::new();
+        let off = born_without_ipv6(plan);
+        let created = namespaces_created(plan);
+        let wants_off = links_wanting_ipv6_off(plan);
+        let mut out = Ipv6Defaults::default();
         for (index, step) in plan.steps.iter().enumerate() {
             for (ns, name, created_here) in links_placed(&step.action) {
-                placed.entry(ns).or_default().push((name, created_here));
-                let on = !wants_off.contains(&(ns, name));
-                if sandbox && on && created_here && !created.contains(ns) {
-                    guards
+                if !created_here {
+                    // A moved link's IPv6 state is written as planned (not counted as
+                    // born).
+                    continue;
+                }
+                if off.contains(ns) {
+                    out.born_off.insert((ns.clone(), name.to_string()));
+                } else if sandbox && !wants_off.contains(&(ns, name)) && !created.contains(ns) {
+                    out.guards
                         .entry(index)
                         .or_default()
                         .push((ns.clone(), name.to_string()));
                 }
             }
         }
-        let mut out = Ipv6Defaults {
-            guards,
-            ..Self::default()
-        };
-        for ns in created {
-            let Some(links) = placed.get(ns) else {
-                continue;
-            };
-            if links
-                .iter()
-                .all(|(name, _)| wants_off.contains(&(ns, *name)))
-            {
-                out.off.insert(ns.clone());
-                // A moved link's IPv6 state is written as planned (not counted as born).
-                out.born_off.extend(
-                    links
-                        .iter()
-                        .filter(|(_, created_here)| *created_here)
-                        .map(|(name, _)| (ns.clone(), name.to_string())),
-                );
-            }
-        }
+        out.off = off.into_iter().cloned().collect();
         out
     }
 
@@ -117,30 +92,11 @@ impl Ipv6Defaults {
     }
 }
 
-/// The links an action puts into namespaces: (namespace, name, whether it is created
-/// there, as opposed to moved in).
-fn links_placed(action: &Action) -> Vec<(&NsRef, &str, bool)> {
-    match action {
-        Action::CreateLink { ns, spec } => {
-            let mut out = vec![(ns, spec.name(), true)];
-            if let LinkSpec::Veth {
-                peer_ns, peer_name, ..
-            } = spec
-            {
-                out.push((peer_ns, peer_name.as_str(), true));
-            }
-            out
-        }
-        Action::MoveLink { to, new_name, .. } => vec![(to, new_name.as_str(), false)],
-        _ => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use vnet_core::model::Mac;
-    use vnet_core::plan::Step;
+    use vnet_core::plan::{LinkSpec, Step};
 
     fn ct(n: &str) -> NsRef {
         NsRef::Ct(n.into())

@@ -4,8 +4,8 @@
 //! The spelling of each action comes from [`vnet_core::plan::command`], the same one the
 //! plan listing shows and [`crate::exec`] runs.
 
-use vnet_core::plan::command::iproute2_argv;
-use vnet_core::plan::{Action, NsRef, Plan};
+use vnet_core::plan::command::{default_ipv6_off_argv, iproute2_argv};
+use vnet_core::plan::{born_without_ipv6, Action, NsRef, Plan};
 
 use crate::error::ShellError;
 use crate::script::Script;
@@ -79,16 +79,29 @@ pub fn node_names(ns: &NsRef) -> String {
 }
 
 /// The commands of every step of `plan`, with namespaces named by `ns`.
+///
+/// A namespace of [`born_without_ipv6`] gets `default.disable_ipv6 = 1` right after it
+/// is created, before any link exists, as the netlink backend does it: either way its
+/// links are born with IPv6 off.
 pub fn plan_commands(plan: &Plan, ns: &dyn Fn(&NsRef) -> String) -> Vec<StepCommands> {
+    let born_off = born_without_ipv6(plan);
     plan.steps
         .iter()
-        .map(|s| StepCommands {
-            step: s.id,
-            stage: s.stage,
-            summary: summary(&s.action),
-            run: iproute2_argv(&s.action, &plan.topology, ns),
-            undo: iproute2_argv(&s.action.inverse(), &plan.topology, ns),
-            file: file_change(&s.action),
+        .map(|s| {
+            let mut run = iproute2_argv(&s.action, &plan.topology, ns);
+            if let Action::CreateNamespace { ns: n } = &s.action {
+                if born_off.contains(n) {
+                    run.push(default_ipv6_off_argv(&ns(n)));
+                }
+            }
+            StepCommands {
+                step: s.id,
+                stage: s.stage,
+                summary: summary(&s.action),
+                run,
+                undo: iproute2_argv(&s.action.inverse(), &plan.topology, ns),
+                file: file_change(&s.action),
+            }
         })
         .collect()
 }

@@ -22,11 +22,10 @@
 //! compared: the shell backend puts each NAT rule in its own base chain `masq_<hash>` (so
 //! it can delete it by name) where the netlink backend uses one `postrouting` chain, so
 //! NAT is compared as the set of base-chain kinds plus the set of masquerade rules
-//! (family, source, out interface), whatever chain holds them. Left out of the sysctls:
-//! `conf/default/*`, which vnet does not manage; the netlink backend sets
-//! `default.disable_ipv6 = 1` in the namespaces it creates so their links are born with
-//! IPv6 off (one write per namespace instead of one per link), the script writes each
-//! link's `disable_ipv6`; every link's own value is compared.
+//! (family, source, out interface), whatever chain holds them. The sysctls include
+//! `conf/default/*`: both backends create the namespaces of
+//! `vnet_core::plan::born_without_ipv6` with `default.disable_ipv6 = 1`, so a link added
+//! there later starts the same whichever backend built the namespace.
 
 // The kernel-test harness (re-exec under `unshare --net --mount`, private `/run/netns`) is
 // the netlink backend's; included rather than copied, since tests cannot share a crate.
@@ -137,8 +136,7 @@ fn ip(ns: &str, what: &[&str]) -> Value {
     v
 }
 
-/// The sysctls vnet manages in `ns`, as path -> value (`conf/default/*` left out: see
-/// the module docs).
+/// The sysctls vnet manages in `ns`, as path -> value (`conf/default` included).
 fn sysctls(ns: &str) -> Value {
     let text = run(&[
         "ip",
@@ -150,11 +148,7 @@ fn sysctls(ns: &str) -> Value {
         "grep -H . /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/*/forwarding \
          /proc/sys/net/ipv6/conf/*/disable_ipv6 2>/dev/null || true",
     ]);
-    let map: BTreeMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(path, _)| !path.starts_with("/proc/sys/net/ipv6/conf/default/"))
-        .collect();
+    let map: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once(':')).collect();
     json!(map)
 }
 

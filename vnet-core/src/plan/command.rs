@@ -136,6 +136,16 @@ pub fn iproute2_argv(
     }
 }
 
+/// The argv that makes links registered in namespace `ns` from now on start with IPv6
+/// off (`net.ipv6.conf.default.disable_ipv6 = 1`): run right after a namespace of
+/// [`super::born_without_ipv6`] is created.
+pub fn default_ipv6_off_argv(ns: &str) -> Vec<String> {
+    in_ns(
+        ns,
+        words(&["sysctl", "-qw", "net/ipv6/conf/default/disable_ipv6=1"]),
+    )
+}
+
 /// The argv of `sysctl` writing `value` to `sysctl` inside namespace `ns`.
 ///
 /// The key is written in its `/proc/sys` path form (`net/ipv6/conf/eth1.10/disable_ipv6`),
