@@ -75,7 +75,7 @@ pub(crate) type HashSet<T> = StdHashSet<T, BuildHasherDefault<Fx>>;
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Dense ids for the names, namespaces and links of one plan.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Ids<'a> {
     names: HashMap<&'a str, u32>,
     /// The names by id.
@@ -91,6 +91,28 @@ pub(crate) struct Ids<'a> {
     /// (namespace id << 32 | name id) -> link id: an integer key, so a link whose name
     /// id is known is found without touching the string again.
     links: HashMap<u64, u32>,
+    /// The names looked up last, most recent first: an action's names are mostly the
+    /// ones of the action before it (a link's MAC, MTU, address and up come together),
+    /// and comparing with a name just read is cheaper than a lookup in a table larger
+    /// than the cache (plus reading the stored name it finds, elsewhere in memory).
+    last_names: [(&'a str, u32); 4],
+    /// Likewise the links looked up last, by key.
+    last_links: [(u64, u32); 4],
+}
+
+impl Default for Ids<'_> {
+    fn default() -> Self {
+        Ids {
+            names: HashMap::default(),
+            by_id: Vec::new(),
+            ns: HashMap::default(),
+            ns_names: Vec::new(),
+            last_ns: [None; 2],
+            links: HashMap::default(),
+            last_names: [("", NONE); 4],
+            last_links: [(0, NONE); 4],
+        }
+    }
 }
 
 impl<'a> Ids<'a> {
@@ -105,11 +127,19 @@ impl<'a> Ids<'a> {
 
     /// The id of `name`.
     pub fn name(&mut self, name: &'a str) -> u32 {
+        for (last, id) in &self.last_names {
+            if *id != NONE && *last == name {
+                return *id;
+            }
+        }
         let by_id = &mut self.by_id;
-        *self.names.entry(name).or_insert_with(|| {
+        let id = *self.names.entry(name).or_insert_with(|| {
             by_id.push(name);
             u32::try_from(by_id.len() - 1).expect("fewer than 2^32 names")
-        })
+        });
+        self.last_names.rotate_right(1);
+        self.last_names[0] = (name, id);
+        id
     }
 
     /// The id of namespace `ns`.
@@ -149,11 +179,17 @@ impl<'a> Ids<'a> {
 
     /// The id of the link with name id `name` in the namespace with id `ns`.
     pub fn link_named(&mut self, ns: u32, name: u32) -> u32 {
+        let key = (u64::from(ns) << 32) | u64::from(name);
+        for (last, id) in &self.last_links {
+            if *id != NONE && *last == key {
+                return *id;
+            }
+        }
         let next = u32::try_from(self.links.len()).expect("fewer than 2^32 links");
-        *self
-            .links
-            .entry((u64::from(ns) << 32) | u64::from(name))
-            .or_insert(next)
+        let id = *self.links.entry(key).or_insert(next);
+        self.last_links.rotate_right(1);
+        self.last_links[0] = (key, id);
+        id
     }
 
     /// Each name's rank among all the names sorted as strings, indexed by name id: ranks
@@ -187,6 +223,25 @@ mod tests {
         assert_eq!(ids.link_named(na, eth0), l, "by name id: the same link");
         assert_ne!(ids.link(nb, "eth0"), l);
         assert_eq!((ids.ns.len(), ids.links.len()), (2, 2));
+    }
+
+    #[test]
+    fn recent_lookups_agree_with_the_tables() {
+        // More names and links than the recent-lookup caches hold, in a pattern that
+        // makes each of them fall out and come back.
+        let names: Vec<String> = (0..9).map(|i| format!("n{i}")).collect();
+        let mut ids = Ids::default();
+        let first: Vec<u32> = names.iter().map(|n| ids.name(n)).collect();
+        let links: Vec<u32> = first.iter().map(|n| ids.link_named(7, *n)).collect();
+        for round in 0..3 {
+            for k in (0..names.len()).rev().step_by(round + 1) {
+                assert_eq!(ids.name(&names[k]), first[k], "name {k}, round {round}");
+                assert_eq!(ids.link_named(7, first[k]), links[k], "link {k}");
+                assert_ne!(ids.link_named(8, first[k]), links[k], "other namespace");
+            }
+        }
+        assert_eq!(ids.by_id.len(), names.len());
+        assert_eq!(ids.links.len(), 2 * names.len());
     }
 
     #[test]
