@@ -285,11 +285,14 @@ fn still_there(topology: &str, action: &plan::Action, observed: &ObservedState) 
         // another topology's) is never deleted.
         DeleteNamespace { .. } => o.owner.as_deref() == Some(topology),
         DeleteLink { spec, .. } => o.links.contains_key(spec.name()),
-        ClearMaster { link, .. } => o.links.get(link).is_some_and(|l| l.master.is_some()),
-        SetDown { link, .. } => o.links.get(link).is_some_and(|l| l.up),
+        ClearMaster { link, .. } => o
+            .links
+            .get(link.as_str())
+            .is_some_and(|l| l.master.is_some()),
+        SetDown { link, .. } => o.links.get(link.as_str()).is_some_and(|l| l.up),
         DelAddress { link, address, .. } => o
             .links
-            .get(link)
+            .get(link.as_str())
             .is_some_and(|l| l.addresses.contains(address)),
         DelRoute { route, .. } => o
             .routes
@@ -297,9 +300,12 @@ fn still_there(topology: &str, action: &plan::Action, observed: &ObservedState) 
             .any(|r| r.dst == route.dst && r.via == route.via && r.metric == route.metric),
         DelNat { rule, .. } => o.nat.contains(rule),
         SetSysctl { sysctl, value, .. } => o.sysctls.get(sysctl).is_some_and(|v| v != value),
-        MoveLink { name, .. } => o.links.contains_key(name),
-        SetMac { link, mac, .. } => o.links.get(link).is_some_and(|l| l.mac != Some(*mac)),
-        SetMtu { link, mtu, .. } => o.links.get(link).is_some_and(|l| l.mtu != *mtu),
+        MoveLink { name, .. } => o.links.contains_key(name.as_str()),
+        SetMac { link, mac, .. } => o
+            .links
+            .get(link.as_str())
+            .is_some_and(|l| l.mac != Some(*mac)),
+        SetMtu { link, mtu, .. } => o.links.get(link.as_str()).is_some_and(|l| l.mtu != *mtu),
         _ => true,
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vnet_core::ownership::alias_for;
-use vnet_core::plan::{Action, LinkSpec, NsRef, Plan};
+use vnet_core::plan::{Action, LinkSpec, Name, NsRef, Plan};
 
 use crate::error::{Error, Result};
 use crate::ipv6_default::Ipv6Defaults;
@@ -265,7 +265,7 @@ fn run_stage(
                 slot,
                 action: Action::SetSysctl {
                     ns: ns.clone(),
-                    sysctl: vnet_core::plan::Sysctl::DisableIpv6(link.clone()),
+                    sysctl: vnet_core::plan::Sysctl::DisableIpv6(Name::from(link.as_str())),
                     value: "0".into(),
                     previous: "0".into(),
                 },

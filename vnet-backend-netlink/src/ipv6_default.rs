@@ -24,8 +24,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vnet_core::plan::{
-    born_without_ipv6, links_placed, links_wanting_ipv6_off, namespaces_created, Action, NsRef,
-    Plan, Sysctl,
+    born_without_ipv6, links_placed, links_wanting_ipv6_off, namespaces_created, Action, Name,
+    NsRef, Plan, Sysctl,
 };
 
 /// What a plan's execution does about the namespaces' IPv6 defaults.
@@ -34,7 +34,7 @@ pub(crate) struct Ipv6Defaults {
     /// Namespaces to create with `default.disable_ipv6 = 1`.
     pub off: BTreeSet<NsRef>,
     /// Links the plan creates in those namespaces (born with IPv6 off there).
-    pub born_off: BTreeSet<(NsRef, String)>,
+    pub born_off: BTreeSet<(NsRef, Name)>,
     /// Per step index: links it creates in a namespace that already exists and that
     /// want IPv6 on, to write `disable_ipv6 = 0` for once they exist.
     pub guards: BTreeMap<usize, Vec<(NsRef, String)>>,
@@ -63,7 +63,7 @@ impl Ipv6Defaults {
                     continue;
                 }
                 if off.contains(ns) {
-                    out.born_off.insert((ns.clone(), name.to_string()));
+                    out.born_off.insert((ns.clone(), Name::from(name)));
                 } else if sandbox && !wants_off.contains(&(ns, name)) && !created.contains(ns) {
                     out.guards
                         .entry(index)
@@ -160,7 +160,7 @@ mod tests {
         ]);
         let d = Ipv6Defaults::of(&p, true);
         assert_eq!(d.off, BTreeSet::from([c0.clone()]));
-        assert!(d.born_off.contains(&(c0.clone(), "eth0".to_string())));
+        assert!(d.born_off.contains(&(c0.clone(), Name::from("eth0"))));
         // The node exists already and h0 wants IPv6 off: written as planned.
         assert!(!d.off.contains(&node()));
         assert!(d.holds_already(&off(&c0, "eth0"), true));

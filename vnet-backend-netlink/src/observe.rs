@@ -17,7 +17,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use vnet_core::model::Mac;
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
 use vnet_core::ownership::owner_of;
-use vnet_core::plan::{NatRule, NsRef, Sysctl};
+use vnet_core::plan::{Name, NatRule, NsRef, Sysctl};
 
 use crate::error::{Error, Result};
 use crate::netlink::{RequestCounter, RtSocket};
@@ -159,7 +159,7 @@ fn observe_one(ns: &NsRef, handle: &mut NsHandle) -> Result<ObservedNamespace> {
         out.links
             .keys()
             .filter(|l| l.as_str() != "lo")
-            .map(|l| Sysctl::DisableIpv6(l.to_string()))
+            .map(|l| Sysctl::DisableIpv6(Name::from(l)))
             .filter(|s| !out.sysctls.contains_key(s)),
     );
     let (sysctls, nat) = read_settings(ns, wanted)?;
@@ -183,7 +183,7 @@ fn observe_netlink(handle: &mut NsHandle) -> Result<ObservedNamespace> {
             out.owner = link.owner.clone();
         } else if let Some(v) = disable_ipv6(msg) {
             out.sysctls
-                .insert(Sysctl::DisableIpv6(name.to_string()), v.to_string());
+                .insert(Sysctl::DisableIpv6(Name::from(name)), v.to_string());
         }
         out.links.insert(name.to_string(), link);
     }
@@ -399,6 +399,6 @@ fn to_route(
     names: &BTreeMap<u32, String>,
 ) -> Option<vnet_core::plan::RouteSpec> {
     let (mut route, oif) = ops::route::parse(msg)?;
-    route.dev = oif.and_then(|i| names.get(&i).cloned());
+    route.dev = oif.and_then(|i| names.get(&i).map(Name::from));
     Some(route)
 }

@@ -8,6 +8,7 @@ use common::{isolated, run};
 use vnet_backend_netlink::netlink::{RequestCounter, RtSocket};
 use vnet_backend_netlink::ops::netconf;
 use vnet_backend_netlink::{Backend, NamespaceMap, NsLocation};
+use vnet_core::plan::Name;
 use vnet_core::plan::{NsRef, Sysctl};
 
 /// `(v4, v6)` forwarding per namespace; every combination once.
@@ -49,7 +50,7 @@ fn forwarding_over_netlink_matches_proc() {
                 "-qw",
                 &format!("net.ipv6.conf.all.forwarding={v6}"),
             ]);
-            let ns = NsRef::Ct(name.to_string());
+            let ns = NsRef::Ct(Name::from(name));
             map = map.with(
                 ns.clone(),
                 NsLocation::Path(format!("/run/netns/{name}").into()),

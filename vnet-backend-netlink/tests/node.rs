@@ -6,6 +6,7 @@ mod common;
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+use vnet_core::plan::Name;
 
 use common::{isolated, run, succeeds};
 use vnet_backend_netlink::{ApplyOptions, Backend, NamespaceMap, NsLocation};
@@ -96,7 +97,10 @@ fn seed_on_a_real_node_with_containers_by_pid() {
             .with(NsRef::Node("m1".into()), NsLocation::Current)
             .allow_current();
         for (name, child) in &cts.0 {
-            map = map.with(NsRef::Ct(name.clone()), NsLocation::Pid(child.id()));
+            map = map.with(
+                NsRef::Ct(Name::from(name.as_str())),
+                NsLocation::Pid(child.id()),
+            );
         }
         let b = Backend::new(map);
         let scope = Scope::Node("m1".into());

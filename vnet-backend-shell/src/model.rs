@@ -150,7 +150,7 @@ pub fn route_spec(route: &vnet_core::model::Route) -> vnet_core::plan::RouteSpec
     vnet_core::plan::RouteSpec {
         dst,
         via: route.via,
-        dev: route.dev.clone(),
+        dev: route.dev.as_deref().map(vnet_core::plan::Name::from),
         metric: route.metric,
     }
 }

@@ -15,7 +15,7 @@
 use vnet_core::model::Container;
 use vnet_core::ownership::alias_for;
 use vnet_core::plan::command::iproute2_argv;
-use vnet_core::plan::{Action, LinkSpec, NatRule, NsRef, Sysctl};
+use vnet_core::plan::{Action, LinkSpec, Name, NatRule, NsRef, Sysctl};
 
 use crate::error::ShellError;
 use crate::model::{route_spec, Model};
@@ -113,7 +113,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
             }
             BridgeTool::Iproute2 => {
                 let spec = LinkSpec::Bridge {
-                    name: b.name.clone(),
+                    name: Name::from(&b.name),
                     mac: model.bridge_mac(&b.name),
                     stp: b.stp,
                     mtu: b.mtu,
@@ -199,7 +199,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
             continue;
         }
         s.block(&format!("container {}: interfaces", ct.name));
-        let ns = NsRef::Ct(ct.name.clone());
+        let ns = NsRef::Ct(Name::from(&ct.name));
         for v in &ct.veth {
             let host = model.veth_host_name(ct, v);
             let (hmac, cmac) = (
@@ -255,8 +255,8 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
         }
         for vl in &ct.vlan {
             let spec = LinkSpec::Vlan {
-                name: vl.name.clone(),
-                parent: vl.parent.clone(),
+                name: Name::from(&vl.name),
+                parent: Name::from(&vl.parent),
                 id: vl.id,
                 mtu: vl.mtu,
             };
@@ -275,7 +275,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
                     ct,
                     &Action::AddAddress {
                         ns: ns.clone(),
-                        link: vl.name.clone(),
+                        link: Name::from(&vl.name),
                         address: *a,
                     },
                 ) {
@@ -286,7 +286,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
                 ct,
                 &Action::SetUp {
                     ns: ns.clone(),
-                    link: vl.name.clone(),
+                    link: Name::from(&vl.name),
                 },
             ) {
                 s.command(&argv)?;
@@ -335,7 +335,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
         ));
         for r in &ct.route {
             let a = Action::AddRoute {
-                ns: NsRef::Ct(ct.name.clone()),
+                ns: NsRef::Ct(Name::from(&ct.name)),
                 route: route_spec(r),
             };
             for argv in in_ct(ct, &a) {
@@ -355,7 +355,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
         }
         for sysctl in sysctls {
             let a = Action::SetSysctl {
-                ns: NsRef::Ct(ct.name.clone()),
+                ns: NsRef::Ct(Name::from(&ct.name)),
                 sysctl,
                 value: "1".into(),
                 previous: "0".into(),
@@ -373,10 +373,10 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
         ));
         for n in &ct.nat {
             let a = Action::AddNat {
-                ns: NsRef::Ct(ct.name.clone()),
+                ns: NsRef::Ct(Name::from(&ct.name)),
                 rule: NatRule {
                     source: n.source,
-                    out: n.out.clone(),
+                    out: Name::from(&n.out),
                 },
             };
             for argv in in_ct(ct, &a) {
@@ -412,7 +412,7 @@ fn link_up_with_addresses(
             ct,
             &Action::AddAddress {
                 ns: ns.clone(),
-                link: link.to_string(),
+                link: Name::from(link),
                 address: *a,
             },
         ) {
@@ -423,7 +423,7 @@ fn link_up_with_addresses(
         ct,
         &Action::SetUp {
             ns: ns.clone(),
-            link: link.to_string(),
+            link: Name::from(link),
         },
     ) {
         s.command(&argv)?;
@@ -432,7 +432,7 @@ fn link_up_with_addresses(
 }
 
 fn node_ns(node: &str) -> NsRef {
-    NsRef::Node(node.to_string())
+    NsRef::Node(Name::from(node))
 }
 
 fn strings(w: &[&str]) -> Vec<String> {

@@ -9,6 +9,7 @@
 
 use anyhow::anyhow;
 use std::path::PathBuf;
+use vnet_core::plan::Name;
 
 use vnet_backend_netlink::{Backend, ErrorKind, NamespaceMap, NsLocation};
 use vnet_core::plan::{NsRef, Scope};
@@ -106,7 +107,7 @@ impl Target {
             )));
         }
         let mut map = NamespaceMap::explicit()
-            .with(NsRef::Node(node.clone()), NsLocation::Current)
+            .with(NsRef::Node(Name::from(node.as_str())), NsLocation::Current)
             .allow_current();
         // Containers that may run on this node (home or failover: `vnet start CT --node
         // N --this-host` places one here) are reached by their `ip netns` names, as the
@@ -118,7 +119,7 @@ impl Target {
             .filter(|c| t.ct_nodes(c).contains(&node.as_str()))
         {
             map = map.with(
-                NsRef::Ct(ct.name.clone()),
+                NsRef::Ct(Name::from(&ct.name)),
                 NsLocation::Path(PathBuf::from("/run/netns").join(&ct.name)),
             );
         }

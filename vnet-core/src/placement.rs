@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::plan::{NsRef, Scope};
+use crate::plan::{Name, NsRef, Scope};
 use crate::ValidTopology;
 
 /// Why a container cannot be placed on a node.
@@ -86,8 +86,8 @@ impl ValidTopology {
         let Some(c) = self.topology().ct.iter().find(|c| c.name == ct) else {
             return out;
         };
-        out.ns = Some(NsRef::Ct(c.name.clone()));
-        let node_ns = NsRef::Node(node.to_string());
+        out.ns = Some(NsRef::Ct(Name::from(&c.name)));
+        let node_ns = NsRef::Node(Name::from(node));
         for v in &c.veth {
             out.links
                 .insert((node_ns.clone(), self.veth_host_name(c, v).to_string()));
@@ -96,8 +96,10 @@ impl ValidTopology {
             let device = nic.device.clone().unwrap_or_else(|| nic.name.clone());
             out.links.insert((node_ns.clone(), device));
             if matches!(scope, Scope::Sandbox) {
-                out.links
-                    .insert((NsRef::Lan(nic.lan.clone()), format!("n{}.{index}", c.id)));
+                out.links.insert((
+                    NsRef::Lan(Name::from(&nic.lan)),
+                    format!("n{}.{index}", c.id),
+                ));
             }
         }
         out

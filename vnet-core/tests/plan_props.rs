@@ -21,7 +21,7 @@ use kernel_model::Kernel;
 use vnet_core::model::Mac;
 use vnet_core::observed::{LinkKind, ObservedState};
 use vnet_core::plan::{
-    compile, diff, expected_state, pristine_state, teardown, NsRef, Plan, Scope, Sysctl,
+    compile, diff, expected_state, pristine_state, teardown, Name, NsRef, Plan, Scope, Sysctl,
 };
 use vnet_core::ValidTopology;
 
@@ -57,7 +57,7 @@ fn normalized(want: &ObservedState, got: &ObservedState) -> ObservedState {
             for (name, gl) in &g.links {
                 if gl.owner.is_none() && !n.links.contains_key(name) {
                     n.links.insert(name.clone(), gl.clone());
-                    let key = Sysctl::DisableIpv6(name.clone());
+                    let key = Sysctl::DisableIpv6(Name::from(name.as_str()));
                     if let Some(v) = g.sysctls.get(&key) {
                         n.sysctls.insert(key, v.clone());
                     }
@@ -187,7 +187,7 @@ proptest! {
                 for (name, l) in n.links.iter().filter(|(_, l)| l.owner.is_none()) {
                     if underlay.is_some_and(|u| &u.dev == name) {
                         e.links.insert(name.clone(), l.clone());
-                        e.sysctls.insert(Sysctl::DisableIpv6(name.clone()), "0".into());
+                        e.sysctls.insert(Sysctl::DisableIpv6(Name::from(name.as_str())), "0".into());
                     }
                 }
             }
@@ -325,7 +325,7 @@ fn perturb(
                 .copied()
                 .filter(|i| k.links[i].disable_ipv6 == "1")
                 .collect();
-            if pick % 2 == 0 {
+            if pick.is_multiple_of(2) {
                 if let Some(id) = pick_from(&set) {
                     k.links.get_mut(&id).expect("picked").disable_ipv6 = "0".into();
                     return;

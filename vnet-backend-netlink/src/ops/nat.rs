@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use ipnetwork::IpNetwork;
 use serde_json::Value;
 use vnet_core::ownership::NFT_TABLE;
-use vnet_core::plan::NatRule;
+use vnet_core::plan::{Name, NatRule};
 
 /// The chain holding the rules.
 pub const CHAIN: &str = "postrouting";
@@ -132,7 +132,7 @@ fn parse_exprs(exprs: &[Value]) -> Option<NatRule> {
     masquerade.then_some(())?;
     Some(NatRule {
         source: source?,
-        out: out?,
+        out: Name::from(out?),
     })
 }
 

@@ -12,6 +12,7 @@
 use anyhow::anyhow;
 use nix::fcntl::{Flock, FlockArg};
 use std::time::{Duration, Instant};
+use vnet_core::plan::Name;
 
 use vnet_backend_netlink::verify::Mismatch;
 use vnet_backend_netlink::{ApplyOptions, Backend};
@@ -169,12 +170,12 @@ impl Whereabouts {
 
 /// Where `ct` is in `observed`.
 pub fn whereabouts(t: &ValidTopology, ct: &Container, observed: &ObservedState) -> Whereabouts {
-    let ns = observed.namespaces.get(&NsRef::Ct(ct.name.clone()));
+    let ns = observed.namespaces.get(&NsRef::Ct(Name::from(&ct.name)));
     let node = t
         .ct_nodes(ct)
         .into_iter()
         .find(|n| {
-            let node_ns = NsRef::Node(n.to_string());
+            let node_ns = NsRef::Node(Name::from(*n));
             let objects = t.ct_objects(&ct.name, n, &Scope::Sandbox);
             observed.namespaces.get(&node_ns).is_some_and(|o| {
                 objects
@@ -207,8 +208,8 @@ pub fn whereabouts_on_node(
     observed: &ObservedState,
     here: &str,
 ) -> Whereabouts {
-    let ns = observed.namespaces.get(&NsRef::Ct(ct.name.clone()));
-    let node_ns = observed.namespaces.get(&NsRef::Node(here.to_string()));
+    let ns = observed.namespaces.get(&NsRef::Ct(Name::from(&ct.name)));
+    let node_ns = observed.namespaces.get(&NsRef::Node(Name::from(here)));
     let host_end = ct
         .veth
         .iter()
@@ -259,7 +260,7 @@ pub fn concerns(objects: &CtObjects, a: &Action) -> bool {
 /// a patch, a bridge's own port or address): in the node's namespace, and not a cable of
 /// any container. On a real node the first container started there brings these up.
 pub fn node_shared(t: &ValidTopology, node: &str, scope: &Scope, a: &Action) -> bool {
-    let node_ns = NsRef::Node(node.to_string());
+    let node_ns = NsRef::Node(Name::from(node));
     if a.ns() != Some(&node_ns) {
         return false;
     }
@@ -355,7 +356,7 @@ pub fn stop_in_sandbox(
     if !now.ours {
         return Err(Failure::system(anyhow!(
             "namespace {} exists but was not made by topology {}: left alone",
-            NsRef::Ct(ct.name.clone()).sandbox_name(target.prefix.as_deref().unwrap_or("")),
+            NsRef::Ct(Name::from(&ct.name)).sandbox_name(target.prefix.as_deref().unwrap_or("")),
             t.name()
         )));
     }
@@ -364,7 +365,7 @@ pub fn stop_in_sandbox(
         steps: vec![Step {
             id: 0,
             action: Action::DeleteNamespace {
-                ns: NsRef::Ct(ct.name.clone()),
+                ns: NsRef::Ct(Name::from(&ct.name)),
             },
             after: Vec::new(),
             stage: 0,

@@ -19,6 +19,7 @@ use serde::Serialize;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use vnet_core::plan::Name;
 
 use vnet_backend_netlink::{announce, ApplyOptions, Backend};
 use vnet_core::model::Container;
@@ -187,7 +188,7 @@ pub fn start_one(
             .map_err(backend_failure)?;
         if !observed
             .namespaces
-            .contains_key(&NsRef::Node(node.to_string()))
+            .contains_key(&NsRef::Node(Name::from(node)))
         {
             return Err(Failure::system(anyhow!(
                 "node {node} is not there: apply the topology first (vnet apply FILE --sandbox)"
@@ -204,7 +205,7 @@ pub fn start_one(
         // On a real node the container's runtime makes its namespace; without it there
         // is nothing to cable (and the other nodes are other machines: Pacemaker stops
         // the container there before starting it here).
-        let ns = NsRef::Ct(name.to_string());
+        let ns = NsRef::Ct(Name::from(name));
         let path = ns_path(target, &ns)?;
         if !path.exists() {
             return Err(Failure::system(anyhow!(
@@ -296,8 +297,8 @@ fn announce_all(
     schedule: &[Duration],
     timeout: Duration,
 ) -> Result<Vec<Announced>, Failure> {
-    let ct_ns = ns_path(target, &NsRef::Ct(c.name.clone()))?;
-    let node_ns = ns_path(target, &NsRef::Node(node.to_string()))?;
+    let ct_ns = ns_path(target, &NsRef::Ct(Name::from(&c.name)))?;
+    let node_ns = ns_path(target, &NsRef::Node(Name::from(node)))?;
     let mut todo: Vec<(String, Option<Port>, Vec<IpAddr>)> = Vec::new();
     for v in &c.veth {
         let port = v
@@ -315,7 +316,7 @@ fn announce_all(
         // a real NIC's switch is outside, with no port state vnet can read.
         let port = match scope {
             Scope::Sandbox => {
-                let lan_ns = ns_path(target, &NsRef::Lan(nic.lan.clone()))?;
+                let lan_ns = ns_path(target, &NsRef::Lan(Name::from(&nic.lan)))?;
                 Some((lan_ns, format!("n{}.{index}", c.id)))
             }
             Scope::Node(_) => None,

@@ -4,7 +4,7 @@ use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-use super::NsRef;
+use super::{Name, NsRef};
 use crate::model::Mac;
 use crate::observed::LinkKind;
 
@@ -17,7 +17,7 @@ pub enum LinkSpec {
     /// RCU grace period). Deleting either end deletes both.
     Veth {
         /// This end's name.
-        name: String,
+        name: Name,
         /// This end's MAC.
         mac: Mac,
         /// MTU of both ends, when not the default.
@@ -25,14 +25,14 @@ pub enum LinkSpec {
         /// The peer's namespace.
         peer_ns: NsRef,
         /// The peer's name.
-        peer_name: String,
+        peer_name: Name,
         /// The peer's MAC.
         peer_mac: Mac,
     },
     /// A bridge with its MAC pinned.
     Bridge {
         /// The bridge's name.
-        name: String,
+        name: Name,
         /// The pinned MAC.
         mac: Mac,
         /// Whether STP runs.
@@ -43,9 +43,9 @@ pub enum LinkSpec {
     /// An 802.1Q VLAN link on `parent`.
     Vlan {
         /// The VLAN link's name.
-        name: String,
+        name: Name,
         /// The parent link in the same namespace.
-        parent: String,
+        parent: Name,
         /// The VLAN id.
         id: u16,
         /// MTU, when not the parent's.
@@ -58,7 +58,7 @@ pub enum LinkSpec {
     /// device deletes its FDB entries.
     Vxlan {
         /// The device's name (`vx-<bridge>`).
-        name: String,
+        name: Name,
         /// The VXLAN network identifier.
         vni: u32,
         /// This node's underlay address, the tunnels' local end.
@@ -66,7 +66,7 @@ pub enum LinkSpec {
         /// The UDP destination port.
         port: u16,
         /// The underlay device, in the same namespace; none lets the route decide.
-        dev: Option<String>,
+        dev: Option<Name>,
         /// The MTU (the bridge's).
         mtu: Option<u32>,
         /// The other nodes' underlay addresses, sorted.
@@ -91,7 +91,7 @@ impl LinkSpec {
             LinkSpec::Veth { .. } => LinkKind::Veth,
             LinkSpec::Bridge { stp, .. } => LinkKind::Bridge { stp: *stp },
             LinkSpec::Vlan { parent, id, .. } => LinkKind::Vlan {
-                parent: Some(parent.clone()),
+                parent: Some(parent.to_string()),
                 id: *id,
             },
             LinkSpec::Vxlan {
@@ -105,7 +105,7 @@ impl LinkSpec {
                 vni: *vni,
                 local: Some(*local),
                 port: *port,
-                dev: dev.clone(),
+                dev: dev.as_ref().map(Name::to_string),
                 remotes: remotes.clone(),
             },
         }
@@ -125,11 +125,11 @@ impl LinkSpec {
             return None;
         };
         Some(LinkSpec::Vxlan {
-            name: name.to_string(),
+            name: Name::from(name),
             vni: *vni,
             local: local.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
             port: *port,
-            dev: dev.clone(),
+            dev: dev.as_deref().map(Name::from),
             mtu: Some(mtu),
             remotes: remotes.clone(),
         })
@@ -145,7 +145,7 @@ pub struct RouteSpec {
     /// Next hop.
     pub via: Option<IpAddr>,
     /// Outgoing link.
-    pub dev: Option<String>,
+    pub dev: Option<Name>,
     /// Metric, when not the default.
     pub metric: Option<u32>,
 }
@@ -156,7 +156,7 @@ pub struct NatRule {
     /// Source prefix to masquerade.
     pub source: IpNetwork,
     /// Outgoing interface.
-    pub out: String,
+    pub out: Name,
 }
 
 /// A kernel setting under `/proc/sys/net` that vnet manages.
@@ -169,7 +169,7 @@ pub enum Sysctl {
     Ipv6Forward,
     /// `net.ipv6.conf.<link>.disable_ipv6`: vnet turns IPv6 off on links the topology
     /// gives no IPv6 address, so their DAD/MLD multicast does not flood the bridges.
-    DisableIpv6(String),
+    DisableIpv6(Name),
 }
 
 impl Sysctl {
@@ -238,18 +238,18 @@ pub enum Action {
         /// Where the link is now.
         from: NsRef,
         /// Its name there.
-        name: String,
+        name: Name,
         /// Where it goes.
         to: NsRef,
         /// Its name there.
-        new_name: String,
+        new_name: Name,
     },
     /// Set a link's MAC (`ip link set DEV address MAC`).
     SetMac {
         /// Namespace.
         ns: NsRef,
         /// Link.
-        link: String,
+        link: Name,
         /// New MAC.
         mac: Mac,
         /// MAC before, for the inverse.
@@ -260,7 +260,7 @@ pub enum Action {
         /// Namespace.
         ns: NsRef,
         /// Link.
-        link: String,
+        link: Name,
         /// New MTU.
         mtu: u32,
         /// MTU before, for the inverse.
@@ -271,39 +271,39 @@ pub enum Action {
         /// Namespace.
         ns: NsRef,
         /// Link.
-        link: String,
+        link: Name,
     },
     /// Take a link down (`ip link set DEV down`).
     SetDown {
         /// Namespace.
         ns: NsRef,
         /// Link.
-        link: String,
+        link: Name,
     },
     /// Make `master` the link's bridge (`ip link set DEV master BR`, `brctl addif`).
     SetMaster {
         /// Namespace.
         ns: NsRef,
         /// The port.
-        link: String,
+        link: Name,
         /// The bridge.
-        master: String,
+        master: Name,
     },
     /// Detach a link from its bridge (`ip link set DEV nomaster`, `brctl delif`).
     ClearMaster {
         /// Namespace.
         ns: NsRef,
         /// The port.
-        link: String,
+        link: Name,
         /// The bridge it leaves, for the inverse.
-        master: String,
+        master: Name,
     },
     /// Add an address (`ip address add`).
     AddAddress {
         /// Namespace.
         ns: NsRef,
         /// Link.
-        link: String,
+        link: Name,
         /// Address with prefix length.
         address: IpNetwork,
     },
@@ -312,7 +312,7 @@ pub enum Action {
         /// Namespace.
         ns: NsRef,
         /// Link.
-        link: String,
+        link: Name,
         /// Address with prefix length.
         address: IpNetwork,
     },
@@ -337,9 +337,9 @@ pub enum Action {
         /// Setting.
         sysctl: Sysctl,
         /// New value.
-        value: String,
+        value: Name,
         /// Value before, for the inverse.
-        previous: String,
+        previous: Name,
     },
     /// Add a masquerade rule to vnet's nftables table (creating the table if needed).
     AddNat {

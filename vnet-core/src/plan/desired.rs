@@ -17,7 +17,7 @@ use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::intern::{HashMap, HashSet};
-use super::{LinkSpec, NatRule, NsRef, RouteSpec, Scope, Sysctl};
+use super::{LinkSpec, Name, NatRule, NsRef, RouteSpec, Scope, Sysctl};
 use crate::model::{Container, Mac, Route, RouteDest};
 use crate::observed::LinkKind;
 use crate::resolve::{derive_mac, MacKey};
@@ -44,7 +44,7 @@ pub(crate) struct DesiredLink {
     /// Whether vnet sets the MTU (false for a real NIC passed in without `mtu`).
     pub manage_mtu: bool,
     /// The bridge it is a port of.
-    pub master: Option<String>,
+    pub master: Option<Name>,
     /// Its addresses.
     pub addresses: BTreeSet<IpNetwork>,
 }
@@ -65,12 +65,12 @@ impl DesiredLink {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct DesiredNs {
     /// Links vnet makes (not `lo`), by name.
-    pub links: BTreeMap<String, DesiredLink>,
+    pub links: BTreeMap<Name, DesiredLink>,
     /// Routes (vnet's protocol).
     pub routes: BTreeSet<RouteSpec>,
     /// Namespace-wide sysctls vnet manages (forwarding), with their values. Per-link
     /// `disable_ipv6` follows from [`DesiredLink::disable_ipv6`].
-    pub sysctls: BTreeMap<Sysctl, String>,
+    pub sysctls: BTreeMap<Sysctl, Name>,
     /// NAT rules.
     pub nat: BTreeSet<NatRule>,
 }
@@ -81,11 +81,11 @@ pub(crate) struct DesiredNs {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct NsParts {
     /// Links vnet makes (not `lo`), with their names.
-    pub links: Vec<(String, DesiredLink)>,
+    pub links: Vec<(Name, DesiredLink)>,
     /// Routes (vnet's protocol).
     pub routes: Vec<RouteSpec>,
     /// Namespace-wide sysctls vnet manages, with their values.
-    pub sysctls: Vec<(Sysctl, String)>,
+    pub sysctls: Vec<(Sysctl, Name)>,
     /// NAT rules.
     pub nat: Vec<NatRule>,
 }
@@ -118,11 +118,11 @@ pub(crate) enum Unit {
         /// The node namespace the NIC is in.
         from: NsRef,
         /// Its name there.
-        name: String,
+        name: Name,
         /// The container.
         to: NsRef,
         /// Its name in the container.
-        new_name: String,
+        new_name: Name,
         /// The sandbox's stand-in veth, created in `from` (peer on the LAN switch).
         stand_in: Option<LinkSpec>,
     },
@@ -215,7 +215,7 @@ impl Builder<'_> {
                 .collect(),
         };
         for n in &nodes {
-            let ns = self.ns(&NsRef::Node(n.clone()));
+            let ns = self.ns(&NsRef::Node(Name::from(n.as_str())));
             // A real node's forwarding is the machine's business, not the topology's.
             if sandbox {
                 forwarding(ns, false, false);
@@ -230,12 +230,12 @@ impl Builder<'_> {
                     name: b.name.clone(),
                 });
                 let spec = LinkSpec::Bridge {
-                    name: b.name.clone(),
+                    name: Name::from(&b.name),
                     mac,
                     stp: b.stp,
                     mtu: b.mtu,
                 };
-                let ns = NsRef::Node(node.to_string());
+                let ns = NsRef::Node(Name::from(node));
                 self.link(
                     &ns,
                     &b.name,
@@ -255,7 +255,7 @@ impl Builder<'_> {
                 if !a_nodes.contains(&node.as_str()) || !b_nodes.contains(&node.as_str()) {
                     continue;
                 }
-                let ns = NsRef::Node(node.clone());
+                let ns = NsRef::Node(Name::from(node.as_str()));
                 let mac_a = self.t.mac(&MacKey::Patch {
                     name: p.a.name.clone(),
                 });
@@ -269,16 +269,16 @@ impl Builder<'_> {
                         LinkKind::Veth,
                         Some(mac),
                         DEFAULT_MTU,
-                        Some(end.bridge.clone()),
+                        Some(Name::from(&end.bridge)),
                         &[],
                     );
                 }
                 let spec = LinkSpec::Veth {
-                    name: p.a.name.clone(),
+                    name: Name::from(&p.a.name),
                     mac: mac_a,
                     mtu: None,
                     peer_ns: ns.clone(),
-                    peer_name: p.b.name.clone(),
+                    peer_name: Name::from(&p.b.name),
                     peer_mac: mac_b,
                 };
                 self.d.units.push(Unit::Create { ns, spec });
@@ -318,11 +318,11 @@ impl Builder<'_> {
         kind: LinkKind,
         mac: Option<Mac>,
         mtu: u32,
-        master: Option<String>,
+        master: Option<Name>,
         addresses: &[IpNetwork],
     ) {
         self.ns(ns).links.push((
-            name.to_string(),
+            Name::from(name),
             DesiredLink {
                 kind,
                 mac,
@@ -354,7 +354,7 @@ impl Builder<'_> {
     fn lans(&mut self) {
         let t = self.t;
         for lan in &t.topology().lan {
-            let lan_ns = NsRef::Lan(lan.name.clone());
+            let lan_ns = NsRef::Lan(Name::from(&lan.name));
             let switch_mac = t.mac(&MacKey::LanSwitch {
                 lan: lan.name.clone(),
             });
@@ -371,14 +371,14 @@ impl Builder<'_> {
             self.d.units.push(Unit::Create {
                 ns: lan_ns.clone(),
                 spec: LinkSpec::Bridge {
-                    name: LAN_SWITCH.to_string(),
+                    name: Name::from(LAN_SWITCH),
                     mac: switch_mac,
                     stp: false,
                     mtu: None,
                 },
             });
             for h in &lan.host {
-                let host_ns = NsRef::Host(h.name.clone());
+                let host_ns = NsRef::Host(Name::from(&h.name));
                 forwarding(self.ns(&host_ns), false, false);
                 let mac = t.mac(&MacKey::LanHost {
                     lan: lan.name.clone(),
@@ -405,17 +405,17 @@ impl Builder<'_> {
                     LinkKind::Veth,
                     Some(port_mac),
                     DEFAULT_MTU,
-                    Some(LAN_SWITCH.to_string()),
+                    Some(Name::from(LAN_SWITCH)),
                     &[],
                 );
                 self.d.units.push(Unit::Create {
                     ns: host_ns.clone(),
                     spec: LinkSpec::Veth {
-                        name: "eth0".to_string(),
+                        name: Name::from("eth0"),
                         mac,
                         mtu: None,
                         peer_ns: lan_ns.clone(),
-                        peer_name: h.name.clone(),
+                        peer_name: Name::from(&h.name),
                         peer_mac: port_mac,
                     },
                 });
@@ -436,8 +436,8 @@ impl Builder<'_> {
                     self.d.units.push(Unit::Create {
                         ns: host_ns.clone(),
                         spec: LinkSpec::Vlan {
-                            name,
-                            parent: "eth0".to_string(),
+                            name: Name::from(name),
+                            parent: Name::from("eth0"),
                             id,
                             mtu: None,
                         },
@@ -460,8 +460,8 @@ impl Builder<'_> {
                 continue;
             };
             let Some(lan) = &u.lan else { continue };
-            let node_ns = NsRef::Node(n.name.clone());
-            let lan_ns = NsRef::Lan(lan.clone());
+            let node_ns = NsRef::Node(Name::from(&n.name));
+            let lan_ns = NsRef::Lan(Name::from(lan.as_str()));
             // '@' never occurs in a valid name, so these keys are no element's.
             let mac = self.fresh_mac(MacKey::LanHost {
                 lan: lan.clone(),
@@ -487,17 +487,17 @@ impl Builder<'_> {
                 LinkKind::Veth,
                 Some(port_mac),
                 mtu,
-                Some(LAN_SWITCH.to_string()),
+                Some(Name::from(LAN_SWITCH)),
                 &[],
             );
             self.d.units.push(Unit::Create {
                 ns: node_ns,
                 spec: LinkSpec::Veth {
-                    name: u.dev.clone(),
+                    name: Name::from(&u.dev),
                     mac,
                     mtu: u.mtu,
                     peer_ns: lan_ns,
-                    peer_name: n.name.clone(),
+                    peer_name: Name::from(&n.name),
                     peer_mac: port_mac,
                 },
             });
@@ -538,11 +538,11 @@ impl Builder<'_> {
                 let dev = if self.d.sandbox && u.lan.is_none() {
                     None
                 } else {
-                    Some(u.dev.clone())
+                    Some(Name::from(&u.dev))
                 };
                 let mtu = b.mtu.unwrap_or(DEFAULT_MTU);
                 let spec = LinkSpec::Vxlan {
-                    name: name.clone(),
+                    name: Name::from(&name),
                     vni: s.vni,
                     local: u.address.ip(),
                     port: s.port(),
@@ -550,14 +550,14 @@ impl Builder<'_> {
                     mtu: Some(mtu),
                     remotes,
                 };
-                let ns = NsRef::Node(node.to_string());
+                let ns = NsRef::Node(Name::from(*node));
                 self.link(
                     &ns,
                     &name,
                     spec.observed_kind(),
                     None,
                     mtu,
-                    Some(b.name.clone()),
+                    Some(Name::from(&b.name)),
                     &[],
                 );
                 self.d.units.push(Unit::Create { ns, spec });
@@ -570,8 +570,8 @@ impl Builder<'_> {
     fn container(&mut self, ct: &Container, home: &str) {
         let t = self.t;
         let sandbox = self.d.sandbox;
-        let ct_ns = NsRef::Ct(ct.name.clone());
-        let node_ns = NsRef::Node(home.to_string());
+        let ct_ns = NsRef::Ct(Name::from(&ct.name));
+        let node_ns = NsRef::Node(Name::from(home));
         forwarding(self.ns(&ct_ns), ct.forward.ipv4, ct.forward.ipv6);
         // The MTU and MAC of each interface, for VLAN links on top of it.
         let mut lower: BTreeMap<&str, (u32, Option<Mac>)> = BTreeMap::new();
@@ -586,7 +586,7 @@ impl Builder<'_> {
                 LinkKind::Veth,
                 Some(host_mac),
                 mtu,
-                v.bridge.clone(),
+                v.bridge.as_deref().map(Name::from),
                 &[],
             );
             self.link(
@@ -602,11 +602,11 @@ impl Builder<'_> {
             self.d.units.push(Unit::Create {
                 ns: node_ns.clone(),
                 spec: LinkSpec::Veth {
-                    name: host_name,
+                    name: Name::from(host_name),
                     mac: host_mac,
                     mtu: v.mtu,
                     peer_ns: ct_ns.clone(),
-                    peer_name: v.name.clone(),
+                    peer_name: Name::from(&v.name),
                     peer_mac: mac,
                 },
             });
@@ -620,7 +620,7 @@ impl Builder<'_> {
             let mtu = nic.mtu.unwrap_or(DEFAULT_MTU);
             let stand_in = if sandbox {
                 let mac = t.mac(&key);
-                let lan_ns = NsRef::Lan(nic.lan.clone());
+                let lan_ns = NsRef::Lan(Name::from(&nic.lan));
                 let port = format!("n{}.{index}", ct.id);
                 let port_mac = self.fresh_mac(MacKey::Nic {
                     ct: ct.id,
@@ -632,7 +632,7 @@ impl Builder<'_> {
                     LinkKind::Veth,
                     Some(port_mac),
                     mtu,
-                    Some(LAN_SWITCH.to_string()),
+                    Some(Name::from(LAN_SWITCH)),
                     &[],
                 );
                 self.link(
@@ -646,11 +646,11 @@ impl Builder<'_> {
                 );
                 lower.insert(&nic.name, (mtu, Some(mac)));
                 Some(LinkSpec::Veth {
-                    name: device.clone(),
+                    name: Name::from(&device),
                     mac,
                     mtu: nic.mtu,
                     peer_ns: lan_ns,
-                    peer_name: port,
+                    peer_name: Name::from(port),
                     peer_mac: port_mac,
                 })
             } else {
@@ -658,7 +658,7 @@ impl Builder<'_> {
                 let given = t.resolved().given_macs.contains(&key);
                 let mac = given.then(|| t.mac(&key));
                 self.ns(&ct_ns).links.push((
-                    nic.name.clone(),
+                    Name::from(&nic.name),
                     DesiredLink {
                         kind: LinkKind::Other {
                             kind: String::new(),
@@ -675,9 +675,9 @@ impl Builder<'_> {
             };
             self.d.units.push(Unit::Move {
                 from: node_ns.clone(),
-                name: device,
+                name: Name::from(device),
                 to: ct_ns.clone(),
-                new_name: nic.name.clone(),
+                new_name: Name::from(&nic.name),
                 stand_in,
             });
         }
@@ -701,8 +701,8 @@ impl Builder<'_> {
             self.d.units.push(Unit::Create {
                 ns: ct_ns.clone(),
                 spec: LinkSpec::Vlan {
-                    name: v.name.clone(),
-                    parent: v.parent.clone(),
+                    name: Name::from(&v.name),
+                    parent: Name::from(&v.parent),
                     id: v.id,
                     mtu: v.mtu,
                 },
@@ -712,7 +712,7 @@ impl Builder<'_> {
         ns.routes.extend(ct.route.iter().map(route_spec));
         ns.nat.extend(ct.nat.iter().map(|n| NatRule {
             source: n.source,
-            out: n.out.clone(),
+            out: Name::from(&n.out),
         }));
     }
 }
@@ -720,8 +720,8 @@ impl Builder<'_> {
 /// Sets the namespace's forwarding switches.
 fn forwarding(ns: &mut NsParts, ipv4: bool, ipv6: bool) {
     let v = |on: bool| if on { "1" } else { SYSCTL_DEFAULT }.to_string();
-    ns.sysctls.push((Sysctl::Ipv4Forward, v(ipv4)));
-    ns.sysctls.push((Sysctl::Ipv6Forward, v(ipv6)));
+    ns.sysctls.push((Sysctl::Ipv4Forward, Name::from(v(ipv4))));
+    ns.sysctls.push((Sysctl::Ipv6Forward, Name::from(v(ipv6))));
 }
 
 /// A model route as vnet installs it: `default` becomes the next hop's family's `/0`.
@@ -736,7 +736,7 @@ pub(crate) fn route_spec(r: &Route) -> RouteSpec {
     RouteSpec {
         dst,
         via: r.via,
-        dev: r.dev.clone(),
+        dev: r.dev.as_deref().map(Name::from),
         metric: r.metric,
     }
 }

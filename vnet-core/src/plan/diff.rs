@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::desired::{Desired, DesiredNs, Flat, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
 use super::expected::{base_namespace, pristine_state};
 use super::order::order;
-use super::{Action, LinkSpec, NsRef, Plan, Scope, Sysctl};
+use super::{Action, LinkSpec, Name, NsRef, Plan, Scope, Sysctl};
 use crate::model::Mac;
 use crate::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
 use crate::ValidTopology;
@@ -202,12 +202,12 @@ impl Work<'_> {
                 let mtu = mtu.unwrap_or(DEFAULT_MTU);
                 new.push((
                     ns.clone(),
-                    name.clone(),
+                    name.to_string(),
                     fresh(LinkKind::Veth, Some(*mac), mtu),
                 ));
                 new.push((
                     peer_ns.clone(),
-                    peer_name.clone(),
+                    peer_name.to_string(),
                     fresh(LinkKind::Veth, Some(*peer_mac), mtu),
                 ));
             }
@@ -218,7 +218,7 @@ impl Work<'_> {
                 mtu,
             } => new.push((
                 ns.clone(),
-                name.clone(),
+                name.to_string(),
                 fresh(
                     LinkKind::Bridge { stp: *stp },
                     Some(*mac),
@@ -241,10 +241,10 @@ impl Work<'_> {
                     .unwrap_or((None, DEFAULT_MTU));
                 new.push((
                     ns.clone(),
-                    name.clone(),
+                    name.to_string(),
                     fresh(
                         LinkKind::Vlan {
-                            parent: Some(parent.clone()),
+                            parent: Some(parent.to_string()),
                             id: *id,
                         },
                         pmac,
@@ -255,14 +255,14 @@ impl Work<'_> {
             // A VXLAN device gets a random MAC, which vnet leaves as it is.
             LinkSpec::Vxlan { name, mtu, .. } => new.push((
                 ns.clone(),
-                name.clone(),
+                name.to_string(),
                 fresh(spec.observed_kind(), None, mtu.unwrap_or(DEFAULT_MTU)),
             )),
         }
         for (n, name, l) in new {
             let ns = self.ns_mut(&n);
             ns.sysctls.insert(
-                Sysctl::DisableIpv6(name.clone()),
+                Sysctl::DisableIpv6(Name::from(&name)),
                 SYSCTL_DEFAULT.to_string(),
             );
             ns.links.insert(name, l);
@@ -327,9 +327,9 @@ impl Work<'_> {
         }
         self.additions.push(Action::MoveLink {
             from: from.clone(),
-            name: name.to_string(),
+            name: Name::from(name),
             to: to.clone(),
-            new_name: new_name.to_string(),
+            new_name: Name::from(new_name),
         });
         let mut l = self
             .link(from, name)
@@ -348,7 +348,7 @@ impl Work<'_> {
         };
         let ns = self.ns_mut(to);
         ns.sysctls.insert(
-            Sysctl::DisableIpv6(new_name.to_string()),
+            Sysctl::DisableIpv6(Name::from(new_name)),
             SYSCTL_DEFAULT.to_string(),
         );
         ns.links.insert(new_name.to_string(), l);
@@ -360,7 +360,7 @@ impl Work<'_> {
         for (ns, now) in &self.cur {
             let want = &d.namespaces[ns];
             for (name, l) in &now.links {
-                if want.links.contains_key(name) || !self.ours(&l.owner) {
+                if want.links.contains_key(name.as_str()) || !self.ours(&l.owner) {
                     continue;
                 }
                 let delete = match &l.kind {
@@ -370,7 +370,7 @@ impl Work<'_> {
                     // A VLAN link whose parent goes too goes with it.
                     LinkKind::Vlan {
                         parent: Some(p), ..
-                    } => want.links.contains_key(p) || !now.links.contains_key(p),
+                    } => want.links.contains_key(p.as_str()) || !now.links.contains_key(p),
                     LinkKind::Vlan { .. } | LinkKind::Bridge { .. } | LinkKind::Vxlan { .. } => {
                         true
                     }
@@ -416,10 +416,10 @@ impl Work<'_> {
         let blocked = blocked.of(ns);
         let inherit = inherit_mtu.of(ns);
         for (name, want) in others.into_iter().chain(vlans) {
-            if blocked.is_some_and(|b| b.contains(name)) {
+            if blocked.is_some_and(|b| b.contains(name.as_str())) {
                 continue;
             }
-            let Some(have) = now.links.get(name).cloned() else {
+            let Some(have) = now.links.get(name.as_str()).cloned() else {
                 continue;
             };
             if have.owner.as_deref() != Some(*topology) {
@@ -439,9 +439,9 @@ impl Work<'_> {
                 }
             }
             if want.manage_mtu && have.mtu != want.mtu {
-                if inherit.is_some_and(|i| i.contains(name)) {
+                if inherit.is_some_and(|i| i.contains(name.as_str())) {
                     // Created after its parent's `SetMtu` (see `order`), so it already has it.
-                    now.links.get_mut(name).expect("seen above").mtu = want.mtu;
+                    now.links.get_mut(name.as_str()).expect("seen above").mtu = want.mtu;
                 } else {
                     additions.push(Action::SetMtu {
                         ns: n.clone(),
@@ -462,20 +462,20 @@ impl Work<'_> {
                 additions.push(Action::SetSysctl {
                     ns: n.clone(),
                     sysctl: key,
-                    value: want.disable_ipv6().to_string(),
-                    previous: off,
+                    value: Name::from(want.disable_ipv6()),
+                    previous: Name::from(off),
                 });
             }
-            if have.master != want.master {
+            if have.master.as_deref() != want.master.as_deref() {
                 if let Some(old) = &have.master {
                     removals.push(Action::ClearMaster {
                         ns: n.clone(),
                         link: link.clone(),
-                        master: old.clone(),
+                        master: Name::from(old),
                     });
                 }
                 if let Some(m) = &want.master {
-                    if !blocked.is_some_and(|b| b.contains(m)) {
+                    if !blocked.is_some_and(|b| b.contains(m.as_str())) {
                         additions.push(Action::SetMaster {
                             ns: n.clone(),
                             link: link.clone(),
@@ -533,7 +533,7 @@ impl Work<'_> {
                     ns: ns.clone(),
                     sysctl: key.clone(),
                     value: value.clone(),
-                    previous: have.to_string(),
+                    previous: Name::from(have),
                 });
             }
         }
@@ -560,7 +560,7 @@ impl Work<'_> {
         let Some(gone) = now.links.remove(name) else {
             return;
         };
-        now.sysctls.remove(&Sysctl::DisableIpv6(name.to_string()));
+        now.sysctls.remove(&Sysctl::DisableIpv6(Name::from(name)));
         now.routes.retain(|r| {
             r.dev.as_deref() != Some(name)
                 && !r
@@ -663,7 +663,7 @@ fn ends<'a>(ns: &'a NsRef, spec: &'a LinkSpec) -> Vec<(&'a NsRef, &'a str, LinkK
             ns,
             name.as_str(),
             LinkKind::Vlan {
-                parent: Some(parent.clone()),
+                parent: Some(parent.to_string()),
                 id: *id,
             },
         )],
@@ -685,23 +685,23 @@ fn spec_of(ns: &NsRef, name: &str, l: &ObservedLink) -> LinkSpec {
     }
     match &l.kind {
         LinkKind::Bridge { stp } => LinkSpec::Bridge {
-            name: name.to_string(),
+            name: Name::from(name),
             mac,
             stp: *stp,
             mtu: Some(l.mtu),
         },
         LinkKind::Vlan { parent, id } => LinkSpec::Vlan {
-            name: name.to_string(),
-            parent: parent.clone().unwrap_or_default(),
+            name: Name::from(name),
+            parent: Name::from(parent.clone().unwrap_or_default()),
             id: *id,
             mtu: Some(l.mtu),
         },
         _ => LinkSpec::Veth {
-            name: name.to_string(),
+            name: Name::from(name),
             mac,
             mtu: Some(l.mtu),
             peer_ns: ns.clone(),
-            peer_name: String::new(),
+            peer_name: Name::default(),
             peer_mac: mac,
         },
     }

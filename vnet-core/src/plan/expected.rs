@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use super::desired::{Desired, DesiredLink, Unit, DEFAULT_MTU, LOOPBACK_MTU, SYSCTL_DEFAULT};
-use super::{NsRef, Scope, Sysctl};
+use super::{Name, NsRef, Scope, Sysctl};
 use crate::model::Mac;
 use crate::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
 use crate::resolve::{derive_mac, MacKey};
@@ -32,10 +32,11 @@ pub fn expected_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
     let mut out = ObservedState::empty();
     for (ns, dns) in &d.namespaces {
         let mut o = base_namespace(ns_owner.clone());
-        o.sysctls.extend(dns.sysctls.clone());
+        o.sysctls
+            .extend(dns.sysctls.iter().map(|(k, v)| (k.clone(), v.to_string())));
         for (name, l) in &dns.links {
             o.links
-                .insert(name.clone(), observed_link(l, owner.clone()));
+                .insert(name.to_string(), observed_link(l, owner.clone()));
             o.sysctls.insert(
                 Sysctl::DisableIpv6(name.clone()),
                 l.disable_ipv6().to_string(),
@@ -83,7 +84,7 @@ pub fn pristine_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
         {
             let mac = placeholder_nic_mac(t, to, new_name);
             let node = out.namespaces.entry(from.clone()).or_default();
-            node.links.insert(name.clone(), physical_nic(mac));
+            node.links.insert(name.to_string(), physical_nic(mac));
             node.sysctls.insert(
                 Sysctl::DisableIpv6(name.clone()),
                 SYSCTL_DEFAULT.to_string(),
@@ -94,16 +95,20 @@ pub fn pristine_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
     for n in &t.topology().node {
         let (Some(u), Some(node)) = (
             &n.underlay,
-            out.namespaces.get_mut(&NsRef::Node(n.name.clone())),
+            out.namespaces.get_mut(&NsRef::Node(Name::from(&n.name))),
         ) else {
             continue;
         };
-        let mut link = physical_nic(placeholder_nic_mac(t, &NsRef::Node(n.name.clone()), &u.dev));
+        let mut link = physical_nic(placeholder_nic_mac(
+            t,
+            &NsRef::Node(Name::from(&n.name)),
+            &u.dev,
+        ));
         link.mtu = u.mtu();
         link.up = true;
         node.links.insert(u.dev.clone(), link);
         node.sysctls.insert(
-            Sysctl::DisableIpv6(u.dev.clone()),
+            Sysctl::DisableIpv6(Name::from(&u.dev)),
             SYSCTL_DEFAULT.to_string(),
         );
     }
@@ -181,7 +186,7 @@ fn observed_link(l: &DesiredLink, owner: Option<String>) -> ObservedLink {
         mac: l.mac,
         mtu: l.mtu,
         up: true,
-        master: l.master.clone(),
+        master: l.master.as_ref().map(Name::to_string),
         owner,
         addresses: l.addresses.clone(),
     }

@@ -16,7 +16,7 @@
 use super::desired::{Flat, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
 use super::intern::HashMap;
 use super::order::order;
-use super::{Action, LinkSpec, NsRef, Plan, Sysctl};
+use super::{Action, LinkSpec, Name, NsRef, Plan, Sysctl};
 use crate::model::Mac;
 
 /// A link the plan makes, as it is right after: down, no master, no addresses,
@@ -240,8 +240,8 @@ fn emit(d: Flat, made: &[bool]) -> Vec<Action> {
                 additions.push(Action::SetSysctl {
                     ns: ns.clone(),
                     sysctl: Sysctl::DisableIpv6(name.clone()),
-                    value: want.disable_ipv6().to_string(),
-                    previous: SYSCTL_DEFAULT.to_string(),
+                    value: Name::from(want.disable_ipv6()),
+                    previous: Name::from(SYSCTL_DEFAULT),
                 });
             }
             if let Some(master) = want.master {
@@ -277,7 +277,7 @@ fn emit(d: Flat, made: &[bool]) -> Vec<Action> {
                     ns: ns.clone(),
                     sysctl: key.clone(),
                     value: value.clone(),
-                    previous: SYSCTL_DEFAULT.to_string(),
+                    previous: Name::from(SYSCTL_DEFAULT),
                 });
             }
         }

@@ -209,10 +209,11 @@ impl<'a> Ids<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Name;
 
     #[test]
     fn ids_are_dense_and_stable() {
-        let (a, b) = (NsRef::Ct("x".to_string()), NsRef::Node("x".to_string()));
+        let (a, b) = (NsRef::Ct(Name::from("x")), NsRef::Node(Name::from("x")));
         let mut ids = Ids::default();
         let (na, nb) = (ids.ns(&a), ids.ns(&b));
         assert_ne!(na, nb, "same name, other kind: another namespace");

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use super::Name;
+
 /// A network namespace of the topology. Backends map it to a real namespace: in the
 /// sandbox `<prefix>-<name>`; on a real node, the node's own namespace (only when the
 /// caller says so explicitly) or a container's namespace by path or pid.
@@ -10,13 +12,13 @@ use std::fmt;
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
 pub enum NsRef {
     /// A hardware node's namespace (holds bridges and host ends).
-    Node(String),
+    Node(Name),
     /// A container's namespace.
-    Ct(String),
+    Ct(Name),
     /// A physical LAN; exists only in the sandbox, where it holds the LAN's switch.
-    Lan(String),
+    Lan(Name),
     /// An external host on a LAN; exists only in the sandbox.
-    Host(String),
+    Host(Name),
 }
 
 impl NsRef {

@@ -32,7 +32,7 @@ use ipnetwork::IpNetwork;
 use std::net::IpAddr;
 
 use super::intern::{HashMap, Ids, NONE};
-use super::{Action, LinkSpec, NsRef, Plan, Step, Sysctl};
+use super::{Action, LinkSpec, Name, NsRef, Plan, Step, Sysctl};
 
 /// The removals and additions of a plan, numbered together: removals first. Actions
 /// are large; they stay where they are until each is moved once into its step.
@@ -143,7 +143,7 @@ pub(crate) fn order(topology: &str, removals: Vec<Action>, additions: Vec<Action
         std::mem::replace(
             slot,
             Action::CreateNamespace {
-                ns: NsRef::Node(String::new()),
+                ns: NsRef::Node(Name::default()),
             },
         )
     };
@@ -945,21 +945,21 @@ mod tests {
 
     /// One action of every variant, in declaration order.
     fn one_of_each() -> Vec<Action> {
-        let ns = NsRef::Ct("c".to_string());
+        let ns = NsRef::Ct(Name::from("c"));
         let s = |x: &str| x.to_string();
         let net: ipnetwork::IpNetwork = "198.18.0.1/24".parse().expect("a prefix");
         let route = super::super::RouteSpec {
             dst: net,
             via: None,
-            dev: Some(s("eth0")),
+            dev: Some(Name::from("eth0")),
             metric: None,
         };
         let rule = super::super::NatRule {
             source: net,
-            out: s("eth0"),
+            out: Name::from("eth0"),
         };
         let spec = LinkSpec::Bridge {
-            name: s("br0"),
+            name: Name::from("br0"),
             mac: Mac::new(2, 0, 0, 0, 0, 1),
             stp: false,
             mtu: None,
@@ -979,48 +979,48 @@ mod tests {
             },
             Action::MoveLink {
                 from: n.clone(),
-                name: l.clone(),
+                name: Name::from(&l),
                 to: n.clone(),
-                new_name: l.clone(),
+                new_name: Name::from(&l),
             },
             Action::SetMac {
                 ns: n.clone(),
-                link: l.clone(),
+                link: Name::from(&l),
                 mac: Mac::new(2, 0, 0, 0, 0, 2),
                 previous: Mac::new(2, 0, 0, 0, 0, 3),
             },
             Action::SetMtu {
                 ns: n.clone(),
-                link: l.clone(),
+                link: Name::from(&l),
                 mtu: 1400,
                 previous: 1500,
             },
             Action::SetUp {
                 ns: n.clone(),
-                link: l.clone(),
+                link: Name::from(&l),
             },
             Action::SetDown {
                 ns: n.clone(),
-                link: l.clone(),
+                link: Name::from(&l),
             },
             Action::SetMaster {
                 ns: n.clone(),
-                link: l.clone(),
-                master: s("br0"),
+                link: Name::from(&l),
+                master: Name::from("br0"),
             },
             Action::ClearMaster {
                 ns: n.clone(),
-                link: l.clone(),
-                master: s("br0"),
+                link: Name::from(&l),
+                master: Name::from("br0"),
             },
             Action::AddAddress {
                 ns: n.clone(),
-                link: l.clone(),
+                link: Name::from(&l),
                 address: net,
             },
             Action::DelAddress {
                 ns: n.clone(),
-                link: l.clone(),
+                link: Name::from(&l),
                 address: net,
             },
             Action::AddRoute {
@@ -1033,9 +1033,9 @@ mod tests {
             },
             Action::SetSysctl {
                 ns: n.clone(),
-                sysctl: Sysctl::DisableIpv6(l),
-                value: s("1"),
-                previous: s("0"),
+                sysctl: Sysctl::DisableIpv6(Name::from(l)),
+                value: Name::from("1"),
+                previous: Name::from("0"),
             },
             Action::AddNat {
                 ns: n.clone(),
@@ -1060,19 +1060,19 @@ mod tests {
     /// nothing in another namespace.
     #[test]
     fn nat_comes_after_forwarding_and_its_link() {
-        let gw = NsRef::Ct("gw".to_string());
-        let other = NsRef::Node("n1".to_string());
+        let gw = NsRef::Ct(Name::from("gw"));
+        let other = NsRef::Node(Name::from("n1"));
         let sysctl = |sysctl: Sysctl| Action::SetSysctl {
             ns: gw.clone(),
             sysctl,
-            value: "1".to_string(),
-            previous: "0".to_string(),
+            value: Name::from("1"),
+            previous: Name::from("0"),
         };
         let nat = Action::AddNat {
             ns: gw.clone(),
             rule: super::super::NatRule {
                 source: "198.18.0.0/24".parse().expect("a prefix"),
-                out: "wan".to_string(),
+                out: Name::from("wan"),
             },
         };
         let additions = vec![
@@ -1083,7 +1083,7 @@ mod tests {
             Action::CreateLink {
                 ns: gw.clone(),
                 spec: LinkSpec::Bridge {
-                    name: "wan".to_string(),
+                    name: Name::from("wan"),
                     mac: Mac::new(2, 0, 0, 0, 0, 1),
                     stp: false,
                     mtu: None,
@@ -1125,13 +1125,13 @@ mod tests {
     fn rank_sorted_matches_the_plain_sort() {
         let names = ["eth0", "eth1", "e", "veth10.0", "veth9.0", "br0", "switch"];
         let nss = [
-            NsRef::Node("m1".to_string()),
-            NsRef::Node("m2".to_string()),
-            NsRef::Ct("c1".to_string()),
-            NsRef::Ct("c10".to_string()),
-            NsRef::Ct("c2".to_string()),
-            NsRef::Lan("lan0".to_string()),
-            NsRef::Host("h0".to_string()),
+            NsRef::Node(Name::from("m1")),
+            NsRef::Node(Name::from("m2")),
+            NsRef::Ct(Name::from("c1")),
+            NsRef::Ct(Name::from("c10")),
+            NsRef::Ct(Name::from("c2")),
+            NsRef::Lan(Name::from("lan0")),
+            NsRef::Host(Name::from("h0")),
         ];
         let mut all: Vec<(bool, Action)> = Vec::new();
         for (i, base) in one_of_each().into_iter().enumerate() {
@@ -1166,12 +1166,12 @@ mod tests {
             CreateLink { ns, spec } | DeleteLink { ns, spec } => {
                 *ns = to.clone();
                 if let LinkSpec::Bridge { name: n, .. } = spec {
-                    *n = name.to_string();
+                    *n = Name::from(name);
                 }
             }
             MoveLink { from, name: n, .. } => {
                 *from = to.clone();
-                *n = name.to_string();
+                *n = Name::from(name);
             }
             SetMac { ns, link, .. }
             | SetMtu { ns, link, .. }
@@ -1187,15 +1187,15 @@ mod tests {
                 ..
             } => {
                 *ns = to.clone();
-                *link = name.to_string();
+                *link = Name::from(name);
             }
             AddRoute { ns, route } | DelRoute { ns, route } => {
                 *ns = to.clone();
-                route.dev = Some(name.to_string());
+                route.dev = Some(Name::from(name));
             }
             AddNat { ns, rule } | DelNat { ns, rule } => {
                 *ns = to.clone();
-                rule.out = name.to_string();
+                rule.out = Name::from(name);
             }
             SetSysctl { ns, .. } => *ns = to.clone(),
             WriteFile { path, .. } | RemoveFile { path, .. } => *path = name.to_string(),

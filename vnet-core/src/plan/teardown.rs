@@ -13,7 +13,7 @@
 
 use super::desired::{Desired, Unit, SYSCTL_DEFAULT};
 use super::order::order;
-use super::{Action, Plan, Scope, Sysctl};
+use super::{Action, Name, Plan, Scope, Sysctl};
 use crate::ValidTopology;
 
 /// The plan that removes what `t` builds in `scope`, in reverse dependency order.
@@ -44,7 +44,7 @@ pub fn teardown(t: &ValidTopology, scope: &Scope) -> Plan {
                 removals.push(Action::SetSysctl {
                     ns: ns.clone(),
                     sysctl: key.clone(),
-                    value: SYSCTL_DEFAULT.to_string(),
+                    value: Name::from(SYSCTL_DEFAULT),
                     previous: value.clone(),
                 });
             }
@@ -88,8 +88,8 @@ pub fn teardown(t: &ValidTopology, scope: &Scope) -> Plan {
                     removals.push(Action::SetSysctl {
                         ns: to.clone(),
                         sysctl: Sysctl::DisableIpv6(new_name.clone()),
-                        value: SYSCTL_DEFAULT.to_string(),
-                        previous: nic.disable_ipv6().to_string(),
+                        value: Name::from(SYSCTL_DEFAULT),
+                        previous: Name::from(nic.disable_ipv6()),
                     });
                 }
                 removals.push(Action::SetDown {

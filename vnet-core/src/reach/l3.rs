@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::model::{Route, RouteDest};
-use crate::plan::NsRef;
+use crate::plan::{Name, NsRef};
 use crate::ValidTopology;
 
 /// An L2 segment: where frames from one interface reach another.
@@ -91,7 +91,7 @@ impl Network {
         let topo = t.topology();
         let mut hosts = BTreeMap::new();
         for ct in &topo.ct {
-            let ns = NsRef::Ct(ct.name.clone());
+            let ns = NsRef::Ct(Name::from(&ct.name));
             let mut h = Host {
                 forward_v4: ct.forward.ipv4,
                 forward_v6: ct.forward.ipv6,
@@ -146,7 +146,7 @@ impl Network {
                     routes: static_routes(&host.route),
                     ..Host::default()
                 };
-                hosts.insert(NsRef::Host(host.name.clone()), h);
+                hosts.insert(NsRef::Host(Name::from(&host.name)), h);
             }
         }
         for b in &topo.bridge {
@@ -155,7 +155,7 @@ impl Network {
             }
             for node in t.bridge_nodes(&b.name) {
                 let h = hosts
-                    .entry(NsRef::Node(node.to_string()))
+                    .entry(NsRef::Node(Name::from(node)))
                     .or_insert_with(Host::default);
                 h.ifaces.push(Iface {
                     name: b.name.clone(),

@@ -22,7 +22,7 @@ use std::fmt;
 
 use vnet_core::model::Mac;
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
-use vnet_core::plan::{Action, LinkSpec, NatRule, NsRef, Plan, RouteSpec, Sysctl};
+use vnet_core::plan::{Action, LinkSpec, Name, NatRule, NsRef, Plan, RouteSpec, Sysctl};
 
 /// Why the kernel refused an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +191,7 @@ impl Kernel {
                     };
                     let disable = o
                         .sysctls
-                        .get(&Sysctl::DisableIpv6((*name).clone()))
+                        .get(&Sysctl::DisableIpv6(Name::from(name.as_str())))
                         .cloned()
                         .unwrap_or_else(|| "0".into());
                     let id = k.add(ns, name, kind, l.mac, l.mtu, l.owner.clone());
@@ -300,7 +300,7 @@ impl Kernel {
     fn route_dev(&self, ns: &NsRef, r: &RouteSpec) -> Option<u64> {
         let n = self.namespaces.get(ns)?;
         let dev = match &r.dev {
-            Some(d) => Some(*n.names.get(d)?),
+            Some(d) => Some(*n.names.get(d.as_str())?),
             None => None,
         };
         match r.via {
@@ -434,7 +434,7 @@ impl Kernel {
                     self.remove_link(c, true);
                 }
                 let n = self.namespaces.get_mut(from).expect("checked");
-                n.names.remove(name);
+                n.names.remove(name.as_str());
                 n.routes.retain(|_, dev| *dev != id);
                 for c in self.links.values_mut() {
                     if c.master == Some(id) {
@@ -443,7 +443,7 @@ impl Kernel {
                 }
                 let l = self.links.get_mut(&id).expect("checked");
                 l.ns = to.clone();
-                l.name = new_name.clone();
+                l.name = new_name.to_string();
                 l.up = false;
                 l.master = None;
                 l.addresses.clear();
@@ -458,7 +458,7 @@ impl Kernel {
                     .get_mut(to)
                     .expect("checked")
                     .names
-                    .insert(new_name.clone(), id);
+                    .insert(new_name.to_string(), id);
             }
             Action::SetMac {
                 ns,
@@ -588,14 +588,14 @@ impl Kernel {
                     Some(l) => {
                         let id = self.need(ns, l)?;
                         let link = self.links.get_mut(&id).expect("checked");
-                        std::mem::replace(&mut link.disable_ipv6, value.clone())
+                        std::mem::replace(&mut link.disable_ipv6, value.to_string())
                     }
                     None => self
                         .namespaces
                         .get_mut(ns)
                         .expect("checked")
                         .sysctls
-                        .insert(sysctl.clone(), value.clone())
+                        .insert(sysctl.clone(), value.to_string())
                         .unwrap_or_else(|| "0".into()),
                 };
                 if &old != previous {
@@ -792,8 +792,10 @@ impl Kernel {
                         .collect()
                 };
                 if !is_lo {
-                    o.sysctls
-                        .insert(Sysctl::DisableIpv6(name.clone()), l.disable_ipv6.clone());
+                    o.sysctls.insert(
+                        Sysctl::DisableIpv6(Name::from(name.as_str())),
+                        l.disable_ipv6.clone(),
+                    );
                 }
                 o.links.insert(
                     name.clone(),

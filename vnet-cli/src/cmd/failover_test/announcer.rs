@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::Duration;
+use vnet_core::plan::Name;
 
 use anyhow::anyhow;
 use vnet_backend_netlink::announce;
@@ -47,8 +48,8 @@ pub fn interfaces(
             .ns_path(&ns)
             .ok_or_else(|| Failure::system(anyhow!("no namespace file for {ns}")))
     };
-    let ct_ns = path(NsRef::Ct(c.name.clone()))?;
-    let node_ns = path(NsRef::Node(node.to_string()))?;
+    let ct_ns = path(NsRef::Ct(Name::from(&c.name)))?;
+    let node_ns = path(NsRef::Node(Name::from(node)))?;
     let mut out = Vec::new();
     for v in &c.veth {
         out.push(Interface {
@@ -66,7 +67,7 @@ pub fn interfaces(
             ct_ns: ct_ns.clone(),
             ifname: nic.name.clone(),
             port: Some((
-                path(NsRef::Lan(nic.lan.clone()))?,
+                path(NsRef::Lan(Name::from(&nic.lan)))?,
                 format!("n{}.{index}", c.id),
             )),
             addresses: nic.addresses.iter().map(|a| a.ip()).collect(),

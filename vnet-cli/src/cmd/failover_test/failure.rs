@@ -21,6 +21,7 @@ use anyhow::{anyhow, Context};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use vnet_core::plan::Name;
 
 use vnet_backend_netlink::{announce, ApplyOptions};
 use vnet_core::model::Container;
@@ -95,8 +96,8 @@ pub fn power_down(
     for c in &cts {
         for (index, nic) in c.nic.iter().enumerate() {
             actions.push(Action::SetDown {
-                ns: NsRef::Lan(nic.lan.clone()),
-                link: uplink_port_names(c, index).1,
+                ns: NsRef::Lan(Name::from(&nic.lan)),
+                link: Name::from(uplink_port_names(c, index).1),
             });
         }
     }
@@ -142,7 +143,7 @@ pub fn rename_uplink_ports(
 ) -> Result<(), Failure> {
     for c in containers(t, names)? {
         for (index, nic) in c.nic.iter().enumerate() {
-            let lan = NsRef::Lan(nic.lan.clone());
+            let lan = NsRef::Lan(Name::from(&nic.lan));
             let ns_name = target
                 .prefix
                 .as_deref()
@@ -191,7 +192,7 @@ pub fn hang(t: &ValidTopology, target: &Resolved, names: &[String]) -> Result<Gh
     let cts = containers(t, names)?;
     let mut actions = Vec::new();
     for c in &cts {
-        let ns = NsRef::Ct(c.name.clone());
+        let ns = NsRef::Ct(Name::from(&c.name));
         let links = c
             .veth
             .iter()
@@ -202,7 +203,7 @@ pub fn hang(t: &ValidTopology, target: &Resolved, names: &[String]) -> Result<Gh
             for a in addresses {
                 actions.push(Action::DelAddress {
                     ns: ns.clone(),
-                    link: link.clone(),
+                    link: Name::from(link.as_str()),
                     address: *a,
                 });
             }
@@ -231,7 +232,7 @@ pub fn hang(t: &ValidTopology, target: &Resolved, names: &[String]) -> Result<Gh
 fn ghost(target: &Resolved, cts: &[&Container]) -> Result<Ghosts, Failure> {
     let mut ghosts = Ghosts::default();
     for c in cts {
-        let ns = NsRef::Ct(c.name.clone());
+        let ns = NsRef::Ct(Name::from(&c.name));
         let file = target
             .ns_path(&ns)
             .ok_or_else(|| Failure::system(anyhow!("no namespace file for {ns}")))?;

@@ -34,6 +34,7 @@ mod uplink;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use vnet_core::plan::Name;
 
 use vnet_core::plan::NsRef;
 use vnet_core::ValidTopology;
@@ -223,7 +224,7 @@ fn run_case(
         // far as measuring.
         let canary = match (&result, &target.prefix) {
             (Ok(_), Some(p)) => Some(settle::Canary::plant(
-                &NsRef::Host(s.from.clone()).sandbox_name(p),
+                &NsRef::Host(Name::from(&s.from)).sandbox_name(p),
             )),
             _ => None,
         };

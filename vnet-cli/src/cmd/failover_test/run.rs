@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
+use vnet_core::plan::Name;
 
 use vnet_core::plan::NsRef;
 
@@ -129,7 +130,7 @@ pub fn one_run(
     n: u32,
 ) -> Result<RunReport, Failure> {
     apply::apply_netlink(&copies.home, target, Output::Json)?;
-    let host = NsRef::Host(s.from.clone());
+    let host = NsRef::Host(Name::from(&s.from));
     let host_ns = target
         .ns_path(&host)
         .ok_or_else(|| Failure::system(anyhow!("no namespace for LAN host {}", s.from)))?;
