@@ -8,68 +8,20 @@
 //! the names sorted as strings.
 
 use std::collections::{HashMap as StdHashMap, HashSet as StdHashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::NsRef;
 
-/// A multiply-rotate hash (the one rustc uses, "Fx"), a word at a time: the keys are the
-/// plan's own names and ids, where SipHash's protection against hash flooding buys
-/// nothing and costs most of the lookup.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Fx(u64);
-
-impl Fx {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        // The multiply carries low bits of the input only upwards, so a key whose low
-        // half repeats (a link's name id, under thousands of namespace ids) would land
-        // in one bucket run; folding the high half down spreads them.
-        let h = self.0;
-        (h ^ (h >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 29)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(c);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-}
+/// The hasher of the planner's maps: foldhash's fast hash (validation's maps use it
+/// too), with a fixed seed. The keys are the plan's own names and ids, where SipHash's
+/// protection against hash flooding buys nothing and costs most of the lookup; a fixed
+/// seed keeps runs alike (nothing iterates these maps, so the seed cannot reach a plan).
+pub(crate) type Hasher = foldhash::fast::FixedState;
 
 /// A hash map for lookups only (never iterated, so its order cannot leak into a plan).
-pub(crate) type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
+pub(crate) type HashMap<K, V> = StdHashMap<K, V, Hasher>;
 
 /// A hash set for membership only (never iterated, likewise).
-pub(crate) type HashSet<T> = StdHashSet<T, BuildHasherDefault<Fx>>;
+pub(crate) type HashSet<T> = StdHashSet<T, Hasher>;
 
 /// "No id": the end of a list, a missing provider.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -253,17 +205,5 @@ mod tests {
         let rank = ids.name_ranks();
         let ranked: Vec<u32> = got.iter().map(|id| rank[*id as usize]).collect();
         assert_eq!(ranked, vec![3, 1, 2, 0]);
-    }
-
-    #[test]
-    fn hash_tells_names_apart() {
-        let h = |s: &str| {
-            let mut f = Fx::default();
-            std::hash::Hash::hash(s, &mut f);
-            f.finish()
-        };
-        assert_eq!(h("veth101.0"), h("veth101.0"));
-        assert_ne!(h("veth101.0"), h("veth101.1"));
-        assert_ne!(h("abcdefgh"), h("abcdefgh1"));
     }
 }
