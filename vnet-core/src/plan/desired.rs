@@ -214,6 +214,7 @@ impl Builder<'_> {
                 .map(|x| x.name.clone())
                 .collect(),
         };
+        self.reserve(&nodes);
         for n in &nodes {
             let ns = self.ns(&NsRef::Node(Name::from(n.as_str())));
             // A real node's forwarding is the machine's business, not the topology's.
@@ -294,6 +295,40 @@ impl Builder<'_> {
             if nodes.iter().any(|n| n == home) {
                 self.container(ct, home);
             }
+        }
+    }
+
+    /// Room for the namespaces, the units and each node's links, counted from the
+    /// topology (a little more than needed is fine). At 10,000 containers these vectors
+    /// hold tens of thousands of entries of ~100 bytes; growing them by doubling copied
+    /// ~10 MB per compile, a tenth of its last-level cache misses (callgrind).
+    fn reserve(&mut self, nodes: &[String]) {
+        let t = self.t;
+        let topo = t.topology();
+        let (per_node, shared) = (nodes.len(), topo.bridge.len() + 2 * topo.patch.len());
+        let hosts: usize = topo.lan.iter().map(|l| l.host.len()).sum();
+        let ct_links: usize = topo
+            .ct
+            .iter()
+            .map(|c| c.veth.len() + c.nic.len() + c.vlan.len())
+            .sum();
+        self.d
+            .spaces
+            .reserve(per_node + topo.ct.len() + topo.lan.len() + hosts);
+        self.d
+            .units
+            .reserve(ct_links + hosts + per_node * (shared + 2) + topo.lan.len());
+        // A node holds the host ends of its containers' veth pairs, its bridges and
+        // patches, and a VXLAN device and an underlay per stretched bridge at most.
+        let mut host_ends: BTreeMap<&str, usize> = BTreeMap::new();
+        for ct in &topo.ct {
+            *host_ends.entry(t.home_node(ct)).or_default() += ct.veth.len() + ct.nic.len();
+        }
+        for n in nodes {
+            let room = host_ends.get(n.as_str()).copied().unwrap_or(0) + 2 * shared + 1;
+            self.ns(&NsRef::Node(Name::from(n.as_str())))
+                .links
+                .reserve(room);
         }
     }
 
