@@ -6,52 +6,60 @@
 //!
 //! Goal: linear (10x the containers costs at most 12x the time) and 10,000 containers in
 //! under 100 ms. Runs of `cargo bench -p benches --bench plan --bench plan_mimalloc`
-//! (2 cores, release, nice -19) on 2026-11-27 on a shared machine (load average 1.0-1.5);
-//! runs 1 and 2 after the `order` change below, run 3 after the `fresh` change too. Mean
-//! (95% CI); ratio = this size / the size before, in the same run:
+//! (2 cores, release, nice -19) on 2026-11-27, second session, on a shared machine
+//! (a Firecracker guest; the same binary moved up to 50% between runs minutes apart).
+//! Runs A and B at the `Name` change, C with foldhash in `intern` (a build ran beside
+//! part of it), D at the reserved vectors (the final code). Mean; ratio = this size / the
+//! size before, in the same run:
 //!
-//! | containers | steps | mimalloc run 1 | ratio | run 2 | ratio | run 3 | ratio |
-//! |---|---|---|---|---|---|---|---|
-//! | 100 | 938 | 0.76 ms (0.75-0.77) | | 0.64 ms (0.58-0.71) | | 0.48 ms (0.46-0.50) | |
-//! | 1,000 | 9,038 | 7.41 ms (6.83-7.97) | 9.8x | 5.97 ms (5.60-6.43) | 9.3x | 6.13 ms (5.68-6.61) | 12.8x |
-//! | 10,000 | 88,148 | 82.3 ms (80.2-84.3) | 11.1x | 83.7 ms (81.3-86.7) | 14.0x | 90.8 ms (83.4-99.4) | 14.8x |
-//! | 100,000 | 808,688 | 1.27 s (1.22-1.33) | 15.5x | 1.39 s (1.28-1.50) | 16.6x | 1.18 s (1.11-1.25) | 12.9x |
+//! | containers | steps | mimalloc A | B | C | D | ratios D (A, B, C) |
+//! |---|---|---|---|---|---|---|
+//! | 100 | 938 | 0.66 ms | 0.62 ms | 0.59 ms | 0.53 ms | |
+//! | 1,000 | 9,038 | 7.52 ms | 7.54 ms | 5.69 ms | 6.16 ms | 11.7x (11.3, 12.1, 9.7) |
+//! | 10,000 | 88,148 | 95.2 ms | 107 ms | 99.8 ms | 101 ms | 16.4x (12.7, 14.2, 17.5) |
+//! | 100,000 | 808,688 | 1.37 s | 1.45 s | 1.19 s | 1.14 s | 11.3x (14.4, 13.5, 11.9) |
 //!
-//! With glibc's malloc (this bench), the same runs: 100: 0.77 / 0.83 / 0.70 ms; 1,000:
-//! 7.33 / 10.1 / 9.96 ms; 10,000: 122 / 148 / 133 ms; 100,000: 1.72 / 1.76 / 1.60 s. The
-//! previous round (glibc, one run): 0.69 ms, 7.49 ms, 168 ms, 3.18 s.
+//! With glibc's malloc (this bench), A / B / C / D: 100: 0.84 / 0.90 / 0.62 / 0.87 ms;
+//! 1,000: 6.89 / 10.7 / 8.52 / 10.7 ms; 10,000: 94.6 / 138 / 124 / 112 ms; 100,000: 1.31 /
+//! 1.51 / 1.38 / 1.25 s (ratios in D: 12.3x, 10.4x, 11.2x).
 //!
-//! So: 10,000 containers in 82-91 ms under mimalloc (goal met for the `vnet` binary;
-//! with glibc's malloc 122-148 ms, not met). The linearity goal is NOT met: the ratios
-//! differ a lot from run to run (the machine is shared), but 1,000 -> 10,000 is 11-15x
-//! and 10,000 -> 100,000 13-17x. The instruction counts are linear (callgrind, inclusive, the previous round:
-//! 5.2 M, 52.5 M, 537 M, 5,256 M, i.e. 9.8-10.2x per 10x); the wall clock is not because
-//! of memory. A compile of 10,000 containers makes ~690,000 allocations (318,000 of them
-//! `String` clones: every action owns its namespace and link names; the `fresh` change
-//! below moves ~60,000 of them instead), its actions (144 bytes each) and steps (184
-//! bytes) fill ~30 MB, and at 100,000 its hash tables and strings leave every cache; at
-//! 100,000, perf shows the biggest extra cost is the kernel clearing pages the allocator
-//! gave back between runs (mimalloc purges freed memory after 1 s, and a run takes more).
+//! The first session of that day, before these changes (mimalloc, three runs): 1,000:
+//! 5.97-7.41 ms, 10,000: 82.3-90.8 ms, 100,000: 1.18-1.39 s; glibc 10,000: 122-148 ms.
+//! Wall clock cannot tell the two sessions apart on this machine: run side by side,
+//! interleaved, three times, the previous and the new code took 75.5 / 68.2, 121 / 88.9
+//! and 92.8 / 102 ms at 10,000 (mimalloc). The instruction counts can, below.
 //!
-//! What this round changed (10,000 containers, callgrind with a 4 MB last-level cache):
-//! - `order`: each action's namespace, first name, own link and sort class are interned
-//!   once (`Key`) in one pass in the order the actions were made; the sort, the needs
-//!   and the providers read the keys, and the actions themselves are read sequentially
-//!   (providers keep the smallest rank instead of the first visited, so the order of
-//!   reading does not matter). Needs are 12 bytes (a next hop is an index). Instructions
-//!   432 M -> 412 M, simulated last-level read misses 2.59 M -> 2.23 M; wall clock of the
-//!   needs phase ~43 ms -> ~22 ms (one-shot runs).
-//! - `fresh`: checks, then takes the desired state apart into the actions (units' links,
-//!   masters, routes, NAT rules and each link name's last use moved, not cloned):
-//!   compile 411 M -> 386 M instructions, `free` 32 M -> 19 M.
-//! - `vnet` links mimalloc: glibc's malloc/free were ~20% of the instructions of a
-//!   compile, and under glibc the 100,000-container case page-faults its whole footprint
-//!   again on every run.
+//! So: 10,000 containers in 95-107 ms under mimalloc this session (the goal is on its
+//! edge; 82-91 ms in the first session's runs), 95-138 ms with glibc's malloc. The
+//! linearity goal is NOT met: 10,000 -> 100,000 is 11.3-14.4x, and 1,000 -> 10,000
+//! 12.7-17.5x under mimalloc (10.4-14.6x under glibc).
 //!
-//! Next step, where the time is: names as shared, cheaply cloned strings (`Arc<str>` or
-//! ids into the topology) in `NsRef` and the actions, which removes most of the 690,000
-//! allocations and half the bytes; then the desired state (`desired.rs`, ~25% of the
-//! instructions) borrowing from the topology instead of cloning it.
+//! Where the time goes (callgrind, compile only, `--cache-sim=yes --LL=4194304,16,64`):
+//! compile of 1,000 containers 33.4 M instructions and 73,000 last-level data misses;
+//! of 10,000, 337 M instructions (10.1x: the work is linear) and 2.61 M misses (36x).
+//! At 1,000 the whole compile fits in the last-level cache; at 10,000 its actions (144
+//! bytes each, 12.7 MB) and steps (184 bytes, 16 MB) do not, and writing them is most
+//! of the misses: memmove has 57% of the write misses (moving actions into the plan's
+//! vector, then each into its step). The ordering's interning (`order::key` and
+//! `needs_edges`, hash tables of ~20,000 names and links) has a fifth of the read
+//! misses; one-shot phase timings (plan_timing with temporary timers) put it at 20x per
+//! 10x the containers, the rest of the phases at 10-15x.
+//!
+//! What this round changed (compile of 10,000 containers, callgrind as above):
+//! - Names are `vnet_core::plan::Name` (smol_str: inline up to 23 bytes, no
+//!   allocation on clone) instead of `String` in `NsRef`, the actions and the desired
+//!   state, ~300,000 allocations fewer; and `intern` compares the last four names and
+//!   links looked up before its hash tables (55% of the lookups hit). Both: 386 M ->
+//!   345.5 M instructions. Then the maps use foldhash like validation (343.8 M, the same
+//!   misses).
+//! - `desired`: namespaces, units and each node's links are reserved up front (they
+//!   grew by doubling, copying ~10 MB): 336.8 M instructions, misses 2.74 M -> 2.61 M.
+//!
+//! Next step, where the misses are: smaller actions and steps (a `CreateLink` carries a
+//! 100-byte `LinkSpec` in every action of the enum; steps copy actions instead of
+//! referring to them), and ids for namespaces and links handed from the desired state
+//! to the ordering instead of interning every action's names again through hash tables
+//! larger than the cache.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
