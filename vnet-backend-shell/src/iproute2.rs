@@ -4,7 +4,7 @@
 //! The spelling of each action comes from [`vnet_core::plan::command`], the same one the
 //! plan listing shows and [`crate::exec`] runs.
 
-use vnet_core::plan::command::{default_ipv6_off_argv, iproute2_argv};
+use vnet_core::plan::command::{iproute2_argv, step_argv};
 use vnet_core::plan::{born_without_ipv6, Action, NsRef, Plan};
 
 use crate::error::ShellError;
@@ -88,12 +88,7 @@ pub fn plan_commands(plan: &Plan, ns: &dyn Fn(&NsRef) -> String) -> Vec<StepComm
     plan.steps
         .iter()
         .map(|s| {
-            let mut run = iproute2_argv(&s.action, &plan.topology, ns);
-            if let Action::CreateNamespace { ns: n } = &s.action {
-                if born_off.contains(n) {
-                    run.push(default_ipv6_off_argv(&ns(n)));
-                }
-            }
+            let run = step_argv(&s.action, &plan.topology, ns, &born_off);
             StepCommands {
                 step: s.id,
                 stage: s.stage,

@@ -3,16 +3,20 @@
 //! listing shows the commands, and teardown deletes namespaces, containers first.
 
 use vnet_core::plan::{
-    compile, listing::listing, teardown, Action, LinkSpec, NsRef, Scope, Sysctl,
+    born_without_ipv6, compile, listing::listing, namespaces_created, teardown, Action, LinkSpec,
+    NsRef, Scope, Sysctl,
 };
 use vnet_core::{Document, Format, ValidTopology};
 
 fn seed() -> ValidTopology {
-    let text = include_str!("../../examples/seed.toml");
+    example(include_str!("../../examples/seed.toml"))
+}
+
+fn example(text: &str) -> ValidTopology {
     Document::parse(text, Format::Toml)
-        .expect("the seed parses")
+        .expect("the example parses")
         .validate()
-        .expect("the seed is valid")
+        .expect("the example is valid")
 }
 
 /// Which of the article's steps an action is, if it is one of them.
@@ -89,6 +93,53 @@ fn seed_listing_names_namespaces_and_commands() {
         })
         .collect();
     assert_eq!(numbers, (1..=plan.len()).collect::<Vec<_>>());
+}
+
+/// The command lines the listing gives step `create namespace <ns>`.
+fn namespace_commands(text: &str, ns: &str) -> Vec<String> {
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.ends_with(&format!("create namespace {ns}")));
+    lines.next().expect("the namespace is created");
+    lines
+        .take_while(|l| l.starts_with("        "))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn listing_shows_links_born_with_ipv6_off() {
+    // Namespaces whose links all want IPv6 off are created with the default off, so no
+    // link ever sends IPv6 DAD/MLD; the listing shows that write right after the
+    // namespace's creation, and only there. nat-vlan has both kinds: the router holds
+    // IPv6 addresses, node m2 (a bridge and host ends of veth pairs) does not.
+    let plan = compile(
+        &example(include_str!("../../examples/nat-vlan.toml")),
+        &Scope::Sandbox,
+    );
+    let text = listing(&plan, &|n| n.sandbox_name("vnet"));
+    let born_off = born_without_ipv6(&plan);
+    let created = namespaces_created(&plan);
+    for ns in ["node m2", "ct router"] {
+        assert!(
+            created.iter().any(|n| n.to_string() == ns),
+            "{ns} is created"
+        );
+    }
+    assert!(born_off.iter().any(|n| n.to_string() == "node m2"));
+    assert!(!born_off.iter().any(|n| n.to_string() == "ct router"));
+    for ns in &created {
+        let commands = namespace_commands(&text, &ns.to_string());
+        let name = ns.sandbox_name("vnet");
+        let default_off =
+            format!("ip netns exec {name} sysctl -qw net/ipv6/conf/default/disable_ipv6=1");
+        assert_eq!(commands.first(), Some(&format!("ip netns add {name}")));
+        assert_eq!(
+            commands.contains(&default_off),
+            born_off.contains(ns),
+            "{ns}: {commands:?}"
+        );
+    }
 }
 
 #[test]

@@ -21,6 +21,7 @@
 //! assert_eq!(argv[0].join(" "), "ip -n vnet-m1 link set veth1 master br0");
 //! ```
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
@@ -134,6 +135,25 @@ pub fn iproute2_argv(
         } => vec![write_file_argv(path, contents, *mode)],
         Action::RemoveFile { path, .. } => vec![words(&["rm", "-f", "--", path])],
     }
+}
+
+/// The argv(s) of step `action` of a plan whose [`super::born_without_ipv6`] namespaces
+/// are `born_off`: [`iproute2_argv`], and for the creation of such a namespace the
+/// [`default_ipv6_off_argv`] right after it, so a listing shows, and a script runs,
+/// everything that changes.
+pub fn step_argv(
+    action: &Action,
+    topology: &str,
+    ns: &dyn Fn(&NsRef) -> String,
+    born_off: &BTreeSet<&NsRef>,
+) -> Vec<Vec<String>> {
+    let mut run = iproute2_argv(action, topology, ns);
+    if let Action::CreateNamespace { ns: n } = action {
+        if born_off.contains(n) {
+            run.push(default_ipv6_off_argv(&ns(n)));
+        }
+    }
+    run
 }
 
 /// The argv that makes links registered in namespace `ns` from now on start with IPv6

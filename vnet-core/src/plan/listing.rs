@@ -13,8 +13,8 @@
 
 use std::fmt::Write as _;
 
-use super::command::iproute2_argv;
-use super::{Action, LinkSpec, NsRef, Plan};
+use super::command::step_argv;
+use super::{born_without_ipv6, Action, LinkSpec, NsRef, Plan};
 
 /// The readable listing of `plan`, namespaces named by `ns_name` (e.g.
 /// `|ns| ns.sandbox_name("vnet")`; an empty name is the namespace the commands run in).
@@ -26,6 +26,7 @@ pub fn listing(plan: &Plan, ns_name: &dyn Fn(&NsRef) -> String) -> String {
         plan.steps.len(),
         stages
     );
+    let born_off = born_without_ipv6(plan);
     let mut current: Option<Option<&NsRef>> = None;
     for step in &plan.steps {
         let ns = step.action.ns();
@@ -45,7 +46,7 @@ pub fn listing(plan: &Plan, ns_name: &dyn Fn(&NsRef) -> String) -> String {
             current = Some(ns);
         }
         let _ = writeln!(out, "{:>4}. {}", step.id + 1, describe(&step.action));
-        for argv in iproute2_argv(&step.action, &plan.topology, ns_name) {
+        for argv in step_argv(&step.action, &plan.topology, ns_name, &born_off) {
             let line: Vec<String> = argv.iter().map(|a| quote(a)).collect();
             let _ = writeln!(out, "        {}", line.join(" "));
         }
