@@ -1,6 +1,6 @@
 //! Netlink messages for each action family, as pure functions: an action's data in, an
 //! rtnetlink message out (the `ip` command each one equals is named at the function).
-//! Executing them is the executor's job ([`crate::exec`]).
+//! Executing them is the executor's job (`crate::exec`).
 
 pub mod address;
 pub mod fdb;

@@ -29,7 +29,7 @@ pub fn write(sysctl: &Sysctl, value: &str) -> io::Result<()> {
 
 /// `sysctl -w net.ipv6.conf.default.disable_ipv6=1` in the calling thread's namespace:
 /// links registered there from now on start with IPv6 off (see
-/// [`crate::ipv6_default`]).
+/// `crate::ipv6_default`).
 pub fn write_default_disable_ipv6() -> io::Result<()> {
     fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", b"1")
 }
@@ -85,7 +85,7 @@ impl SysctlDir {
         Ok(Some(text.trim().to_string()))
     }
 
-    /// Like [`write`], relative to this namespace's `/proc/sys/net`.
+    /// Like [`write()`], relative to this namespace's `/proc/sys/net`.
     pub fn write(&self, sysctl: &Sysctl, value: &str) -> io::Result<()> {
         use std::io::Write;
         self.open_at(sysctl, true)?.write_all(value.as_bytes())

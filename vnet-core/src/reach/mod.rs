@@ -1,7 +1,7 @@
 //! Which endpoints must reach which, computed from the model alone.
 //!
 //! `vnet verify` probes every pair with real ICMP echo and compares with this matrix. The
-//! expectation comes from a small L3 simulation of the topology ([`l3`]): connected
+//! expectation comes from a small L3 simulation of the topology (`l3.rs`): connected
 //! subnets and static routes with longest-prefix match, forwarding switches, source NAT,
 //! and the return path. A pair is expected to answer only when both the request and the
 //! reply find their way.
