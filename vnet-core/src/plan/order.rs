@@ -946,7 +946,6 @@ mod tests {
     /// One action of every variant, in declaration order.
     fn one_of_each() -> Vec<Action> {
         let ns = NsRef::Ct(Name::from("c"));
-        let s = |x: &str| x.to_string();
         let net: ipnetwork::IpNetwork = "198.18.0.1/24".parse().expect("a prefix");
         let route = super::super::RouteSpec {
             dst: net,
@@ -964,8 +963,8 @@ mod tests {
             stp: false,
             mtu: None,
         };
-        let link = |ns: &NsRef| (ns.clone(), s("eth0"));
-        let (n, l) = link(&ns);
+        let s = |x: &str| x.to_string();
+        let (n, l) = (ns, Name::from("eth0"));
         vec![
             Action::CreateNamespace { ns: n.clone() },
             Action::DeleteNamespace { ns: n.clone() },
@@ -979,48 +978,48 @@ mod tests {
             },
             Action::MoveLink {
                 from: n.clone(),
-                name: Name::from(&l),
+                name: l.clone(),
                 to: n.clone(),
-                new_name: Name::from(&l),
+                new_name: l.clone(),
             },
             Action::SetMac {
                 ns: n.clone(),
-                link: Name::from(&l),
+                link: l.clone(),
                 mac: Mac::new(2, 0, 0, 0, 0, 2),
                 previous: Mac::new(2, 0, 0, 0, 0, 3),
             },
             Action::SetMtu {
                 ns: n.clone(),
-                link: Name::from(&l),
+                link: l.clone(),
                 mtu: 1400,
                 previous: 1500,
             },
             Action::SetUp {
                 ns: n.clone(),
-                link: Name::from(&l),
+                link: l.clone(),
             },
             Action::SetDown {
                 ns: n.clone(),
-                link: Name::from(&l),
+                link: l.clone(),
             },
             Action::SetMaster {
                 ns: n.clone(),
-                link: Name::from(&l),
+                link: l.clone(),
                 master: Name::from("br0"),
             },
             Action::ClearMaster {
                 ns: n.clone(),
-                link: Name::from(&l),
+                link: l.clone(),
                 master: Name::from("br0"),
             },
             Action::AddAddress {
                 ns: n.clone(),
-                link: Name::from(&l),
+                link: l.clone(),
                 address: net,
             },
             Action::DelAddress {
                 ns: n.clone(),
-                link: Name::from(&l),
+                link: l.clone(),
                 address: net,
             },
             Action::AddRoute {
