@@ -17,7 +17,7 @@ use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::intern::{HashMap, HashSet};
-use super::{LinkSpec, Name, NatRule, NsRef, RouteSpec, Scope, Sysctl};
+use super::{Action, LinkSpec, Name, NatRule, NsRef, RouteSpec, Scope, Sysctl};
 use crate::model::{Container, Mac, Route, RouteDest};
 use crate::observed::LinkKind;
 use crate::resolve::{derive_mac, MacKey};
@@ -112,20 +112,36 @@ pub(crate) enum Unit {
         /// What is created.
         spec: LinkSpec,
     },
-    /// A NIC passed into a container with `MoveLink`; in the sandbox a stand-in veth is
-    /// created in `from` first.
-    Move {
-        /// The node namespace the NIC is in.
-        from: NsRef,
-        /// Its name there.
-        name: Name,
-        /// The container.
-        to: NsRef,
-        /// Its name in the container.
-        new_name: Name,
-        /// The sandbox's stand-in veth, created in `from` (peer on the LAN switch).
-        stand_in: Option<LinkSpec>,
-    },
+    /// A NIC passed into a container with `MoveLink`.
+    Move(NicMove),
+}
+
+/// A NIC passed into a container with `MoveLink`; in the sandbox a stand-in veth is
+/// created in `from` first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NicMove {
+    /// The node namespace the NIC is in.
+    pub from: NsRef,
+    /// Its name there.
+    pub name: Name,
+    /// The container.
+    pub to: NsRef,
+    /// Its name in the container.
+    pub new_name: Name,
+    /// The sandbox's stand-in veth, created in `from` (peer on the LAN switch).
+    pub stand_in: Option<LinkSpec>,
+}
+
+impl NicMove {
+    /// The `MoveLink` that passes the NIC in (its inverse takes it back out).
+    pub fn action(&self) -> Action {
+        Action::MoveLink {
+            from: self.from.clone(),
+            name: self.name.clone(),
+            to: self.to.clone(),
+            new_name: self.new_name.clone(),
+        }
+    }
 }
 
 /// Everything a topology wants in one scope.
@@ -708,13 +724,13 @@ impl Builder<'_> {
                 lower.insert(&nic.name, (mtu, mac));
                 None
             };
-            self.d.units.push(Unit::Move {
+            self.d.units.push(Unit::Move(NicMove {
                 from: node_ns.clone(),
                 name: Name::from(device),
                 to: ct_ns.clone(),
                 new_name: Name::from(&nic.name),
                 stand_in,
-            });
+            }));
         }
         for v in &ct.vlan {
             let (parent_mtu, parent_mac) = lower

@@ -15,7 +15,7 @@
 use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::desired::{Desired, DesiredNs, Flat, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
+use super::desired::{Desired, DesiredNs, Flat, NicMove, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
 use super::expected::{base_namespace, pristine_state};
 use super::order::order;
 use super::{Action, LinkSpec, Name, NsRef, Plan, Scope, Sysctl};
@@ -63,13 +63,7 @@ fn diff_desired(t: &ValidTopology, d: &Desired, observed: &ObservedState) -> Pla
     for unit in &d.units {
         match unit {
             Unit::Create { ns, spec } => w.create(ns, spec),
-            Unit::Move {
-                from,
-                name,
-                to,
-                new_name,
-                stand_in,
-            } => w.pass_in(t, from, name, to, new_name, stand_in.as_ref()),
+            Unit::Move(m) => w.pass_in(t, m),
         }
     }
     w.unwanted(d);
@@ -270,15 +264,9 @@ impl Work<'_> {
     }
 
     /// Passes a NIC into its container (in the sandbox: its stand-in veth, created first).
-    fn pass_in(
-        &mut self,
-        t: &ValidTopology,
-        from: &NsRef,
-        name: &str,
-        to: &NsRef,
-        new_name: &str,
-        stand_in: Option<&LinkSpec>,
-    ) {
+    fn pass_in(&mut self, t: &ValidTopology, m: &NicMove) {
+        let (from, name, to, new_name) = (&m.from, m.name.as_str(), &m.to, m.new_name.as_str());
+        let stand_in = m.stand_in.as_ref();
         if let Some(l) = self.link(to, new_name) {
             if !self.ours(&l.owner) {
                 self.blocked.insert(to, new_name);
@@ -325,12 +313,7 @@ impl Work<'_> {
                     .insert(name.to_string(), super::expected::physical_nic(mac));
             }
         }
-        self.additions.push(Action::MoveLink {
-            from: from.clone(),
-            name: Name::from(name),
-            to: to.clone(),
-            new_name: Name::from(new_name),
-        });
+        self.additions.push(m.action());
         let mut l = self
             .link(from, name)
             .cloned()

@@ -74,19 +74,12 @@ pub fn pristine_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
         out.namespaces.insert(ns.clone(), o);
     }
     for unit in &d.units {
-        if let Unit::Move {
-            from,
-            name,
-            to,
-            new_name,
-            ..
-        } = unit
-        {
-            let mac = placeholder_nic_mac(t, to, new_name);
-            let node = out.namespaces.entry(from.clone()).or_default();
-            node.links.insert(name.to_string(), physical_nic(mac));
+        if let Unit::Move(m) = unit {
+            let mac = placeholder_nic_mac(t, &m.to, &m.new_name);
+            let node = out.namespaces.entry(m.from.clone()).or_default();
+            node.links.insert(m.name.to_string(), physical_nic(mac));
             node.sysctls.insert(
-                Sysctl::DisableIpv6(name.clone()),
+                Sysctl::DisableIpv6(m.name.clone()),
                 SYSCTL_DEFAULT.to_string(),
             );
         }

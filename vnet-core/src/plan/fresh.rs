@@ -135,26 +135,20 @@ fn check(d: &Flat) -> Option<Vec<bool>> {
     for unit in &d.units {
         match unit {
             Unit::Create { ns, spec } => links.create(ns, spec)?,
-            Unit::Move {
-                from,
-                name,
-                to,
-                new_name,
-                stand_in,
-            } => {
+            Unit::Move(m) => {
                 // The diff would leave a NIC on a node unmarked and untouched.
-                let (Some(spec), NsRef::Ct(_)) = (stand_in, to) else {
+                let (Some(spec), NsRef::Ct(_)) = (&m.stand_in, &m.to) else {
                     return None;
                 };
-                let (f, t) = (links.ns(from)?, links.ns(to)?);
-                if links.get(t, new_name).is_some() || new_name == "lo" {
+                let (f, t) = (links.ns(&m.from)?, links.ns(&m.to)?);
+                if links.get(t, &m.new_name).is_some() || m.new_name == "lo" {
                     return None;
                 }
-                links.create(from, spec)?;
+                links.create(&m.from, spec)?;
                 // Moving takes the link down, without addresses or master, to its new
                 // name.
-                let at = links.at.remove(&(f, name.as_str()))?;
-                links.at.insert((t, new_name), at);
+                let at = links.at.remove(&(f, m.name.as_str()))?;
+                links.at.insert((t, &m.new_name), at);
             }
         }
     }
@@ -208,25 +202,12 @@ fn emit(d: Flat, made: &[bool]) -> Vec<Action> {
     for unit in d.units {
         match unit {
             Unit::Create { ns, spec } => additions.push(Action::CreateLink { ns, spec }),
-            Unit::Move {
-                from,
-                name,
-                to,
-                new_name,
-                stand_in,
-            } => {
-                if let Some(spec) = stand_in {
-                    additions.push(Action::CreateLink {
-                        ns: from.clone(),
-                        spec,
-                    });
+            Unit::Move(m) => {
+                let move_link = m.action();
+                if let Some(spec) = m.stand_in {
+                    additions.push(Action::CreateLink { ns: m.from, spec });
                 }
-                additions.push(Action::MoveLink {
-                    from,
-                    name,
-                    to,
-                    new_name,
-                });
+                additions.push(move_link);
             }
         }
     }

@@ -74,13 +74,8 @@ pub fn teardown(t: &ValidTopology, scope: &Scope) -> Plan {
                 ns: ns.clone(),
                 spec: spec.clone(),
             }),
-            Unit::Move {
-                from,
-                name,
-                to,
-                new_name,
-                ..
-            } => {
+            Unit::Move(m) => {
+                let (to, new_name) = (&m.to, &m.new_name);
                 let Some(nic) = d.namespaces.get(to).and_then(|n| n.links.get(new_name)) else {
                     continue;
                 };
@@ -96,12 +91,8 @@ pub fn teardown(t: &ValidTopology, scope: &Scope) -> Plan {
                     ns: to.clone(),
                     link: new_name.clone(),
                 });
-                removals.push(Action::MoveLink {
-                    from: to.clone(),
-                    name: new_name.clone(),
-                    to: from.clone(),
-                    new_name: name.clone(),
-                });
+                // Back out to the node, under its name there.
+                removals.push(m.action().inverse());
             }
         }
     }
