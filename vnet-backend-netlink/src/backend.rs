@@ -171,6 +171,7 @@ impl Backend {
         preflight::check_own_namespace(&mut session, &plan)?;
         preflight::check_in_the_way(t.name(), &plan, &observed)?;
         preflight::check_foreign_links(t.name(), &expected, &observed)?;
+        preflight::check_devices_present(&plan, &observed)?;
         let start = Instant::now();
         let done = exec::execute(&mut session, &plan, options.fail_at)?;
         let exec = ExecReport {
@@ -285,10 +286,12 @@ fn still_there(topology: &str, action: &plan::Action, observed: &ObservedState) 
         // another topology's) is never deleted.
         DeleteNamespace { .. } => o.owner.as_deref() == Some(topology),
         DeleteLink { spec, .. } => o.links.contains_key(spec.name()),
-        ClearMaster { link, .. } => o
+        // Only out of the bridge named: a device of the node in someone else's bridge
+        // stays there.
+        ClearMaster { link, master, .. } => o
             .links
             .get(link.as_str())
-            .is_some_and(|l| l.master.is_some()),
+            .is_some_and(|l| l.master.as_deref() == Some(master.as_str())),
         SetDown { link, .. } => o.links.get(link.as_str()).is_some_and(|l| l.up),
         DelAddress { link, address, .. } => o
             .links

@@ -140,9 +140,57 @@ pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -
     }
 }
 
-/// Namespaces and links the topology needs that exist but are not its own: the planner
-/// leaves those alone (never touching a foreign object), so without this check the
-/// apply would run into them half-way. Reported together, before any change.
+/// Devices of the machine the plan uses without creating them, that are not there: a
+/// NIC to pass into a container, a device to enslave to a bridge (`bridge.ports`).
+/// Reported together, before any change (instead of a rollback half-way).
+pub fn check_devices_present(plan: &Plan, observed: &ObservedState) -> Result<()> {
+    let mut made: std::collections::BTreeSet<(&NsRef, &str)> = std::collections::BTreeSet::new();
+    for action in plan.actions() {
+        match action {
+            Action::CreateLink { ns, spec } => {
+                made.insert((ns, spec.name()));
+                if let LinkSpec::Veth {
+                    peer_ns, peer_name, ..
+                } = spec
+                {
+                    made.insert((peer_ns, peer_name.as_str()));
+                }
+            }
+            Action::MoveLink { to, new_name, .. } => {
+                made.insert((to, new_name.as_str()));
+            }
+            _ => {}
+        }
+    }
+    let mut problems = Vec::new();
+    for action in plan.actions() {
+        let (ns, link) = match action {
+            Action::MoveLink { from, name, .. } => (from, name),
+            Action::SetMaster { ns, link, .. } => (ns, link),
+            _ => continue,
+        };
+        let there = observed
+            .namespaces
+            .get(ns)
+            .is_some_and(|o| o.links.contains_key(link.as_str()));
+        if !there && !made.contains(&(ns, link.as_str())) {
+            problems.push(Error::NoSuchLink {
+                ns: ns.clone(),
+                link: link.to_string(),
+            });
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err(problems.remove(0)),
+        _ => Err(Error::Many(problems)),
+    }
+}
+
+/// Namespaces and links the topology needs that exist but are not its own, and devices
+/// of the node to enslave that are ports of a bridge not its own: the planner leaves
+/// those alone (never touching a foreign object), so without this check the apply would
+/// run into them half-way. Reported together, before any change.
 pub fn check_foreign_links(
     topology: &str,
     expected: &ObservedState,
@@ -164,6 +212,25 @@ pub fn check_foreign_links(
             });
         }
         for (name, wl) in &want.links {
+            // A device of the node vnet enslaves (`bridge.ports`) that is a port of a
+            // bridge that is not vnet's: taking it would cut whatever uses that bridge.
+            if let (None, Some(bridge), Some(hl)) = (&wl.owner, &wl.master, have.links.get(name)) {
+                let other = hl.master.as_ref().filter(|m| *m != bridge);
+                if let Some(m) = other {
+                    let theirs = have.links.get(m).map(|l| l.owner.clone());
+                    if theirs
+                        .as_ref()
+                        .is_none_or(|o| o.as_deref() != Some(topology))
+                    {
+                        problems.push(Error::NotOwned {
+                            ns: ns.clone(),
+                            object: format!("bridge {m}, which holds port {name},"),
+                            topology: topology.into(),
+                            owner: theirs.flatten(),
+                        });
+                    }
+                }
+            }
             // Links vnet does not mark (lo, a NIC as the machine has it) are not claims.
             if wl.owner.as_deref() != Some(topology) || wl.kind == LinkKind::Loopback {
                 continue;

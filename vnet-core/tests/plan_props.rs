@@ -31,14 +31,16 @@ fn scopes() -> [Scope; 2] {
     [Scope::Sandbox, Scope::Node("m1".into())]
 }
 
-/// `want` with the MACs vnet leaves alone (expected `None`, not `lo`) and the MAC and MTU
-/// of links that are not vnet's in node namespaces (a NIC given back) taken from `got`.
+/// `want` with the MACs vnet leaves alone (expected `None`, not `lo`) and the MAC, MTU and
+/// `disable_ipv6` of links that are not vnet's in node namespaces (a NIC given back, a
+/// device enslaved to a bridge) taken from `got`.
 fn normalized(want: &ObservedState, got: &ObservedState) -> ObservedState {
     let mut want = want.clone();
     for (ns, n) in want.namespaces.iter_mut() {
         let Some(g) = got.namespaces.get(ns) else {
             continue;
         };
+        let mut sysctls = Vec::new();
         for (name, l) in n.links.iter_mut() {
             let Some(gl) = g.links.get(name) else {
                 continue;
@@ -49,8 +51,13 @@ fn normalized(want: &ObservedState, got: &ObservedState) -> ObservedState {
             if l.owner.is_none() && matches!(ns, NsRef::Node(_)) && l.kind != LinkKind::Loopback {
                 l.mac = gl.mac;
                 l.mtu = gl.mtu;
+                let key = Sysctl::DisableIpv6(Name::from(name.as_str()));
+                if let Some(v) = g.sysctls.get(&key) {
+                    sysctls.push((key, v.clone()));
+                }
             }
         }
+        n.sysctls.extend(sysctls);
         // A real node's own links (the underlay of VXLAN devices) are the machine's: the
         // expected state leaves them out, the kernel still has them.
         if matches!(ns, NsRef::Node(_)) && n.owner.is_none() {

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::intern::{HashMap, HashSet};
 use super::{Action, LinkSpec, Name, NatRule, NsRef, RouteSpec, Scope, Sysctl};
-use crate::model::{Container, Mac, Route, RouteDest};
+use crate::model::{Bridge, Container, Mac, Route, RouteDest};
 use crate::observed::LinkKind;
 use crate::resolve::{derive_mac, MacKey};
 use crate::ValidTopology;
@@ -31,6 +31,13 @@ pub(crate) const LOOPBACK_MTU: u32 = 65536;
 pub(crate) const SYSCTL_DEFAULT: &str = "0";
 /// The name of the bridge the sandbox puts in each LAN namespace.
 pub const LAN_SWITCH: &str = "switch";
+
+/// The name of the other end of the sandbox's stand-in for the `k`-th bridge port:
+/// `port+K`. A topology's names hold only `[A-Za-z0-9_.-]`, so this one clashes with
+/// none of them; the kernel and `ip` take the `+`.
+pub(crate) fn port_stand_in_peer(k: usize) -> String {
+    format!("port+{k}")
+}
 
 /// One link as the topology wants it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +80,9 @@ pub(crate) struct DesiredNs {
     pub sysctls: BTreeMap<Sysctl, Name>,
     /// NAT rules.
     pub nat: BTreeSet<NatRule>,
+    /// Devices of a real node vnet enslaves but does not own (a bridge's `ports`), with
+    /// their bridge. In the sandbox a port is a dummy stand-in in `links` instead.
+    pub ports: BTreeMap<Name, Name>,
 }
 
 /// One namespace as the topology wants it, as built: lists in the order of building, a
@@ -88,6 +98,8 @@ pub(crate) struct NsParts {
     pub sysctls: Vec<(Sysctl, Name)>,
     /// NAT rules.
     pub nat: Vec<NatRule>,
+    /// The node's own devices vnet enslaves, with their bridge (see [`DesiredNs`]).
+    pub ports: Vec<(Name, Name)>,
 }
 
 impl NsParts {
@@ -98,6 +110,7 @@ impl NsParts {
             routes: self.routes.into_iter().collect(),
             sysctls: self.sysctls.into_iter().collect(),
             nat: self.nat.into_iter().collect(),
+            ports: self.ports.into_iter().collect(),
         }
     }
 }
@@ -185,6 +198,7 @@ impl Flat {
             },
             index: HashMap::default(),
             used_macs: None,
+            stand_ins: 0,
         };
         b.build(scope);
         let mut d = b.d;
@@ -215,6 +229,8 @@ struct Builder<'a> {
     /// Every MAC of the topology, filled on first use (only the sandbox's switch ports
     /// need it, to derive MACs that clash with none).
     used_macs: Option<HashSet<Mac>>,
+    /// Stand-ins for bridge ports made so far in the sandbox, to number their peers.
+    stand_ins: usize,
 }
 
 impl Builder<'_> {
@@ -262,7 +278,11 @@ impl Builder<'_> {
                     None,
                     &b.addresses,
                 );
-                self.d.units.push(Unit::Create { ns, spec });
+                self.d.units.push(Unit::Create {
+                    ns: ns.clone(),
+                    spec,
+                });
+                self.ports(b, node, &ns);
             }
         }
         for p in &topo.patch {
@@ -314,6 +334,53 @@ impl Builder<'_> {
         }
     }
 
+    /// The node's own devices bridge `b` enslaves on `node`. On a real node they are the
+    /// machine's (a NIC, a bond): vnet only sets their master and brings them up. In the
+    /// sandbox nothing stands behind the name, so a veth of vnet's stands in, its other
+    /// end in the node too, named [`port_stand_in_peer`] (a cable to nowhere; the
+    /// kernels vnet runs on need not have the dummy driver). Both ends take the bridge's
+    /// MTU: a smaller port would lower the bridge's.
+    fn ports(&mut self, b: &Bridge, node: &str, ns: &NsRef) {
+        let bridge = Name::from(&b.name);
+        for port in &b.ports {
+            if !self.d.sandbox {
+                self.ns(ns).ports.push((Name::from(port), bridge.clone()));
+                continue;
+            }
+            let peer = port_stand_in_peer(self.stand_ins);
+            self.stand_ins += 1;
+            // '@' never occurs in a valid name, so the keys are no element's.
+            let mut mac_of = |end: &str| {
+                self.fresh_mac(MacKey::Bridge {
+                    name: format!("{}@{node}@{end}", b.name),
+                })
+            };
+            let (mac, peer_mac) = (mac_of(port), mac_of(&peer));
+            let mtu = b.mtu.unwrap_or(DEFAULT_MTU);
+            self.link(
+                ns,
+                port,
+                LinkKind::Veth,
+                Some(mac),
+                mtu,
+                Some(bridge.clone()),
+                &[],
+            );
+            self.link(ns, &peer, LinkKind::Veth, Some(peer_mac), mtu, None, &[]);
+            self.d.units.push(Unit::Create {
+                ns: ns.clone(),
+                spec: LinkSpec::Veth {
+                    name: Name::from(port),
+                    mac,
+                    mtu: b.mtu,
+                    peer_ns: ns.clone(),
+                    peer_name: Name::from(peer),
+                    peer_mac,
+                },
+            });
+        }
+    }
+
     /// Room for the namespaces, the units and each node's links, counted from the
     /// topology (a little more than needed is fine). At 10,000 containers these vectors
     /// hold tens of thousands of entries of ~100 bytes; growing them by doubling copied
@@ -321,7 +388,11 @@ impl Builder<'_> {
     fn reserve(&mut self, nodes: &[String]) {
         let t = self.t;
         let topo = t.topology();
-        let (per_node, shared) = (nodes.len(), topo.bridge.len() + 2 * topo.patch.len());
+        let ports: usize = topo.bridge.iter().map(|b| b.ports.len()).sum();
+        let (per_node, shared) = (
+            nodes.len(),
+            topo.bridge.len() + 2 * topo.patch.len() + ports,
+        );
         let hosts: usize = topo.lan.iter().map(|l| l.host.len()).sum();
         let ct_links: usize = topo
             .ct

@@ -69,6 +69,7 @@ fn diff_desired(t: &ValidTopology, d: &Desired, observed: &ObservedState) -> Pla
     w.unwanted(d);
     for (ns, dns) in &d.namespaces {
         w.links(ns, dns);
+        w.ports(t, ns, dns);
         w.rest(ns, dns);
     }
     order(t.name(), w.removals, w.additions)
@@ -485,6 +486,57 @@ impl Work<'_> {
                     ns: n.clone(),
                     link: link.clone(),
                     address: *a,
+                });
+            }
+        }
+    }
+
+    /// Puts the node's own devices listed as bridge ports into their bridges and brings
+    /// them up. They are not vnet's: nothing else about them changes, and one that is a
+    /// port of a bridge that is not vnet's either is left there (taking it would cut
+    /// whatever uses that bridge; `verify` reports it).
+    fn ports(&mut self, t: &ValidTopology, ns: &NsRef, dns: &DesiredNs) {
+        for (port, bridge) in &dns.ports {
+            let blocked = self.blocked.of(ns);
+            if blocked.is_some_and(|b| b.contains(bridge.as_str()) || b.contains(port.as_str())) {
+                continue;
+            }
+            let have = match self.link(ns, port) {
+                Some(l) => l.clone(),
+                None => {
+                    // Not observed: assume it as the pristine state does, so the plan
+                    // still enslaves it (the backend's preflight finds it missing).
+                    let mac = super::expected::placeholder_nic_mac(t, ns, port);
+                    let l = super::expected::node_port(mac);
+                    self.ns_mut(ns).links.insert(port.to_string(), l.clone());
+                    l
+                }
+            };
+            if self.ours(&have.owner) {
+                continue; // one of vnet's own links: `links` handled it
+            }
+            if have.master.as_deref() != Some(bridge.as_str()) {
+                if let Some(old) = &have.master {
+                    let old_is_ours = self.link(ns, old).is_some_and(|m| self.ours(&m.owner));
+                    if !old_is_ours {
+                        continue;
+                    }
+                    self.removals.push(Action::ClearMaster {
+                        ns: ns.clone(),
+                        link: port.clone(),
+                        master: Name::from(old),
+                    });
+                }
+                self.additions.push(Action::SetMaster {
+                    ns: ns.clone(),
+                    link: port.clone(),
+                    master: bridge.clone(),
+                });
+            }
+            if !have.up {
+                self.additions.push(Action::SetUp {
+                    ns: ns.clone(),
+                    link: port.clone(),
                 });
             }
         }

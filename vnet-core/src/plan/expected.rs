@@ -42,6 +42,13 @@ pub fn expected_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
                 l.disable_ipv6().to_string(),
             );
         }
+        // The node's own devices enslaved to vnet's bridges stay the machine's.
+        for (port, bridge) in &dns.ports {
+            let mut l = node_port(Mac::new(0, 0, 0, 0, 0, 0));
+            l.mac = None;
+            l.master = Some(bridge.to_string());
+            o.links.insert(port.to_string(), l);
+        }
         o.routes = dns.routes.clone();
         o.nat = dns.nat.clone();
         out.namespaces.insert(ns.clone(), o);
@@ -53,9 +60,10 @@ pub fn expected_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
 /// [`super::compile`] diffs against.
 ///
 /// In the sandbox nothing exists. On a real node the node's and the containers'
-/// namespaces exist, empty but for `lo` (not vnet's), the containers' forwarding off, and
+/// namespaces exist, empty but for `lo` (not vnet's), the containers' forwarding off,
 /// each NIC to pass in sits in the node's namespace, down, MTU 1500, unmarked, with the
-/// MAC [`placeholder_nic_mac`] (the hardware's MAC is only known once observed).
+/// MAC [`placeholder_nic_mac`] (the hardware's MAC is only known once observed), and
+/// each device a bridge enslaves (`bridge.ports`) is there too, up and in no bridge.
 pub fn pristine_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
     let mut out = ObservedState::empty();
     // Checked before building the desired state: `compile` of a sandbox would otherwise
@@ -80,6 +88,20 @@ pub fn pristine_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
             node.links.insert(m.name.to_string(), physical_nic(mac));
             node.sysctls.insert(
                 Sysctl::DisableIpv6(m.name.clone()),
+                SYSCTL_DEFAULT.to_string(),
+            );
+        }
+    }
+    // The node's devices its bridges enslave, up and in no bridge.
+    for (ns, dns) in &d.namespaces {
+        for port in dns.ports.keys() {
+            let node = out.namespaces.entry(ns.clone()).or_default();
+            node.links.insert(
+                port.to_string(),
+                node_port(placeholder_nic_mac(t, ns, port)),
+            );
+            node.sysctls.insert(
+                Sysctl::DisableIpv6(port.clone()),
                 SYSCTL_DEFAULT.to_string(),
             );
         }
@@ -146,6 +168,15 @@ pub(crate) fn physical_nic(mac: Mac) -> ObservedLink {
         master: None,
         owner: None,
         addresses: Default::default(),
+    }
+}
+
+/// A device of a real node that a bridge enslaves, as [`pristine_state`] assumes it: a
+/// NIC in use (up), in no bridge.
+pub(crate) fn node_port(mac: Mac) -> ObservedLink {
+    ObservedLink {
+        up: true,
+        ..physical_nic(mac)
     }
 }
 

@@ -7,7 +7,8 @@
 //! `DeleteNamespace` per namespace: containers first, then nodes, hosts and LANs.
 //!
 //! On a real node the namespaces are the machine's: NAT, routes and forwarding go first,
-//! then addresses, then ports leave their bridges, VLAN links and veth pairs are deleted,
+//! then addresses, then ports leave their bridges (the node's own devices among them,
+//! which are otherwise left as they are), VLAN links and veth pairs are deleted,
 //! a NIC goes down and returns to the node unmarked, and the bridges go last. The NIC's MAC and MTU stay as vnet set them:
 //! its hardware values are not known without observing (a `diff` records them).
 
@@ -66,6 +67,14 @@ pub fn teardown(t: &ValidTopology, scope: &Scope) -> Plan {
                     master: master.clone(),
                 });
             }
+        }
+        // The node's own devices leave vnet's bridges and stay as they are otherwise.
+        for (port, bridge) in &dns.ports {
+            removals.push(Action::ClearMaster {
+                ns: ns.clone(),
+                link: port.clone(),
+                master: bridge.clone(),
+            });
         }
     }
     for unit in &d.units {

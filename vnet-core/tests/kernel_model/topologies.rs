@@ -2,8 +2,9 @@
 //! bridges with a /24 each (198.18.b.0/24, optionally 2001:db8:b::/64), up to six
 //! containers with one or two veths, given or derived MACs and MTUs, a router (`c0`)
 //! that may hold a NIC on a LAN (with a VLAN link and NAT), LAN hosts (tagged or not) and
-//! routes through the router. Addresses and MACs are unique by construction. A bridge
-//! with containers on both nodes is stretched (VXLAN) over the nodes' underlays.
+//! routes through the router, and devices of the nodes enslaved to the last bridge.
+//! Addresses and MACs are unique by construction. A bridge with containers on both nodes
+//! is stretched (VXLAN) over the nodes' underlays.
 
 use ipnetwork::IpNetwork;
 use proptest::prelude::*;
@@ -40,6 +41,8 @@ pub struct Choice {
     pub nic_mtu: bool,
     pub nic_vlan: bool,
     pub nat: bool,
+    /// How many of the node's own devices (`bp0`, `bp1`) the last bridge enslaves.
+    pub ports: usize,
 }
 
 fn net(s: &str) -> IpNetwork {
@@ -80,6 +83,7 @@ pub fn choice() -> impl Strategy<Value = Choice> {
             any::<bool>(),
             any::<bool>(),
             any::<bool>(),
+            0..=2usize,
         ),
     )
         .prop_map(
@@ -90,7 +94,7 @@ pub fn choice() -> impl Strategy<Value = Choice> {
                 lan,
                 hosts,
                 tagged_host,
-                (nic, nic_mac, nic_mtu, nic_vlan, nat),
+                (nic, nic_mac, nic_mtu, nic_vlan, nat, ports),
             )| Choice {
                 nodes,
                 bridges,
@@ -103,6 +107,7 @@ pub fn choice() -> impl Strategy<Value = Choice> {
                 nic_mtu,
                 nic_vlan,
                 nat,
+                ports,
             },
         )
 }
@@ -125,7 +130,11 @@ pub fn build(c: &Choice) -> Topology {
             mtu: None,
             addresses: vec![],
             nodes: None,
-            ports: vec![],
+            ports: if b + 1 == c.bridges {
+                (0..c.ports).map(|p| format!("bp{p}")).collect()
+            } else {
+                vec![]
+            },
             stretch: None,
         });
         t.subnet.push(subnet(

@@ -1,0 +1,205 @@
+//! A bridge's `ports` on the real kernel: on a real node (the test's private namespace)
+//! the node's own devices join vnet's bridge, come up, keep their alias, survive the
+//! teardown; one in a bridge that is not vnet's, or a missing one, fails the apply with
+//! nothing changed; in the sandbox a veth to nowhere stands in for each, and
+//! traffic crosses the bridge past it.
+
+mod common;
+
+use common::{isolated, link, ping, run, snapshot, succeeds};
+use vnet_backend_netlink::{ApplyOptions, Backend, ErrorKind, NamespaceMap, NsLocation};
+use vnet_core::plan::{NsRef, Scope};
+use vnet_core::{Document, Format, ValidTopology};
+
+/// Bridge `br0` on `m1` enslaving `ports`, with two containers on it.
+fn topology(ports: &[&str]) -> ValidTopology {
+    let ports: Vec<String> = ports.iter().map(|p| format!("{p:?}")).collect();
+    let text = format!(
+        r#"
+name = "ports"
+
+[[node]]
+name = "m1"
+
+[[bridge]]
+name = "br0"
+ports = [{}]
+
+[[subnet]]
+cidr = "198.18.0.0/24"
+bridge = "br0"
+
+[[ct]]
+id = 101
+name = "a"
+node = "m1"
+[[ct.veth]]
+name = "eth0"
+bridge = "br0"
+addresses = ["198.18.0.10/24"]
+
+[[ct]]
+id = 102
+name = "b"
+node = "m1"
+[[ct.veth]]
+name = "eth0"
+bridge = "br0"
+addresses = ["198.18.0.11/24"]
+"#,
+        ports.join(", ")
+    );
+    Document::parse(&text, Format::Toml)
+        .unwrap()
+        .validate()
+        .unwrap()
+}
+
+/// The node is the test's own namespace (explicitly allowed), the containers are
+/// namespaces in the private `/run/netns`.
+fn node_backend() -> Backend {
+    for ct in ["ct-a", "ct-b"] {
+        run(&["ip", "netns", "add", ct]);
+        // A running container has lo up.
+        run(&["ip", "-n", ct, "link", "set", "lo", "up"]);
+    }
+    Backend::new(
+        NamespaceMap::explicit()
+            .with(NsRef::Node("m1".into()), NsLocation::Current)
+            .with(
+                NsRef::Ct("a".into()),
+                NsLocation::Path("/run/netns/ct-a".into()),
+            )
+            .with(
+                NsRef::Ct("b".into()),
+                NsLocation::Path("/run/netns/ct-b".into()),
+            )
+            .allow_current(),
+    )
+}
+
+/// A device of the machine named `name` (a veth whose other end is `name-far`).
+fn machine_device(name: &str) {
+    let far = format!("{name}-far");
+    run(&[
+        "ip", "link", "add", name, "type", "veth", "peer", "name", &far,
+    ]);
+}
+
+fn master(name: &str) -> Option<String> {
+    let l = link_here(name);
+    l["master"].as_str().map(str::to_string)
+}
+
+/// `ip -d -j link show NAME` in the test's own namespace.
+fn link_here(name: &str) -> serde_json::Value {
+    let text = run(&["ip", "-d", "-j", "link", "show", name]);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v[0].clone()
+}
+
+#[test]
+fn a_real_nodes_own_devices_join_the_bridge_and_stay_its_own() {
+    isolated(
+        "a_real_nodes_own_devices_join_the_bridge_and_stay_its_own",
+        || {
+            run(&["ip", "link", "set", "lo", "up"]);
+            // The machine's devices (veths: this kernel has no dummy driver): one up with
+            // its own alias, one down.
+            machine_device("uplink");
+            run(&["ip", "link", "set", "uplink", "alias", "the-admins-uplink"]);
+            run(&["ip", "link", "set", "uplink", "up"]);
+            machine_device("spare");
+            let t = topology(&["uplink", "spare"]);
+            let b = node_backend();
+            let scope = Scope::Node("m1".into());
+            let report = b.apply(&t, &scope, &ApplyOptions::default()).unwrap();
+            assert!(report.verified);
+            for p in ["uplink", "spare"] {
+                assert_eq!(master(p).as_deref(), Some("br0"), "{p}");
+                let flags = link_here(p)["flags"].to_string();
+                assert!(flags.contains("\"UP\""), "{p} is up: {flags}");
+            }
+            assert_eq!(link_here("uplink")["ifalias"], "the-admins-uplink");
+            let again = b.apply(&t, &scope, &ApplyOptions::default()).unwrap();
+            assert_eq!(again.mutating_requests, 0, "{:?}", again.plan);
+
+            b.destroy(&t, &scope).unwrap();
+            assert!(!succeeds(&["ip", "link", "show", "br0"]), "bridge gone");
+            for p in ["uplink", "spare"] {
+                assert!(succeeds(&["ip", "link", "show", p]), "{p} stays");
+                assert_eq!(master(p), None, "{p} left the bridge");
+            }
+            assert_eq!(link_here("uplink")["ifalias"], "the-admins-uplink");
+            run(&["ip", "netns", "del", "ct-a"]);
+            run(&["ip", "netns", "del", "ct-b"]);
+        },
+    );
+}
+
+#[test]
+fn a_device_in_someone_elses_bridge_is_reported_before_any_change() {
+    isolated(
+        "a_device_in_someone_elses_bridge_is_reported_before_any_change",
+        || {
+            run(&["ip", "link", "set", "lo", "up"]);
+            run(&["ip", "link", "add", "lanbr", "type", "bridge"]);
+            machine_device("uplink");
+            run(&["ip", "link", "set", "uplink", "master", "lanbr"]);
+            let t = topology(&["uplink"]);
+            let b = node_backend();
+            let scope = Scope::Node("m1".into());
+            let before = snapshot();
+            let err = b.apply(&t, &scope, &ApplyOptions::default()).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+            let text = err.to_string();
+            assert!(text.contains("lanbr") && text.contains("uplink"), "{text}");
+            assert_eq!(before, snapshot(), "nothing changed");
+            b.destroy(&t, &scope).unwrap();
+            assert_eq!(master("uplink").as_deref(), Some("lanbr"));
+            run(&["ip", "netns", "del", "ct-a"]);
+            run(&["ip", "netns", "del", "ct-b"]);
+        },
+    );
+}
+
+#[test]
+fn a_missing_device_fails_the_apply_and_changes_nothing() {
+    isolated(
+        "a_missing_device_fails_the_apply_and_changes_nothing",
+        || {
+            run(&["ip", "link", "set", "lo", "up"]);
+            let t = topology(&["nosuchdev"]);
+            let b = node_backend();
+            let before = snapshot();
+            let err = b
+                .apply(&t, &Scope::Node("m1".into()), &ApplyOptions::default())
+                .unwrap_err();
+            assert_eq!(err.to_string(), "no link nosuchdev in node m1");
+            assert_eq!(before, snapshot());
+            run(&["ip", "netns", "del", "ct-a"]);
+            run(&["ip", "netns", "del", "ct-b"]);
+        },
+    );
+}
+
+#[test]
+fn the_sandbox_stands_a_veth_in_for_each_device() {
+    isolated("the_sandbox_stands_a_veth_in_for_each_device", || {
+        let t = topology(&["uplink"]);
+        let b = Backend::new(NamespaceMap::sandbox("vnet"));
+        let before = snapshot();
+        let report = b
+            .apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+            .unwrap();
+        assert!(report.verified);
+        let uplink = link("vnet-m1", "uplink");
+        assert_eq!(uplink["linkinfo"]["info_kind"], "veth", "{uplink}");
+        assert_eq!(uplink["master"], "br0", "{uplink}");
+        let far = link("vnet-m1", "port+0");
+        assert!(far["flags"].to_string().contains("\"UP\""), "{far}");
+        assert!(ping("vnet-a", "198.18.0.11"), "a reaches b over br0");
+        b.destroy(&t, &Scope::Sandbox).unwrap();
+        assert_eq!(before, snapshot());
+    });
+}
