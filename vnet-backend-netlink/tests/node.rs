@@ -93,6 +93,9 @@ fn seed_on_a_real_node_with_containers_by_pid() {
         run(&[
             "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "lanport",
         ]);
+        // A NIC with jumbo frames: the topology gives no `mtu`, so vnet leaves it as it is
+        // and must not expect the kernel's default.
+        run(&["ip", "link", "set", "eth1", "mtu", "9000"]);
         let mut map = NamespaceMap::explicit()
             .with(NsRef::Node("m1".into()), NsLocation::Current)
             .allow_current();

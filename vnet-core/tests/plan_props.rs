@@ -16,7 +16,7 @@ use ipnetwork::IpNetwork;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
-use kernel_model::topologies::{choice, valid};
+use kernel_model::topologies::{choice, valid, Choice, CtChoice};
 use kernel_model::Kernel;
 use vnet_core::model::Mac;
 use vnet_core::observed::{LinkKind, ObservedState};
@@ -31,7 +31,8 @@ fn scopes() -> [Scope; 2] {
     [Scope::Sandbox, Scope::Node("m1".into())]
 }
 
-/// `want` with the MACs vnet leaves alone (expected `None`, not `lo`) and the MAC, MTU and
+/// `want` with the MACs and MTUs vnet leaves alone (expected `None`, not `lo`; expected 0)
+/// and the MAC, MTU and
 /// `disable_ipv6` of links that are not vnet's in node namespaces (a NIC given back, a
 /// device enslaved to a bridge) taken from `got`.
 fn normalized(want: &ObservedState, got: &ObservedState) -> ObservedState {
@@ -47,6 +48,9 @@ fn normalized(want: &ObservedState, got: &ObservedState) -> ObservedState {
             };
             if l.mac.is_none() && l.kind != LinkKind::Loopback {
                 l.mac = gl.mac;
+            }
+            if l.mtu == 0 {
+                l.mtu = gl.mtu;
             }
             if l.owner.is_none() && matches!(ns, NsRef::Node(_)) && l.kind != LinkKind::Loopback {
                 l.mac = gl.mac;
@@ -372,4 +376,63 @@ fn perturb(
             }
         }
     }
+}
+
+/// A real node whose NIC and bridge port run jumbo frames, with no `mtu` in the topology
+/// (and a VLAN link on the NIC without its own): vnet leaves the MTUs to the machine, the
+/// expected state says so (0), and the next diff changes nothing.
+#[test]
+fn the_machines_devices_keep_their_mtu_when_the_topology_gives_none() {
+    let c = Choice {
+        nodes: 1,
+        bridges: 1,
+        cts: vec![CtChoice {
+            node: 0,
+            veths: 1,
+            given_macs: false,
+            mtu: None,
+            ipv6: false,
+            route: 0,
+        }],
+        lan: true,
+        hosts: 1,
+        tagged_host: false,
+        nic: true,
+        nic_mac: false,
+        nic_mtu: false,
+        nic_vlan: true,
+        nat: false,
+        ports: 1,
+    };
+    let t = valid(&c);
+    let scope = Scope::Node("m1".into());
+    let mut pristine = pristine_state(&t, &scope);
+    let node = pristine
+        .namespaces
+        .get_mut(&NsRef::Node("m1".into()))
+        .expect("the node");
+    for name in ["enp9s0", "bp0"] {
+        node.links.get_mut(name).expect("the machine's device").mtu = 9000;
+    }
+    let mut k = Kernel::from_observed(t.name(), &pristine);
+    apply(&mut k, &compile(&t, &scope)).expect("the plan applies");
+    let got = k.observe();
+    let want = expected_state(&t, &scope);
+    let router = &want.namespaces[&NsRef::Ct("c0".into())];
+    assert_eq!(
+        (router.links["eth9"].mtu, router.links["eth9.10"].mtu),
+        (0, 0)
+    );
+    assert_eq!(
+        want.namespaces[&NsRef::Node("m1".into())].links["bp0"].mtu,
+        0
+    );
+    assert_eq!(normalized(&want, &got), got);
+    let seen = &got.namespaces[&NsRef::Ct("c0".into())];
+    assert_eq!(
+        (seen.links["eth9"].mtu, seen.links["eth9.10"].mtu),
+        (9000, 9000)
+    );
+    let again = diff(&t, &scope, &got);
+    assert!(again.is_empty(), "{}", again.to_json());
 }

@@ -48,7 +48,9 @@ pub(crate) struct DesiredLink {
     pub mac: Option<Mac>,
     /// Its MTU.
     pub mtu: u32,
-    /// Whether vnet sets the MTU (false for a real NIC passed in without `mtu`).
+    /// Whether vnet sets the MTU (false for a real NIC passed in without `mtu` and a
+    /// VLAN link on it without its own: their MTU is the machine's, and `mtu` only a
+    /// guess).
     pub manage_mtu: bool,
     /// The bridge it is a port of.
     pub master: Option<Name>,
@@ -695,8 +697,9 @@ impl Builder<'_> {
         let ct_ns = NsRef::Ct(Name::from(&ct.name));
         let node_ns = NsRef::Node(Name::from(home));
         forwarding(self.ns(&ct_ns), ct.forward.ipv4, ct.forward.ipv6);
-        // The MTU and MAC of each interface, for VLAN links on top of it.
-        let mut lower: BTreeMap<&str, (u32, Option<Mac>)> = BTreeMap::new();
+        // The MTU and MAC of each interface, for VLAN links on top of it, and whether vnet
+        // sets that MTU (not a real NIC's without `mtu`, which stays the machine's).
+        let mut lower: BTreeMap<&str, (u32, Option<Mac>, bool)> = BTreeMap::new();
         for v in &ct.veth {
             let host_name = t.veth_host_name(ct, v).to_string();
             let mac = t.veth_mac(ct, v);
@@ -720,7 +723,7 @@ impl Builder<'_> {
                 None,
                 &v.addresses,
             );
-            lower.insert(&v.name, (mtu, Some(mac)));
+            lower.insert(&v.name, (mtu, Some(mac), true));
             self.d.units.push(Unit::Create {
                 ns: node_ns.clone(),
                 spec: LinkSpec::Veth {
@@ -766,7 +769,7 @@ impl Builder<'_> {
                     None,
                     &nic.addresses,
                 );
-                lower.insert(&nic.name, (mtu, Some(mac)));
+                lower.insert(&nic.name, (mtu, Some(mac), true));
                 Some(LinkSpec::Veth {
                     name: Name::from(&device),
                     mac,
@@ -792,7 +795,7 @@ impl Builder<'_> {
                         addresses: nic.addresses.iter().copied().collect(),
                     },
                 ));
-                lower.insert(&nic.name, (mtu, mac));
+                lower.insert(&nic.name, (mtu, mac, nic.mtu.is_some()));
                 None
             };
             self.d.units.push(Unit::Move(NicMove {
@@ -804,10 +807,10 @@ impl Builder<'_> {
             }));
         }
         for v in &ct.vlan {
-            let (parent_mtu, parent_mac) = lower
+            let (parent_mtu, parent_mac, parent_managed) = lower
                 .get(v.parent.as_str())
                 .copied()
-                .unwrap_or((DEFAULT_MTU, None));
+                .unwrap_or((DEFAULT_MTU, None, true));
             self.link(
                 &ct_ns,
                 &v.name,
@@ -820,6 +823,12 @@ impl Builder<'_> {
                 None,
                 &v.addresses,
             );
+            if v.mtu.is_none() && !parent_managed {
+                // It takes the NIC's MTU at creation, whatever that is.
+                if let Some((_, l)) = self.ns(&ct_ns).links.last_mut() {
+                    l.manage_mtu = false;
+                }
+            }
             self.d.units.push(Unit::Create {
                 ns: ct_ns.clone(),
                 spec: LinkSpec::Vlan {

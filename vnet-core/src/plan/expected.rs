@@ -9,7 +9,10 @@
 //!   manages (all in the sandbox, the containers' on a real node) and `disable_ipv6` of
 //!   every link but `lo`;
 //! - a link whose expected `mac` is `None`, other than `lo`, keeps whatever MAC it has
-//!   (a real NIC passed in without a `mac`).
+//!   (a real NIC passed in without a `mac`, a device of the node enslaved to a bridge);
+//! - a link whose expected `mtu` is 0 keeps whatever MTU it has (a real NIC passed in
+//!   without an `mtu`, a VLAN link on it without its own, a device of the node enslaved
+//!   to a bridge): the machine's, which vnet neither sets nor knows.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +49,7 @@ pub fn expected_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
         for (port, bridge) in &dns.ports {
             let mut l = node_port(Mac::new(0, 0, 0, 0, 0, 0));
             l.mac = None;
+            l.mtu = 0;
             l.master = Some(bridge.to_string());
             o.links.insert(port.to_string(), l);
         }
@@ -208,7 +212,7 @@ fn observed_link(l: &DesiredLink, owner: Option<String>) -> ObservedLink {
     ObservedLink {
         kind: l.kind.clone(),
         mac: l.mac,
-        mtu: l.mtu,
+        mtu: if l.manage_mtu { l.mtu } else { 0 },
         up: true,
         master: l.master.as_ref().map(Name::to_string),
         owner,
