@@ -901,6 +901,27 @@ fn containers_on_a_node_local_bridge_are_placed_together() {
 }
 
 #[test]
+fn bridges_joined_by_a_patch_are_one_segment_for_placement() {
+    let a = ct(101, "a", "198.18.0.1/24").replace(
+        "[[ct.veth]]",
+        "node = \"m1\"\nfailover = [\"m2\"]\n[[ct.veth]]",
+    );
+    let b = "[[bridge]]\nname = \"br1\"\n[[subnet]]\ncidr = \"198.18.1.0/24\"\nbridge = \"br1\"\n\
+             [[ct]]\nid = 102\nname = \"b\"\nnode = \"m2\"\n[[ct.veth]]\nname = \"eth0\"\n\
+             bridge = \"br1\"\naddresses = [\"198.18.1.2/24\"]\n";
+    // Two node-local bridges, each with its containers on their nodes: fine.
+    ok(&format!("{M2}{a}{b}"));
+    // Patched together they are one segment, split across m1 and m2.
+    let patch = "[[patch]]\na = { bridge = \"br0\", name = \"p0\" }\nb = { bridge = \"br1\", name = \"p1\" }\n";
+    let d = fails(
+        &format!("{M2}{a}{b}{patch}"),
+        &[("placement-split", "ct[b].veth[eth0].bridge")],
+    );
+    let text = list(&d);
+    assert!(text.contains("on bridge br0, patched to br1,"), "{text}");
+}
+
+#[test]
 fn a_stretched_bridge_may_split_its_containers_across_nodes() {
     let extra = stretched("mtu = 1450\n", U2);
     assert_eq!(
