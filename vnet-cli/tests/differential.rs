@@ -4,7 +4,7 @@
 //!
 //! Cases: the article's topology (`examples/seed.toml`), a NAT variant of it (the router
 //! masquerades the container subnet out of its uplink, so the LAN host's route back is
-//! removed), and small generated topologies (`vnet_core::generate::large` with small
+//! removed), a variant whose bridge enslaves two of the node's devices, and small generated topologies (`vnet_core::generate::large` with small
 //! parameters, and a few from the proptest strategy with a fixed seed).
 //!
 //! Each case runs in its own private network and mount namespace (the test re-executes
@@ -333,6 +333,23 @@ fn seed_with_nat() {
     let t = valid(&s);
     assert_eq!(t.topology().ct_by_name("router").unwrap().nat.len(), 1);
     differential("seed_with_nat", &t);
+}
+
+/// The article's bridge enslaving two of the node's own devices (`bridge.ports`): in the
+/// sandbox each is a veth whose other end `port+K` stays in the node, which the shell
+/// script must name and quote as the netlink backend does.
+#[test]
+fn seed_with_bridge_ports() {
+    let s = seed_text();
+    let bridge = "[[bridge]]\nname = \"br0\"\n";
+    assert!(s.contains(bridge));
+    let t = valid(&s.replacen(
+        bridge,
+        "[[bridge]]\nname = \"br0\"\nports = [\"eth2\", \"bond0\"]\n",
+        1,
+    ));
+    assert_eq!(t.topology().bridge[0].ports.len(), 2);
+    differential("seed_with_bridge_ports", &t);
 }
 
 /// A small `large` topology. None of them has VLANs: this kernel has no 802.1Q (VLAN
