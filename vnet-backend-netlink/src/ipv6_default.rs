@@ -9,9 +9,10 @@
 //! write per namespace, made by the thread that creates it while it is still inside,
 //! does the same for all of them.
 //!
-//! Which namespaces is [`vnet_core::plan::born_without_ipv6`]'s rule, shared with the
-//! shell backend (which writes the default right after `ip netns add`); this module adds
-//! the per-link bookkeeping of the netlink backend.
+//! Which namespaces and links is [`vnet_core::plan::BornOff`]'s rule, shared with the
+//! shell backend (which writes the default right after `ip netns add` and leaves the
+//! per-link writes that hold already out of its script); this module adds the guards
+//! and the owned bookkeeping of the netlink backend.
 //!
 //! Only where the plan wants IPv6 off on every link it puts into the namespace (and
 //! only in namespaces the plan creates, which hold nothing else but `lo`): a link that
@@ -24,8 +25,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vnet_core::plan::{
-    born_without_ipv6, links_placed, links_wanting_ipv6_off, namespaces_created, Action, Name,
-    NsRef, Plan, Sysctl,
+    links_placed, links_wanting_ipv6_off, namespaces_created, Action, BornOff, Name, NsRef, Plan,
+    Sysctl,
 };
 
 /// What a plan's execution does about the namespaces' IPv6 defaults.
@@ -51,20 +52,18 @@ impl Ipv6Defaults {
     /// `sandbox`: the plan's namespaces are vnet's own, so ones that already exist may
     /// have been created with the default off.
     pub fn of(plan: &Plan, sandbox: bool) -> Self {
-        let off = born_without_ipv6(plan);
+        let born = BornOff::of(plan);
         let created = namespaces_created(plan);
         let wants_off = links_wanting_ipv6_off(plan);
         let mut out = Ipv6Defaults::default();
         for (index, step) in plan.steps.iter().enumerate() {
             for (ns, name, created_here) in links_placed(&step.action) {
-                if !created_here {
-                    // A moved link's IPv6 state is written as planned (not counted as
-                    // born).
+                // A moved link's IPv6 state is written as planned; one born in a
+                // namespace whose default is off has it already (`born.links`).
+                if !created_here || born.namespaces.contains(ns) {
                     continue;
                 }
-                if off.contains(ns) {
-                    out.born_off.insert((ns.clone(), Name::from(name)));
-                } else if sandbox && !wants_off.contains(&(ns, name)) && !created.contains(ns) {
+                if sandbox && !wants_off.contains(&(ns, name)) && !created.contains(ns) {
                     out.guards
                         .entry(index)
                         .or_default()
@@ -72,7 +71,12 @@ impl Ipv6Defaults {
                 }
             }
         }
-        out.off = off.into_iter().cloned().collect();
+        out.born_off = born
+            .links
+            .iter()
+            .map(|(ns, name)| ((*ns).clone(), Name::from(*name)))
+            .collect();
+        out.off = born.namespaces.into_iter().cloned().collect();
         out
     }
 

@@ -5,7 +5,7 @@
 //! plan listing shows and [`crate::exec`] runs.
 
 use vnet_core::plan::command::{iproute2_argv, step_argv};
-use vnet_core::plan::{born_without_ipv6, Action, NsRef, Plan};
+use vnet_core::plan::{Action, BornOff, NsRef, Plan};
 
 use crate::error::ShellError;
 use crate::script::Script;
@@ -80,21 +80,32 @@ pub fn node_names(ns: &NsRef) -> String {
 
 /// The commands of every step of `plan`, with namespaces named by `ns`.
 ///
-/// A namespace of [`born_without_ipv6`] gets `default.disable_ipv6 = 1` right after it
-/// is created, before any link exists, as the netlink backend does it: either way its
-/// links are born with IPv6 off.
+/// A namespace of [`vnet_core::plan::born_without_ipv6`] gets `default.disable_ipv6 = 1`
+/// right after it is created, before any link exists, as the netlink backend does it:
+/// either way its links are born with IPv6 off, and their `disable_ipv6 = 1` steps run
+/// nothing (and undo nothing).
 pub fn plan_commands(plan: &Plan, ns: &dyn Fn(&NsRef) -> String) -> Vec<StepCommands> {
-    let born_off = born_without_ipv6(plan);
+    let born = BornOff::of(plan);
     plan.steps
         .iter()
         .map(|s| {
-            let run = step_argv(&s.action, &plan.topology, ns, &born_off);
+            let run = step_argv(&s.action, &plan.topology, ns, &born);
+            let held = born.holds_already(&s.action);
+            let undo = if held {
+                Vec::new()
+            } else {
+                iproute2_argv(&s.action.inverse(), &plan.topology, ns)
+            };
+            let mut summary = summary(&s.action);
+            if held {
+                summary.push_str(" (holds already: born with IPv6 off)");
+            }
             StepCommands {
                 step: s.id,
                 stage: s.stage,
-                summary: summary(&s.action),
+                summary,
                 run,
-                undo: iproute2_argv(&s.action.inverse(), &plan.topology, ns),
+                undo,
                 file: file_change(&s.action),
             }
         })

@@ -3,8 +3,8 @@
 //! listing shows the commands, and teardown deletes namespaces, containers first.
 
 use vnet_core::plan::{
-    born_without_ipv6, compile, listing::listing, namespaces_created, teardown, Action, LinkSpec,
-    NsRef, Scope, Sysctl,
+    born_without_ipv6, compile, listing::listing, namespaces_created, teardown, Action, BornOff,
+    LinkSpec, NsRef, Scope, Sysctl,
 };
 use vnet_core::{Document, Format, ValidTopology};
 
@@ -140,6 +140,31 @@ fn listing_shows_links_born_with_ipv6_off() {
             "{ns}: {commands:?}"
         );
     }
+}
+
+#[test]
+fn a_link_born_with_ipv6_off_runs_no_write_and_a_nic_moved_in_does() {
+    // The seed's router namespace is born with IPv6 off: its eth0 (created there as a
+    // veth peer) needs no write, its eth1 (a NIC moved in, registered on the node) does.
+    let plan = compile(&seed(), &Scope::Sandbox);
+    let born = BornOff::of(&plan);
+    let text = listing(&plan, &|n| n.sandbox_name("vnet"));
+    let write = |link: &str| {
+        format!("ip netns exec vnet-router sysctl -qw net/ipv6/conf/{link}/disable_ipv6=1")
+    };
+    let router = NsRef::Ct("router".into());
+    assert!(born.namespaces.contains(&router));
+    assert!(born.links.contains(&(&router, "eth0")));
+    assert!(!born.links.contains(&(&router, "eth1")));
+    assert!(!text.contains(&write("eth0")), "{text}");
+    assert!(text.contains(&write("eth1")), "{text}");
+    let held = plan.actions().filter(|a| born.holds_already(a)).count();
+    assert_eq!(
+        text.matches("(nothing to run: the link was born with IPv6 off)")
+            .count(),
+        held
+    );
+    assert!(held >= 6, "{held} writes held already");
 }
 
 #[test]

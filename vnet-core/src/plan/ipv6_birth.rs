@@ -80,3 +80,40 @@ pub fn born_without_ipv6(plan: &Plan) -> BTreeSet<&NsRef> {
         .filter_map(|(ns, off)| off.then_some(ns))
         .collect()
 }
+
+/// The namespaces of [`born_without_ipv6`] and the links `plan` creates in them, which are
+/// born with IPv6 off: a plan's `disable_ipv6 = 1` on one of those holds already when it
+/// runs, and a backend need not write it (the shell backend's script leaves it out, the
+/// netlink backend skips it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BornOff<'a> {
+    /// The namespaces created with `default.disable_ipv6 = 1`.
+    pub namespaces: BTreeSet<&'a NsRef>,
+    /// The links created in them, as (namespace, name); not the links moved in, which
+    /// were registered elsewhere.
+    pub links: BTreeSet<(&'a NsRef, &'a str)>,
+}
+
+impl<'a> BornOff<'a> {
+    /// Works it out for `plan`.
+    pub fn of(plan: &'a Plan) -> Self {
+        let namespaces = born_without_ipv6(plan);
+        let links = plan
+            .actions()
+            .flat_map(links_placed)
+            .filter(|(ns, _, created)| *created && namespaces.contains(ns))
+            .map(|(ns, name, _)| (ns, name))
+            .collect();
+        BornOff { namespaces, links }
+    }
+
+    /// Whether `action` sets `disable_ipv6 = 1` on a link born with it.
+    pub fn holds_already(&self, action: &Action) -> bool {
+        matches!(action, Action::SetSysctl {
+            ns,
+            sysctl: Sysctl::DisableIpv6(link),
+            value,
+            ..
+        } if value == "1" && self.links.contains(&(ns, link.as_str())))
+    }
+}

@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use super::command::step_argv;
-use super::{born_without_ipv6, Action, LinkSpec, NsRef, Plan};
+use super::{Action, BornOff, LinkSpec, NsRef, Plan};
 
 /// The readable listing of `plan`, namespaces named by `ns_name` (e.g.
 /// `|ns| ns.sandbox_name("vnet")`; an empty name is the namespace the commands run in).
@@ -26,7 +26,7 @@ pub fn listing(plan: &Plan, ns_name: &dyn Fn(&NsRef) -> String) -> String {
         plan.steps.len(),
         stages
     );
-    let born_off = born_without_ipv6(plan);
+    let born = BornOff::of(plan);
     let mut current: Option<Option<&NsRef>> = None;
     for step in &plan.steps {
         let ns = step.action.ns();
@@ -46,7 +46,11 @@ pub fn listing(plan: &Plan, ns_name: &dyn Fn(&NsRef) -> String) -> String {
             current = Some(ns);
         }
         let _ = writeln!(out, "{:>4}. {}", step.id + 1, describe(&step.action));
-        for argv in step_argv(&step.action, &plan.topology, ns_name, &born_off) {
+        let run = step_argv(&step.action, &plan.topology, ns_name, &born);
+        if run.is_empty() && born.holds_already(&step.action) {
+            out.push_str("        (nothing to run: the link was born with IPv6 off)\n");
+        }
+        for argv in run {
             let line: Vec<String> = argv.iter().map(|a| quote(a)).collect();
             let _ = writeln!(out, "        {}", line.join(" "));
         }

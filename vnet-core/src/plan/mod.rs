@@ -23,7 +23,9 @@ pub use action::{Action, LinkSpec, NatRule, RouteSpec, Sysctl};
 pub use desired::LAN_SWITCH;
 pub use diff::{compile, diff};
 pub use expected::{expected_state, placeholder_nic_mac, pristine_state};
-pub use ipv6_birth::{born_without_ipv6, links_placed, links_wanting_ipv6_off, namespaces_created};
+pub use ipv6_birth::{
+    born_without_ipv6, links_placed, links_wanting_ipv6_off, namespaces_created, BornOff,
+};
 pub use name::Name;
 pub use namespace::NsRef;
 pub use scope::Scope;
