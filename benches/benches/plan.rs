@@ -55,11 +55,29 @@
 //! - `desired`: namespaces, units and each node's links are reserved up front (they
 //!   grew by doubling, copying ~10 MB): 336.8 M instructions, misses 2.74 M -> 2.61 M.
 //!
-//! Next step, where the misses are: smaller actions and steps (a `CreateLink` carries a
-//! 100-byte `LinkSpec` in every action of the enum; steps copy actions instead of
-//! referring to them), and ids for namespaces and links handed from the desired state
-//! to the ordering instead of interning every action's names again through hash tables
-//! larger than the cache.
+//! Third session of 2026-11-27 (same code for `large()`; plans unchanged): criterion,
+//! nice -19, one run each: mimalloc 0.67 / 7.21 / 88.3 / 966 ms (ratios 10.8x, 12.3x,
+//! 10.9x), glibc 0.57 / 4.76 / 76.2 / 1,040 ms (8.4x, 16.0x, 13.6x). 10,000 containers
+//! under 100 ms in both, this time.
+//!
+//! Criterion measures one size after the other, so a ratio between sizes carries the
+//! machine's drift between those moments (here glibc was faster than mimalloc, the
+//! opposite of every earlier run). `examples/plan_ratio.rs` interleaves the sizes round
+//! by round, so both see the same moments: 1,000 -> 10,000 is 14.3x and 15.8x (per-round
+//! quartiles 13.7-14.7), 10,000 -> 100,000 17.1x (quartiles 13.9-17.2), with 10,000
+//! containers at 59-74 ms (medians). So the growth really is 14-17x per 10x containers
+//! while the instructions grow 10.1x (callgrind, above): the excess is memory. Per
+//! container a compile of 10,000 touches ~6 KB (peak RSS 105 MB, 620 MB at 100,000):
+//! the topology and its resolution, the desired state (a `BTreeSet` node per link's
+//! addresses), the actions (144 bytes, ~9 per container), keys, graph and steps (184
+//! bytes each plus an `after` vector).
+//!
+//! Next step, where the misses are: a working set several times smaller, i.e. the
+//! ordering on compact ids end to end (namespace and link ids handed from the desired
+//! state instead of interning every action's names again through hash tables larger
+//! than the cache), and each public `Action`/`Step` built once, in final order, instead
+//! of an action vector gathered into steps; smaller actions (a `CreateLink` carries a
+//! 100-byte `LinkSpec` in every action of the enum).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
