@@ -83,7 +83,7 @@ pub(crate) struct DesiredNs {
     /// NAT rules.
     pub nat: BTreeSet<NatRule>,
     /// Devices of a real node vnet enslaves but does not own (a bridge's `ports`), with
-    /// their bridge. In the sandbox a port is a dummy stand-in in `links` instead.
+    /// their bridge. In the sandbox a port is a stand-in veth in `links` instead.
     pub ports: BTreeMap<Name, Name>,
 }
 

@@ -7,7 +7,8 @@
 //! - links vnet creates or passes in carry the mark `Some(topology)`;
 //! - `sysctls` holds the forwarding switches of the namespaces whose forwarding vnet
 //!   manages (all in the sandbox, the containers' on a real node) and `disable_ipv6` of
-//!   every link but `lo`;
+//!   every link but `lo` and a device of the node enslaved to a bridge (whose IPv6 is the
+//!   machine's);
 //! - a link whose expected `mac` is `None`, other than `lo`, keeps whatever MAC it has
 //!   (a real NIC passed in without a `mac`, a device of the node enslaved to a bridge);
 //! - a link whose expected `mtu` is 0 keeps whatever MTU it has (a real NIC passed in
@@ -46,11 +47,14 @@ pub fn expected_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
             );
         }
         // The node's own devices enslaved to vnet's bridges stay the machine's.
+        // Their MAC, MTU and IPv6 are the machine's: no expectation (see the module docs).
         for (port, bridge) in &dns.ports {
-            let mut l = node_port(Mac::new(0, 0, 0, 0, 0, 0));
-            l.mac = None;
-            l.mtu = 0;
-            l.master = Some(bridge.to_string());
+            let l = ObservedLink {
+                mac: None,
+                mtu: 0,
+                master: Some(bridge.to_string()),
+                ..node_port(Mac::new(0, 0, 0, 0, 0, 0))
+            };
             o.links.insert(port.to_string(), l);
         }
         o.routes = dns.routes.clone();
