@@ -1,7 +1,8 @@
 //! The `vzctl` dialect: the article's procedure for one OpenVZ node, as a script.
 //!
 //! Blocks in dependency order: the node's bridges (before any container starts, as the
-//! article advises), containers created and started, their veth pairs, NICs and VLANs,
+//! article advises) with their ports and, when stretched, their VXLAN device, containers
+//! created and started, their veth pairs, NICs and VLANs,
 //! the host ends joined to the bridges, routes, forwarding, NAT. venet is left out: for
 //! a container without venet addresses the script deletes `/etc/net/ifaces/venet0`
 //! inside it, so OpenVZ's `default via 192.0.2.1 dev venet0` cannot block a default
@@ -109,6 +110,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
                 s.command(&["ip", "link", "set", &b.name, "alias", &mark])?;
                 for p in &b.ports {
                     s.command(&["brctl", "addif", &b.name, p])?;
+                    s.command(&["ip", "link", "set", p, "up"])?;
                 }
             }
             BridgeTool::Iproute2 => {
@@ -130,8 +132,23 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
                 }
                 for p in &b.ports {
                     s.command(&["ip", "link", "set", p, "master", &b.name])?;
+                    s.command(&["ip", "link", "set", p, "up"])?;
                 }
             }
+        }
+        // A stretched bridge's VXLAN device on the node's underlay, as the planner makes
+        // it (`ip link add ... type vxlan`, its flooding entries), a port of the bridge.
+        if let Some(spec) = model.vxlan(b, node) {
+            let vx = spec.name().to_string();
+            let create = Action::CreateLink {
+                ns: node_ns(node),
+                spec,
+            };
+            for argv in iproute2_argv(&create, &t.name, &here) {
+                s.command(&argv)?;
+            }
+            s.command(&["ip", "link", "set", &vx, "master", &b.name])?;
+            s.command(&["ip", "link", "set", &vx, "up"])?;
         }
         for a in &b.addresses {
             s.command(&["ip", "address", "add", &a.to_string(), "dev", &b.name])?;

@@ -12,6 +12,7 @@ use std::process::Command;
 use serde_json::Value;
 use vnet_backend_shell::exec::execute;
 use vnet_backend_shell::iproute2::{plan_commands, render_iproute2, sandbox_names};
+use vnet_backend_shell::vzctl::{render_vzctl, BridgeTool, VzctlOptions};
 use vnet_backend_shell::ShellError;
 use vnet_core::plan::{
     compile, teardown, Action, LinkSpec, NsRef, Plan, RouteSpec, Scope, Step, Sysctl,
@@ -379,4 +380,72 @@ fn json_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
         _ if a != b => out.push(format!("{path}: {a} != {b}")),
         _ => {}
     }
+}
+
+/// The node part of the `vzctl` script for a stretched bridge with a port (everything
+/// before the first container; the rest needs OpenVZ), run by `sh` in the test's own
+/// fresh namespace standing for node m1: the bridge gets its VXLAN device on the
+/// underlay with the other node's flooding entry, and the port, both up.
+#[test]
+fn the_vzctl_script_stretches_the_bridge_and_enslaves_its_ports() {
+    sandboxed(
+        "the_vzctl_script_stretches_the_bridge_and_enslaves_its_ports",
+        || {
+            let text = include_str!("../../examples/stretch.toml").replacen(
+                "[[bridge]]\nname = \"br0\"\n",
+                "[[bridge]]\nname = \"br0\"\nports = [\"uplink\"]\n",
+                1,
+            );
+            assert!(text.contains("ports = [\"uplink\"]"));
+            let valid = Document::parse(&text, Format::Toml)
+                .unwrap()
+                .validate()
+                .unwrap();
+            let model = vnet_backend_shell::Model::new(&valid);
+            for tool in [BridgeTool::Brctl, BridgeTool::Iproute2] {
+                // The node's own devices: its underlay eth0 and the port.
+                sh(&[
+                    "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "far0",
+                ]);
+                sh(&["ip", "address", "add", "198.18.100.1/24", "dev", "eth0"]);
+                sh(&["ip", "link", "set", "eth0", "up"]);
+                sh(&[
+                    "ip", "link", "add", "uplink", "type", "veth", "peer", "name", "far1",
+                ]);
+                let options = VzctlOptions {
+                    bridge_tool: tool,
+                    ..VzctlOptions::default()
+                };
+                let script = render_vzctl(&model, "m1", &options).unwrap();
+                let node_part = &script[..script.find("\n# container ").expect("containers")];
+                let out = Command::new("/bin/sh")
+                    .args(["-c", node_part])
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{tool:?}: {}\n{node_part}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let link = |name: &str| -> Value {
+                    let v: Value =
+                        serde_json::from_str(&sh(&["ip", "-d", "-j", "link", "show", name]))
+                            .unwrap();
+                    v[0].clone()
+                };
+                let vx = link("vx-br0");
+                assert_eq!(vx["linkinfo"]["info_kind"], "vxlan", "{vx}");
+                assert_eq!(vx["linkinfo"]["info_data"]["id"], 199, "{vx}");
+                assert_eq!(vx["master"], "br0", "{vx}");
+                let fdb = sh(&["bridge", "fdb", "show", "dev", "vx-br0"]);
+                assert!(fdb.contains("00:00:00:00:00:00 dst 198.18.100.2"), "{fdb}");
+                let uplink = link("uplink");
+                assert_eq!(uplink["master"], "br0", "{uplink}");
+                assert!(uplink["flags"].to_string().contains("\"UP\""), "{uplink}");
+                for l in ["br0", "vx-br0", "eth0", "uplink"] {
+                    sh(&["ip", "link", "del", l]);
+                }
+            }
+        },
+    );
 }

@@ -10,6 +10,8 @@
 
 use std::fmt::Write;
 
+use vnet_core::plan::LinkSpec;
+
 use super::one_line;
 use crate::model::Model;
 use crate::tree::FileEntry;
@@ -18,41 +20,35 @@ const DIR: &str = "etc/systemd/network";
 
 /// The files of every stretched bridge on `node` (none when the node has no underlay).
 pub(super) fn files(model: &Model, node: &str, head: &str) -> Vec<FileEntry> {
-    let t = model.topology();
-    let Some(underlay) = t
-        .node
-        .iter()
-        .find(|n| n.name == node)
-        .and_then(|n| n.underlay.as_ref())
-    else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
-    for b in t.bridge.iter().filter(|b| model.bridge_on(&b.name, node)) {
-        let (Some(s), Some(vx)) = (&b.stretch, b.vxlan_name()) else {
+    for b in model
+        .topology()
+        .bridge
+        .iter()
+        .filter(|b| model.bridge_on(&b.name, node))
+    {
+        let Some(LinkSpec::Vxlan {
+            name,
+            vni,
+            local,
+            port,
+            mtu,
+            remotes,
+            ..
+        }) = model.vxlan(b, node)
+        else {
             continue;
         };
+        let vx = one_line(&name);
         let netdev = format!(
-            "{head}[NetDev]\nName={}\nKind=vxlan\nMTUBytes={}\n\n[VXLAN]\nVNI={}\nLocal={}\nDestinationPort={}\nMacLearning=yes\nIndependent=yes\n",
-            one_line(&vx),
-            b.mtu.unwrap_or(1500),
-            s.vni,
-            underlay.address.ip(),
-            s.port(),
+            "{head}[NetDev]\nName={vx}\nKind=vxlan\nMTUBytes={}\n\n[VXLAN]\nVNI={vni}\nLocal={local}\nDestinationPort={port}\nMacLearning=yes\nIndependent=yes\n",
+            mtu.unwrap_or(1500),
         );
         out.push(FileEntry::new(format!("{DIR}/50-vnet-{vx}.netdev"), netdev));
         let mut network = format!(
-            "{head}[Match]\nName={}\n\n[Network]\nBridge={}\nLinkLocalAddressing=no\nConfigureWithoutCarrier=yes\n",
-            one_line(&vx),
+            "{head}[Match]\nName={vx}\n\n[Network]\nBridge={}\nLinkLocalAddressing=no\nConfigureWithoutCarrier=yes\n",
             one_line(&b.name)
         );
-        let mut remotes: Vec<std::net::IpAddr> = t
-            .node
-            .iter()
-            .filter(|n| n.name != node && model.bridge_on(&b.name, &n.name))
-            .filter_map(|n| n.underlay.as_ref().map(|u| u.address.ip()))
-            .collect();
-        remotes.sort();
         for r in remotes {
             let _ = write!(
                 network,
