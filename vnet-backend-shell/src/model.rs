@@ -6,10 +6,8 @@
 
 use std::borrow::Cow;
 
-use std::net::IpAddr;
-
 use vnet_core::model::{Bridge, Container, Mac, Topology, Veth};
-use vnet_core::plan::{LinkSpec, Name};
+use vnet_core::plan::LinkSpec;
 use vnet_core::resolve::{resolve, MacKey, Resolved};
 use vnet_core::ValidTopology;
 
@@ -115,37 +113,9 @@ impl<'a> Model<'a> {
     }
 
     /// The VXLAN device that stretches `bridge` on `node`, as the planner makes it on a
-    /// real node: `vx-<bridge>` on the node's underlay device, local end its underlay
-    /// address, the bridge's MTU, one flooding entry per other node of the bridge with an
-    /// underlay (sorted). `None` when the bridge is not stretched or the node has no
-    /// underlay.
+    /// real node ([`vnet_core::plan::vxlan_device`]).
     pub fn vxlan(&self, bridge: &Bridge, node: &str) -> Option<LinkSpec> {
-        let (stretch, name) = (bridge.stretch.as_ref()?, bridge.vxlan_name()?);
-        let underlay = |n: &str| {
-            self.topology
-                .node
-                .iter()
-                .find(|x| x.name == n)
-                .and_then(|x| x.underlay.as_ref())
-        };
-        let here = underlay(node)?;
-        let mut remotes: Vec<IpAddr> = self
-            .topology
-            .node
-            .iter()
-            .filter(|n| n.name != node && self.bridge_on(&bridge.name, &n.name))
-            .filter_map(|n| underlay(&n.name).map(|u| u.address.ip()))
-            .collect();
-        remotes.sort();
-        Some(LinkSpec::Vxlan {
-            name: Name::from(name),
-            vni: stretch.vni,
-            local: here.address.ip(),
-            port: stretch.port(),
-            dev: Some(Name::from(&here.dev)),
-            mtu: Some(bridge.mtu.unwrap_or(1500)),
-            remotes,
-        })
+        vnet_core::plan::vxlan_device(self.topology, bridge, node)
     }
 
     /// The containers whose home is `node`, by id.

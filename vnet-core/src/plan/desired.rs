@@ -635,55 +635,32 @@ impl Builder<'_> {
     fn stretches(&mut self, nodes: &[String]) {
         let t = self.t;
         let topo = t.topology();
-        let underlay = |node: &str| {
-            topo.node
-                .iter()
-                .find(|n| n.name == node)
-                .and_then(|n| n.underlay.as_ref())
-        };
         for b in &topo.bridge {
-            let (Some(s), Some(name)) = (&b.stretch, b.vxlan_name()) else {
-                continue;
-            };
-            let on = t.bridge_nodes(&b.name);
-            for node in &on {
+            for node in t.bridge_nodes(&b.name) {
                 // Validation guarantees an underlay on every node of a stretched bridge.
-                let (true, Some(u)) = (nodes.iter().any(|n| n == node), underlay(node)) else {
+                let (true, Some(mut spec)) = (
+                    nodes.iter().any(|n| n == node),
+                    super::vxlan::vxlan_device(topo, b, node),
+                ) else {
                     continue;
                 };
-                let mut remotes: Vec<std::net::IpAddr> = on
-                    .iter()
-                    .filter(|n| *n != node)
-                    .filter_map(|n| underlay(n).map(|u| u.address.ip()))
-                    .collect();
-                remotes.sort();
                 // In the sandbox the underlay device exists only as the stand-in, which
                 // is built when the node is plugged into a LAN.
-                let dev = if self.d.sandbox && u.lan.is_none() {
-                    None
-                } else {
-                    Some(Name::from(&u.dev))
-                };
-                let mtu = b.mtu.unwrap_or(DEFAULT_MTU);
-                let spec = LinkSpec::Vxlan {
-                    name: Name::from(&name),
-                    vni: s.vni,
-                    local: u.address.ip(),
-                    port: s.port(),
-                    dev,
-                    mtu: Some(mtu),
-                    remotes,
-                };
-                let ns = NsRef::Node(Name::from(*node));
-                self.link(
-                    &ns,
-                    &name,
-                    spec.observed_kind(),
-                    None,
-                    mtu,
-                    Some(Name::from(&b.name)),
-                    &[],
-                );
+                let unplugged = topo
+                    .node
+                    .iter()
+                    .find(|n| n.name == node)
+                    .and_then(|n| n.underlay.as_ref())
+                    .is_some_and(|u| u.lan.is_none());
+                if let (true, LinkSpec::Vxlan { dev, .. }) =
+                    (self.d.sandbox && unplugged, &mut spec)
+                {
+                    *dev = None;
+                }
+                let ns = NsRef::Node(Name::from(node));
+                let (kind, mtu) = (spec.observed_kind(), b.mtu.unwrap_or(DEFAULT_MTU));
+                let name = spec.name().to_string();
+                self.link(&ns, &name, kind, None, mtu, Some(Name::from(&b.name)), &[]);
                 self.d.units.push(Unit::Create { ns, spec });
             }
         }

@@ -18,6 +18,7 @@ mod restrict;
 mod scope;
 mod steps;
 mod teardown;
+mod vxlan;
 
 pub use action::{Action, LinkSpec, NatRule, RouteSpec, Sysctl};
 pub use desired::LAN_SWITCH;
@@ -31,3 +32,4 @@ pub use namespace::NsRef;
 pub use scope::Scope;
 pub use steps::{Plan, Step};
 pub use teardown::teardown;
+pub use vxlan::vxlan_device;
