@@ -141,7 +141,8 @@ pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -
 }
 
 /// Devices of the machine the plan uses without creating them, that are not there: a
-/// NIC to pass into a container, a device to enslave to a bridge (`bridge.ports`).
+/// NIC to pass into a container, a device to enslave to a bridge (`bridge.ports`), the
+/// underlay of a VXLAN device, the parent of a VLAN link.
 /// Reported together, before any change (instead of a rollback half-way).
 pub fn check_devices_present(plan: &Plan, observed: &ObservedState) -> Result<()> {
     let mut made: std::collections::BTreeSet<(&NsRef, &str)> = std::collections::BTreeSet::new();
@@ -163,17 +164,27 @@ pub fn check_devices_present(plan: &Plan, observed: &ObservedState) -> Result<()
         }
     }
     let mut problems = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for action in plan.actions() {
         let (ns, link) = match action {
             Action::MoveLink { from, name, .. } => (from, name),
             Action::SetMaster { ns, link, .. } => (ns, link),
+            // The lower device of a VXLAN device (the node's underlay) or a VLAN link.
+            Action::CreateLink {
+                ns,
+                spec:
+                    LinkSpec::Vxlan {
+                        dev: Some(lower), ..
+                    }
+                    | LinkSpec::Vlan { parent: lower, .. },
+            } => (ns, lower),
             _ => continue,
         };
         let there = observed
             .namespaces
             .get(ns)
             .is_some_and(|o| o.links.contains_key(link.as_str()));
-        if !there && !made.contains(&(ns, link.as_str())) {
+        if !there && !made.contains(&(ns, link.as_str())) && seen.insert((ns, link.as_str())) {
             problems.push(Error::NoSuchLink {
                 ns: ns.clone(),
                 link: link.to_string(),

@@ -203,3 +203,66 @@ fn the_sandbox_stands_a_veth_in_for_each_device() {
         assert_eq!(before, snapshot());
     });
 }
+
+#[test]
+fn a_missing_underlay_is_refused_before_any_change() {
+    isolated("a_missing_underlay_is_refused_before_any_change", || {
+        let t = Document::parse(
+            r#"
+name = "under"
+
+[[node]]
+name = "m1"
+underlay = { address = "198.18.100.1/24", dev = "eth0" }
+
+[[node]]
+name = "m2"
+underlay = { address = "198.18.100.2/24", dev = "eth0" }
+
+[[bridge]]
+name = "br0"
+mtu = 1450
+stretch = { vni = 199 }
+
+[[subnet]]
+cidr = "198.18.1.0/24"
+bridge = "br0"
+
+[[ct]]
+id = 101
+name = "a"
+node = "m1"
+[[ct.veth]]
+name = "eth0"
+bridge = "br0"
+mtu = 1450
+addresses = ["198.18.1.1/24"]
+
+[[ct]]
+id = 102
+name = "b"
+node = "m2"
+[[ct.veth]]
+name = "eth0"
+bridge = "br0"
+mtu = 1450
+addresses = ["198.18.1.2/24"]
+"#,
+            Format::Toml,
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        run(&["ip", "link", "set", "lo", "up"]);
+        let b = node_backend();
+        let before = snapshot();
+        // The node has no eth0, the device its VXLAN tunnel would run over.
+        let err = b
+            .apply(&t, &Scope::Node("m1".into()), &ApplyOptions::default())
+            .unwrap_err();
+        assert_eq!(err.to_string(), "no link eth0 in node m1");
+        assert_eq!(before, snapshot());
+        run(&["ip", "netns", "del", "ct-a"]);
+        run(&["ip", "netns", "del", "ct-b"]);
+    });
+}
