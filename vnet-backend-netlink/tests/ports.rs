@@ -78,6 +78,25 @@ fn node_backend() -> Backend {
     )
 }
 
+/// Applies `t` to node m1 with [`node_backend`], expecting a refusal that changes
+/// nothing; returns the backend and the error.
+fn refused(t: &ValidTopology) -> (Backend, vnet_backend_netlink::Error) {
+    let b = node_backend();
+    let before = snapshot();
+    let err = b
+        .apply(t, &Scope::Node("m1".into()), &ApplyOptions::default())
+        .unwrap_err();
+    assert_eq!(before, snapshot(), "{err}: something changed");
+    (b, err)
+}
+
+/// Removes [`node_backend`]'s container namespaces.
+fn drop_cts() {
+    for ct in ["ct-a", "ct-b"] {
+        run(&["ip", "netns", "del", ct]);
+    }
+}
+
 /// A device of the machine named `name` (a veth whose other end is `name-far`).
 fn machine_device(name: &str) {
     let far = format!("{name}-far");
@@ -131,8 +150,7 @@ fn a_real_nodes_own_devices_join_the_bridge_and_stay_its_own() {
                 assert_eq!(master(p), None, "{p} left the bridge");
             }
             assert_eq!(link_here("uplink")["ifalias"], "the-admins-uplink");
-            run(&["ip", "netns", "del", "ct-a"]);
-            run(&["ip", "netns", "del", "ct-b"]);
+            drop_cts();
         },
     );
 }
@@ -147,18 +165,14 @@ fn a_device_in_someone_elses_bridge_is_reported_before_any_change() {
             machine_device("uplink");
             run(&["ip", "link", "set", "uplink", "master", "lanbr"]);
             let t = topology(&["uplink"]);
-            let b = node_backend();
-            let scope = Scope::Node("m1".into());
-            let before = snapshot();
-            let err = b.apply(&t, &scope, &ApplyOptions::default()).unwrap_err();
+            let (b, err) = refused(&t);
             assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
             let text = err.to_string();
             assert!(text.contains("lanbr") && text.contains("uplink"), "{text}");
-            assert_eq!(before, snapshot(), "nothing changed");
-            b.destroy(&t, &scope).unwrap();
+            // Nor does a destroy take it out of that bridge.
+            b.destroy(&t, &Scope::Node("m1".into())).unwrap();
             assert_eq!(master("uplink").as_deref(), Some("lanbr"));
-            run(&["ip", "netns", "del", "ct-a"]);
-            run(&["ip", "netns", "del", "ct-b"]);
+            drop_cts();
         },
     );
 }
@@ -169,16 +183,9 @@ fn a_missing_device_fails_the_apply_and_changes_nothing() {
         "a_missing_device_fails_the_apply_and_changes_nothing",
         || {
             run(&["ip", "link", "set", "lo", "up"]);
-            let t = topology(&["nosuchdev"]);
-            let b = node_backend();
-            let before = snapshot();
-            let err = b
-                .apply(&t, &Scope::Node("m1".into()), &ApplyOptions::default())
-                .unwrap_err();
+            let (_, err) = refused(&topology(&["nosuchdev"]));
             assert_eq!(err.to_string(), "no link nosuchdev in node m1");
-            assert_eq!(before, snapshot());
-            run(&["ip", "netns", "del", "ct-a"]);
-            run(&["ip", "netns", "del", "ct-b"]);
+            drop_cts();
         },
     );
 }
@@ -254,15 +261,9 @@ addresses = ["198.18.1.2/24"]
         .validate()
         .unwrap();
         run(&["ip", "link", "set", "lo", "up"]);
-        let b = node_backend();
-        let before = snapshot();
         // The node has no eth0, the device its VXLAN tunnel would run over.
-        let err = b
-            .apply(&t, &Scope::Node("m1".into()), &ApplyOptions::default())
-            .unwrap_err();
+        let (_, err) = refused(&t);
         assert_eq!(err.to_string(), "no link eth0 in node m1");
-        assert_eq!(before, snapshot());
-        run(&["ip", "netns", "del", "ct-a"]);
-        run(&["ip", "netns", "del", "ct-b"]);
+        drop_cts();
     });
 }
