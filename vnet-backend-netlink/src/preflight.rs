@@ -4,7 +4,7 @@
 use std::fs;
 
 use vnet_core::observed::{LinkKind, ObservedState};
-use vnet_core::plan::{Action, LinkSpec, NsRef, Plan};
+use vnet_core::plan::{links_placed, Action, LinkSpec, NsRef, Plan};
 
 use crate::error::{Error, Result};
 use crate::ns::{Netns, NsLocation};
@@ -145,24 +145,12 @@ pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -
 /// underlay of a VXLAN device, the parent of a VLAN link.
 /// Reported together, before any change (instead of a rollback half-way).
 pub fn check_devices_present(plan: &Plan, observed: &ObservedState) -> Result<()> {
-    let mut made: std::collections::BTreeSet<(&NsRef, &str)> = std::collections::BTreeSet::new();
-    for action in plan.actions() {
-        match action {
-            Action::CreateLink { ns, spec } => {
-                made.insert((ns, spec.name()));
-                if let LinkSpec::Veth {
-                    peer_ns, peer_name, ..
-                } = spec
-                {
-                    made.insert((peer_ns, peer_name.as_str()));
-                }
-            }
-            Action::MoveLink { to, new_name, .. } => {
-                made.insert((to, new_name.as_str()));
-            }
-            _ => {}
-        }
-    }
+    // What the plan itself puts in place (created, or moved in under a new name).
+    let made: std::collections::BTreeSet<(&NsRef, &str)> = plan
+        .actions()
+        .flat_map(links_placed)
+        .map(|(ns, name, _)| (ns, name))
+        .collect();
     let mut problems = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for action in plan.actions() {

@@ -646,16 +646,17 @@ impl Builder<'_> {
                 };
                 // In the sandbox the underlay device exists only as the stand-in, which
                 // is built when the node is plugged into a LAN.
-                let unplugged = topo
-                    .node
-                    .iter()
-                    .find(|n| n.name == node)
-                    .and_then(|n| n.underlay.as_ref())
-                    .is_some_and(|u| u.lan.is_none());
-                if let (true, LinkSpec::Vxlan { dev, .. }) =
-                    (self.d.sandbox && unplugged, &mut spec)
-                {
-                    *dev = None;
+                let unplugged = || {
+                    topo.node
+                        .iter()
+                        .find(|n| n.name == node)
+                        .and_then(|n| n.underlay.as_ref())
+                        .is_some_and(|u| u.lan.is_none())
+                };
+                if let LinkSpec::Vxlan { dev, .. } = &mut spec {
+                    if self.d.sandbox && unplugged() {
+                        *dev = None;
+                    }
                 }
                 let ns = NsRef::Node(Name::from(node));
                 let (kind, mtu) = (spec.observed_kind(), b.mtu.unwrap_or(DEFAULT_MTU));
