@@ -72,12 +72,37 @@
 //! addresses), the actions (144 bytes, ~9 per container), keys, graph and steps (184
 //! bytes each plus an `after` vector).
 //!
-//! Next step, where the misses are: a working set several times smaller, i.e. the
-//! ordering on compact ids end to end (namespace and link ids handed from the desired
-//! state instead of interning every action's names again through hash tables larger
-//! than the cache), and each public `Action`/`Step` built once, in final order, instead
-//! of an action vector gathered into steps; smaller actions (a `CreateLink` carries a
-//! 100-byte `LinkSpec` in every action of the enum).
+//! Fourth session (2026-11-27, same code): `plan_ratio` now times, in the same rounds,
+//! two references without any algorithm: a copy of the plan compile returned (`Plan::
+//! clone` and its drop: allocating and writing every step, action and `after` list) and
+//! writing as many bytes as the plan's steps into a fresh vector. Medians (mimalloc,
+//! nice -19, one run each):
+//!
+//! | | 1,000 -> 10,000 | 10,000 -> 100,000 |
+//! |---|---|---|
+//! | validate + compile | 6.25 -> 86.0 ms: 13.8x (quartiles 13.4-14.3) | 85.9 -> 1,172 ms: 13.6x (13.3-15.5) |
+//! | a copy of its plan | 0.49 -> 7.46 ms: 15.1x (14.2-15.5) | 6.09 -> 89.2 ms: 14.6x (13.0-15.4) |
+//! | writing the steps' bytes | 0.048 -> 1.53 ms: 32x (30-34) | 0.74 -> 14.6 ms: 20x (19-21) |
+//!
+//! Criterion in the same session (mimalloc, one run, a short build beside part of the
+//! 100,000 case): 0.498 / 5.94 / 83.9 / 1,152 ms at 100 / 1,000 / 10,000 / 100,000
+//! (ratios 11.9x, 14.1x, 13.7x).
+//!
+//! So on this machine a plain copy of the output grows faster per 10x than the whole
+//! validate + compile that makes it (the writes alone: 1.8 MB stay in a core's 2 MB L2
+//! cache and in the allocator's warm pages at 1,000 containers; 18 MB at 10,000 go to
+//! L3 and to fresh pages the kernel zeroes). No planner that returns this `Plan` can grow
+//! by 12x or less per 10x here, whatever its algorithm; the planner's own work is linear
+//! (10.1x in instructions, callgrind, above). Two experiments of this session changed
+//! nothing measurable and were dropped: emitting the fresh plan's actions stage by stage
+//! (so ordering moves them from nearby slots) and interning names by an inline copy
+//! (so a lookup does not follow a pointer back into the actions); A/B against the
+//! previous binary, alternated four times: 12.7-14.3x against 12.5-14.8x.
+//!
+//! What would still cut the absolute time (not the ratio's floor): a smaller output
+//! (`after` lists without one allocation per step, a `CreateLink` carrying its 100-byte
+//! `LinkSpec` boxed instead of in every action of the enum), and the ordering on compact
+//! ids handed from the desired state instead of re-interned names.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
