@@ -48,11 +48,11 @@ pub fn file_change(action: &Action) -> Option<FileChange> {
             ..
         } => Some(Tree {
             files: vec![FileEntry::new(path.clone(), contents.clone()).with_mode(*mode)],
-            remove: vec![],
+            ..Tree::default()
         }),
         Action::RemoveFile { path, .. } => Some(Tree {
-            files: vec![],
             remove: vec![path.clone()],
+            ..Tree::default()
         }),
         _ => None,
     };

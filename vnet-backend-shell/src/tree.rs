@@ -48,6 +48,10 @@ pub struct Tree {
     pub files: Vec<FileEntry>,
     /// Files or directories to remove (e.g. a container's venet0 config), sorted.
     pub remove: Vec<String>,
+    /// What the topology wants that these files cannot express (e.g. a stretched
+    /// bridge's VXLAN device in a dialect without VXLAN), for the person installing
+    /// them; sorted, each once. Rendering never drops a part of the network silently.
+    pub warnings: Vec<String>,
 }
 
 impl Tree {
@@ -59,10 +63,14 @@ impl Tree {
         self.files.dedup();
         self.remove.sort();
         self.remove.dedup();
+        self.warnings.extend(other.warnings);
+        self.warnings.sort();
+        self.warnings.dedup();
     }
 
     /// The tree as one text: a `--- path (mode)` header per file followed by its
-    /// contents, then a `--- remove path` line per removal. Golden tests compare this.
+    /// contents, then a `--- remove path` line per removal. Golden tests compare this
+    /// (and the warnings after it); the CLI prints it, and the warnings to stderr.
     pub fn listing(&self) -> String {
         let mut out = String::new();
         let mut files = self.files.clone();
@@ -286,8 +294,8 @@ mod tests {
         fs::write(outside.0.join("keep"), "k").unwrap();
         std::os::unix::fs::symlink(&outside.0, d.0.join("link")).unwrap();
         let tree = Tree {
-            files: vec![],
             remove: vec!["ct/etc/net/ifaces/venet0".into(), "link/keep".into()],
+            ..Tree::default()
         };
         assert!(matches!(
             write_tree(&d.0, &tree),

@@ -46,7 +46,13 @@ fn render(dir: &Path) -> Result<String, String> {
                     other => Err(format!("unknown layer {other}")),
                 })
                 .collect::<Result<_, _>>()?;
-            Ok(render_persist(&model, node, &layers).listing())
+            let tree = render_persist(&model, node, &layers);
+            let warnings: String = tree
+                .warnings
+                .iter()
+                .map(|w| format!("--- warning: {w}\n"))
+                .collect();
+            Ok(tree.listing() + &warnings)
         }
         ["pacemaker", path] => render_pacemaker(&model, path).map_err(|e| e.to_string()),
         ["iproute2", "sandbox", prefix] => {

@@ -113,6 +113,10 @@ fn route_iface<'a>(
 
 /// etcnet files of the node's bridges: `options` (`TYPE=bri`, ports in `HOST`),
 /// `iplink` (the pinned MAC), `brctl` (STP), `ipv4address` (the node's own addresses).
+///
+/// etcnet has no VXLAN interface type, so a bridge stretched across nodes comes back
+/// at boot without its tunnel: the tree carries a warning naming the bridge and the
+/// device (the networkd dialect renders both).
 pub fn etcnet_node(model: &Model, node: &str) -> Tree {
     let mut tree = Tree::default();
     for b in model
@@ -121,6 +125,14 @@ pub fn etcnet_node(model: &Model, node: &str) -> Tree {
         .iter()
         .filter(|b| model.bridge_on(&b.name, node))
     {
+        if let Some(vx) = model.vxlan(b, node) {
+            tree.warnings.push(format!(
+                "bridge {} is stretched across nodes, and etcnet has no VXLAN type: these \
+                 files do not create its tunnel {} at boot (the networkd dialect does)",
+                one_line(&b.name),
+                one_line(vx.name())
+            ));
+        }
         let dir = format!("etc/net/ifaces/{}", b.name);
         let mut options = "TYPE=bri\nBOOTPROTO=static\nONBOOT=yes\n".to_string();
         if !b.ports.is_empty() {

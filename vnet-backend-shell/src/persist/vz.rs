@@ -75,7 +75,7 @@ pub fn vz_ct_conf(model: &Model, ct: &Container) -> Tree {
     }
     Tree {
         files: vec![FileEntry::new(format!("etc/vz/conf/{}.conf", ct.id), text)],
-        remove: vec![],
+        ..Tree::default()
     }
 }
 
@@ -122,7 +122,7 @@ pub fn vznet_hook(model: &Model, node: &str) -> Tree {
             FileEntry::new("etc/vz/vznet.conf", vznet),
             FileEntry::new(HOOK_PATH, hook).with_mode(0o755),
         ],
-        remove: vec![],
+        ..Tree::default()
     }
 }
 

@@ -4,7 +4,9 @@
 //! Scripts (`vzctl`, `iproute2`) go to stdout. Persistence dialects (`etcnet`, `vz`,
 //! `networkd`, `sysctl`) are a tree of files: written under `--root DIR` (never outside
 //! it: the shell backend's writer refuses absolute paths, `..` and symlinks on the way),
-//! or printed with a `--- path (mode)` header per file when `--root` is omitted.
+//! or printed with a `--- path (mode)` header per file when `--root` is omitted. What a
+//! dialect cannot express (etcnet has no VXLAN: a stretched bridge's tunnel) is a
+//! `warning:` on stderr, or the `warnings` of the JSON document.
 
 use anyhow::{anyhow, Context};
 use clap::ValueEnum;
@@ -190,8 +192,14 @@ fn node_of(valid: &ValidTopology, node: Option<&str>) -> Result<String, Failure>
     }
 }
 
-/// Writes the tree under `--root` and lists what was written, or prints the files.
+/// Writes the tree under `--root` and lists what was written, or prints the files; in
+/// human output, the tree's warnings go to stderr either way (JSON carries them).
 fn emit_tree(args: &Args, global: &Global, node: &str, tree: &Tree) -> Outcome {
+    if global.output == Output::Human {
+        for w in &tree.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     let Some(root) = &args.root else {
         let text = match global.output {
             Output::Human => tree.listing(),
@@ -237,6 +245,7 @@ fn tree_json(args: &Args, node: &str, tree: &Tree, root: Option<&PathBuf>) -> se
         "root": root.map(|r| r.display().to_string()),
         "files": files,
         "remove": tree.remove,
+        "warnings": tree.warnings,
     })
 }
 

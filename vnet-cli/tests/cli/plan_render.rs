@@ -346,6 +346,43 @@ fn render_etcnet_writes_the_articles_files_under_root() {
 }
 
 #[test]
+fn render_etcnet_warns_that_a_stretched_bridge_loses_its_tunnel() {
+    let stretch = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/stretch.toml");
+    let dir = TempDir::new("etcnet-stretch");
+    let root = dir.0.join("m2");
+    let root_arg = root.to_str().unwrap();
+    let args = ["render", stretch, "--dialect", "etcnet", "--node", "m2"];
+    let o = vnet(&[&args[..], &["--root", root_arg]].concat());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let warning = "warning: bridge br0 is stretched across nodes, and etcnet has no VXLAN \
+                   type: these files do not create its tunnel vx-br0 at boot";
+    assert!(stderr(&o).contains(warning), "{}", stderr(&o));
+    assert!(
+        !stdout(&o).contains("warning"),
+        "stdout is the list of files"
+    );
+    // The bridge itself is still written.
+    assert!(read(&root, "etc/net/ifaces/br0/options").contains("TYPE=bri"));
+
+    let o = vnet(&[&["--output", "json"], &args[..]].concat());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "JSON carries the warnings");
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let warnings = doc["warnings"].as_array().expect("a warnings array");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].as_str().unwrap().contains("vx-br0"));
+
+    // networkd renders the tunnel: nothing to warn about.
+    let o = vnet(&["render", stretch, "--dialect", "networkd", "--node", "m2"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    assert!(stdout(&o).contains("Kind=vxlan"));
+    // Nor is there for the seed, which stretches nothing.
+    let o = vnet(&["render", &seed_arg(), "--dialect", "etcnet"]);
+    assert_eq!((code(&o), stderr(&o)), (0, String::new()));
+}
+
+#[test]
 fn render_refuses_to_write_through_a_symlink_out_of_the_root() {
     let dir = TempDir::new("etcnet-escape");
     let root = dir.0.join("root");
