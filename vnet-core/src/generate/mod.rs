@@ -1,4 +1,4 @@
-//! Generators of valid topologies: [`large`] builds big deterministic ones for benchmarks
+//! Generators of valid topologies: [`large()`] builds big deterministic ones for benchmarks
 //! and scale tests (always compiled, no dependencies); with the `proptest` feature,
 //! [`strategies`] yields small arbitrary valid ones and injects single mistakes.
 

@@ -4,7 +4,7 @@
 //! sandbox).
 //!
 //! [`super::expected_state`] projects this into an [`crate::observed::ObservedState`];
-//! [`super::diff`] compares it with what is observed. Both read the same description, so
+//! [`super::diff()`] compares it with what is observed. Both read the same description, so
 //! what the planner builds and what it expects cannot drift apart.
 //!
 //! It is built flat ([`Flat`]: a sorted `Vec` of namespaces, each with `Vec`s of what it

@@ -3,7 +3,7 @@
 //!
 //! From nothing, everything is missing: every namespace is created, every unit makes its
 //! links, every link gets its `disable_ipv6`, master, up and addresses, every namespace
-//! its routes, forwarding and NAT. That is what [`super::diff`] plans against the empty
+//! its routes, forwarding and NAT. That is what [`super::diff()`] plans against the empty
 //! state too, but it gets there by copying the state into maps and comparing field by
 //! field, which was most of the cost of compiling a large sandbox.
 //!

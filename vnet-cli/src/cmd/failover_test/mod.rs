@@ -3,7 +3,7 @@
 //!
 //! The command re-executes itself under `unshare --net --mount` with a tmpfs on
 //! `/run/netns` ([`private`]), so nothing it builds is visible to the machine. There,
-//! per run ([`run`]): apply the topology (every container on its home node); an
+//! per run ([`mod@run`]): apply the topology (every container on its home node); an
 //! observer thread in a LAN host's namespace sends an ICMP echo every 10 ms to a
 //! container ([`observer`]); after steady replies the home node fails, powered down or
 //! hung ([`failure`]), and its containers start at once on their first failover node
