@@ -8,7 +8,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 use vnet_core::plan::Name;
 
-use common::{isolated, run, succeeds};
+use common::{isolated, run, snapshot, succeeds};
 use vnet_backend_netlink::{ApplyOptions, Backend, NamespaceMap, NsLocation};
 use vnet_core::plan::{NsRef, Scope};
 use vnet_core::{Document, Format};
@@ -79,6 +79,32 @@ fn in_ct(pid: u32, argv: &[&str]) -> String {
     run(&full)
 }
 
+/// The seed's containers, started, on a node (the test's namespace) with lo up and the
+/// router's uplink NIC `eth1` there before it is passed in.
+fn seed_cts() -> Cts {
+    let cts = Cts(vec![start_ct("router"), start_ct("mail"), start_ct("dbms")]);
+    run(&["ip", "link", "set", "lo", "up"]);
+    run(&[
+        "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "lanport",
+    ]);
+    cts
+}
+
+/// A backend for node m1 (the test's namespace, explicitly allowed) with `cts` found by
+/// pid.
+fn seed_backend(cts: &Cts) -> Backend {
+    let mut map = NamespaceMap::explicit()
+        .with(NsRef::Node("m1".into()), NsLocation::Current)
+        .allow_current();
+    for (name, child) in &cts.0 {
+        map = map.with(
+            NsRef::Ct(Name::from(name.as_str())),
+            NsLocation::Pid(child.id()),
+        );
+    }
+    Backend::new(map)
+}
+
 #[test]
 fn seed_on_a_real_node_with_containers_by_pid() {
     isolated("seed_on_a_real_node_with_containers_by_pid", || {
@@ -86,26 +112,12 @@ fn seed_on_a_real_node_with_containers_by_pid() {
             .unwrap()
             .validate()
             .unwrap();
-        let cts = Cts(vec![start_ct("router"), start_ct("mail"), start_ct("dbms")]);
+        let cts = seed_cts();
         let pid = |n: &str| cts.0.iter().find(|(c, _)| c == n).unwrap().1.id();
-        // A real node has lo up; the router's uplink NIC is there before it is passed in.
-        run(&["ip", "link", "set", "lo", "up"]);
-        run(&[
-            "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "lanport",
-        ]);
         // A NIC with jumbo frames: the topology gives no `mtu`, so vnet leaves it as it is
         // and must not expect the kernel's default.
         run(&["ip", "link", "set", "eth1", "mtu", "9000"]);
-        let mut map = NamespaceMap::explicit()
-            .with(NsRef::Node("m1".into()), NsLocation::Current)
-            .allow_current();
-        for (name, child) in &cts.0 {
-            map = map.with(
-                NsRef::Ct(Name::from(name.as_str())),
-                NsLocation::Pid(child.id()),
-            );
-        }
-        let b = Backend::new(map);
+        let b = seed_backend(&cts);
         let scope = Scope::Node("m1".into());
         let report = b.apply(&t, &scope, &ApplyOptions::default()).unwrap();
         assert!(report.verified);
@@ -156,4 +168,47 @@ fn seed_on_a_real_node_with_containers_by_pid() {
         b.destroy(&t, &scope).unwrap();
         drop(cts);
     });
+}
+
+/// The router's own `eth1` (made inside the container, not vnet's) holds the name the
+/// NIC would get there: the apply is refused before any change, naming the link, and
+/// the NIC stays on the node.
+#[test]
+fn a_nic_whose_name_a_containers_own_link_holds_is_refused_before_any_change() {
+    isolated(
+        "a_nic_whose_name_a_containers_own_link_holds_is_refused_before_any_change",
+        || {
+            let t = Document::parse(include_str!("../../examples/seed.toml"), Format::Toml)
+                .unwrap()
+                .validate()
+                .unwrap();
+            let cts = seed_cts();
+            let router = cts.0.iter().find(|(c, _)| c == "router").unwrap().1.id();
+            in_ct(
+                router,
+                &[
+                    "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "x1",
+                ],
+            );
+            let links = |pid| in_ct(pid, &["ip", "-d", "link", "show"]);
+            let (node_before, router_before) = (snapshot(), links(router));
+            let b = seed_backend(&cts);
+            let err = b
+                .apply(&t, &Scope::Node("m1".into()), &ApplyOptions::default())
+                .unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("link eth1") && text.contains("router"),
+                "{text}"
+            );
+            assert_eq!(
+                err.kind(),
+                vnet_backend_netlink::ErrorKind::Conflict,
+                "{err:?}"
+            );
+            assert_eq!(node_before, snapshot(), "the node is as it was");
+            assert_eq!(router_before, links(router), "the router is as it was");
+            drop(cts);
+        },
+    );
 }
