@@ -27,6 +27,10 @@ pub struct ApplyOptions {
     /// How long verification waits for the kernel's asynchronous work (a deleted
     /// namespace's veth peers disappear from other namespaces a little later).
     pub settle: Duration,
+    /// Tests only: runs after the plan is executed and before verification, to change
+    /// the kernel behind vnet's back (as a racing admin, or an old kernel that ignores
+    /// an attribute, would) so that verification fails. `None` in normal use.
+    pub before_verify: Option<fn()>,
 }
 
 impl Default for ApplyOptions {
@@ -35,6 +39,7 @@ impl Default for ApplyOptions {
             fail_at: None,
             verify: true,
             settle: Duration::from_secs(3),
+            before_verify: None,
         }
     }
 }
@@ -154,8 +159,9 @@ impl Backend {
     }
 
     /// Apply = observe, diff, preflight, execute (undoing the applied prefix on
-    /// failure), observe again and compare with the expected state. A second apply
-    /// of an unchanged topology sends no mutating request.
+    /// failure), observe again and compare with the expected state (undoing every
+    /// applied step when they differ: [`Error::NotVerified`]). A second apply of an
+    /// unchanged topology sends no mutating request.
     pub fn apply(
         &self,
         t: &ValidTopology,
@@ -192,7 +198,25 @@ impl Backend {
                     return Err(Error::from(first));
                 }
             } else {
-                self.verify_in(&mut session, t.name(), &expected, options.settle)?;
+                if let Some(meddle) = options.before_verify {
+                    meddle();
+                }
+                // An apply that cannot be verified is undone, like one that fails half-way:
+                // the system is left as it was (nmstate's checkpoint rollback does the same).
+                if let Err(e) = self.verify_in(&mut session, t.name(), &expected, options.settle) {
+                    let errors = exec::undo_applied(&mut session, &plan, &done.applied);
+                    return Err(Error::NotVerified {
+                        undone: done.applied.len(),
+                        rollback: (!errors.is_empty()).then(|| {
+                            errors
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        }),
+                        source: Box::new(e),
+                    });
+                }
             }
         }
         Ok(ApplyReport {

@@ -143,6 +143,23 @@ pub enum Error {
     /// difference; see [`crate::verify::compare`] for all).
     #[error("after apply, {0}")]
     Mismatch(Box<crate::verify::Mismatch>),
+    /// Every step ran, but verification then failed (the kernel did not show what the
+    /// topology says within the settle time, or could not be read back): the applied
+    /// steps were undone, so the system is as it was before the apply, unless
+    /// `rollback` says what could not be undone.
+    #[error(
+        "applied, but verification failed; {undone} applied steps undone{}",
+        rollback.as_ref().map(|r| format!(", except: {r}")).unwrap_or_default()
+    )]
+    NotVerified {
+        /// How many steps were undone.
+        undone: usize,
+        /// The rollback's errors, when undoing failed too: the system is in between.
+        rollback: Option<String>,
+        /// What verification found (usually an [`Error::Mismatch`]).
+        #[source]
+        source: Box<Error>,
+    },
     /// A step failed and the applied prefix was undone.
     #[error("step {index} ({action}) failed; {undone} applied steps undone")]
     RolledBack {
@@ -239,7 +256,11 @@ impl Error {
             | Error::WorkerPanicked { .. }
             | Error::Announce { .. }
             | Error::PortNotForwarding { .. } => ErrorKind::Kernel,
-            Error::RollbackFailed { .. } => ErrorKind::Inconsistent,
+            Error::RollbackFailed { .. }
+            | Error::NotVerified {
+                rollback: Some(_), ..
+            } => ErrorKind::Inconsistent,
+            Error::NotVerified { rollback: None, .. } => ErrorKind::Verify,
             Error::Mismatch(_) => ErrorKind::Verify,
             Error::Injected { .. } => ErrorKind::Injected,
             Error::RolledBack { source, .. } => match source.kind() {

@@ -65,14 +65,9 @@ pub(crate) fn execute(
             }
         }
         if let Some((index, error)) = failure {
-            let undo: Vec<Action> = applied
-                .iter()
-                .rev()
-                .map(|i| plan.steps[*i].action.clone())
-                .collect();
             let action = describe(&plan.steps[index].action);
-            let undone = undo.len();
-            let errors = rollback(session, &alias, &undo);
+            let undone = applied.len();
+            let errors = undo_applied(session, plan, &applied);
             return Err(if errors.is_empty() {
                 Error::RolledBack {
                     index,
@@ -98,6 +93,21 @@ pub(crate) fn execute(
         applied,
         stages: timings,
     })
+}
+
+/// Undoes the steps of `plan` at `applied` (in the order they were applied), most
+/// recent first; returns the errors (see [`rollback`]).
+pub(crate) fn undo_applied(
+    session: &mut Session<'_>,
+    plan: &Plan,
+    applied: &[usize],
+) -> Vec<Error> {
+    let undo: Vec<Action> = applied
+        .iter()
+        .rev()
+        .map(|i| plan.steps[*i].action.clone())
+        .collect();
+    rollback(session, &alias_for(&plan.topology), &undo)
 }
 
 /// Undoes `done` (most recent first) one action at a time, best effort; returns the

@@ -1,5 +1,5 @@
 //! The article's network (`examples/seed.toml`) in a sandbox: apply, reach, repair,
-//! idempotence, rollback at every step, destroy.
+//! idempotence, rollback at every step and after a failed verification, destroy.
 
 mod common;
 
@@ -231,4 +231,60 @@ fn a_fault_at_any_step_of_the_seed_leaves_the_system_as_before() {
             assert_eq!(run(&["ip", "netns", "list"]).trim(), "");
         },
     );
+}
+
+/// Changes what the apply just did, behind its back: mail's host end down again.
+fn veth2_down() {
+    run(&["ip", "-n", "vnet-m1", "link", "set", "veth2", "down"]);
+}
+
+/// An apply whose verification fails (someone takes a port down between the last step
+/// and the read-back) is undone: from nothing back to nothing, and a repair of a broken
+/// state back to exactly that broken state; the error names the difference.
+#[test]
+fn an_apply_that_fails_verification_is_undone() {
+    isolated("an_apply_that_fails_verification_is_undone", || {
+        let t = seed();
+        let b = backend();
+        let options = ApplyOptions {
+            before_verify: Some(veth2_down),
+            settle: std::time::Duration::from_millis(200),
+            ..ApplyOptions::default()
+        };
+        let before = snapshot();
+        let err = b.apply(&t, &Scope::Sandbox, &options).unwrap_err();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            matches!(err, Error::NotVerified { rollback: None, undone, .. } if undone > 20),
+            "{chain}"
+        );
+        assert!(
+            chain.contains("link veth2: up is false, expected true"),
+            "{chain}"
+        );
+        assert_eq!(err.kind(), vnet_backend_netlink::ErrorKind::Verify);
+        assert_eq!(before, snapshot(), "nothing is left of the apply");
+
+        // A repair that cannot be verified leaves the broken state as it found it.
+        b.apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+            .unwrap();
+        run(&["ip", "-n", "vnet-m1", "link", "set", "veth2", "down"]);
+        run(&["ip", "-n", "vnet-m1", "link", "set", "veth3", "nomaster"]);
+        let broken = snapshot();
+        let err = b.apply(&t, &Scope::Sandbox, &options).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NotVerified {
+                    rollback: None,
+                    undone: 2..,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(broken, snapshot(), "the repair is undone");
+        b.destroy(&t, &Scope::Sandbox).unwrap();
+        assert_eq!(run(&["ip", "netns", "list"]).trim(), "");
+    });
 }

@@ -73,14 +73,17 @@ pub struct RollbackFailure {
     pub reason: String,
 }
 
+impl std::fmt::Display for RollbackFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` ({})", self.command, self.reason)
+    }
+}
+
 fn rollback_summary(r: &[RollbackFailure]) -> String {
     if r.is_empty() {
         "; rolled back cleanly".to_string()
     } else {
-        let list: Vec<String> = r
-            .iter()
-            .map(|f| format!("`{}` ({})", f.command, f.reason))
-            .collect();
+        let list: Vec<String> = r.iter().map(ToString::to_string).collect();
         format!("; rollback incomplete: {}", list.join(", "))
     }
 }

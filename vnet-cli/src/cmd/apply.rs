@@ -207,7 +207,8 @@ pub fn apply_netlink(
 }
 
 /// Applies with the shell backend: the same repair plan, run as iproute2 commands one
-/// by one (undone on failure), then verified by observing over netlink.
+/// by one (undone on failure), then verified by observing over netlink (undone when
+/// that fails).
 fn apply_shell(t: &ValidTopology, target: &Resolved, output: Output) -> Result<Summary, Failure> {
     let start = Instant::now();
     let backend = target.backend();
@@ -221,7 +222,30 @@ fn apply_shell(t: &ValidTopology, target: &Resolved, output: Output) -> Result<S
     let result = exec::execute(&steps, None);
     progress.finish();
     let run = result.map_err(Failure::system)?;
-    verify_settled(&backend, t, target)?;
+    if let Err(mut failure) = verify_settled(&backend, t, target) {
+        // Undone like a failed step, so the system is as it was (the netlink backend
+        // does the same: `Error::NotVerified`).
+        let rollback = exec::undo(&steps, None);
+        let error = failure
+            .error
+            .take()
+            .unwrap_or_else(|| anyhow!("verification failed"));
+        failure.error = Some(if rollback.is_empty() {
+            error.context(format!(
+                "applied, but verification failed; {} applied steps undone",
+                steps.len()
+            ))
+        } else {
+            failure.exit = Exit::System;
+            let failed: Vec<String> = rollback.iter().map(ToString::to_string).collect();
+            error.context(format!(
+                "applied, but verification failed; undoing the {} applied steps failed too: {}",
+                steps.len(),
+                failed.join("; ")
+            ))
+        });
+        return Err(failure);
+    }
     let mut summary = Summary::new(t, "shell", &plan, start.elapsed());
     summary.commands = Some(run.commands);
     summary.mutating_requests = run.commands as u64;

@@ -306,6 +306,46 @@ fn the_shell_backend_builds_the_same_network() {
     assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
 }
 
+/// Puts in `$D/bin` an `ip` that runs the real one and, right after the command that
+/// brings mail's host end `veth2` up, takes it down again: a change behind vnet's back
+/// between its last step and its verification, at a fixed point.
+const MEDDLING_IP: &str = r#"real=$(command -v ip) && mkdir -p "$D/bin" && printf '%s\n' '#!/bin/sh' "\"$real\" \"\$@\"; rc=\$?" 'case "$*" in "-n vnet-m1 link set veth2 up") "'"$real"'" -n vnet-m1 link set veth2 down ;; esac' 'exit $rc' > "$D/bin/ip" && chmod +x "$D/bin/ip""#;
+
+/// The shell backend's apply, whose verification fails, is undone (the netlink
+/// backend's own test, with a hook at the same point: `vnet-backend-netlink/tests/
+/// seed.rs`).
+#[test]
+fn an_apply_whose_verification_fails_is_undone() {
+    if !can_run("an_apply_whose_verification_fails_is_undone") {
+        return;
+    }
+    let steps = in_private_netns(
+        "unverified",
+        &[
+            ("meddler", MEDDLING_IP),
+            (
+                "apply",
+                "PATH=\"$D/bin:$PATH\" $VNET apply $SEED --sandbox --backend shell",
+            ),
+            ("left", "ip netns list"),
+        ],
+    );
+    expect(&steps, "meddler", 0);
+    let apply = expect(&steps, "apply", 3);
+    for part in [
+        "applied, but verification failed",
+        "applied steps undone",
+        "link veth2: up is false, expected true",
+    ] {
+        assert!(apply.stderr.contains(part), "{}", apply.stderr);
+    }
+    assert_eq!(
+        expect(&steps, "left", 0).stdout.trim(),
+        "",
+        "the sandbox is gone"
+    );
+}
+
 #[test]
 fn demo_runs_end_to_end_and_leaves_nothing() {
     if !can_run("demo_runs_end_to_end_and_leaves_nothing") {
