@@ -127,18 +127,22 @@ impl Backend {
     /// desired form names no device is reported without the device the kernel chose.
     pub fn observe(&self, t: &ValidTopology, scope: &Scope) -> Result<ObservedState> {
         let mut session = Session::new(&self.map, self.counter.clone());
-        self.observe_in(&mut session, &plan::expected_state(t, scope))
+        self.observe_in(&mut session, t.name(), &plan::expected_state(t, scope))
     }
 
     /// Observes the namespaces of `expected` (the topology's expected state, computed
-    /// once by the caller and reused for preflight and verification).
+    /// once by the caller and reused for preflight and verification), in `topology`'s
+    /// terms: unmarked links in its own namespaces are its own (see
+    /// [`ObservedState::adopt_unmarked_links`]).
     fn observe_in(
         &self,
         session: &mut Session<'_>,
+        topology: &str,
         expected: &ObservedState,
     ) -> Result<ObservedState> {
         let namespaces: Vec<NsRef> = expected.namespaces.keys().cloned().collect();
         let mut observed = observe::observe(session, &namespaces)?;
+        observed.adopt_unmarked_links(topology, expected);
         verify::normalize_routes(expected, &mut observed);
         Ok(observed)
     }
@@ -154,7 +158,7 @@ impl Backend {
     pub fn check(&self, t: &ValidTopology, scope: &Scope) -> Result<Vec<verify::Mismatch>> {
         let expected = plan::expected_state(t, scope);
         let mut session = Session::new(&self.map, self.counter.clone());
-        let observed = self.observe_in(&mut session, &expected)?;
+        let observed = self.observe_in(&mut session, t.name(), &expected)?;
         Ok(verify::compare(t.name(), &expected, &observed))
     }
 
@@ -172,7 +176,7 @@ impl Backend {
         preflight::check_privileges()?;
         let mut session = Session::new(&self.map, self.counter.clone());
         let expected = plan::expected_state(t, scope);
-        let observed = self.observe_in(&mut session, &expected)?;
+        let observed = self.observe_in(&mut session, t.name(), &expected)?;
         let plan = plan::diff(t, scope, &observed);
         preflight::check_own_namespace(&mut session, &plan)?;
         preflight::check_in_the_way(t.name(), &plan, &observed)?;
@@ -240,7 +244,7 @@ impl Backend {
         let deadline = Instant::now() + settle;
         loop {
             session.all_links_changed();
-            let observed = self.observe_in(session, expected)?;
+            let observed = self.observe_in(session, topology, expected)?;
             let mut diffs = verify::compare(topology, expected, &observed);
             if diffs.is_empty() {
                 return Ok(());
@@ -273,7 +277,7 @@ impl Backend {
         let before = self.counter.mutating();
         preflight::check_privileges()?;
         let mut session = Session::new(&self.map, self.counter.clone());
-        let observed = self.observe_in(&mut session, &plan::expected_state(t, scope))?;
+        let observed = self.observe_in(&mut session, t.name(), &plan::expected_state(t, scope))?;
         let full = plan::teardown(t, scope);
         preflight::check_own_namespace(&mut session, &full)?;
         // Only what is there: a teardown step whose object is gone is skipped, so a

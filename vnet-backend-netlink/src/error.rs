@@ -143,6 +143,18 @@ pub enum Error {
     /// difference; see [`crate::verify::compare`] for all).
     #[error("after apply, {0}")]
     Mismatch(Box<crate::verify::Mismatch>),
+    /// A file where a network namespace should be that is none: what an `ip netns add`
+    /// killed between creating the file and mounting the namespace on it leaves. vnet
+    /// neither uses nor removes it (it is not vnet's to remove).
+    #[error(
+        "{path} is not a network namespace (an empty file left by an interrupted \
+         `ip netns add`?); remove it: rm {path}",
+        path = .path.display()
+    )]
+    NotANamespace {
+        /// The file.
+        path: std::path::PathBuf,
+    },
     /// Every step ran, but verification then failed (the kernel did not show what the
     /// topology says within the settle time, or could not be read back): the applied
     /// steps were undone, so the system is as it was before the apply, unless
@@ -243,7 +255,9 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::MissingCapability { .. } => ErrorKind::Permission,
-            Error::NotOwned { .. } | Error::OwnNamespace { .. } => ErrorKind::Conflict,
+            Error::NotOwned { .. } | Error::OwnNamespace { .. } | Error::NotANamespace { .. } => {
+                ErrorKind::Conflict
+            }
             Error::Kernel { errno, .. } if *errno == nix::libc::EPERM => ErrorKind::Permission,
             Error::Kernel { .. }
             | Error::Socket { .. }

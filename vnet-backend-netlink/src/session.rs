@@ -406,7 +406,10 @@ fn current_id(path: &Path) -> Option<NetnsId> {
 
 /// Creates one sandbox namespace on the calling (dedicated worker) thread, which stays
 /// inside it: opens its socket there, with `ipv6_off` writes `default.disable_ipv6 =
-/// 1`, brings `lo` up and marks it; on failure nothing is left.
+/// 1`, brings `lo` up and marks it, and only then gives it its name (a file in the
+/// namespace directory). A namespace under vnet's name is therefore always marked, and
+/// one whose set-up fails or whose process is killed on the way vanishes unnamed: a
+/// crashed apply leaves no namespace that the next run could not tell for its own.
 fn make_namespace_here(
     map: &NamespaceMap,
     counter: RequestCounter,
@@ -415,22 +418,11 @@ fn make_namespace_here(
     ipv6_off: bool,
 ) -> Result<NsHandle> {
     let (dir, name) = map.creatable(ns)?;
-    let netns = named::create_here(&dir, &name)?;
-    let undo = |err: Error| {
-        let _ = named::delete(&dir, &name);
-        err
-    };
-    let mut sock = match RtSocket::open(counter) {
-        Ok(s) => s,
-        Err(e) => {
-            drop(netns);
-            return Err(undo(e));
-        }
-    };
+    named::enter_new(&dir.join(&name))?;
+    let mut sock = RtSocket::open(counter)?;
     // A kernel without IPv6 has no such file: then nothing is born with IPv6 off and
     // the per-link steps run (and report) as planned.
     let ipv6_default_off = ipv6_off && ops::sysctl::write_default_disable_ipv6().is_ok();
-    let id = netns.id()?;
     let results = sock.execute(vec![
         crate::netlink::Request::new(
             ops::link::set_up("lo", true),
@@ -444,10 +436,12 @@ fn make_namespace_here(
         ),
     ]);
     if let Some(err) = results.into_iter().find_map(|r| r.err()) {
-        drop(sock);
-        drop(netns);
-        return Err(undo(err));
+        return Err(err);
     }
+    let netns = named::publish_here(&dir, &name)?;
+    let id = netns.id().inspect_err(|_| {
+        let _ = named::delete(&dir, &name);
+    })?;
     Ok(NsHandle {
         netns,
         id,

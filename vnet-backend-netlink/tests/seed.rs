@@ -1,5 +1,6 @@
 //! The article's network (`examples/seed.toml`) in a sandbox: apply, reach, repair,
-//! idempotence, rollback at every step and after a failed verification, destroy.
+//! idempotence, rollback at every step and after a failed verification, what a killed
+//! run leaves behind, destroy.
 
 mod common;
 
@@ -287,4 +288,89 @@ fn an_apply_that_fails_verification_is_undone() {
         b.destroy(&t, &Scope::Sandbox).unwrap();
         assert_eq!(run(&["ip", "netns", "list"]).trim(), "");
     });
+}
+
+/// What a run killed between creating a link and marking it leaves: links without
+/// vnet's mark, under names the topology wants, in vnet's own namespaces. The next
+/// apply takes them as vnet's instead of refusing them as someone else's; an unmarked
+/// link under another name stays someone else's.
+#[test]
+fn unmarked_links_in_vnets_namespaces_are_vnets() {
+    isolated("unmarked_links_in_vnets_namespaces_are_vnets", || {
+        let t = seed();
+        let b = backend();
+        b.apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+            .unwrap();
+        let alias = |ns: &str, dev: &str| link(ns, dev)["ifalias"].as_str().map(str::to_string);
+        assert_eq!(alias("vnet-mail", "eth0").as_deref(), Some("vnet:article"));
+        for (ns, dev) in [("vnet-mail", "eth0"), ("vnet-m1", "veth2")] {
+            run(&["ip", "-n", ns, "link", "set", dev, "alias", ""]);
+            assert_eq!(alias(ns, dev), None, "{dev} unmarked");
+        }
+        run(&[
+            "ip",
+            "-n",
+            "vnet-mail",
+            "link",
+            "add",
+            "look0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "look1",
+        ]);
+        let report = b
+            .apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+            .unwrap();
+        assert!(report.verified);
+        assert!(report.plan.is_empty(), "nothing to do: {:?}", report.plan);
+        assert_eq!(
+            link("vnet-mail", "look0")["ifname"],
+            "look0",
+            "not vnet's: kept"
+        );
+        assert!(
+            ping("vnet-mail", "192.168.199.1"),
+            "mail still reaches the router"
+        );
+        b.destroy(&t, &Scope::Sandbox).unwrap();
+        assert_eq!(run(&["ip", "netns", "list"]).trim(), "");
+    });
+}
+
+/// An empty file where a namespace should be (left by an `ip netns add` killed before
+/// it mounted the namespace) is named in the refusal, and nothing changes.
+#[test]
+fn a_file_that_is_no_namespace_is_named_and_left_alone() {
+    isolated(
+        "a_file_that_is_no_namespace_is_named_and_left_alone",
+        || {
+            let t = seed();
+            std::fs::write("/run/netns/vnet-dbms", "").unwrap();
+            // `snapshot` cannot enter that file; what could change is the files and links.
+            let state = || {
+                let mut files: Vec<String> = std::fs::read_dir("/run/netns")
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+                files.sort();
+                (files, run(&["ip", "-d", "link", "show"]))
+            };
+            let before = state();
+            let err = backend()
+                .apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+                .unwrap_err();
+            assert!(matches!(err, Error::NotANamespace { .. }), "{err:?}");
+            let text = err.to_string();
+            assert!(
+                text.contains("/run/netns/vnet-dbms is not a network namespace")
+                    && text.contains("rm /run/netns/vnet-dbms"),
+                "{text}"
+            );
+            assert_eq!(err.kind(), vnet_backend_netlink::ErrorKind::Conflict);
+            assert_eq!(before, state(), "nothing changed");
+            std::fs::remove_file("/run/netns/vnet-dbms").unwrap();
+        },
+    );
 }

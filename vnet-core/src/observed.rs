@@ -98,4 +98,88 @@ impl ObservedState {
     pub fn empty() -> Self {
         ObservedState::default()
     }
+
+    /// Counts every unmarked link in a namespace that carries `topology`'s mark (one vnet
+    /// made: the sandbox's) as `topology`'s own where `expected` (the topology's expected
+    /// state) wants a link of that name there.
+    ///
+    /// vnet creates a link and marks it in two requests (the kernel takes no alias in
+    /// `RTM_NEWLINK`, nor for a veth's peer), so a run killed between them leaves an
+    /// unmarked link under a name the topology wants; without this, every later apply
+    /// would refuse it as someone else's. Nobody else makes a link under one of vnet's
+    /// names in a namespace vnet made. Other unmarked links there (a link added by hand
+    /// to look around) stay someone else's, and go with the namespace on destroy.
+    /// Namespaces vnet did not make (a real node's, a container's) carry no mark, so
+    /// nothing there is adopted.
+    pub fn adopt_unmarked_links(&mut self, topology: &str, expected: &ObservedState) {
+        for (ns, have) in &mut self.namespaces {
+            let Some(want) = expected.namespaces.get(ns) else {
+                continue;
+            };
+            if have.owner.as_deref() != Some(topology) {
+                continue;
+            }
+            for (name, link) in &mut have.links {
+                let wanted = want
+                    .links
+                    .get(name)
+                    .is_some_and(|w| w.owner.as_deref() == Some(topology));
+                if wanted && link.owner.is_none() && link.kind != LinkKind::Loopback {
+                    link.owner = Some(topology.to_string());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{expected_state, Name, Scope};
+
+    fn seed() -> crate::ValidTopology {
+        let text = include_str!("../../examples/seed.toml");
+        crate::Document::parse(text, crate::Format::Toml)
+            .expect("seed parses")
+            .validate()
+            .expect("seed is valid")
+    }
+
+    /// The expected sandbox of the seed with `mail`'s marks as given: its namespace's
+    /// (`lo`), its `eth0`'s, and a stray link `look0` of nobody's.
+    fn observed(ns_owner: Option<&str>) -> (ObservedState, ObservedState) {
+        let expected = expected_state(&seed(), &Scope::Sandbox);
+        let mut seen = expected.clone();
+        let mail = seen
+            .namespaces
+            .get_mut(&NsRef::Ct(Name::from("mail")))
+            .expect("mail");
+        mail.owner = ns_owner.map(str::to_string);
+        let eth0 = mail.links.get_mut("eth0").expect("eth0");
+        eth0.owner = None;
+        let stray = ObservedLink {
+            owner: None,
+            ..eth0.clone()
+        };
+        mail.links.insert("look0".into(), stray);
+        (seen, expected)
+    }
+
+    fn owners(seen: &ObservedState) -> (Option<String>, Option<String>) {
+        let mail = &seen.namespaces[&NsRef::Ct(Name::from("mail"))];
+        (mail.links["eth0"].owner.clone(), mail.links["look0"].owner.clone())
+    }
+
+    #[test]
+    fn only_wanted_links_in_the_topologys_own_namespaces_are_adopted() {
+        let (mut seen, expected) = observed(Some("article"));
+        seen.adopt_unmarked_links("article", &expected);
+        assert_eq!(owners(&seen), (Some("article".into()), None));
+        // Another topology's namespace, or one nobody marked (a container's): nothing.
+        for owner in [Some("other"), None] {
+            let (mut seen, expected) = observed(owner);
+            seen.adopt_unmarked_links("article", &expected);
+            assert_eq!(owners(&seen), (None, None), "namespace owner {owner:?}");
+        }
+    }
 }

@@ -38,13 +38,35 @@ pub fn create<T: Send>(
 }
 
 /// Creates the namespace `dir/name` (it must not exist) and leaves the calling thread
-/// inside it: the thread `unshare`s a network namespace and bind-mounts its own
-/// `/proc/thread-self/ns/net` onto the file; on any failure the file is removed again.
+/// inside it: [`enter_new`], then [`publish_here`].
 ///
 /// Only for a dedicated thread that ends when its work is done (no caller's thread
 /// may change namespace). Such a thread can create many namespaces one after another
 /// (each `unshare` makes a fresh one), which saves a thread per namespace.
 pub fn create_here(dir: &Path, name: &str) -> Result<Netns> {
+    enter_new(&dir.join(name))?;
+    publish_here(dir, name)
+}
+
+/// Moves the calling (dedicated) thread into a new network namespace that has no name
+/// yet: it lives while the thread is in it or a socket or handle holds it, and vanishes
+/// with them, so a process killed here leaves nothing behind. `path` is only for errors.
+///
+/// Creating a network namespace is the slow part (milliseconds); giving it its name
+/// after it is set up, instead of before as `ip netns add` does, keeps the window where
+/// a kill leaves an empty file in the namespace directory down to two system calls.
+pub fn enter_new(path: &Path) -> Result<()> {
+    unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::Namespace {
+        what: "unshare for",
+        path: path.to_path_buf(),
+        source: e.into(),
+    })
+}
+
+/// Names the namespace the calling thread is in `dir/name` (which must not exist): a
+/// file there with the thread's namespace bind-mounted on it. On failure nothing is
+/// left.
+pub fn publish_here(dir: &Path, name: &str) -> Result<Netns> {
     let path = dir.join(name);
     let ns_err = |what: &'static str, source: io::Error| Error::Namespace {
         what,
@@ -58,7 +80,6 @@ pub fn create_here(dir: &Path, name: &str) -> Result<Netns> {
         .open(&path)
         .map_err(|e| ns_err("create file", e))?;
     let made = (|| {
-        unshare(CloneFlags::CLONE_NEWNET).map_err(|e| ns_err("unshare for", e.into()))?;
         mount(
             Some("/proc/thread-self/ns/net"),
             &path,

@@ -35,6 +35,17 @@ impl Netns {
             path: path.clone(),
             source,
         })?;
+        // A plain file where a namespace should be (what an `ip netns add` killed
+        // between creating the file and mounting the namespace on it leaves): say so
+        // here, not as an `EINVAL` from `setns` later.
+        let fs = nix::sys::statfs::fstatfs(&file).map_err(|e| Error::Namespace {
+            what: "statfs",
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        if fs.filesystem_type() != nix::sys::statfs::NSFS_MAGIC {
+            return Err(Error::NotANamespace { path });
+        }
         Ok(Netns { file, path })
     }
 
