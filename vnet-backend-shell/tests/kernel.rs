@@ -298,6 +298,52 @@ fn seed() -> vnet_core::ValidTopology {
         .unwrap()
 }
 
+/// The seed's plan run by the shell executor with a command failing at every point: at
+/// each step's first command (the step not applied), and at the last command of each
+/// step that has several (the step half-applied: a link made but not marked). Each time
+/// the executor reports that step and its undo leaves the machine as before: no
+/// namespace, nothing else (FINDINGS case 24, for the shell backend; the netlink
+/// backend's is in its `seed.rs`).
+#[test]
+fn a_failing_command_at_any_point_of_the_seed_is_undone() {
+    sandboxed(
+        "a_failing_command_at_any_point_of_the_seed_is_undone",
+        || {
+            let _cleanup = Cleanup;
+            let plan = compile(&seed(), &Scope::Sandbox);
+            let steps = plan_commands(&plan, &sandbox_names("vnet"));
+            let before = snapshot();
+            let mut points: Vec<(usize, usize)> = Vec::new();
+            for (k, step) in steps.iter().enumerate() {
+                if step.run.is_empty() {
+                    continue; // a step that holds already runs nothing
+                }
+                points.push((k, 0));
+                if step.run.len() > 1 {
+                    points.push((k, step.run.len() - 1));
+                }
+            }
+            assert!(points.len() > steps.len() / 2, "{} points", points.len());
+            for (k, c) in points {
+                let mut faulty = steps.clone();
+                faulty[k].run[c] = vec!["false".to_string()];
+                match execute(&faulty, None) {
+                    Err(ShellError::CommandFailed { step, rollback, .. }) => {
+                        assert_eq!(step, steps[k].step, "fault at step {k} command {c}");
+                        assert!(rollback.is_empty(), "fault at {k}/{c}: {rollback:?}");
+                    }
+                    other => panic!("fault at step {k} command {c}: {other:?}"),
+                }
+                assert_eq!(
+                    snapshot(),
+                    before,
+                    "fault at step {k} command {c}: not as before"
+                );
+            }
+        },
+    );
+}
+
 fn ping(ns: &str, addr: &str) -> bool {
     Command::new("ip")
         .args(["netns", "exec", ns, "ping", "-c", "1", "-W", "2", addr])

@@ -167,7 +167,10 @@ mod tests {
 
     fn owners(seen: &ObservedState) -> (Option<String>, Option<String>) {
         let mail = &seen.namespaces[&NsRef::Ct(Name::from("mail"))];
-        (mail.links["eth0"].owner.clone(), mail.links["look0"].owner.clone())
+        (
+            mail.links["eth0"].owner.clone(),
+            mail.links["look0"].owner.clone(),
+        )
     }
 
     #[test]
