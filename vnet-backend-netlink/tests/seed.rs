@@ -290,6 +290,87 @@ fn an_apply_that_fails_verification_is_undone() {
     });
 }
 
+/// Deletes dbms's host end behind vnet's back (its peer goes with it).
+fn veth3_deleted() {
+    run(&["ip", "-n", "vnet-m1", "link", "del", "veth3"]);
+}
+
+/// A rollback that cannot undo everything says so: the repair of two breaks (veth2
+/// down, veth3 out of the bridge) is not verified because veth3 vanished meanwhile; its
+/// undo still takes veth2 down again, cannot take the vanished veth3 out of the bridge,
+/// and the error names both the difference and the failed undo (kind `Inconsistent`).
+/// The next apply repairs all of it.
+#[test]
+fn a_rollback_that_cannot_undo_a_step_says_so_and_the_next_apply_repairs() {
+    isolated(
+        "a_rollback_that_cannot_undo_a_step_says_so_and_the_next_apply_repairs",
+        || {
+            let t = seed();
+            let b = backend();
+            b.apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+                .unwrap();
+            run(&["ip", "-n", "vnet-m1", "link", "set", "veth2", "down"]);
+            run(&["ip", "-n", "vnet-m1", "link", "set", "veth3", "nomaster"]);
+            let options = ApplyOptions {
+                before_verify: Some(veth3_deleted),
+                settle: std::time::Duration::from_millis(200),
+                ..ApplyOptions::default()
+            };
+            let err = b.apply(&t, &Scope::Sandbox, &options).unwrap_err();
+            let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+            match &err {
+                Error::NotVerified {
+                    rollback: Some(failed),
+                    undone,
+                    ..
+                } => {
+                    assert_eq!(*undone, 2, "{chain}");
+                    assert!(failed.contains("veth3"), "{chain}");
+                }
+                other => panic!("expected an incomplete rollback: {other:?}"),
+            }
+            assert!(chain.contains("link veth3"), "{chain}");
+            assert_eq!(err.kind(), vnet_backend_netlink::ErrorKind::Inconsistent);
+            let flags = link("vnet-m1", "veth2")["flags"].to_string();
+            assert!(!flags.contains("\"UP\""), "veth2's undo ran: {flags}");
+
+            let report = b
+                .apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+                .unwrap();
+            assert!(report.verified);
+            assert!(
+                ping("vnet-dbms", "192.168.199.1"),
+                "dbms reaches the router"
+            );
+            b.destroy(&t, &Scope::Sandbox).unwrap();
+            assert_eq!(run(&["ip", "netns", "list"]).trim(), "");
+        },
+    );
+}
+
+/// Destroy after parts vanished by hand (a container's namespace deleted, a host end
+/// deleted, the bridge deleted): what is left goes, nothing fails, and a second destroy
+/// has nothing to do (FINDINGS case 28).
+#[test]
+fn destroy_after_parts_vanished_by_hand_removes_the_rest() {
+    isolated(
+        "destroy_after_parts_vanished_by_hand_removes_the_rest",
+        || {
+            let t = seed();
+            let b = backend();
+            b.apply(&t, &Scope::Sandbox, &ApplyOptions::default())
+                .unwrap();
+            run(&["ip", "netns", "del", "vnet-mail"]);
+            run(&["ip", "-n", "vnet-m1", "link", "del", "veth3"]);
+            run(&["ip", "-n", "vnet-m1", "link", "del", "br0"]);
+            b.destroy(&t, &Scope::Sandbox).unwrap();
+            assert_eq!(run(&["ip", "netns", "list"]).trim(), "");
+            let again = b.destroy(&t, &Scope::Sandbox).unwrap();
+            assert_eq!(again.mutating_requests, 0, "{again:?}");
+        },
+    );
+}
+
 /// What a run killed between creating a link and marking it leaves: links without
 /// vnet's mark, under names the topology wants, in vnet's own namespaces. The next
 /// apply takes them as vnet's instead of refusing them as someone else's; an unmarked
