@@ -377,6 +377,53 @@ fn an_apply_killed_at_any_moment_is_finished_by_the_next_and_destroyed_clean() {
     }
 }
 
+/// Without CAP_NET_ADMIN (or CAP_SYS_ADMIN, for namespaces) vnet refuses before any
+/// change, naming the capability, exit 4 (FINDINGS case 20). `setpriv` (util-linux)
+/// drops it from the bounding set, so root's `vnet` starts without it.
+#[test]
+fn a_missing_capability_is_named_before_any_change() {
+    if !can_run("a_missing_capability_is_named_before_any_change") {
+        return;
+    }
+    let steps = in_private_netns(
+        "caps",
+        &[
+            (
+                "no_net_admin",
+                "setpriv --bounding-set=-net_admin $VNET apply $SEED --sandbox",
+            ),
+            ("left", "ls /run/netns | wc -l"),
+            ("applied", "$VNET apply $SEED --sandbox"),
+            (
+                "no_sys_admin",
+                "setpriv --bounding-set=-sys_admin $VNET destroy $SEED --sandbox",
+            ),
+            ("kept", "ls /run/netns | wc -l"),
+            ("destroy", "$VNET destroy $SEED --sandbox"),
+        ],
+    );
+    let refused = expect(&steps, "no_net_admin", 4);
+    assert!(
+        refused.stderr.contains("missing capability CAP_NET_ADMIN"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "0");
+    expect(&steps, "applied", 0);
+    let refused = expect(&steps, "no_sys_admin", 4);
+    assert!(
+        refused.stderr.contains("missing capability CAP_SYS_ADMIN"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        expect(&steps, "kept", 0).stdout.trim(),
+        "7",
+        "destroy refused: all kept"
+    );
+    expect(&steps, "destroy", 0);
+}
+
 #[test]
 fn demo_runs_end_to_end_and_leaves_nothing() {
     if !can_run("demo_runs_end_to_end_and_leaves_nothing") {
