@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use vnet_core::source::Limits;
-use vnet_core::{Document, Format, ValidTopology};
+use vnet_core::{Document, Format, Location, ValidTopology};
 
 use crate::cli::Global;
 use crate::exit::{Exit, Failure};
@@ -59,9 +59,7 @@ pub fn read(path: &Path, limits: &Limits) -> Result<Input, Failure> {
     if bytes.len() as u64 > cap {
         return Err(too_large(&display_name, bytes.len() as u64, cap));
     }
-    let text = String::from_utf8(bytes)
-        .with_context(|| format!("{display_name} is not UTF-8 text"))
-        .map_err(Failure::invalid)?;
+    let text = String::from_utf8(bytes).map_err(|e| not_utf8(&display_name, &e))?;
     let format = Format::from_file_name(&display_name);
     Ok(Input {
         path: path.to_path_buf(),
@@ -69,6 +67,20 @@ pub fn read(path: &Path, limits: &Limits) -> Result<Input, Failure> {
         text,
         format,
     })
+}
+
+/// The error for a file that is not UTF-8, with the line and column of the first byte
+/// that is not (the column counts the characters before it on its line).
+fn not_utf8(name: &str, e: &std::string::FromUtf8Error) -> Failure {
+    let at = e.utf8_error().valid_up_to();
+    let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
+    let location = Location::of_span(valid, at, at);
+    Failure::invalid(anyhow!(
+        "{name} is not UTF-8 text: byte {:#04x} at line {}, column {} (offset {at})",
+        e.as_bytes()[at],
+        location.line,
+        location.column,
+    ))
 }
 
 fn too_large(name: &str, size: u64, cap: u64) -> Failure {

@@ -165,6 +165,56 @@ fn check_reports_a_parse_error_with_its_location() {
     assert_eq!(doc["diagnostics"][0]["location"]["line"], 2);
 }
 
+/// What editors and other tools write around the text (FINDINGS case 16): a byte order
+/// mark and CRLF line ends are read as the same topology, in TOML and in JSON; a key
+/// given twice and a byte that is not UTF-8 are refused with their line and column.
+#[test]
+fn boms_crlf_duplicate_keys_and_bad_bytes() {
+    let dir = TempDir::new("encodings");
+    let valid = |file: &str| {
+        let o = vnet(&["check", file]);
+        assert_eq!(code(&o), 0, "{file}: {}", stderr(&o));
+        assert!(stdout(&o).contains("topology `article` is valid"), "{file}");
+    };
+    valid(&dir.write("bom.toml", &format!("\u{feff}{}", seed())));
+    valid(&dir.write("crlf.toml", &seed().replace('\n', "\r\n")));
+    let json = "{\n  \"name\": \"article\",\n  \"node\": [{\"name\": \"m1\"}]\n}\n";
+    valid(&dir.write("bom.json", &format!("\u{feff}{json}")));
+    valid(&dir.write("crlf.json", &json.replace('\n', "\r\n")));
+    // A BOM does not shift what a JSON error points at.
+    let file = dir.write("bom-broken.json", "\u{feff}{\"name\": \"x\",\n \"ct\": 7}");
+    let o = vnet(&["--output", "json", "check", &file]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["diagnostics"][0]["location"]["line"], 2, "{doc}");
+
+    let file = dir.write("twice.toml", &format!("name = \"x\"\n{}", seed()));
+    let o = vnet(&["check", &file]);
+    assert_eq!(code(&o), 1);
+    let line = 1
+        + seed()
+            .lines()
+            .position(|l| l.starts_with("name = "))
+            .unwrap()
+        + 1;
+    assert!(
+        stderr(&o).contains(&format!("duplicate key (line {line}, column 1)")),
+        "{}",
+        stderr(&o)
+    );
+
+    let mut bytes = b"name = \"article\"\n# caf".to_vec();
+    bytes.extend([0xff, b'\n']);
+    let file = dir.0.join("latin1.toml");
+    std::fs::write(&file, bytes).unwrap();
+    let o = vnet(&["check", file.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("is not UTF-8 text: byte 0xff at line 2, column 6"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn an_unreadable_file_is_invalid_input() {
     let o = vnet(&["check", "/nonexistent/vnet/topology.toml"]);

@@ -177,7 +177,13 @@ impl Document {
         limits.check(text, format)?;
         let (topology, source_map) = match format {
             Format::Toml => toml_spans::parse(text)?,
-            Format::Json => json_spans::parse(text)?,
+            // A byte order mark (editors on Windows write one) is not JSON, but RFC 8259
+            // lets a parser ignore it; TOML's parser does. Three spaces in its place keep
+            // every offset, so locations still point into the file as written.
+            Format::Json => match text.strip_prefix('\u{feff}') {
+                Some(rest) => json_spans::parse(&format!("   {rest}"))?,
+                None => json_spans::parse(text)?,
+            },
         };
         Ok(Document {
             topology,
@@ -219,4 +225,26 @@ pub fn to_json(t: &Topology) -> String {
 // neither serializer can fail on it.
 fn unreachable_serialize<E: fmt::Display>(e: E) -> String {
     panic!("serializing a topology cannot fail: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_byte_order_mark_is_ignored_and_locations_keep_to_the_file() {
+        let doc = Document::parse("\u{feff}{\"name\": \"t\"}", Format::Json).expect("parses");
+        assert_eq!(doc.topology.name, "t");
+        let broken = "{\"name\": \"t\",\n \"bogus\": 1}";
+        let at = |text: &str| {
+            let err = Document::parse(text, Format::Json).expect_err("bogus is no field");
+            let loc = err.location().expect("located");
+            (loc.line, loc.column)
+        };
+        assert_eq!(at(&format!("\u{feff}{broken}")), at(broken));
+        assert_eq!(at(broken).0, 2);
+        // TOML's parser ignores it itself.
+        let doc = Document::parse("\u{feff}name = \"t\"\n", Format::Toml).expect("parses");
+        assert_eq!(doc.topology.name, "t");
+    }
 }
