@@ -136,10 +136,14 @@ fn dots_slashes_spaces_and_reserved_names_fail() {
         ("a:b", "name-invalid"),
         ("a\\nb", "name-invalid"),
         ("a\\tb", "name-invalid"),
+        ("a\\u0000b", "name-invalid"),
         ("", "name-invalid"),
     ] {
         let text = format!("[[ct]]\nid = 101\nname = \"c\"\n[[ct.veth]]\nname = \"{bad}\"\nbridge = \"br0\"\naddresses = [\"198.18.0.1/24\"]\n");
-        let shown = bad.replace("\\n", "\n").replace("\\t", "\t");
+        let shown = bad
+            .replace("\\n", "\n")
+            .replace("\\t", "\t")
+            .replace("\\u0000", "\0");
         fails(&text, &[(rule, &format!("ct[c].veth[{shown}].name"))]);
     }
     ok("[[ct]]\nid = 101\nname = \"c\"\n[[ct.veth]]\nname = \"e_t-h.0\"\nbridge = \"br0\"\naddresses = [\"198.18.0.1/24\"]\n");
@@ -766,6 +770,15 @@ fn vlan_ids_are_in_range_and_unique_per_parent() {
         "[[subnet]]\ncidr = \"198.18.9.0/24\"\nlan = \"lan0\"\nvlan = 4095\n",
         &[("vlan-invalid", "subnet[198.18.9.0/24].vlan")],
     );
+    // A VLAN on a VLAN (802.1ad would need its own protocol): its parent is refused.
+    let d = fails(
+        &format!(
+            "{nic}{}[[ct.vlan]]\nname = \"q20\"\nparent = \"eth1.10\"\nid = 20\n",
+            v("eth1.10", 10)
+        ),
+        &[("ref-missing", "ct[r].vlan[q20].parent")],
+    );
+    assert!(list(&d).contains("is a VLAN interface"), "{}", list(&d));
 }
 
 #[test]
