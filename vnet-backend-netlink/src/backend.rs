@@ -208,16 +208,9 @@ impl Backend {
                 // An apply that cannot be verified is undone, like one that fails half-way:
                 // the system is left as it was (nmstate's checkpoint rollback does the same).
                 if let Err(e) = self.verify_in(&mut session, t.name(), &expected, options.settle) {
-                    let errors = exec::undo_applied(&mut session, &plan, &done.applied);
                     return Err(Error::NotVerified {
                         undone: done.applied.len(),
-                        rollback: (!errors.is_empty()).then(|| {
-                            errors
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        }),
+                        rollback: exec::undo_applied(&mut session, &plan, &done.applied),
                         source: Box::new(e),
                     });
                 }

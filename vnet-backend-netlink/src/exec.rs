@@ -67,25 +67,19 @@ pub(crate) fn execute(
         if let Some((index, error)) = failure {
             let action = describe(&plan.steps[index].action);
             let undone = applied.len();
-            let errors = undo_applied(session, plan, &applied);
-            return Err(if errors.is_empty() {
-                Error::RolledBack {
+            return Err(match undo_applied(session, plan, &applied) {
+                None => Error::RolledBack {
                     index,
                     action,
                     undone,
                     source: Box::new(error),
-                }
-            } else {
-                Error::RollbackFailed {
+                },
+                Some(rollback) => Error::RollbackFailed {
                     index,
                     action,
-                    rollback: errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    rollback,
                     source: Box::new(error),
-                }
+                },
             });
         }
     }
@@ -96,18 +90,26 @@ pub(crate) fn execute(
 }
 
 /// Undoes the steps of `plan` at `applied` (in the order they were applied), most
-/// recent first; returns the errors (see [`rollback`]).
+/// recent first (see [`rollback`]); `None` when every undo succeeded, else their
+/// errors as one text.
 pub(crate) fn undo_applied(
     session: &mut Session<'_>,
     plan: &Plan,
     applied: &[usize],
-) -> Vec<Error> {
+) -> Option<String> {
     let undo: Vec<Action> = applied
         .iter()
         .rev()
         .map(|i| plan.steps[*i].action.clone())
         .collect();
-    rollback(session, &alias_for(&plan.topology), &undo)
+    let errors = rollback(session, &alias_for(&plan.topology), &undo);
+    (!errors.is_empty()).then(|| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 /// Undoes `done` (most recent first) one action at a time, best effort; returns the
