@@ -20,6 +20,7 @@ pub mod cmd;
 pub mod exit;
 pub mod graph;
 pub mod input;
+pub mod lock;
 pub mod progress;
 pub mod report;
 pub mod sandbox;

@@ -144,6 +144,12 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     if args.dry_run {
         return dry_run(t, &target, global.output);
     }
+    // The shell backend runs `ip netns add`, which takes the same lock itself: holding
+    // it here would make that command wait for this one forever.
+    let _lock = match args.backend {
+        BackendKind::Netlink => Some(crate::lock::take()?),
+        BackendKind::Shell => None,
+    };
     let summary = match args.backend {
         BackendKind::Netlink => apply_netlink(t, &target, global.output)?,
         BackendKind::Shell => apply_shell(t, &target, global.output)?,

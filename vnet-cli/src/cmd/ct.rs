@@ -10,7 +10,6 @@
 //! cables (veth pairs, a NIC passed in) and what lives on them.
 
 use anyhow::anyhow;
-use nix::fcntl::{Flock, FlockArg};
 use std::time::{Duration, Instant};
 use vnet_core::plan::Name;
 
@@ -93,30 +92,6 @@ pub fn scope_on(target: &Resolved, node: &str) -> Result<Scope, Failure> {
             "this host is node {here}: it cannot start containers on node {node}"
         ))),
     }
-}
-
-/// Where the containers' named namespaces are on a real node; also what
-/// [`node_lock`] locks.
-pub const NETNS_DIR: &str = "/run/netns";
-
-/// On a real node, waits for and takes the node-wide lock that makes `vnet start` and
-/// `vnet stop` run one at a time (released when the returned file is dropped). Pacemaker
-/// starts independent containers in parallel, and the first of them creates the node's
-/// shared bridges: two at once both try, and one fails with "File exists". The lock is
-/// `flock` on the directory [`NETNS_DIR`], so it leaves no file behind. `None` in the
-/// sandbox (its commands are not run in parallel by a cluster manager).
-pub fn node_lock(target: &Resolved) -> Result<Option<Flock<std::fs::File>>, Failure> {
-    if this_node(target).is_none() {
-        return Ok(None);
-    }
-    let dir = std::fs::File::open(NETNS_DIR).map_err(|e| {
-        Failure::system(anyhow!(
-            "cannot open {NETNS_DIR} (the containers' namespaces) to lock it: {e}"
-        ))
-    })?;
-    let lock = Flock::lock(dir, FlockArg::LockExclusive)
-        .map_err(|(_, e)| Failure::system(anyhow!("cannot lock {NETNS_DIR}: {e}")))?;
-    Ok(Some(lock))
 }
 
 /// `CT... FILE` split into the containers and the file (a usage error without both).

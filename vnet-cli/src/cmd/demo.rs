@@ -46,6 +46,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     preconditions(t)?;
     let target = Target::sandbox(&args.prefix).resolve(t)?;
     let interrupted = watch_interrupts()?;
+    let _lock = crate::lock::take()?;
     let say = |line: String| {
         if global.output == Output::Human {
             println!("{line}");

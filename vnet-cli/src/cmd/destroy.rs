@@ -81,6 +81,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         }
         return Ok(Exit::Success);
     }
+    let _lock = crate::lock::take()?;
     let summary = destroy(t, &target, global.output)?;
     match global.output {
         Output::Human => println!("{}", summary.line()),

@@ -218,7 +218,7 @@ pub fn start_one(
     }
     // Held while building only: announcing (up to the schedule's last offset) runs in
     // parallel with the next container's build.
-    let lock = ct::node_lock(target)?;
+    let lock = crate::lock::take_on_node(target)?;
     let plan = backend.diff(&on_node, &scope).map_err(backend_failure)?;
     let objects = on_node.ct_objects(name, node, &scope);
     let shared = scope != Scope::Sandbox;

@@ -51,7 +51,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         .iter()
         .map(|n| ct::container(t, n))
         .collect::<Result<Vec<_>, Failure>>()?;
-    let _lock = ct::node_lock(&target)?;
+    let _lock = crate::lock::take_on_node(&target)?;
     let mut stopped = Vec::new();
     for c in cts {
         let was_running = ct::stop(&target, t, c)?;

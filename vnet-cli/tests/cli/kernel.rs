@@ -424,6 +424,67 @@ fn a_missing_capability_is_named_before_any_change() {
     expect(&steps, "destroy", 0);
 }
 
+/// Four applies of one sandbox at once and four of other sandboxes (other prefixes)
+/// beside them (FINDINGS case 36): they take turns (`vnet_cli::lock`), so every one
+/// succeeds, exactly one of the four builds the shared sandbox and the others find it
+/// done; then every sandbox is whole and destroys clean. Without the lock all four of
+/// the same sandbox failed, undoing each other.
+#[test]
+fn concurrent_applies_take_turns_and_all_succeed() {
+    if !can_run("concurrent_applies_take_turns_and_all_succeed") {
+        return;
+    }
+    let runs = "for i in 1 2 3 4; do \
+          ($VNET --output json apply $SEED --sandbox >\"$D/same.$i\"; \
+           echo $? >\"$D/same.$i.rc\") & \
+          ($VNET --output json apply $SEED --sandbox --prefix p$i >/dev/null; \
+           echo $? >\"$D/other.$i.rc\") & \
+        done; wait; cat \"$D\"/*.rc | sort | uniq -c";
+    let steps = in_private_netns(
+        "concurrent",
+        &[
+            ("runs", runs),
+            (
+                "same",
+                "cat \"$D\"/same.1 \"$D\"/same.2 \"$D\"/same.3 \"$D\"/same.4",
+            ),
+            ("diff", "$VNET diff $SEED --sandbox"),
+            (
+                "others",
+                "for i in 1 2 3 4; do $VNET diff $SEED --sandbox --prefix p$i || exit 1; done",
+            ),
+            (
+                "destroy",
+                "$VNET destroy $SEED --sandbox && for i in 1 2 3 4; do \
+                 $VNET destroy $SEED --sandbox --prefix p$i || exit 1; done",
+            ),
+            ("left", "ls /run/netns | wc -l"),
+        ],
+    );
+    let codes = expect(&steps, "runs", 0);
+    assert_eq!(
+        codes.stdout.trim(),
+        "8 0",
+        "every apply succeeded: {}",
+        codes.stdout
+    );
+    let same = expect(&steps, "same", 0);
+    let builds: Vec<u64> = serde_json::Deserializer::from_str(&same.stdout)
+        .into_iter::<Value>()
+        .map(|doc| doc.unwrap()["mutating_requests"].as_u64().unwrap())
+        .collect();
+    assert_eq!(builds.len(), 4, "{}", same.stdout);
+    assert_eq!(
+        builds.iter().filter(|n| **n > 0).count(),
+        1,
+        "exactly one built it: {builds:?}"
+    );
+    expect(&steps, "diff", 0);
+    expect(&steps, "others", 0);
+    expect(&steps, "destroy", 0);
+    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "0");
+}
+
 #[test]
 fn demo_runs_end_to_end_and_leaves_nothing() {
     if !can_run("demo_runs_end_to_end_and_leaves_nothing") {
