@@ -16,10 +16,12 @@ use crate::error::{Error, Result};
 /// Where `ip netns` keeps its namespaces.
 pub const DEFAULT_DIR: &str = "/run/netns";
 
-/// Creates the namespace `dir/name` (it must not exist) and runs `init` inside it
-/// before returning (e.g. to open a netlink socket there without another thread).
+/// Creates the namespace `dir/name` (it must not exist), running `init` inside it
+/// before it gets its name (e.g. to open a netlink socket there, or to set it up so that
+/// no one sees it half-made).
 ///
-/// A new thread does [`create_here`] and `init`, then ends.
+/// A new thread does [`enter_new`], `init` and [`publish_here`], then ends: a failure
+/// or a kill before the name is given leaves nothing behind.
 pub fn create<T: Send>(
     dir: &Path,
     name: &str,
@@ -27,8 +29,9 @@ pub fn create<T: Send>(
 ) -> Result<(Netns, T)> {
     std::thread::scope(|s| {
         s.spawn(|| -> Result<(Netns, T)> {
-            let netns = create_here(dir, name)?;
-            Ok((netns, init()))
+            enter_new(&dir.join(name))?;
+            let made = init();
+            Ok((publish_here(dir, name)?, made))
         })
         .join()
         .map_err(|_| Error::WorkerPanicked {
@@ -37,20 +40,12 @@ pub fn create<T: Send>(
     })
 }
 
-/// Creates the namespace `dir/name` (it must not exist) and leaves the calling thread
-/// inside it: [`enter_new`], then [`publish_here`].
+/// Moves the calling thread into a new network namespace that has no name yet: it lives
+/// while the thread is in it or a socket or handle holds it, and vanishes with them, so
+/// a process killed here leaves nothing behind. `path` is only for errors.
 ///
-/// Only for a dedicated thread that ends when its work is done (no caller's thread
-/// may change namespace). Such a thread can create many namespaces one after another
-/// (each `unshare` makes a fresh one), which saves a thread per namespace.
-pub fn create_here(dir: &Path, name: &str) -> Result<Netns> {
-    enter_new(&dir.join(name))?;
-    publish_here(dir, name)
-}
-
-/// Moves the calling (dedicated) thread into a new network namespace that has no name
-/// yet: it lives while the thread is in it or a socket or handle holds it, and vanishes
-/// with them, so a process killed here leaves nothing behind. `path` is only for errors.
+/// Only for a dedicated thread that ends when its work is done (no caller's thread may
+/// change namespace); such a thread can make many, each `unshare` a fresh one.
 ///
 /// Creating a network namespace is the slow part (milliseconds); giving it its name
 /// after it is set up, instead of before as `ip netns add` does, keeps the window where
