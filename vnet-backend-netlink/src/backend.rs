@@ -278,7 +278,10 @@ impl Backend {
         let steps: Vec<_> = full
             .steps
             .iter()
-            .filter(|s| keep(&s.action) && still_there(t.name(), &s.action, &observed))
+            .filter(|s| {
+                keep(&s.action)
+                    && (still_there(t.name(), &s.action, &observed) || debris(&self.map, &s.action))
+            })
             .cloned()
             .collect();
         let errors = exec::run_best_effort(&mut session, &full.topology, &steps);
@@ -293,6 +296,13 @@ impl Backend {
             stages: Vec::new(),
         })
     }
+}
+
+/// Whether a teardown action deletes a sandbox namespace whose file is debris of a run
+/// killed between unmounting and unlinking it (observed as absent): the deletion
+/// removes the empty file.
+fn debris(map: &NamespaceMap, action: &plan::Action) -> bool {
+    matches!(action, plan::Action::DeleteNamespace { ns } if map.is_debris(ns))
 }
 
 /// Whether a teardown action still has something to remove in `observed`.

@@ -120,6 +120,23 @@ pub enum Error {
         /// Its owner, when another topology marked it.
         owner: Option<String>,
     },
+    /// A link under a name the topology wants carries an alias that is not a vnet mark:
+    /// someone labelled it, so it is theirs; vnet neither adopts, changes nor deletes it.
+    #[error(
+        "{ns}: link {link} is in the way and carries the alias {alias:?}, which is not \
+         topology {topology}'s mark: it is someone else's and is left alone (rename it, \
+         or remove it if it is nobody's)"
+    )]
+    ForeignAlias {
+        /// Namespace.
+        ns: NsRef,
+        /// The link's name.
+        link: String,
+        /// Its alias.
+        alias: String,
+        /// The topology being applied.
+        topology: String,
+    },
     /// The plan would change the namespace vnet itself runs in, which was not allowed.
     #[error("{ns} is the namespace vnet runs in; changing it needs explicit permission")]
     OwnNamespace {
@@ -143,12 +160,14 @@ pub enum Error {
     /// difference; see [`crate::verify::compare`] for all).
     #[error("after apply, {0}")]
     Mismatch(Box<crate::verify::Mismatch>),
-    /// A file where a network namespace should be that is none: what an `ip netns add`
-    /// killed between creating the file and mounting the namespace on it leaves. vnet
-    /// neither uses nor removes it (it is not vnet's to remove).
+    /// A file where a network namespace should be that is none, and not the debris of
+    /// an interrupted run either (an empty file under a sandbox name, which vnet
+    /// removes: `ns::named::is_debris`): a file with content, or any file in a place an
+    /// explicit map names. vnet neither uses nor removes it (it is not vnet's).
     #[error(
-        "{path} is not a network namespace (an empty file left by an interrupted \
-         `ip netns add`?); remove it: rm {path}",
+        "{path} is not a network namespace, nor the empty file an interrupted run \
+         leaves (which vnet removes): it is left alone; remove it if it is nobody's: \
+         rm {path}",
         path = .path.display()
     )]
     NotANamespace {
@@ -255,9 +274,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::MissingCapability { .. } => ErrorKind::Permission,
-            Error::NotOwned { .. } | Error::OwnNamespace { .. } | Error::NotANamespace { .. } => {
-                ErrorKind::Conflict
-            }
+            Error::NotOwned { .. }
+            | Error::ForeignAlias { .. }
+            | Error::OwnNamespace { .. }
+            | Error::NotANamespace { .. } => ErrorKind::Conflict,
             Error::Kernel { errno, .. } if *errno == nix::libc::EPERM => ErrorKind::Permission,
             Error::Kernel { .. }
             | Error::Socket { .. }

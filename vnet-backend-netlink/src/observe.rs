@@ -179,6 +179,10 @@ fn observe_netlink(handle: &mut NsHandle) -> Result<ObservedNamespace> {
     for msg in &links {
         let Some(name) = link_name(msg) else { continue };
         let link = to_link(msg, &names);
+        if let Some(alias) = foreign_alias(msg) {
+            out.foreign_aliases
+                .insert(name.to_string(), alias.to_string());
+        }
         if link.kind == LinkKind::Loopback {
             out.owner = link.owner.clone();
         } else if let Some(v) = disable_ipv6(msg) {
@@ -287,6 +291,15 @@ fn read_proc(
         }
     }
     Ok(())
+}
+
+/// The link's alias when it is not a vnet mark (someone's label); `None` when it has
+/// none (an empty alias is none: `ip link set DEV alias ""` clears it) or it is vnet's.
+fn foreign_alias(msg: &LinkMessage) -> Option<&str> {
+    msg.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfAlias(a) if !a.is_empty() && owner_of(a).is_none() => Some(a.as_str()),
+        _ => None,
+    })
 }
 
 fn to_link(msg: &LinkMessage, names: &BTreeMap<u32, String>) -> ObservedLink {

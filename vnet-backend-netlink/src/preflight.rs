@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use vnet_core::observed::{LinkKind, ObservedState};
+use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
 use vnet_core::plan::{links_placed, Action, LinkSpec, NsRef, Plan};
 
 use crate::error::{Error, Result};
@@ -117,16 +117,15 @@ pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -
                     names.push((peer_ns, peer_name.as_str()));
                 }
                 for (ns, name) in names {
-                    let existing = observed.namespaces.get(ns).and_then(|o| o.links.get(name));
-                    if let Some(link) =
-                        existing.filter(|l| !(mine(&l.owner) && deleted.contains(&(ns, name))))
+                    let Some(there) = observed.namespaces.get(ns) else {
+                        continue;
+                    };
+                    if let Some(link) = there
+                        .links
+                        .get(name)
+                        .filter(|l| !(mine(&l.owner) && deleted.contains(&(ns, name))))
                     {
-                        problems.push(Error::NotOwned {
-                            ns: ns.clone(),
-                            object: format!("link {name}"),
-                            topology: topology.into(),
-                            owner: link.owner.clone(),
-                        });
+                        problems.push(link_in_the_way(topology, ns, name, link, there));
                     }
                 }
             }
@@ -137,6 +136,31 @@ pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -
         0 => Ok(()),
         1 => Err(problems.remove(0)),
         _ => Err(Error::Many(problems)),
+    }
+}
+
+/// The refusal of `link`, named `name` in `ns` (observed as `there`), which is not
+/// `topology`'s: one someone labelled with an alias of their own is named with it.
+fn link_in_the_way(
+    topology: &str,
+    ns: &NsRef,
+    name: &str,
+    link: &ObservedLink,
+    there: &ObservedNamespace,
+) -> Error {
+    match there.foreign_aliases.get(name) {
+        Some(alias) if link.owner.is_none() => Error::ForeignAlias {
+            ns: ns.clone(),
+            link: name.to_string(),
+            alias: alias.clone(),
+            topology: topology.into(),
+        },
+        _ => Error::NotOwned {
+            ns: ns.clone(),
+            object: format!("link {name}"),
+            topology: topology.into(),
+            owner: link.owner.clone(),
+        },
     }
 }
 
@@ -236,12 +260,7 @@ pub fn check_foreign_links(
             }
             if let Some(hl) = have.links.get(name) {
                 if hl.owner.as_deref() != Some(topology) {
-                    problems.push(Error::NotOwned {
-                        ns: ns.clone(),
-                        object: format!("link {name}"),
-                        topology: topology.into(),
-                        owner: hl.owner.clone(),
-                    });
+                    problems.push(link_in_the_way(topology, ns, name, hl, have));
                 }
             }
         }

@@ -169,7 +169,7 @@ impl<'m> Session<'m> {
             let netns = match &location {
                 NsLocation::Current => Netns::open("/proc/self/ns/net")?,
                 NsLocation::Path(p) => {
-                    if !p.exists() {
+                    if !p.exists() || self.map.is_debris(ns) {
                         return Ok(None);
                     }
                     Netns::open(p)?
@@ -219,6 +219,9 @@ impl<'m> Session<'m> {
                     {
                         continue
                     }
+                    // An empty file left by a killed run under the sandbox's own name:
+                    // absent too (the next apply replaces it, destroy removes it).
+                    Err(Error::NotANamespace { .. }) if self.map.is_debris(ns) => continue,
                     Err(e) => return Err(e),
                 },
                 NsLocation::Pid(pid) => Netns::of_pid(*pid)?,

@@ -420,15 +420,16 @@ fn unmarked_links_in_vnets_namespaces_are_vnets() {
     });
 }
 
-/// An empty file where a namespace should be (left by an `ip netns add` killed before
-/// it mounted the namespace) is named in the refusal, and nothing changes.
+/// A file with content where a namespace should be (not the empty file an interrupted
+/// run leaves, which the next run clears: `tests/netns_files.rs`) is named in the
+/// refusal, and nothing changes.
 #[test]
 fn a_file_that_is_no_namespace_is_named_and_left_alone() {
     isolated(
         "a_file_that_is_no_namespace_is_named_and_left_alone",
         || {
             let t = seed();
-            std::fs::write("/run/netns/vnet-dbms", "").unwrap();
+            std::fs::write("/run/netns/vnet-dbms", "not a namespace\n").unwrap();
             // `snapshot` cannot enter that file; what could change is the files and links.
             let state = || {
                 let mut files: Vec<String> = std::fs::read_dir("/run/netns")

@@ -84,6 +84,12 @@ pub struct ObservedNamespace {
     pub sysctls: BTreeMap<Sysctl, String>,
     /// The rules in vnet's NAT table.
     pub nat: BTreeSet<NatRule>,
+    /// Link name -> its alias, for the links here whose alias is not a vnet mark
+    /// (someone's label, `ip link set DEV alias TEXT`): proof that someone else made or
+    /// claimed the link, so it is never adopted (see
+    /// [`ObservedState::adopt_unmarked_links`]). Empty in an expected state.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub foreign_aliases: BTreeMap<String, String>,
 }
 
 /// Every namespace a topology touches; a namespace that does not exist is absent.
@@ -99,18 +105,19 @@ impl ObservedState {
         ObservedState::default()
     }
 
-    /// Counts every unmarked link in a namespace that carries `topology`'s mark (one vnet
-    /// made: the sandbox's) as `topology`'s own where `expected` (the topology's expected
-    /// state) wants a link of that name there.
+    /// Counts every link with no alias at all in a namespace that carries `topology`'s
+    /// mark (one vnet made: the sandbox's) as `topology`'s own where `expected` (the
+    /// topology's expected state) wants a link of that name there.
     ///
     /// vnet creates a link and marks it in two requests (the kernel takes no alias in
-    /// `RTM_NEWLINK`, nor for a veth's peer), so a run killed between them leaves an
-    /// unmarked link under a name the topology wants; without this, every later apply
-    /// would refuse it as someone else's. Nobody else makes a link under one of vnet's
-    /// names in a namespace vnet made. Other unmarked links there (a link added by hand
-    /// to look around) stay someone else's, and go with the namespace on destroy.
-    /// Namespaces vnet did not make (a real node's, a container's) carry no mark, so
-    /// nothing there is adopted.
+    /// `RTM_NEWLINK`, nor for a veth's peer), so a run killed between them leaves a link
+    /// without alias under a name the topology wants; without this, every later apply
+    /// would refuse it as someone else's. A link with any other alias (a label someone
+    /// gave it, [`ObservedNamespace::foreign_aliases`]) was claimed by someone: it stays
+    /// theirs, and preflight refuses it instead of deleting or taking it over. Other
+    /// links there (a link added by hand to look around) stay someone else's, and go
+    /// with the namespace on destroy. Namespaces vnet did not make (a real node's, a
+    /// container's) carry no mark, so nothing there is adopted.
     pub fn adopt_unmarked_links(&mut self, topology: &str, expected: &ObservedState) {
         for (ns, have) in &mut self.namespaces {
             let Some(want) = expected.namespaces.get(ns) else {
@@ -119,12 +126,14 @@ impl ObservedState {
             if have.owner.as_deref() != Some(topology) {
                 continue;
             }
+            let labelled = &have.foreign_aliases;
             for (name, link) in &mut have.links {
                 let wanted = want
                     .links
                     .get(name)
                     .is_some_and(|w| w.owner.as_deref() == Some(topology));
-                if wanted && link.owner.is_none() && link.kind != LinkKind::Loopback {
+                let bare = link.owner.is_none() && !labelled.contains_key(name);
+                if wanted && bare && link.kind != LinkKind::Loopback {
                     link.owner = Some(topology.to_string());
                 }
             }
@@ -171,6 +180,18 @@ mod tests {
             mail.links["eth0"].owner.clone(),
             mail.links["look0"].owner.clone(),
         )
+    }
+
+    #[test]
+    fn a_wanted_link_with_someone_elses_alias_is_not_adopted() {
+        let (mut seen, expected) = observed(Some("article"));
+        seen.namespaces
+            .get_mut(&NsRef::Ct(Name::from("mail")))
+            .expect("mail")
+            .foreign_aliases
+            .insert("eth0".into(), "hand-made".into());
+        seen.adopt_unmarked_links("article", &expected);
+        assert_eq!(owners(&seen), (None, None));
     }
 
     #[test]

@@ -128,6 +128,18 @@ impl NamespaceMap {
         }
     }
 
+    /// Whether the file of sandbox namespace `ns` is debris of an interrupted run (an
+    /// empty file, nothing mounted: [`named::is_debris`]). The name is the topology's
+    /// own (`<prefix>-<name>`), so such a file is the sandbox's to remove: apply
+    /// replaces it, destroy removes it, diff and check see no namespace. Never for an
+    /// explicit map, whose files vnet did not make.
+    pub fn is_debris(&self, ns: &NsRef) -> bool {
+        match &self.kind {
+            Kind::Sandbox { prefix, dir } => named::is_debris(&dir.join(ns.sandbox_name(prefix))),
+            Kind::Explicit { .. } => false,
+        }
+    }
+
     /// The sandbox's namespace directory and prefix.
     pub fn sandbox_dir(&self) -> Option<(&Path, &str)> {
         match &self.kind {

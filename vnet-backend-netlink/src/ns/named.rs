@@ -2,6 +2,13 @@
 //! namespace is bind-mounted, so it lives on without any process in it.
 //!
 //! `ip netns add` = [`create`], `ip netns del` = [`delete`], `ip netns list` = [`list`].
+//!
+//! Two things keep a run killed at any moment recoverable by the next one:
+//! - the directory is a shared mount point, as iproute2 makes it ([`prepare_dir`]), so a
+//!   later `ip netns add` does not bind-mount it over itself and hide vnet's mounts;
+//! - a name is given (file, then mount) and taken back (unmount, then unlink) in two
+//!   steps each, and what a kill between them leaves, an empty regular file, is told
+//!   apart from anything else ([`is_debris`]) and cleared by the next run.
 
 use std::fs;
 use std::io;
@@ -58,7 +65,8 @@ pub fn enter_new(path: &Path) -> Result<()> {
     })
 }
 
-/// Names the namespace the calling thread is in `dir/name` (which must not exist): a
+/// Names the namespace the calling thread is in `dir/name` (which must not exist, or be
+/// an empty file left by an interrupted run, see [`is_debris`], which is replaced): a
 /// file there with the thread's namespace bind-mounted on it. On failure nothing is
 /// left.
 pub fn publish_here(dir: &Path, name: &str) -> Result<Netns> {
@@ -68,7 +76,12 @@ pub fn publish_here(dir: &Path, name: &str) -> Result<Netns> {
         path: path.clone(),
         source,
     };
-    fs::create_dir_all(dir).map_err(|e| ns_err("create directory for", e))?;
+    prepare_dir(dir)?;
+    if is_debris(&path) {
+        // An earlier run (or an `ip netns add`) killed between file and mount: the
+        // name is the caller's to give, and the empty file holds nothing.
+        fs::remove_file(&path).map_err(|e| ns_err("remove the empty file", e))?;
+    }
     fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -93,9 +106,70 @@ pub fn publish_here(dir: &Path, name: &str) -> Result<Netns> {
     made
 }
 
+/// Makes `dir` exist and be a shared mount point, as `ip netns add` does (iproute2's
+/// `netns_add`): when it is not a mount point yet, it is bind-mounted over itself
+/// (recursively) first, then made shared (recursively).
+///
+/// Why: a namespace file is a bind mount inside `dir`. When `dir` is a plain directory,
+/// the machine's next `ip netns add` bind-mounts it over itself, copying every mount in
+/// it: each vnet namespace is then mounted twice, an unmount takes away only the visible
+/// copy, the unlink fails with `EBUSY`, and the namespace lives on, hidden. Done first,
+/// `ip netns add` finds the mount point and leaves it be. Shared, an unmount in one
+/// mount namespace reaches its peers (a namespace file seen from a container runtime's
+/// mount namespace goes too). Idempotent: a shared mount point stays as it is.
+pub fn prepare_dir(dir: &Path) -> Result<()> {
+    let err = |what: &'static str, source: io::Error| Error::Namespace {
+        what,
+        path: dir.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(|e| err("create directory for", e))?;
+    let shared = || {
+        mount(
+            None::<&str>,
+            dir,
+            None::<&str>,
+            MsFlags::MS_SHARED | MsFlags::MS_REC,
+            None::<&str>,
+        )
+    };
+    match shared() {
+        Ok(()) => return Ok(()),
+        // EINVAL: not a mount point; make it one, then try again.
+        Err(nix::errno::Errno::EINVAL) => {}
+        Err(e) => return Err(err("make shared", e.into())),
+    }
+    mount(
+        Some(dir),
+        dir,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| err("bind mount over itself", e.into()))?;
+    shared().map_err(|e| err("make shared", e.into()))
+}
+
+/// Whether `path` is what a run killed half-way through naming or unnaming a namespace
+/// leaves: an empty regular file with nothing mounted on it (a mounted namespace file
+/// looks like an empty regular file too, on nsfs). Only such a file under a name the
+/// caller owns may be taken as debris; a non-empty file, a directory or a symlink is
+/// someone else's.
+pub fn is_debris(path: &Path) -> bool {
+    let plain_empty =
+        fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file() && m.len() == 0);
+    plain_empty
+        && nix::sys::statfs::statfs(path)
+            .is_ok_and(|fs| fs.filesystem_type() != nix::sys::statfs::NSFS_MAGIC)
+}
+
 /// Deletes the namespace `dir/name`: unmount and unlink. The namespace itself dies
 /// when nothing else holds it (no process, no open handle or socket). Returns whether
-/// the file existed; deleting a missing namespace is not an error.
+/// the file existed; deleting a missing namespace is not an error, and an empty file
+/// left by an interrupted run (see [`is_debris`]) is simply removed.
+///
+/// A kill between the two steps leaves that empty file, which the next run removes: the
+/// unmount comes first because a file cannot be unlinked while mounted on.
 pub fn delete(dir: &Path, name: &str) -> Result<bool> {
     let path = dir.join(name);
     if !path.exists() {
