@@ -37,6 +37,7 @@ pub(crate) fn execute(
     let mut applied: Vec<usize> = Vec::new();
     let mut timings = Vec::new();
     for (stage, mut indexes) in stages {
+        crate::ns::kill_point::reached("stage");
         let started = std::time::Instant::now();
         let injected = fail_at.filter(|k| indexes.contains(k));
         if let Some(k) = injected {
@@ -249,6 +250,14 @@ fn run_stage(
             .flatten()
             .zip(answers.into_iter().flatten())
         {
+            // A link to delete that is gone already is deleted: the goal holds, and
+            // nothing was changed that an undo would have to restore. It happens after
+            // a run was killed: the kernel removes a veth whose peer's namespace died
+            // asynchronously, so the next run can still see it when it plans.
+            if gone_already(actions[slot].1, &answer) {
+                changed[slot].get_or_insert(false);
+                continue;
+            }
             // The first part of an action is the change itself (later parts mark it):
             // once it succeeded, the action counts as applied and is undone on failure.
             if changed[slot].is_none() {
@@ -663,6 +672,12 @@ fn build(
             action: describe(action),
         }),
     }
+}
+
+/// Whether `answer` says the link `action` deletes does not exist (ENODEV).
+fn gone_already(action: &Action, answer: &Result<()>) -> bool {
+    matches!(action, Action::DeleteLink { .. })
+        && matches!(answer, Err(Error::Kernel { errno, .. }) if *errno == nix::libc::ENODEV)
 }
 
 /// Runs `steps` stage by stage without stopping or undoing (teardown): every failure is

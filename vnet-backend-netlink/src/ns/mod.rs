@@ -6,6 +6,7 @@
 //! the thread enters the namespace, does its work and ends, so no thread of the caller
 //! ever changes namespace and nothing needs restoring.
 
+pub mod kill_point;
 mod map;
 pub mod named;
 mod netns;

@@ -87,6 +87,7 @@ pub fn publish_here(dir: &Path, name: &str) -> Result<Netns> {
         .create_new(true)
         .open(&path)
         .map_err(|e| ns_err("create file", e))?;
+    super::kill_point::reached("publish");
     let made = (|| {
         mount(
             Some("/proc/thread-self/ns/net"),
@@ -186,7 +187,10 @@ pub fn delete(dir: &Path, name: &str) -> Result<bool> {
             })
         }
     }
-    match fs::remove_file(&path) {
+    super::kill_point::reached("unmounted");
+    let removed = fs::remove_file(&path);
+    super::kill_point::reached("deleted");
+    match removed {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(source) => Err(Error::Namespace {

@@ -38,6 +38,10 @@ pub struct Args {
     /// Where to build it.
     #[command(flatten)]
     pub target: Target,
+    /// How long to wait, in seconds, while another run holds the namespace lock
+    /// (`/run/netns`); then give up (exit 4), naming the holder's pid.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::lock::DEFAULT_WAIT.as_secs())]
+    pub wait: u64,
     /// Print the plan that would repair the system and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -147,7 +151,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     // The shell backend runs `ip netns add`, which takes the same lock itself: holding
     // it here would make that command wait for this one forever.
     let _lock = match args.backend {
-        BackendKind::Netlink => Some(crate::lock::take()?),
+        BackendKind::Netlink => Some(crate::lock::take_for(Duration::from_secs(args.wait))?),
         BackendKind::Shell => None,
     };
     let summary = match args.backend {

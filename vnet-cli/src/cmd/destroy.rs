@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use vnet_core::plan::{self, listing};
 use vnet_core::ValidTopology;
@@ -23,6 +23,10 @@ pub struct Args {
     /// Where the topology was built.
     #[command(flatten)]
     pub target: Target,
+    /// How long to wait, in seconds, while another run holds the namespace lock
+    /// (`/run/netns`); then give up (exit 4), naming the holder's pid.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::lock::DEFAULT_WAIT.as_secs())]
+    pub wait: u64,
     /// Print the teardown plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -81,7 +85,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         }
         return Ok(Exit::Success);
     }
-    let _lock = crate::lock::take()?;
+    let _lock = crate::lock::take_for(Duration::from_secs(args.wait))?;
     let summary = destroy(t, &target, global.output)?;
     match global.output {
         Output::Human => println!("{}", summary.line()),

@@ -8,6 +8,8 @@
 mod common;
 mod failover;
 mod kernel;
+mod kill;
+mod lock_wait;
 mod ocf;
 mod plan_render;
 mod start_stop;
