@@ -11,6 +11,7 @@ use vnet_core::{Diagnostic, Diagnostics, Location, ParseError};
 
 use crate::cli::Output;
 use crate::input::Input;
+use crate::output;
 
 /// What is wrong with a file: it does not parse, or it breaks validation rules.
 #[derive(Debug)]
@@ -111,7 +112,7 @@ pub fn problems(output: Output, input: &Input, problem: &Problem) {
                 "valid": false,
                 "diagnostics": problem.json_diagnostics(),
             });
-            println!("{doc}");
+            output::json(&doc);
         }
     }
 }

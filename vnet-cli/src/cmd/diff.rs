@@ -10,8 +10,8 @@ use vnet_core::plan::listing;
 
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Outcome};
-use crate::input;
 use crate::sandbox::{backend_failure, Resolved, Target};
+use crate::{input, out, outln, output};
 
 /// Arguments of `vnet diff`.
 #[derive(Debug, clap::Args)]
@@ -83,12 +83,12 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let plan = backend.diff(t, &target.scope).map_err(backend_failure)?;
     let drift: Vec<Drift> = mismatches.iter().map(|m| Drift::of(m, &target)).collect();
     match global.output {
-        Output::Json => println!("{}", serde_json::json!({ "drift": drift, "plan": plan })),
+        Output::Json => output::json(&serde_json::json!({ "drift": drift, "plan": plan })),
         Output::Human if drift.is_empty() && plan.is_empty() => {
-            println!("topology `{}` matches the system: no drift", t.name())
+            outln!("topology `{}` matches the system: no drift", t.name())
         }
         Output::Human => {
-            println!(
+            outln!(
                 "topology `{}` differs from the system in {} place{}:",
                 t.name(),
                 drift.len(),
@@ -100,13 +100,13 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                 } else {
                     format!("{} ({})", d.ns, d.namespace)
                 };
-                println!("  {place}: {}", d.describe());
+                outln!("  {place}: {}", d.describe());
             }
             if plan.is_empty() {
-                println!("\nno repair plan: the differences are not vnet's to change");
+                outln!("\nno repair plan: the differences are not vnet's to change");
             } else {
-                println!("\nrepair plan (`vnet apply` runs it):");
-                print!("{}", listing::listing(&plan, &|ns| target.shell_name(ns)));
+                outln!("\nrepair plan (`vnet apply` runs it):");
+                out!("{}", listing::listing(&plan, &|ns| target.shell_name(ns)));
             }
         }
     }

@@ -1,14 +1,12 @@
 //! `vnet graph FILE --format dot|mermaid`: draw a valid topology.
 
-use anyhow::Context;
 use clap::ValueEnum;
-use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::Global;
-use crate::exit::{Exit, Failure, Outcome};
+use crate::exit::{Exit, Outcome};
 use crate::graph::{dot, mermaid, View};
-use crate::input;
+use crate::{input, output};
 
 /// Arguments of `vnet graph`.
 #[derive(Debug, clap::Args)]
@@ -38,9 +36,6 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         GraphFormat::Dot => dot::render(&view),
         GraphFormat::Mermaid => mermaid::render(&view),
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .context("cannot write the graph")
-        .map_err(Failure::system)?;
+    output::write_bytes(text.as_bytes());
     Ok(Exit::Success)
 }

@@ -1,10 +1,10 @@
 //! `vnet man [SUBCOMMAND]`: the man page in roff, on stdout.
 
 use anyhow::{anyhow, Context};
-use std::io::Write;
 
 use crate::cli::{self, Global};
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output;
 
 /// Arguments of `vnet man`.
 #[derive(Debug, clap::Args)]
@@ -33,9 +33,6 @@ pub fn run(args: &Args, _global: &Global) -> Outcome {
         .render(&mut out)
         .context("cannot render the man page")
         .map_err(Failure::system)?;
-    std::io::stdout()
-        .write_all(&out)
-        .context("cannot write the man page")
-        .map_err(Failure::system)?;
+    output::write_bytes(&out);
     Ok(Exit::Success)
 }

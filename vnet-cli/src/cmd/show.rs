@@ -54,11 +54,10 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let target = args.target.resolve(t)?;
     let state = observe(t, &target)?;
     match global.output {
-        Output::Human => print!("{}", render(t, &target, &state)),
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "namespaces": shown(&target, &state) })
-        ),
+        Output::Human => crate::out!("{}", render(t, &target, &state)),
+        Output::Json => {
+            crate::output::json(&serde_json::json!({ "namespaces": shown(&target, &state) }))
+        }
     }
     Ok(Exit::Success)
 }

@@ -86,11 +86,10 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let results = probe(t, &target, Duration::from_millis(args.timeout))?;
     let ok = results.iter().all(ProbeResult::matches);
     match global.output {
-        Output::Human => print!("{}", render(&results, colour())),
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "matched": ok, "probes": results })
-        ),
+        Output::Human => crate::out!("{}", render(&results, colour())),
+        Output::Json => {
+            crate::output::json(&serde_json::json!({ "matched": ok, "probes": results }))
+        }
     }
     Ok(if ok { Exit::Success } else { Exit::Drift })
 }
