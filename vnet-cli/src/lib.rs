@@ -59,16 +59,21 @@ pub fn run() -> Exit {
     }
 }
 
-/// Prints an error that ends the run: on stderr for people, as a JSON object on stdout
-/// for programs (so a script reading stdout always gets one document).
+/// Prints an error that ends the run, with what to do about it when known: on stderr
+/// for people, as a JSON object on stdout for programs (so a script reading stdout
+/// always gets one document).
 fn print_error(output: Output, exit: Exit, error: &anyhow::Error) {
+    let text = exit::describe(error);
+    let hint = exit::hint(error);
     match output {
-        Output::Human => eprintln!("error: {error:#}"),
+        Output::Human => {
+            eprintln!("error: {text}");
+            if let Some(hint) = &hint {
+                eprintln!("hint: {hint}");
+            }
+        }
         Output::Json => {
-            outln!(
-                "{}",
-                serde_json::json!({ "error": format!("{error:#}"), "exit": exit.code() })
-            );
+            output::json(&serde_json::json!({ "error": text, "hint": hint, "exit": exit.code() }));
             // A failure to write this document leaves nothing else to report.
             let _ = output::finish(exit);
         }
