@@ -7,6 +7,7 @@
 //! | 2 | usage error (bad arguments; clap's own code) |
 //! | 3 | drift found, or verification failed |
 //! | 4 | system error: kernel, permissions, I/O while acting |
+//! | 7 | `vnet status`: the container's network is cleanly not running (OCF's code) |
 
 use std::fmt;
 

@@ -13,7 +13,7 @@ use crate::{input, outln, output};
 /// Arguments of `vnet check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
 }
 

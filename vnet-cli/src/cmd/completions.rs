@@ -15,8 +15,9 @@ pub struct Args {
     pub shell: Shell,
 }
 
-/// Prints the completion script.
-pub fn run(args: &Args, _global: &Global) -> Outcome {
+/// Prints the completion script; `--output json` is refused (exit 2).
+pub fn run(args: &Args, global: &Global) -> Outcome {
+    global.refuse_json("completions", "a shell script")?;
     let mut cmd = cli::command();
     // Generated into memory first: clap_complete unwraps its writes, so a closed pipe
     // would be a panic there.

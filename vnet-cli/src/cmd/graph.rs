@@ -11,7 +11,7 @@ use crate::{input, output};
 /// Arguments of `vnet graph`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// The graph language.
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
@@ -27,9 +27,10 @@ pub enum GraphFormat {
     Mermaid,
 }
 
-/// Validates the file and prints its graph. The graph is the output whatever
-/// `--output` says: it is already a machine format.
+/// Validates the file and prints its graph. `--output json` is refused (exit 2): the
+/// graph is already a machine format.
 pub fn run(args: &Args, global: &Global) -> Outcome {
+    global.refuse_json("graph", "Graphviz DOT or Mermaid (see --format)")?;
     let loaded = input::load_valid(&args.file, global)?;
     let view = View::of(&loaded.valid);
     let text = match args.format {

@@ -13,8 +13,9 @@ pub struct Args {
     pub subcommand: Option<String>,
 }
 
-/// Renders the page.
-pub fn run(args: &Args, _global: &Global) -> Outcome {
+/// Renders the page; `--output json` is refused (exit 2).
+pub fn run(args: &Args, global: &Global) -> Outcome {
+    global.refuse_json("man", "a roff man page")?;
     let root = cli::command();
     let page = match &args.subcommand {
         None => root,

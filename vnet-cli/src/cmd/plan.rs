@@ -20,7 +20,7 @@ use crate::{input, output};
 /// Arguments of `vnet plan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// Plan one real node (its bridges and the containers whose home it is).
     #[arg(long, value_name = "N", conflicts_with = "sandbox")]

@@ -30,7 +30,7 @@ use crate::input;
 /// Arguments of `vnet render`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// What to render.
     #[arg(long, value_enum)]

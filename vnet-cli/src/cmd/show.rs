@@ -19,7 +19,7 @@ use crate::sandbox::{backend_failure, Resolved, Target};
 /// Arguments of `vnet show`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// Where the topology was built.
     #[command(flatten)]

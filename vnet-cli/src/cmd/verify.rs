@@ -33,7 +33,7 @@ const MAX_COLUMNS: usize = 12;
 /// Arguments of `vnet verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// Where the topology was built.
     #[command(flatten)]
