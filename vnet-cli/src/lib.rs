@@ -67,9 +67,9 @@ fn print_error(output: Output, exit: Exit, error: &anyhow::Error) {
     let hint = exit::hint(error);
     match output {
         Output::Human => {
-            eprintln!("error: {text}");
+            errln!("error: {text}");
             if let Some(hint) = &hint {
-                eprintln!("hint: {hint}");
+                errln!("hint: {hint}");
             }
         }
         Output::Json => {

@@ -14,6 +14,9 @@
 //! building a sandbox or a failover test, leaving half of it behind. Dropping output
 //! and finishing the work is the safe reading of "stop quietly".
 //!
+//! Diagnostics go to stderr through [`errln!`](crate::errln), which drops what a closed
+//! stderr cannot take instead of panicking.
+//!
 //! A few subcommands still print with `println!`; [`quiet_broken_pipe_panics`] keeps
 //! their closed-pipe panic off stderr, so no command prints a backtrace for it.
 
@@ -120,6 +123,20 @@ pub fn is_broken_pipe_panic(payload: &(dyn std::any::Any + Send)) -> bool {
     // in its number, "Broken pipe (os error 32)".
     let epipe = format!("(os error {})", nix::errno::Errno::EPIPE as i32);
     text.starts_with("failed printing to stdout") && text.contains(&epipe)
+}
+
+/// Writes `args` to stderr. A stderr that is gone (`2>&1 | head -1`) leaves nobody to
+/// tell, so its errors are dropped rather than raised as a panic, as `eprintln!` does.
+pub fn error_fmt(args: fmt::Arguments<'_>) {
+    let _ = io::stderr().lock().write_fmt(args);
+}
+
+/// `eprintln!` for subcommands: a line on stderr through [`error_fmt`].
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::error_fmt(::std::format_args!("{}\n", ::std::format_args!($($arg)*)))
+    };
 }
 
 /// `print!` for subcommands: writes to stdout through [`write_fmt`].

@@ -102,10 +102,10 @@ fn parse_message(e: &ParseError) -> String {
 pub fn problems(output: Output, input: &Input, problem: &Problem) {
     match output {
         Output::Human => {
-            eprint!(
+            output::error_fmt(format_args!(
                 "{}",
                 render_human(input, problem, std::io::stderr().is_terminal())
-            );
+            ));
         }
         Output::Json => {
             let doc = serde_json::json!({

@@ -195,7 +195,7 @@ fn node_of(valid: &ValidTopology, node: Option<&str>) -> Result<String, Failure>
 fn emit_tree(args: &Args, global: &Global, node: &str, tree: &Tree) -> Outcome {
     if global.output == Output::Human {
         for w in &tree.warnings {
-            eprintln!("warning: {w}");
+            crate::errln!("warning: {w}");
         }
     }
     let Some(root) = &args.root else {

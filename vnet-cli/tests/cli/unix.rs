@@ -92,6 +92,28 @@ fn a_closed_pipe_keeps_an_error_exit_and_says_nothing_about_the_pipe() {
 }
 
 #[test]
+fn a_closed_stderr_does_not_turn_a_report_into_a_panic() {
+    // `vnet check bad.toml 2>&1 | head -1`: the report and the error line meet a closed
+    // pipe on stderr; `check` still answers "no" (exit 1), not 101.
+    let dir = crate::common::TempDir::new("unix-stderr");
+    let file = dir.write("bad.toml", "name = 5\n");
+    for args in [
+        vec!["check", file.as_str()],
+        vec!["plan", "/nonexistent/vnet.toml"],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_vnet"))
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(writer)
+            .output()
+            .expect("vnet runs");
+        assert_eq!(out.status.code(), Some(1), "vnet {args:?}: {}", out.status);
+    }
+}
+
+#[test]
 fn a_write_error_other_than_a_closed_pipe_is_a_system_error() {
     let full = std::fs::OpenOptions::new()
         .write(true)
