@@ -185,6 +185,23 @@ fn graph_man_and_completions_refuse_json_output() {
     }
 }
 
+#[test]
+fn the_top_level_help_lists_every_exit_code_and_stdin() {
+    let o = vnet(&["--help"]);
+    let help = stdout(&o);
+    for needle in [
+        "0 success",
+        "1 invalid input",
+        "2 usage error",
+        "3 drift",
+        "4 system error",
+        "7 not running",
+        "`-` is read from standard input",
+    ] {
+        assert!(help.contains(needle), "{needle} in:\n{help}");
+    }
+}
+
 /// A command run inside the private session with stdout a FIFO whose reader has gone.
 fn closed(name: &str, command: &str) -> String {
     format!(
