@@ -313,6 +313,31 @@ impl Error {
         }
     }
 
+    /// What to do about this failure, when vnet knows, as a sentence for people (the
+    /// CLI prints it after the error).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            // EOPNOTSUPP on a new link: the kernel has no driver for its kind. On the
+            // kernels vnet meets that is 802.1Q more than any other (FINDINGS).
+            Error::Kernel { errno, .. } if *errno == nix::libc::EOPNOTSUPP => Some(
+                "the kernel lacks support for this link kind; a VLAN needs 802.1Q: \
+                 `modprobe 8021q` (or a kernel built with CONFIG_VLAN_8021Q)"
+                    .into(),
+            ),
+            Error::NotOwned {
+                owner: Some(owner), ..
+            } => Some(format!(
+                "topology {owner} holds it: give this one its own sandbox with another \
+                 --prefix, or remove {owner}'s first with `vnet destroy` of its file"
+            )),
+            Error::RolledBack { source, .. }
+            | Error::RollbackFailed { source, .. }
+            | Error::NotVerified { source, .. } => source.hint(),
+            Error::Many(errors) => errors.iter().find_map(Error::hint),
+            _ => None,
+        }
+    }
+
     /// The kernel's errno, when the kernel refused a request.
     pub fn errno(&self) -> Option<i32> {
         match self {

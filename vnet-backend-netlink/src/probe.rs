@@ -7,6 +7,7 @@
 //! the deadline passed. Raw sockets need CAP_NET_RAW, which vnet has as root; datagram
 //! "ping sockets" would depend on each namespace's `ping_group_range`.
 
+use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
 use nix::sys::socket::{
     recvfrom, sendto, setsockopt, socket, sockopt, AddressFamily, MsgFlags, SockFlag, SockProtocol,
@@ -39,18 +40,37 @@ pub enum ProbeOutcome {
     Reply(Duration),
     /// No reply before the deadline.
     Timeout,
-    /// The probe could not be sent (the namespace could not be entered, no route ...).
+    /// The network refused the probe: its namespace is not there, or sending failed for
+    /// a reason of the network's (no such address family configured, a filter). Like a
+    /// timeout, an answer about the network.
     Error(String),
 }
 
+/// This machine refused to let vnet probe at all: a namespace could not be opened or
+/// entered, or no ICMP socket could be made there (not root, no CAP_NET_RAW, out of
+/// file descriptors). Not an answer about the network, so `vnet verify` reports it as a
+/// system error rather than as failed probes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {action} {ns}: {errno}", ns = ns.display(), errno = errno.desc())]
+pub struct ProbeError {
+    /// What could not be done, e.g. `enter namespace`.
+    pub action: &'static str,
+    /// The namespace's file.
+    pub ns: PathBuf,
+    /// The kernel's answer.
+    pub errno: Errno,
+}
+
 /// Sends every probe, the namespaces in parallel, and waits at most `timeout` for
-/// replies. Results are in the order of `probes`.
-pub fn probe_all(probes: &[Probe], timeout: Duration) -> Vec<ProbeOutcome> {
+/// replies. Results are in the order of `probes`; the first namespace that could not be
+/// probed at all (see [`ProbeError`]) fails the whole call.
+pub fn probe_all(probes: &[Probe], timeout: Duration) -> Result<Vec<ProbeOutcome>, ProbeError> {
     let mut by_ns: BTreeMap<&Path, Vec<(usize, IpAddr)>> = BTreeMap::new();
     for (i, p) in probes.iter().enumerate() {
         by_ns.entry(&p.ns).or_default().push((i, p.to));
     }
     let mut out = vec![ProbeOutcome::Timeout; probes.len()];
+    let mut refused = None;
     std::thread::scope(|scope| {
         let handles: Vec<_> = by_ns
             .into_iter()
@@ -66,14 +86,27 @@ pub fn probe_all(probes: &[Probe], timeout: Duration) -> Vec<ProbeOutcome> {
             .collect();
         for (indices, handle) in handles {
             let results = handle.join().unwrap_or_else(|_| {
-                vec![ProbeOutcome::Error("probe thread panicked".into()); indices.len()]
+                Ok(vec![
+                    ProbeOutcome::Error("probe thread panicked".into());
+                    indices.len()
+                ])
             });
-            for (i, r) in indices.into_iter().zip(results) {
-                out[i] = r;
+            match results {
+                Ok(results) => {
+                    for (i, r) in indices.into_iter().zip(results) {
+                        out[i] = r;
+                    }
+                }
+                Err(e) => {
+                    refused.get_or_insert(e);
+                }
             }
         }
     });
-    out
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 /// Runs on its own thread: enters `ns` for the rest of the thread's life.
@@ -82,15 +115,23 @@ fn probe_namespace(
     targets: &[(usize, IpAddr)],
     ident: u16,
     timeout: Duration,
-) -> Vec<ProbeOutcome> {
-    let fail = |why: String| vec![ProbeOutcome::Error(why); targets.len()];
+) -> Result<Vec<ProbeOutcome>, ProbeError> {
+    let refused = |action: &'static str, errno: Errno| ProbeError {
+        action,
+        ns: ns.to_path_buf(),
+        errno,
+    };
     let file = match File::open(ns) {
         Ok(f) => f,
-        Err(e) => return fail(format!("cannot open namespace {}: {e}", ns.display())),
+        // A namespace that is not there is the network's state (a sandbox partly built),
+        // not the machine refusing.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let why = format!("namespace {} does not exist", ns.display());
+            return Ok(vec![ProbeOutcome::Error(why); targets.len()]);
+        }
+        Err(e) => return Err(refused("open namespace", io_errno(&e))),
     };
-    if let Err(e) = setns(&file, CloneFlags::CLONE_NEWNET) {
-        return fail(format!("cannot enter namespace {}: {e}", ns.display()));
-    }
+    setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| refused("enter namespace", e))?;
     let v4 = targets
         .iter()
         .any(|(_, a)| a.is_ipv4())
@@ -103,7 +144,7 @@ fn probe_namespace(
         .transpose();
     let (v4, v6) = match (v4, v6) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return fail(format!("cannot open a raw ICMP socket: {e}")),
+        (Err(e), _) | (_, Err(e)) => return Err(refused("open a raw ICMP socket in", e)),
     };
     let mut results: Vec<Option<ProbeOutcome>> = vec![None; targets.len()];
     let mut sent_at: Vec<Option<Instant>> = vec![None; targets.len()];
@@ -142,10 +183,15 @@ fn probe_namespace(
             }
         }
     }
-    results
+    Ok(results
         .into_iter()
         .map(|r| r.unwrap_or(ProbeOutcome::Timeout))
-        .collect()
+        .collect())
+}
+
+/// The errno of an I/O error from the kernel (`EIO` for one that carries none).
+fn io_errno(e: &std::io::Error) -> Errno {
+    e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
 }
 
 /// A raw ICMP (or ICMPv6) socket in the calling thread's namespace, with a 20 ms

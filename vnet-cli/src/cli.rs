@@ -11,7 +11,7 @@ use crate::cmd::Command;
     version,
     about,
     propagate_version = true,
-    after_help = "Examples:\n  vnet check examples/seed.toml\n  vnet --output json check examples/seed.toml\n  vnet graph examples/seed.toml --format dot | dot -Tpng -o seed.png\n\nExit codes: 0 success, 1 invalid input, 2 usage error, 3 drift found or verification failed, 4 system error."
+    after_help = "Examples:\n  vnet check examples/seed.toml\n  vnet --output json check examples/seed.toml\n  vnet graph examples/seed.toml --format dot | dot -Tpng -o seed.png\n  cat examples/seed.toml | vnet check -\n\nA FILE of `-` is read from standard input.\nExit codes: 0 success, 1 invalid input, 2 usage error, 3 drift found or verification failed, 4 system error, 7 not running (`vnet status`: nothing of the container there)."
 )]
 pub struct Cli {
     /// Options every subcommand understands.
@@ -37,6 +37,20 @@ pub enum Output {
     Human,
     /// One JSON document on stdout.
     Json,
+}
+
+impl Global {
+    /// Refuses `--output json` (exit 2) for a subcommand whose output is already a
+    /// format of its own (a graph, a completion script, a man page), rather than ignore
+    /// it and hand a program something it cannot parse.
+    pub fn refuse_json(&self, command: &str, writes: &str) -> Result<(), crate::exit::Failure> {
+        match self.output {
+            Output::Human => Ok(()),
+            Output::Json => Err(crate::exit::Failure::usage(anyhow::anyhow!(
+                "`vnet {command}` writes {writes}, not JSON: drop --output json"
+            ))),
+        }
+    }
 }
 
 /// The clap command tree, for completions and the man page.

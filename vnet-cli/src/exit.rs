@@ -7,6 +7,7 @@
 //! | 2 | usage error (bad arguments; clap's own code) |
 //! | 3 | drift found, or verification failed |
 //! | 4 | system error: kernel, permissions, I/O while acting |
+//! | 7 | `vnet status`: the container's network is cleanly not running (OCF's code) |
 
 use std::fmt;
 
@@ -92,11 +93,36 @@ impl Failure {
     }
 }
 
+/// An error and its causes on one line, `outer: cause: root`, each text once: an error
+/// whose message already ends with its cause's text (`... : Too many open files (os
+/// error 24)`, as io and nix errors are often wrapped) does not repeat it.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+/// What to do about `error`, when a library error in its chain knows.
+pub fn hint(error: &anyhow::Error) -> Option<String> {
+    error
+        .chain()
+        .find_map(|c| c.downcast_ref::<vnet_backend_netlink::Error>())
+        .and_then(vnet_backend_netlink::Error::hint)
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.error {
-            // `{:#}` prints anyhow's whole chain of causes on one line.
-            Some(e) => write!(f, "{e:#}"),
+            Some(e) => f.write_str(&describe(e)),
             None => write!(f, "exit {}", self.exit.code()),
         }
     }
@@ -124,5 +150,16 @@ mod tests {
         .map(|e| e.code())
         .collect();
         assert_eq!(codes, [0, 1, 2, 3, 4, 7]);
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_printed_once() {
+        let io = || std::io::Error::from_raw_os_error(24);
+        // As thiserror's `#[error("... {source}")]` with `#[source]` makes it.
+        let twice = anyhow::Error::from(io()).context(format!("namespace open x: {}", io()));
+        let text = describe(&twice);
+        assert_eq!(text.matches("os error 24").count(), 1, "{text}");
+        let plain = anyhow::anyhow!("root").context("outer");
+        assert_eq!(describe(&plain), "outer: root");
     }
 }

@@ -32,6 +32,9 @@ pub struct Input {
 /// Every error here is invalid input (exit 1): the file is missing, unreadable, too
 /// large or not UTF-8.
 pub fn read(path: &Path, limits: &Limits) -> Result<Input, Failure> {
+    if path == Path::new(STDIN) {
+        return read_stdin(limits);
+    }
     let display_name = path.display().to_string();
     let file = File::open(path)
         .with_context(|| format!("cannot open {display_name}"))
@@ -63,6 +66,43 @@ pub fn read(path: &Path, limits: &Limits) -> Result<Input, Failure> {
     let format = Format::from_file_name(&display_name);
     Ok(Input {
         path: path.to_path_buf(),
+        display_name,
+        text,
+        format,
+    })
+}
+
+/// The file name that means standard input, as for most Unix tools.
+pub const STDIN: &str = "-";
+
+/// Reads the topology from standard input (`vnet check -`), within the same limits as a
+/// file. With no extension to go by, the text picks its format: JSON when it starts with
+/// `{` (no TOML document can), TOML otherwise.
+fn read_stdin(limits: &Limits) -> Result<Input, Failure> {
+    let display_name = "<stdin>".to_string();
+    let cap = limits.max_bytes as u64;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
+        .context("cannot read the topology from standard input")
+        .map_err(Failure::invalid)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(&display_name, bytes.len() as u64, cap));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| not_utf8(&display_name, &e))?;
+    let first = text
+        .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+        .chars()
+        .next();
+    let format = if first == Some('{') {
+        Format::Json
+    } else {
+        Format::Toml
+    };
+    Ok(Input {
+        path: PathBuf::from(STDIN),
         display_name,
         text,
         format,

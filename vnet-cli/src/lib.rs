@@ -21,6 +21,7 @@ pub mod exit;
 pub mod graph;
 pub mod input;
 pub mod lock;
+pub mod output;
 pub mod progress;
 pub mod report;
 pub mod sandbox;
@@ -32,9 +33,22 @@ use crate::exit::Exit;
 
 /// Parses the process's arguments, runs the subcommand and returns the exit code.
 /// clap prints help and usage errors itself and exits with 0 or 2 ([`Exit::Usage`]).
+///
+/// Output goes through [`output`]: when stdout's reader has gone the run ends quietly
+/// (see there), also for a subcommand that still panics on a closed pipe.
 pub fn run() -> Exit {
     let cli = Cli::parse();
-    match cli.command.run(&cli.global) {
+    output::quiet_broken_pipe_panics();
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cli.command.run(&cli.global)
+    }));
+    let outcome = match ran {
+        Ok(outcome) => outcome.and_then(output::finish),
+        // A `println!` met a closed pipe: the hook stayed silent, and so do we.
+        Err(payload) if output::is_broken_pipe_panic(&*payload) => return Exit::Success,
+        Err(payload) => std::panic::resume_unwind(payload),
+    };
+    match outcome {
         Ok(exit) => exit,
         Err(failure) => {
             if let Some(error) = &failure.error {
@@ -45,14 +59,23 @@ pub fn run() -> Exit {
     }
 }
 
-/// Prints an error that ends the run: on stderr for people, as a JSON object on stdout
-/// for programs (so a script reading stdout always gets one document).
+/// Prints an error that ends the run, with what to do about it when known: on stderr
+/// for people, as a JSON object on stdout for programs (so a script reading stdout
+/// always gets one document).
 fn print_error(output: Output, exit: Exit, error: &anyhow::Error) {
+    let text = exit::describe(error);
+    let hint = exit::hint(error);
     match output {
-        Output::Human => eprintln!("error: {error:#}"),
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "error": format!("{error:#}"), "exit": exit.code() })
-        ),
+        Output::Human => {
+            errln!("error: {text}");
+            if let Some(hint) = &hint {
+                errln!("hint: {hint}");
+            }
+        }
+        Output::Json => {
+            output::json(&serde_json::json!({ "error": text, "hint": hint, "exit": exit.code() }));
+            // A failure to write this document leaves nothing else to report.
+            let _ = output::finish(exit);
+        }
     }
 }

@@ -11,6 +11,7 @@ use vnet_core::{Diagnostic, Diagnostics, Location, ParseError};
 
 use crate::cli::Output;
 use crate::input::Input;
+use crate::output;
 
 /// What is wrong with a file: it does not parse, or it breaks validation rules.
 #[derive(Debug)]
@@ -101,17 +102,17 @@ fn parse_message(e: &ParseError) -> String {
 pub fn problems(output: Output, input: &Input, problem: &Problem) {
     match output {
         Output::Human => {
-            eprint!(
+            output::error_fmt(format_args!(
                 "{}",
                 render_human(input, problem, std::io::stderr().is_terminal())
-            );
+            ));
         }
         Output::Json => {
             let doc = serde_json::json!({
                 "valid": false,
                 "diagnostics": problem.json_diagnostics(),
             });
-            println!("{doc}");
+            output::json(&doc);
         }
     }
 }

@@ -21,7 +21,7 @@ pub enum PlacementError {
         ct: String,
     },
     /// The node is neither the container's home nor one of its failover nodes.
-    #[error("container {ct} may run only on {allowed:?}, not on node {node}")]
+    #[error("container {ct} may run only on {}, not on node {node}", allowed.join(", "))]
     NotItsNode {
         /// The container.
         ct: String,

@@ -159,14 +159,10 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         BackendKind::Shell => apply_shell(t, &target, global.output)?,
     };
     match global.output {
-        Output::Human => println!("{}", summary.line()),
-        Output::Json => println!("{}", json(&summary)),
+        Output::Human => crate::outln!("{}", summary.line()),
+        Output::Json => crate::output::json(&summary),
     }
     Ok(Exit::Success)
-}
-
-fn json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// Observes and prints the repair plan; changes nothing.
@@ -177,15 +173,14 @@ fn dry_run(t: &ValidTopology, target: &Resolved, output: Output) -> Outcome {
         .map_err(backend_failure)?;
     match output {
         Output::Human if plan.is_empty() => {
-            println!(
+            crate::outln!(
                 "topology `{}` already in place: nothing to change",
                 t.name()
             )
         }
-        Output::Human => print!("{}", listing::listing(&plan, &|ns| target.shell_name(ns))),
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "dry_run": true, "steps": plan.len(), "plan": plan })
+        Output::Human => crate::out!("{}", listing::listing(&plan, &|ns| target.shell_name(ns))),
+        Output::Json => crate::output::json(
+            &serde_json::json!({ "dry_run": true, "steps": plan.len(), "plan": plan }),
         ),
     }
     Ok(Exit::Success)

@@ -8,12 +8,12 @@ use vnet_core::ValidTopology;
 
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Outcome};
-use crate::input;
+use crate::{input, outln, output};
 
 /// Arguments of `vnet check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
 }
 
@@ -28,19 +28,16 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     };
     let summary = Summary::of(&loaded.valid);
     match global.output {
-        Output::Human => println!(
+        Output::Human => outln!(
             "{}: topology `{}` is valid: {summary}",
             loaded.input.display_name,
             loaded.valid.name()
         ),
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({
-                "valid": true,
-                "diagnostics": [],
-                "summary": summary,
-            })
-        ),
+        Output::Json => output::json(&serde_json::json!({
+            "valid": true,
+            "diagnostics": [],
+            "summary": summary,
+        })),
     }
     Ok(Exit::Success)
 }

@@ -5,6 +5,7 @@ use clap_complete::Shell;
 
 use crate::cli::{self, Global};
 use crate::exit::{Exit, Outcome};
+use crate::output;
 
 /// Arguments of `vnet completions`.
 #[derive(Debug, clap::Args)]
@@ -14,9 +15,14 @@ pub struct Args {
     pub shell: Shell,
 }
 
-/// Prints the completion script.
-pub fn run(args: &Args, _global: &Global) -> Outcome {
+/// Prints the completion script; `--output json` is refused (exit 2).
+pub fn run(args: &Args, global: &Global) -> Outcome {
+    global.refuse_json("completions", "a shell script")?;
     let mut cmd = cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "vnet", &mut std::io::stdout());
+    // Generated into memory first: clap_complete unwraps its writes, so a closed pipe
+    // would be a panic there.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "vnet", &mut script);
+    output::write_bytes(&script);
     Ok(Exit::Success)
 }

@@ -49,7 +49,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let _lock = crate::lock::take()?;
     let say = |line: String| {
         if global.output == Output::Human {
-            println!("{line}");
+            crate::outln!("{line}");
         }
     };
     say(format!(
@@ -97,15 +97,12 @@ struct Found {
 
 fn emit_json(output: Output, doc: &Found, removed: Option<&destroy::Summary>) {
     if output == Output::Json {
-        println!(
-            "{}",
-            serde_json::json!({
+        crate::output::json(&serde_json::json!({
                 "apply": doc.apply,
                 "verify": { "matched": doc.matched, "probes": doc.probes },
                 "show": { "namespaces": show::shown(&doc.target, &doc.state) },
                 "destroy": removed,
-            })
-        );
+        }));
     }
 }
 
@@ -136,14 +133,14 @@ fn build_and_prove(
     let results = verify::probe(t, target, Duration::from_millis(args.timeout))?;
     let matched = results.iter().all(verify::ProbeResult::matches);
     if output == Output::Human {
-        print!("{}", verify::render(&results, verify::colour()));
+        crate::out!("{}", verify::render(&results, verify::colour()));
     }
     say(format!("verified in {} ms", started.elapsed().as_millis()));
     stop()?;
     let state = show::observe(t, target)?;
     if output == Output::Human {
-        println!("\nwhat the kernel holds:");
-        print!("{}", show::render(t, target, &state));
+        crate::outln!("\nwhat the kernel holds:");
+        crate::out!("{}", show::render(t, target, &state));
     }
     stop()?;
     Ok(Found {

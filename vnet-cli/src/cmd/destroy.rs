@@ -74,13 +74,12 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     if args.dry_run {
         let teardown = plan::teardown(t, &target.scope);
         match global.output {
-            Output::Human => print!(
+            Output::Human => crate::out!(
                 "{}",
                 listing::listing(&teardown, &|ns| target.shell_name(ns))
             ),
-            Output::Json => println!(
-                "{}",
-                serde_json::json!({ "dry_run": true, "steps": teardown.len(), "plan": teardown })
+            Output::Json => crate::output::json(
+                &serde_json::json!({ "dry_run": true, "steps": teardown.len(), "plan": teardown }),
             ),
         }
         return Ok(Exit::Success);
@@ -88,11 +87,8 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let _lock = crate::lock::take_for(Duration::from_secs(args.wait))?;
     let summary = destroy(t, &target, global.output)?;
     match global.output {
-        Output::Human => println!("{}", summary.line()),
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).map_err(Failure::system)?
-        ),
+        Output::Human => crate::outln!("{}", summary.line()),
+        Output::Json => crate::output::json(&summary),
     }
     Ok(Exit::Success)
 }

@@ -10,13 +10,13 @@ use vnet_core::plan::listing;
 
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Outcome};
-use crate::input;
 use crate::sandbox::{backend_failure, Resolved, Target};
+use crate::{input, out, outln, output};
 
 /// Arguments of `vnet diff`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// Where the topology was built.
     #[command(flatten)]
@@ -42,21 +42,28 @@ pub struct Drift {
 
 impl Drift {
     fn of(m: &Mismatch, target: &Resolved) -> Drift {
+        // Existence is yes or no on both sides: the object names what exists, and a
+        // side's full description (a route's, say) is the backend's, not for people.
+        let exists = |side: &str| if side == "no" { "no" } else { "yes" }.to_string();
+        let (desired, found) = if m.field == "exists" {
+            (exists(&m.desired), exists(&m.found))
+        } else {
+            (m.desired.clone(), m.found.clone())
+        };
         Drift {
             ns: m.ns.to_string(),
             namespace: target.shell_name(&m.ns),
             object: m.object.clone(),
             field: m.field.clone(),
-            desired: m.desired.clone(),
-            found: m.found.clone(),
+            desired,
+            found,
         }
     }
 }
 
 impl Drift {
-    /// The difference in words. Existence reads as "missing"/"unexpected" (the desired
-    /// side of a route is its debug form, which the repair plan below shows better);
-    /// other fields as "field: desired X, found Y".
+    /// The difference in words. Existence reads as "missing"/"unexpected"; other
+    /// fields as "field: desired X, found Y".
     pub fn describe(&self) -> String {
         match (
             self.field.as_str(),
@@ -67,9 +74,21 @@ impl Drift {
             ("exists", _, "no") => format!("{} unexpected", self.object),
             _ => format!(
                 "{} {}: desired {}, found {}",
-                self.object, self.field, self.desired, self.found
+                self.object,
+                self.field,
+                or_none(&self.desired),
+                or_none(&self.found)
             ),
         }
+    }
+}
+
+/// An empty side (no addresses, no master) as a word.
+fn or_none(side: &str) -> &str {
+    if side.is_empty() {
+        "none"
+    } else {
+        side
     }
 }
 
@@ -83,12 +102,12 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let plan = backend.diff(t, &target.scope).map_err(backend_failure)?;
     let drift: Vec<Drift> = mismatches.iter().map(|m| Drift::of(m, &target)).collect();
     match global.output {
-        Output::Json => println!("{}", serde_json::json!({ "drift": drift, "plan": plan })),
+        Output::Json => output::json(&serde_json::json!({ "drift": drift, "plan": plan })),
         Output::Human if drift.is_empty() && plan.is_empty() => {
-            println!("topology `{}` matches the system: no drift", t.name())
+            outln!("topology `{}` matches the system: no drift", t.name())
         }
         Output::Human => {
-            println!(
+            outln!(
                 "topology `{}` differs from the system in {} place{}:",
                 t.name(),
                 drift.len(),
@@ -100,13 +119,13 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                 } else {
                     format!("{} ({})", d.ns, d.namespace)
                 };
-                println!("  {place}: {}", d.describe());
+                outln!("  {place}: {}", d.describe());
             }
             if plan.is_empty() {
-                println!("\nno repair plan: the differences are not vnet's to change");
+                outln!("\nno repair plan: the differences are not vnet's to change");
             } else {
-                println!("\nrepair plan (`vnet apply` runs it):");
-                print!("{}", listing::listing(&plan, &|ns| target.shell_name(ns)));
+                outln!("\nrepair plan (`vnet apply` runs it):");
+                out!("{}", listing::listing(&plan, &|ns| target.shell_name(ns)));
             }
         }
     }
@@ -135,7 +154,7 @@ mod tests {
     #[test]
     fn differences_read_as_words() {
         assert_eq!(
-            drift("route 198.18.0.0/16", "exists", "RouteSpec { .. }", "no").describe(),
+            drift("route 198.18.0.0/16", "exists", "yes", "no").describe(),
             "route 198.18.0.0/16 missing"
         );
         assert_eq!(
@@ -145,6 +164,10 @@ mod tests {
         assert_eq!(
             drift("link eth0", "up", "true", "false").describe(),
             "link eth0 up: desired true, found false"
+        );
+        assert_eq!(
+            drift("link eth0", "addresses", "198.18.0.2/24", "").describe(),
+            "link eth0 addresses: desired 198.18.0.2/24, found none"
         );
     }
 }

@@ -1,10 +1,10 @@
 //! `vnet man [SUBCOMMAND]`: the man page in roff, on stdout.
 
 use anyhow::{anyhow, Context};
-use std::io::Write;
 
 use crate::cli::{self, Global};
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output;
 
 /// Arguments of `vnet man`.
 #[derive(Debug, clap::Args)]
@@ -13,8 +13,9 @@ pub struct Args {
     pub subcommand: Option<String>,
 }
 
-/// Renders the page.
-pub fn run(args: &Args, _global: &Global) -> Outcome {
+/// Renders the page; `--output json` is refused (exit 2).
+pub fn run(args: &Args, global: &Global) -> Outcome {
+    global.refuse_json("man", "a roff man page")?;
     let root = cli::command();
     let page = match &args.subcommand {
         None => root,
@@ -33,9 +34,6 @@ pub fn run(args: &Args, _global: &Global) -> Outcome {
         .render(&mut out)
         .context("cannot render the man page")
         .map_err(Failure::system)?;
-    std::io::stdout()
-        .write_all(&out)
-        .context("cannot write the man page")
-        .map_err(Failure::system)?;
+    output::write_bytes(&out);
     Ok(Exit::Success)
 }

@@ -7,7 +7,6 @@
 //! container is the `ip netns` name equal to its own name.
 
 use anyhow::anyhow;
-use std::io::Write;
 use std::path::PathBuf;
 
 use vnet_backend_shell::iproute2::{node_names, sandbox_names};
@@ -16,12 +15,12 @@ use vnet_core::ValidTopology;
 
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Failure, Outcome};
-use crate::input;
+use crate::{input, output};
 
 /// Arguments of `vnet plan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// Plan one real node (its bridges and the containers whose home it is).
     #[arg(long, value_name = "N", conflicts_with = "sandbox")]
@@ -133,8 +132,6 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
             t
         }
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| Failure::system(anyhow!("cannot write the plan: {e}")))?;
+    output::write_bytes(text.as_bytes());
     Ok(Exit::Success)
 }

@@ -11,7 +11,6 @@
 use anyhow::{anyhow, Context};
 use clap::ValueEnum;
 use serde_json::json;
-use std::io::Write;
 use std::path::PathBuf;
 
 use vnet_backend_shell::iproute2::render_iproute2;
@@ -31,7 +30,7 @@ use crate::input;
 /// Arguments of `vnet render`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// What to render.
     #[arg(long, value_enum)]
@@ -171,10 +170,9 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let (node, script) = rendered;
     let text = match global.output {
         Output::Human => script,
-        Output::Json => format!(
-            "{}\n",
-            json!({ "dialect": args.dialect.name(), "node": node, "script": script })
-        ),
+        Output::Json => {
+            pretty(&json!({ "dialect": args.dialect.name(), "node": node, "script": script }))
+        }
     };
     print(&text)
 }
@@ -197,13 +195,13 @@ fn node_of(valid: &ValidTopology, node: Option<&str>) -> Result<String, Failure>
 fn emit_tree(args: &Args, global: &Global, node: &str, tree: &Tree) -> Outcome {
     if global.output == Output::Human {
         for w in &tree.warnings {
-            eprintln!("warning: {w}");
+            crate::errln!("warning: {w}");
         }
     }
     let Some(root) = &args.root else {
         let text = match global.output {
             Output::Human => tree.listing(),
-            Output::Json => format!("{}\n", tree_json(args, node, tree, None)),
+            Output::Json => pretty(&tree_json(args, node, tree, None)),
         };
         return print(&text);
     };
@@ -228,7 +226,7 @@ fn emit_tree(args: &Args, global: &Global, node: &str, tree: &Tree) -> Outcome {
             }
             s
         }
-        Output::Json => format!("{}\n", tree_json(args, node, tree, Some(root))),
+        Output::Json => pretty(&tree_json(args, node, tree, Some(root))),
     };
     print(&text)
 }
@@ -249,10 +247,13 @@ fn tree_json(args: &Args, node: &str, tree: &Tree, root: Option<&PathBuf>) -> se
     })
 }
 
+/// A JSON document as every subcommand prints it: pretty, ended by a newline.
+fn pretty(value: &serde_json::Value) -> String {
+    // A `Value` always serializes.
+    format!("{value:#}\n")
+}
+
 fn print(text: &str) -> Outcome {
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .context("cannot write to stdout")
-        .map_err(Failure::system)?;
+    crate::output::write_bytes(text.as_bytes());
     Ok(Exit::Success)
 }

@@ -19,7 +19,7 @@ use crate::sandbox::{backend_failure, Resolved, Target};
 /// Arguments of `vnet show`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// Where the topology was built.
     #[command(flatten)]
@@ -54,11 +54,10 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let target = args.target.resolve(t)?;
     let state = observe(t, &target)?;
     match global.output {
-        Output::Human => print!("{}", render(t, &target, &state)),
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "namespaces": shown(&target, &state) })
-        ),
+        Output::Human => crate::out!("{}", render(t, &target, &state)),
+        Output::Json => {
+            crate::output::json(&serde_json::json!({ "namespaces": shown(&target, &state) }))
+        }
     }
     Ok(Exit::Success)
 }

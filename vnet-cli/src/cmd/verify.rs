@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vnet_backend_netlink::probe::{probe_all, Probe, ProbeOutcome};
+use vnet_backend_netlink::probe::{probe_all, Probe, ProbeError, ProbeOutcome};
 use vnet_core::plan::NsRef;
 use vnet_core::reach::{self, Expectation};
 use vnet_core::ValidTopology;
@@ -33,7 +33,7 @@ const MAX_COLUMNS: usize = 12;
 /// Arguments of `vnet verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file (`.toml`, or `.json`).
+    /// The topology file (`.toml`, or `.json`); `-` reads it from standard input.
     pub file: PathBuf,
     /// Where the topology was built.
     #[command(flatten)]
@@ -86,11 +86,10 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let results = probe(t, &target, Duration::from_millis(args.timeout))?;
     let ok = results.iter().all(ProbeResult::matches);
     match global.output {
-        Output::Human => print!("{}", render(&results, colour())),
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "matched": ok, "probes": results })
-        ),
+        Output::Human => crate::out!("{}", render(&results, colour())),
+        Output::Json => {
+            crate::output::json(&serde_json::json!({ "matched": ok, "probes": results }))
+        }
     }
     Ok(if ok { Exit::Success } else { Exit::Drift })
 }
@@ -117,12 +116,50 @@ pub fn probe(
         })?;
         probes.push(Probe { ns, to: e.to });
     }
-    let outcomes = probe_all(&probes, timeout);
+    not_built(t, &probes)?;
+    let outcomes = probe_all(&probes, timeout).map_err(refused)?;
     Ok(expectations
         .iter()
         .zip(outcomes)
         .map(|(e, o)| result(e, o))
         .collect())
+}
+
+/// When none of the namespaces to probe from exists, the topology was never built here
+/// (or was destroyed): one sentence, exit 3, instead of a failed probe per pair.
+fn not_built(t: &ValidTopology, probes: &[Probe]) -> Result<(), Failure> {
+    let mut sources: Vec<&std::path::Path> = probes.iter().map(|p| p.ns.as_path()).collect();
+    sources.sort();
+    sources.dedup();
+    if sources.is_empty() || sources.iter().any(|p| p.exists()) {
+        return Ok(());
+    }
+    let names: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
+    Err(Failure {
+        exit: Exit::Drift,
+        error: Some(anyhow::anyhow!(
+            "topology `{}` is not built here: none of the namespaces to probe from exists \
+             ({}); build it first with `vnet apply`",
+            t.name(),
+            names.join(", ")
+        )),
+    })
+}
+
+/// This machine would not let vnet probe (exit 4), with what to do about it.
+fn refused(e: ProbeError) -> Failure {
+    use nix::errno::Errno;
+    let hint = match e.errno {
+        Errno::EPERM | Errno::EACCES => {
+            "; vnet verify enters namespaces and sends raw ICMP: run it as root \
+             (CAP_SYS_ADMIN and CAP_NET_RAW)"
+        }
+        Errno::EMFILE | Errno::ENFILE => {
+            "; raise the limit on open files (ulimit -n): verify opens a socket per namespace"
+        }
+        _ => "",
+    };
+    Failure::system(anyhow::anyhow!("{e}{hint}"))
 }
 
 fn result(e: &Expectation, outcome: ProbeOutcome) -> ProbeResult {

@@ -14,6 +14,7 @@ mod ocf;
 mod plan_render;
 mod start_stop;
 mod stretch;
+mod unix;
 
 use common::{code, seed, seed_path, stderr, stdout, vnet, TempDir};
 use std::process::Command;

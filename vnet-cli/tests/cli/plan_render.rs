@@ -67,7 +67,7 @@ fn plan_lists_the_article_in_its_order() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.starts_with("# plan for \"article\": 56 steps in "),
+        out.starts_with("# plan for topology `article`: 56 steps in "),
         "{out}"
     );
     let s = steps(&out);
@@ -427,7 +427,10 @@ fn render_json_scripts() {
 #[test]
 fn the_embed_example_plans_its_topology() {
     let text = embed::plan_listing().expect("the embedded topology is valid");
-    assert!(text.starts_with("# plan for \"embedded\": "), "{text}");
+    assert!(
+        text.starts_with("# plan for topology `embedded`: "),
+        "{text}"
+    );
     let s = steps(&text);
     assert!(
         last(&s, "create namespace") < first(&s, "create veth pair vr0")

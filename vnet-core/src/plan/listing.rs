@@ -4,7 +4,7 @@
 //! the shell backend runs).
 //!
 //! ```text
-//! # plan for "article": 38 steps in 6 stages
+//! # plan for topology `article`: 38 steps in 6 stages
 //!
 //! ## node m1 (vnet-m1)
 //!    4. create veth pair veth1 (00:12:34:56:78:9A) <-> ct router:eth0 (00:12:34:56:78:9B)
@@ -20,11 +20,13 @@ use super::{Action, BornOff, LinkSpec, NsRef, Plan};
 /// `|ns| ns.sandbox_name("vnet")`; an empty name is the namespace the commands run in).
 pub fn listing(plan: &Plan, ns_name: &dyn Fn(&NsRef) -> String) -> String {
     let stages = plan.steps.iter().map(|s| s.stage + 1).max().unwrap_or(0);
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut out = format!(
-        "# plan for {:?}: {} steps in {} stages\n",
+        "# plan for topology `{}`: {} in {}\n",
         plan.topology,
-        plan.steps.len(),
-        stages
+        plural(plan.steps.len(), "step", "steps"),
+        plural(stages, "stage", "stages"),
     );
     let born = BornOff::of(plan);
     let mut current: Option<Option<&NsRef>> = None;
