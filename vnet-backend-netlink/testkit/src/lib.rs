@@ -25,10 +25,12 @@
 //! Further: commands and `ip -j` ([`run`], [`succeeds`], [`ip_json`], [`link`], [`ping`]),
 //! the state "as before" ([`snapshot()`]) and the state two builds must share
 //! ([`network_state`]), both cleaned by one list of volatile fields ([`VOLATILE`], [`scrub()`]); a fault
-//! injected at every step of a plan ([`fault_at_every_step`]); and tests that need 802.1Q
+//! injected at every step of a plan ([`fault_at_every_step`]); container stand-ins found
+//! by pid ([`Container`]); and tests that need 802.1Q
 //! run in a QEMU guest where this kernel has none ([`vm::vlan_kernel`]).
 
 mod command;
+mod container;
 mod fault;
 mod isolate;
 mod scrub;
@@ -37,6 +39,7 @@ mod state;
 pub mod vm;
 
 pub use command::{ip_json, link, ping, run, sh, succeeds, Outcome};
+pub use container::Container;
 pub use fault::fault_at_every_step;
 pub use isolate::{isolated, only_lo};
 pub use scrub::{scrub, VOLATILE};
