@@ -5,7 +5,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::Command;
 
-use vnet_testkit::{fault_at_every_step, isolated, namespaces, only_lo, run};
+use vnet_testkit::{
+    differences, fault_at_every_step, isolated, namespaces, network_state, only_lo, run,
+};
 
 /// The kit's marker for a re-executed child (`isolate::CHILD_ENV`).
 const CHILD_ENV: &str = "VNET_TESTKIT_CHILD";
@@ -97,4 +99,64 @@ fn the_fault_loop_names_the_step_whose_undo_left_something() {
             assert!(namespaces().is_empty());
         },
     );
+}
+
+#[test]
+fn network_states_differ_by_a_link_and_not_by_its_index() {
+    isolated(
+        "network_states_differ_by_a_link_and_not_by_its_index",
+        || {
+            // Fixed MACs: a pair built again differs only in what the kernel assigns.
+            let pair = [
+                "link",
+                "add",
+                "tk4",
+                "address",
+                "02:00:5e:00:01:04",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "tk5",
+                "address",
+                "02:00:5e:00:01:05",
+            ];
+            run(&["ip", "netns", "add", "tk"]);
+            let empty = network_state();
+            run(&[&["ip", "-n", "tk"][..], &pair[..]].concat());
+            let first = network_state();
+            let found = differences(&empty, &first);
+            let parts: Vec<&str> = found
+                .iter()
+                .map(|d| d.split(':').next().unwrap_or_default())
+                .collect();
+            assert_eq!(parts, ["tk address", "tk link", "tk sysctl"], "{found:?}");
+            assert!(found.iter().all(|d| d.contains("tk4")), "{found:?}");
+            // Built again, the pair gets new interface indexes: the same state.
+            run(&["ip", "-n", "tk", "link", "del", "tk4"]);
+            run(&[&["ip", "-n", "tk"][..], &pair[..]].concat());
+            assert_eq!(differences(&first, &network_state()), Vec::<String>::new());
+            run(&["ip", "netns", "del", "tk"]);
+            let gone = differences(&first, &network_state());
+            assert_eq!(gone, ["tk: only in the first"]);
+        },
+    );
+}
+
+/// A misspelt name would run no test in the child and pass without testing anything:
+/// `isolated` fails instead.
+#[test]
+fn a_name_that_runs_no_test_fails() {
+    if !nix::unistd::Uid::effective().is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run kernel tests as root"
+        );
+        eprintln!("SKIPPED: a_name_that_runs_no_test_fails: needs root");
+        return;
+    }
+    let failed = catch_unwind(|| isolated("no_such_test", || unreachable!()))
+        .expect_err("no test of that name ran");
+    let text = failed.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains("ran no test of that name"), "{text}");
 }
