@@ -3,17 +3,15 @@
 //! neighbour entry follows only because of vnet's gratuitous ARP / unsolicited NA; and
 //! an announcement sent before the new bridge port forwards is lost, while one sent after
 //! `wait_forwarding` arrives (the reason the failover waits). Each test runs in its own
-//! private network and mount namespace (see `common::isolated`).
-
-mod common;
+//! private network and mount namespace (see `vnet_testkit::isolated`).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{isolated, ping, run, succeeds};
 use serde_json::Value;
 use vnet_backend_netlink::announce::{announce, port_state, wait_forwarding};
+use vnet_testkit::{isolated, ping, run, succeeds};
 
 const MAC_OBS: &str = "02:00:5e:00:00:01";
 const MAC_A: &str = "02:00:5e:00:00:0a";

@@ -1,12 +1,10 @@
 //! Executing hand-written plans in a sandbox: every action family against the kernel,
 //! checked with `ip -j`, `/proc/sys` and ping; and rollback at every step.
 
-mod common;
-
-use common::{isolated, link, ping, run, snapshot};
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
 use vnet_core::model::Mac;
 use vnet_core::plan::{Action, LinkSpec, NatRule, NsRef, Plan, RouteSpec, Step, Sysctl};
+use vnet_testkit::{fault_at_every_step, isolated, link, ping, run, snapshot};
 
 fn node() -> NsRef {
     NsRef::Node("n1".into())
@@ -283,19 +281,17 @@ fn a_failure_at_any_step_leaves_the_system_as_before() {
     isolated("a_failure_at_any_step_leaves_the_system_as_before", || {
         let backend = Backend::new(NamespaceMap::sandbox("vt"));
         let plan = plan();
-        let before = snapshot();
-        for k in 0..plan.len() {
+        let actions: Vec<&Action> = plan.actions().collect();
+        fault_at_every_step(&actions, |k| {
             let options = ApplyOptions {
                 fail_at: Some(k),
                 ..ApplyOptions::default()
             };
             match backend.execute(&plan, &options) {
-                Err(Error::RolledBack { index, .. }) => assert_eq!(index, k),
-                other => panic!("step {k}: expected a rollback, got {other:?}"),
+                Err(Error::RolledBack { index, .. }) if index == k => Ok(()),
+                other => Err(format!("expected a rollback at {k}, got {other:?}")),
             }
-            let after = snapshot();
-            assert_eq!(before, after, "state differs after failing at step {k}");
-        }
+        });
     });
 }
 
@@ -522,7 +518,7 @@ fn preflight_refuses_foreign_objects_and_our_own_namespace() {
                 NamespaceMap::explicit().with(node(), NsLocation::Path("/proc/self/ns/net".into()));
             let err = Backend::new(map).execute(&plan, &ApplyOptions::default());
             assert!(matches!(err, Err(Error::OwnNamespace { .. })), "{err:?}");
-            assert!(!common::succeeds(&["ip", "link", "show", "br9"]));
+            assert!(!vnet_testkit::succeeds(&["ip", "link", "show", "br9"]));
             // Allowed explicitly (this is the test's private namespace, not the machine's).
             let map = NamespaceMap::explicit()
                 .with(node(), NsLocation::Current)

@@ -1,12 +1,10 @@
 //! Masquerade through vnet's nftables table: the LAN host sees the router's address,
 //! rules come and go with the topology, faults roll back; and `examples/nat-vlan.toml`.
 
-mod common;
-
-use common::{isolated, ping, run, snapshot, succeeds};
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
 use vnet_core::plan::Scope;
 use vnet_core::{Document, Format, ValidTopology};
+use vnet_testkit::{fault_at_every_step, isolated, ping, run, snapshot, succeeds};
 
 /// The seed network with NAT on the router and no route back on the LAN host: only
 /// masquerading lets mail's packets come back.
@@ -115,19 +113,18 @@ fn a_fault_at_any_step_of_the_nat_network_leaves_the_system_as_before() {
         || {
             let b = Backend::new(NamespaceMap::sandbox("vnet"));
             let t = nat_topology(true);
-            let steps = vnet_core::plan::compile(&t, &Scope::Sandbox).len();
-            let before = snapshot();
-            for k in 0..steps {
+            let plan = vnet_core::plan::compile(&t, &Scope::Sandbox);
+            let actions: Vec<_> = plan.actions().collect();
+            fault_at_every_step(&actions, |k| {
                 let options = ApplyOptions {
                     fail_at: Some(k),
                     ..ApplyOptions::default()
                 };
-                assert!(matches!(
-                    b.apply(&t, &Scope::Sandbox, &options),
-                    Err(Error::RolledBack { .. })
-                ));
-                assert_eq!(before, snapshot(), "fault at step {k}");
-            }
+                match b.apply(&t, &Scope::Sandbox, &options) {
+                    Err(Error::RolledBack { .. }) => Ok(()),
+                    other => Err(format!("expected a rollback, got {other:?}")),
+                }
+            });
         },
     );
 }

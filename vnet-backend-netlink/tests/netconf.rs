@@ -2,14 +2,12 @@
 //! `/proc/sys` holds, for every combination of IPv4 and IPv6 forwarding, in namespaces
 //! of the test's own sandbox.
 
-mod common;
-
-use common::{isolated, run};
 use vnet_backend_netlink::netlink::{RequestCounter, RtSocket};
 use vnet_backend_netlink::ops::netconf;
 use vnet_backend_netlink::{Backend, NamespaceMap, NsLocation};
 use vnet_core::plan::Name;
 use vnet_core::plan::{NsRef, Sysctl};
+use vnet_testkit::{isolated, run};
 
 /// `(v4, v6)` forwarding per namespace; every combination once.
 const CASES: [(&str, &str, &str); 4] = [

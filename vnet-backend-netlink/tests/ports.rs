@@ -4,12 +4,10 @@
 //! nothing changed; in the sandbox a veth to nowhere stands in for each, and
 //! traffic crosses the bridge past it.
 
-mod common;
-
-use common::{isolated, link, ping, run, snapshot, succeeds};
 use vnet_backend_netlink::{ApplyOptions, Backend, ErrorKind, NamespaceMap, NsLocation};
 use vnet_core::plan::{NsRef, Scope};
 use vnet_core::{Document, Format, ValidTopology};
+use vnet_testkit::{isolated, link, ping, run, snapshot, succeeds};
 
 /// Bridge `br0` on `m1` enslaving `ports`, with two containers on it.
 fn topology(ports: &[&str]) -> ValidTopology {

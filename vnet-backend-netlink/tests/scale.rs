@@ -1,15 +1,13 @@
 //! Many containers on one bridge (the FINDINGS.md benchmark shape): apply works at
 //! scale, in batches, and says how long it took per container.
 
-mod common;
-
 use std::fmt::Write;
 use std::time::Instant;
 
-use common::{isolated, link, ping, run};
 use vnet_backend_netlink::{ApplyOptions, Backend, NamespaceMap};
 use vnet_core::plan::Scope;
 use vnet_core::{Document, Format};
+use vnet_testkit::{isolated, link, ping, run};
 
 const N: usize = 200;
 

@@ -2,12 +2,10 @@
 //! idempotence, rollback at every step and after a failed verification, what a killed
 //! run leaves behind, destroy.
 
-mod common;
-
-use common::{isolated, link, ping, run, snapshot};
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
 use vnet_core::plan::{Action, NsRef, Scope};
 use vnet_core::{Document, Format, ValidTopology};
+use vnet_testkit::{fault_at_every_step, isolated, link, ping, run, snapshot};
 
 fn seed() -> ValidTopology {
     let text = include_str!("../../examples/seed.toml");
@@ -22,7 +20,7 @@ fn backend() -> Backend {
 }
 
 fn addresses(ns: &str, dev: &str) -> Vec<String> {
-    let v = common::ip_json(ns, &["address", "show", "dev", dev]);
+    let v = vnet_testkit::ip_json(ns, &["address", "show", "dev", dev]);
     v[0]["addr_info"]
         .as_array()
         .unwrap()
@@ -181,24 +179,10 @@ fn a_fault_at_any_step_of_the_seed_leaves_the_system_as_before() {
         || {
             let t = seed();
             let b = backend();
-            let steps = vnet_core::plan::compile(&t, &Scope::Sandbox).len();
-            assert!(steps > 20, "seed plan has {steps} steps");
-            let before = snapshot();
-            for k in 0..steps {
-                let options = ApplyOptions {
-                    fail_at: Some(k),
-                    ..ApplyOptions::default()
-                };
-                match b.apply(&t, &Scope::Sandbox, &options) {
-                    Err(Error::RolledBack { index, .. }) => assert_eq!(index, k),
-                    other => panic!("fault at {k}: expected a rollback, got {other:?}"),
-                }
-                assert_eq!(
-                    before,
-                    snapshot(),
-                    "state differs after a fault at step {k}"
-                );
-            }
+            let plan = vnet_core::plan::compile(&t, &Scope::Sandbox);
+            let actions: Vec<_> = plan.actions().collect();
+            assert!(actions.len() > 20, "seed plan has {} steps", actions.len());
+            fault_at_every_step(&actions, |k| rolled_back_at(&b, &t, k));
             // And from a partly broken state: a failing repair restores the broken state.
             b.apply(&t, &Scope::Sandbox, &ApplyOptions::default())
                 .unwrap();
@@ -214,24 +198,26 @@ fn a_fault_at_any_step_of_the_seed_leaves_the_system_as_before() {
             ]);
             run(&["ip", "-n", "vnet-m1", "link", "set", "veth3", "nomaster"]);
             run(&["ip", "-n", "vnet-m1", "link", "set", "veth2", "down"]);
-            let broken = snapshot();
-            let repair = b.diff(&t, &Scope::Sandbox).unwrap().len();
-            assert!(repair >= 3);
-            for k in 0..repair {
-                let options = ApplyOptions {
-                    fail_at: Some(k),
-                    ..ApplyOptions::default()
-                };
-                assert!(matches!(
-                    b.apply(&t, &Scope::Sandbox, &options),
-                    Err(Error::RolledBack { .. })
-                ));
-                assert_eq!(broken, snapshot(), "repair fault at step {k}");
-            }
+            let repair = b.diff(&t, &Scope::Sandbox).unwrap();
+            let actions: Vec<_> = repair.actions().collect();
+            assert!(actions.len() >= 3, "{actions:?}");
+            fault_at_every_step(&actions, |k| rolled_back_at(&b, &t, k));
             b.destroy(&t, &Scope::Sandbox).unwrap();
             assert_eq!(run(&["ip", "netns", "list"]).trim(), "");
         },
     );
+}
+
+/// Applies `t` with a fault injected at step `k`; an error unless it rolled back there.
+fn rolled_back_at(b: &Backend, t: &ValidTopology, k: usize) -> Result<(), String> {
+    let options = ApplyOptions {
+        fail_at: Some(k),
+        ..ApplyOptions::default()
+    };
+    match b.apply(t, &Scope::Sandbox, &options) {
+        Err(Error::RolledBack { index, .. }) if index == k => Ok(()),
+        other => Err(format!("expected a rollback at {k}, got {other:?}")),
+    }
 }
 
 /// Changes what the apply just did, behind its back: mail's host end down again.

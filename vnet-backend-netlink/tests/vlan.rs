@@ -1,16 +1,14 @@
 //! The NAT+VLAN example (`examples/nat-vlan.toml`, its addresses moved into 198.18.0.0/15)
 //! on a kernel with 802.1Q: in a QEMU guest with Debian's kernel where this machine's
-//! kernel has no 802.1Q (see `common::vm`). The VLAN links exist with their ids, traffic
+//! kernel has no 802.1Q (see `vnet_testkit::vm`). The VLAN links exist with their ids, traffic
 //! crosses both VLANs (masqueraded, IPv6 routed), a fault at every step rolls back to the
 //! state before, and destroy leaves nothing.
 
-mod common;
-
-use common::vm::vlan_kernel;
-use common::{ip_json, link, ping, run, snapshot};
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
 use vnet_core::plan::Scope;
 use vnet_core::{Document, Format, ValidTopology};
+use vnet_testkit::vm::vlan_kernel;
+use vnet_testkit::{fault_at_every_step, ip_json, link, ping, run, snapshot};
 
 /// The example with its IPv4 networks 192.168.N.0/24 moved to 198.18.N.0/24 (the test
 /// address range); the example file itself stays as the article has it.
@@ -91,7 +89,7 @@ fn nat_vlan_network_crosses_both_vlans_and_destroy_leaves_nothing() {
                 "eth0.10",
             ]);
             assert!(
-                !common::succeeds(&[
+                !vnet_testkit::succeeds(&[
                     "ip",
                     "netns",
                     "exec",
@@ -139,24 +137,24 @@ fn a_fault_at_any_step_of_the_nat_vlan_network_leaves_the_system_as_before() {
         || {
             let t = nat_vlan();
             let b = backend();
-            let steps = vnet_core::plan::compile(&t, &Scope::Sandbox).len();
-            assert!(steps > 30, "nat-vlan plan has {steps} steps");
+            let plan = vnet_core::plan::compile(&t, &Scope::Sandbox);
+            let actions: Vec<_> = plan.actions().collect();
+            assert!(
+                actions.len() > 30,
+                "nat-vlan plan has {} steps",
+                actions.len()
+            );
             let before = snapshot();
-            for k in 0..steps {
+            let steps = fault_at_every_step(&actions, |k| {
                 let options = ApplyOptions {
                     fail_at: Some(k),
                     ..ApplyOptions::default()
                 };
                 match b.apply(&t, &Scope::Sandbox, &options) {
-                    Err(Error::RolledBack { index, .. }) => assert_eq!(index, k),
-                    other => panic!("fault at {k}: expected a rollback, got {other:?}"),
+                    Err(Error::RolledBack { index, .. }) if index == k => Ok(()),
+                    other => Err(format!("expected a rollback at {k}, got {other:?}")),
                 }
-                assert_eq!(
-                    before,
-                    snapshot(),
-                    "state differs after a fault at step {k}"
-                );
-            }
+            });
             // The whole network applies after all those rollbacks, and goes again.
             b.apply(&t, &Scope::Sandbox, &ApplyOptions::default())
                 .unwrap();

@@ -1,12 +1,11 @@
 //! Kernel tests: plans run by the shell executor and by the rendered `iproute2` script
 //! in a private network namespace and mount namespace.
 //!
-//! Each test re-executes this test binary under `unshare --net --mount --propagation
-//! private`, where a tmpfs over `/run/netns` keeps the namespaces it creates invisible to
-//! the machine; the machine's root network namespace is never touched. As root they run;
-//! without root they fail when `CI` is set and print why they skip otherwise.
+//! Each test runs in private namespaces of its own ([`vnet_testkit::isolated`]), where a
+//! tmpfs over `/run/netns` keeps the namespaces it creates invisible to the machine; the
+//! machine's root network namespace is never touched. As root they run; without root they
+//! fail when `CI` is set and print why they skip otherwise.
 
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -18,146 +17,9 @@ use vnet_core::plan::{
     compile, teardown, Action, LinkSpec, NsRef, Plan, RouteSpec, Scope, Step, Sysctl,
 };
 use vnet_core::{Document, Format};
-
-const CHILD: &str = "VNET_SHELL_KERNEL_CHILD";
-
-/// Runs `body` inside a fresh network + mount namespace (see the module docs).
-fn sandboxed(name: &str, body: impl FnOnce()) {
-    if std::env::var_os(CHILD).is_some() {
-        enter_child();
-        body();
-        return;
-    }
-    if !nix::unistd::geteuid().is_root() {
-        if std::env::var_os("CI").is_some() {
-            panic!("kernel test {name} needs root; CI is set, so it must not skip");
-        }
-        eprintln!("SKIPPED kernel test {name}: needs root (network namespaces)");
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new("unshare")
-        .args(["--net", "--mount", "--propagation", "private", "--"])
-        .arg(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .expect("unshare must be installed to run kernel tests");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "sandboxed {name} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// In the child: a private `/run/netns`, and proof we are not in the root namespace
-/// (a fresh one holds only `lo`).
-fn enter_child() {
-    let netns = Path::new("/run/netns");
-    if !netns.is_dir() {
-        sh(&["mount", "-t", "tmpfs", "vnet-test", "/run"]);
-        std::fs::create_dir_all(netns).unwrap();
-    }
-    sh(&["mount", "-t", "tmpfs", "vnet-test", "/run/netns"]);
-    let links: Value = serde_json::from_str(&sh(&["ip", "-j", "link", "show"])).unwrap();
-    let names: Vec<&str> = links
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["ifname"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        ["lo"],
-        "not in a fresh network namespace: refusing to run"
-    );
-}
-
-fn sh(argv: &[&str]) -> String {
-    let out = Command::new(argv[0]).args(&argv[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{argv:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Deletes every namespace in the (private) `/run/netns` on drop, also when a test fails.
-struct Cleanup;
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for ns in namespaces() {
-            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
-        }
-    }
-}
-
-fn namespaces() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/run/netns")
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-/// Links, addresses, vnet's routes and forwarding of every namespace, as JSON with the
-/// fields that differ between equal builds (indexes, namespace ids, timers) removed.
-fn snapshot() -> Value {
-    let mut all = serde_json::Map::new();
-    for ns in namespaces() {
-        let mut one = serde_json::Map::new();
-        for (key, args) in [
-            ("link", vec!["-d", "link", "show"]),
-            ("addr", vec!["address", "show"]),
-            ("route", vec!["route", "show", "proto", "118"]),
-        ] {
-            let mut argv = vec!["ip", "-j", "-n", &ns];
-            argv.extend(args);
-            let mut v: Value = serde_json::from_str(&sh(&argv)).unwrap();
-            scrub(&mut v);
-            one.insert(key.into(), v);
-        }
-        let fwd = sh(&[
-            "ip",
-            "netns",
-            "exec",
-            &ns,
-            "sysctl",
-            "-n",
-            "net.ipv4.ip_forward",
-        ]);
-        one.insert("ip_forward".into(), Value::String(fwd.trim().into()));
-        all.insert(ns, Value::Object(one));
-    }
-    Value::Object(all)
-}
-
-fn scrub(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            for k in [
-                "ifindex",
-                "link_index",
-                "link_netnsid",
-                "inet6_addr_gen_mode",
-                "stats64",
-            ] {
-                m.remove(k);
-            }
-            // Bridge timers count down while the snapshot is taken.
-            m.retain(|k, _| !k.ends_with("_timer"));
-            m.values_mut().for_each(scrub);
-        }
-        Value::Array(a) => a.iter_mut().for_each(scrub),
-        _ => {}
-    }
-}
+use vnet_testkit::{
+    differences, fault_at_every_step, isolated, namespaces, network_state, ping, run, snapshot,
+};
 
 fn plan_of(topology: &str, actions: Vec<Action>) -> Plan {
     Plan {
@@ -177,17 +39,16 @@ fn plan_of(topology: &str, actions: Vec<Action>) -> Plan {
 
 #[test]
 fn a_failure_mid_way_is_reported_and_rolled_back_to_the_state_before() {
-    sandboxed(
+    isolated(
         "a_failure_mid_way_is_reported_and_rolled_back_to_the_state_before",
         || {
-            let _cleanup = Cleanup;
             // State before, made outside vnet: a namespace with a link and an address.
-            sh(&["ip", "netns", "add", "t-pre"]);
-            sh(&[
+            run(&["ip", "netns", "add", "t-pre"]);
+            run(&[
                 "ip", "-n", "t-pre", "link", "add", "keep0", "type", "veth", "peer", "name",
                 "keep1",
             ]);
-            sh(&[
+            run(&[
                 "ip",
                 "-n",
                 "t-pre",
@@ -306,13 +167,11 @@ fn seed() -> vnet_core::ValidTopology {
 /// backend's is in its `seed.rs`).
 #[test]
 fn a_failing_command_at_any_point_of_the_seed_is_undone() {
-    sandboxed(
+    isolated(
         "a_failing_command_at_any_point_of_the_seed_is_undone",
         || {
-            let _cleanup = Cleanup;
             let plan = compile(&seed(), &Scope::Sandbox);
             let steps = plan_commands(&plan, &sandbox_names("vnet"));
-            let before = snapshot();
             let mut points: Vec<(usize, usize)> = Vec::new();
             for (k, step) in steps.iter().enumerate() {
                 if step.run.is_empty() {
@@ -324,40 +183,35 @@ fn a_failing_command_at_any_point_of_the_seed_is_undone() {
                 }
             }
             assert!(points.len() > steps.len() / 2, "{} points", points.len());
-            for (k, c) in points {
+            let labels: Vec<String> = points
+                .iter()
+                .map(|&(k, c)| format!("step {k} command {c}: {}", steps[k].run[c].join(" ")))
+                .collect();
+            fault_at_every_step(&labels, |i| {
+                let (k, c) = points[i];
                 let mut faulty = steps.clone();
                 faulty[k].run[c] = vec!["false".to_string()];
                 match execute(&faulty, None) {
-                    Err(ShellError::CommandFailed { step, rollback, .. }) => {
-                        assert_eq!(step, steps[k].step, "fault at step {k} command {c}");
-                        assert!(rollback.is_empty(), "fault at {k}/{c}: {rollback:?}");
+                    Err(ShellError::CommandFailed { step, rollback, .. })
+                        if step == steps[k].step && rollback.is_empty() =>
+                    {
+                        Ok(())
                     }
-                    other => panic!("fault at step {k} command {c}: {other:?}"),
+                    other => Err(format!(
+                        "expected step {} to fail with a clean rollback, got {other:?}",
+                        steps[k].step
+                    )),
                 }
-                assert_eq!(
-                    snapshot(),
-                    before,
-                    "fault at step {k} command {c}: not as before"
-                );
-            }
+            });
         },
     );
 }
 
-fn ping(ns: &str, addr: &str) -> bool {
-    Command::new("ip")
-        .args(["netns", "exec", ns, "ping", "-c", "1", "-W", "2", addr])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 #[test]
 fn the_seed_plan_runs_the_article_and_the_script_builds_the_same() {
-    sandboxed(
+    isolated(
         "the_seed_plan_runs_the_article_and_the_script_builds_the_same",
         || {
-            let _cleanup = Cleanup;
             let valid = seed();
             let plan = compile(&valid, &Scope::Sandbox);
             let names = sandbox_names("vnet");
@@ -372,7 +226,7 @@ fn the_seed_plan_runs_the_article_and_the_script_builds_the_same() {
                 ping("vnet-mail", "192.168.46.1"),
                 "mail cannot reach 192.168.46.1"
             );
-            let by_executor = snapshot();
+            let by_executor = network_state();
 
             let down = teardown(&valid, &Scope::Sandbox);
             execute(&plan_commands(&down, &names), None).unwrap();
@@ -389,43 +243,15 @@ fn the_seed_plan_runs_the_article_and_the_script_builds_the_same() {
                 "script failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            let by_script = snapshot();
-            let mut diffs = Vec::new();
-            json_diff(&by_script, &by_executor, "", &mut diffs);
+            let by_script = network_state();
+            let diffs = differences(&by_script, &by_executor);
             assert!(
                 diffs.is_empty(),
-                "script and executor built different states:
-{}",
-                diffs.join(
-                    "
-"
-                )
+                "script (first) and executor (second) built different states:\n{}",
+                diffs.join("\n")
             );
         },
     );
-}
-
-/// The paths where `a` and `b` differ, with both values.
-fn json_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            for k in keys {
-                let (va, vb) = (
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                );
-                json_diff(va, vb, &format!("{path}.{k}"), out);
-            }
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
-            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
-                json_diff(va, vb, &format!("{path}[{i}]"), out);
-            }
-        }
-        _ if a != b => out.push(format!("{path}: {a} != {b}")),
-        _ => {}
-    }
 }
 
 /// The node part of the `vzctl` script for a stretched bridge with a port (everything
@@ -434,7 +260,7 @@ fn json_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
 /// underlay with the other node's flooding entry, and the port, both up.
 #[test]
 fn the_vzctl_script_stretches_the_bridge_and_enslaves_its_ports() {
-    sandboxed(
+    isolated(
         "the_vzctl_script_stretches_the_bridge_and_enslaves_its_ports",
         || {
             let text = include_str!("../../examples/stretch.toml").replacen(
@@ -450,12 +276,12 @@ fn the_vzctl_script_stretches_the_bridge_and_enslaves_its_ports() {
             let model = vnet_backend_shell::Model::new(&valid);
             for tool in [BridgeTool::Brctl, BridgeTool::Iproute2] {
                 // The node's own devices: its underlay eth0 and the port.
-                sh(&[
+                run(&[
                     "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "far0",
                 ]);
-                sh(&["ip", "address", "add", "198.18.100.1/24", "dev", "eth0"]);
-                sh(&["ip", "link", "set", "eth0", "up"]);
-                sh(&[
+                run(&["ip", "address", "add", "198.18.100.1/24", "dev", "eth0"]);
+                run(&["ip", "link", "set", "eth0", "up"]);
+                run(&[
                     "ip", "link", "add", "uplink", "type", "veth", "peer", "name", "far1",
                 ]);
                 let options = VzctlOptions {
@@ -475,7 +301,7 @@ fn the_vzctl_script_stretches_the_bridge_and_enslaves_its_ports() {
                 );
                 let link = |name: &str| -> Value {
                     let v: Value =
-                        serde_json::from_str(&sh(&["ip", "-d", "-j", "link", "show", name]))
+                        serde_json::from_str(&run(&["ip", "-d", "-j", "link", "show", name]))
                             .unwrap();
                     v[0].clone()
                 };
@@ -483,13 +309,13 @@ fn the_vzctl_script_stretches_the_bridge_and_enslaves_its_ports() {
                 assert_eq!(vx["linkinfo"]["info_kind"], "vxlan", "{vx}");
                 assert_eq!(vx["linkinfo"]["info_data"]["id"], 199, "{vx}");
                 assert_eq!(vx["master"], "br0", "{vx}");
-                let fdb = sh(&["bridge", "fdb", "show", "dev", "vx-br0"]);
+                let fdb = run(&["bridge", "fdb", "show", "dev", "vx-br0"]);
                 assert!(fdb.contains("00:00:00:00:00:00 dst 198.18.100.2"), "{fdb}");
                 let uplink = link("uplink");
                 assert_eq!(uplink["master"], "br0", "{uplink}");
                 assert!(uplink["flags"].to_string().contains("\"UP\""), "{uplink}");
                 for l in ["br0", "vx-br0", "eth0", "uplink"] {
-                    sh(&["ip", "link", "del", l]);
+                    run(&["ip", "link", "del", l]);
                 }
             }
         },

@@ -71,25 +71,3 @@ pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
-
-/// Whether kernel tests can run here: root, `unshare` and `ip`. Otherwise prints why and
-/// skips, or fails when `CI` is set (CI runs as root, so a skip there hides a problem).
-pub fn can_run(test: &str) -> bool {
-    let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !on_path("unshare") || !on_path("ip") {
-        Some("`unshare` (util-linux) or `ip` (iproute2) is missing")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(why) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: kernel test cannot run in CI: {why}")
-        }
-        Some(why) => {
-            eprintln!("SKIPPED {test}: {why} (kernel tests need root)");
-            false
-        }
-    }
-}

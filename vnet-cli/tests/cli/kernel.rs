@@ -1,82 +1,44 @@
 //! Kernel tests of `apply`, `diff`, `destroy`, `verify`, `show` and `demo` on the
 //! article's topology.
 //!
-//! Every test runs its `vnet` commands inside a fresh `unshare --net --mount
-//! --propagation private` with its own tmpfs on `/run/netns`: the sandbox namespaces,
-//! their files and every link live only there and vanish with the `unshare` process,
+//! Every test runs its `vnet` commands in private namespaces of its own
+//! ([`vnet_testkit::isolated`], with a tmpfs on `/run/netns`): the sandbox namespaces,
+//! their files and every link live only there and vanish with the test's child process,
 //! also when an assertion fails. Nothing reaches the machine's network namespace or its
 //! `/run/netns`. They need root; without it they print SKIPPED, and fail when `CI` is set.
 
-use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 
-use crate::common::{can_run, seed_path, TempDir};
+use serde_json::Value;
 
-/// One command's result inside a private session.
-#[derive(Debug, Clone)]
-pub(crate) struct Step {
-    pub(crate) code: i32,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-}
+use vnet_testkit::{isolated, sh, Outcome};
 
-impl Step {
-    pub(crate) fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
-    }
-}
+use crate::common::{seed_path, TempDir};
 
-/// Runs `steps` (shell commands using `$VNET` and `$SEED`) one after another in one
-/// private network + mount namespace, recording each one's exit code and output even
-/// when it fails; returns them by name.
-pub(crate) fn in_private_netns(test: &str, steps: &[(&str, &str)]) -> BTreeMap<String, Step> {
-    let dir = TempDir::new(&format!("kernel-{test}"));
-    let mut script = String::from(
-        "set -u\nrun() { n=$1; shift; sh -c \"$*\" >\"$D/$n.out\" 2>\"$D/$n.err\"; echo $? >\"$D/$n.rc\"; }\n",
-    );
-    for (name, command) in steps {
-        script.push_str(&format!(
-            "run {name} '{}'\n",
-            command.replace('\'', "'\\''")
-        ));
-    }
-    let status = Command::new("unshare")
-        .args(["--net", "--mount", "--propagation", "private", "sh", "-c"])
-        .arg(format!(
-            "mkdir -p /run/netns && mount -t tmpfs none /run/netns && {{\n{script}}}"
-        ))
-        .env("VNET", env!("CARGO_BIN_EXE_vnet"))
-        .env("SEED", seed_path())
-        .env("D", &dir.0)
-        .env("NO_COLOR", "1")
-        .status()
-        .expect("unshare runs");
-    assert!(
-        status.success(),
-        "{test}: the private session failed: {status}"
-    );
-    let read = |name: &str, ext: &str| -> String {
-        let path: PathBuf = dir.0.join(format!("{name}.{ext}"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    };
+/// Runs `steps` (shell commands using `$VNET`, `$SEED` and a scratch directory `$D`) one
+/// after another in the test's private namespaces ([`isolated`]), recording each one's
+/// exit code and output even when it fails; returns them by name.
+pub(crate) fn run_steps(steps: &[(&str, &str)]) -> BTreeMap<String, Outcome> {
+    let dir = TempDir::new("kernel-steps");
+    let seed = seed_path();
+    let env = [
+        ("VNET", env!("CARGO_BIN_EXE_vnet")),
+        ("SEED", seed.to_str().expect("UTF-8 path")),
+        ("D", dir.0.to_str().expect("UTF-8 path")),
+        ("NO_COLOR", "1"),
+    ];
     steps
         .iter()
-        .map(|(name, _)| {
-            let step = Step {
-                code: read(name, "rc").trim().parse().expect("exit code"),
-                stdout: read(name, "out"),
-                stderr: read(name, "err"),
-            };
-            (name.to_string(), step)
-        })
+        .map(|(name, command)| (name.to_string(), sh(command, &env)))
         .collect()
 }
 
 /// The step `name`, checked to have exited with `code`.
-pub(crate) fn expect<'a>(steps: &'a BTreeMap<String, Step>, name: &str, code: i32) -> &'a Step {
+pub(crate) fn expect<'a>(
+    steps: &'a BTreeMap<String, Outcome>,
+    name: &str,
+    code: i32,
+) -> &'a Outcome {
     let s = &steps[name];
     assert_eq!(
         s.code, code,
@@ -88,12 +50,8 @@ pub(crate) fn expect<'a>(steps: &'a BTreeMap<String, Step>, name: &str, code: i3
 
 #[test]
 fn seed_apply_verify_drift_repair_destroy() {
-    if !can_run("seed_apply_verify_drift_repair_destroy") {
-        return;
-    }
-    let steps = in_private_netns(
-        "lifecycle",
-        &[
+    isolated("kernel::seed_apply_verify_drift_repair_destroy", || {
+        let steps = run_steps(&[
             ("apply", "$VNET --output json apply $SEED --sandbox"),
             ("again", "$VNET --output json apply $SEED --sandbox"),
             ("verify", "$VNET --output json verify $SEED --sandbox"),
@@ -114,118 +72,114 @@ fn seed_apply_verify_drift_repair_destroy() {
                 "destroy_again",
                 "$VNET --output json destroy $SEED --sandbox",
             ),
-        ],
-    );
-    let apply = expect(&steps, "apply", 0).json();
-    assert!(apply["steps"].as_u64().unwrap() > 30, "{apply}");
-    assert_eq!(apply["namespaces_created"], 7, "{apply}");
-    assert!(apply["mutating_requests"].as_u64().unwrap() > 0, "{apply}");
-    assert_eq!(apply["verified"], true, "{apply}");
-    assert!(apply["elapsed_ms"].is_u64(), "{apply}");
+        ]);
+        let apply = expect(&steps, "apply", 0).json();
+        assert!(apply["steps"].as_u64().unwrap() > 30, "{apply}");
+        assert_eq!(apply["namespaces_created"], 7, "{apply}");
+        assert!(apply["mutating_requests"].as_u64().unwrap() > 0, "{apply}");
+        assert_eq!(apply["verified"], true, "{apply}");
+        assert!(apply["elapsed_ms"].is_u64(), "{apply}");
 
-    let again = expect(&steps, "again", 0).json();
-    assert_eq!(
-        again["mutating_requests"], 0,
-        "re-apply changes nothing: {again}"
-    );
-    assert_eq!(again["steps"], 0, "{again}");
+        let again = expect(&steps, "again", 0).json();
+        assert_eq!(
+            again["mutating_requests"], 0,
+            "re-apply changes nothing: {again}"
+        );
+        assert_eq!(again["steps"], 0, "{again}");
 
-    // Issue 6: an all-green matrix, every pair the model expects answered.
-    let verify = expect(&steps, "verify", 0).json();
-    assert_eq!(verify["matched"], true, "{verify}");
-    let probes = verify["probes"].as_array().unwrap();
-    assert!(probes.len() >= 15, "{verify}");
-    for p in probes {
-        assert_eq!(p["expected"], p["seen"], "{p}");
-        if p["seen"] == true {
-            assert!(p["rtt_ms"].as_f64().is_some(), "{p}");
+        // Issue 6: an all-green matrix, every pair the model expects answered.
+        let verify = expect(&steps, "verify", 0).json();
+        assert_eq!(verify["matched"], true, "{verify}");
+        let probes = verify["probes"].as_array().unwrap();
+        assert!(probes.len() >= 15, "{verify}");
+        for p in probes {
+            assert_eq!(p["expected"], p["seen"], "{p}");
+            if p["seen"] == true {
+                assert!(p["rtt_ms"].as_f64().is_some(), "{p}");
+            }
         }
-    }
-    let seen = |from: &str, to: &str, probes: &[Value]| {
-        probes
+        let seen = |from: &str, to: &str, probes: &[Value]| {
+            probes
+                .iter()
+                .find(|p| p["from"] == from && p["to"] == to)
+                .unwrap_or_else(|| panic!("a probe {from} -> {to}"))["seen"]
+                .clone()
+        };
+        assert_eq!(seen("ct mail", "192.168.46.1", probes), true);
+
+        let show = expect(&steps, "show", 0).json();
+        let mail = show["namespaces"]
+            .as_array()
+            .unwrap()
             .iter()
-            .find(|p| p["from"] == from && p["to"] == to)
-            .unwrap_or_else(|| panic!("a probe {from} -> {to}"))["seen"]
-            .clone()
-    };
-    assert_eq!(seen("ct mail", "192.168.46.1", probes), true);
+            .find(|n| n["ns"] == "ct mail")
+            .expect("ct mail is shown");
+        assert_eq!(mail["namespace"], "vnet-mail");
+        assert_eq!(mail["links"]["eth0"]["up"], true, "{mail}");
+        assert_eq!(mail["routes"][0]["dst"], "192.168.0.0/16", "{mail}");
 
-    let show = expect(&steps, "show", 0).json();
-    let mail = show["namespaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["ns"] == "ct mail")
-        .expect("ct mail is shown");
-    assert_eq!(mail["namespace"], "vnet-mail");
-    assert_eq!(mail["links"]["eth0"]["up"], true, "{mail}");
-    assert_eq!(mail["routes"][0]["dst"], "192.168.0.0/16", "{mail}");
+        expect(&steps, "break", 0);
+        let broken = expect(&steps, "broken", 3);
+        assert!(
+            broken
+                .stdout
+                .contains("ct mail -> 192.168.46.1 (host gw46): expected an answer"),
+            "{}",
+            broken.stdout
+        );
+        assert!(broken.stdout.contains('✗'), "{}", broken.stdout);
+        let broken_json = expect(&steps, "broken_json", 3).json();
+        let probes = broken_json["probes"].as_array().unwrap();
+        assert_eq!(seen("ct mail", "192.168.46.1", probes), false);
+        assert_eq!(seen("host gw46", "192.168.199.2", probes), false);
+        // mail still reaches its own subnet: the route only carries the rest.
+        assert_eq!(seen("ct mail", "192.168.199.1", probes), true);
 
-    expect(&steps, "break", 0);
-    let broken = expect(&steps, "broken", 3);
-    assert!(
-        broken
-            .stdout
-            .contains("ct mail -> 192.168.46.1 (host gw46): expected an answer"),
-        "{}",
-        broken.stdout
-    );
-    assert!(broken.stdout.contains('✗'), "{}", broken.stdout);
-    let broken_json = expect(&steps, "broken_json", 3).json();
-    let probes = broken_json["probes"].as_array().unwrap();
-    assert_eq!(seen("ct mail", "192.168.46.1", probes), false);
-    assert_eq!(seen("host gw46", "192.168.199.2", probes), false);
-    // mail still reaches its own subnet: the route only carries the rest.
-    assert_eq!(seen("ct mail", "192.168.199.1", probes), true);
+        let drift = expect(&steps, "drift", 3);
+        assert!(
+            drift
+                .stdout
+                .contains("ct mail (vnet-mail): route 192.168.0.0/16 missing"),
+            "{}",
+            drift.stdout
+        );
+        assert!(
+            drift
+                .stdout
+                .contains("route add 192.168.0.0/16 via 192.168.199.1"),
+            "{}",
+            drift.stdout
+        );
+        let drift_json = expect(&steps, "drift_json", 3).json();
+        assert_eq!(
+            drift_json["drift"].as_array().unwrap().len(),
+            1,
+            "{drift_json}"
+        );
+        assert_eq!(drift_json["drift"][0]["object"], "route 192.168.0.0/16");
+        assert_eq!(drift_json["plan"]["steps"].as_array().unwrap().len(), 1);
 
-    let drift = expect(&steps, "drift", 3);
-    assert!(
-        drift
-            .stdout
-            .contains("ct mail (vnet-mail): route 192.168.0.0/16 missing"),
-        "{}",
-        drift.stdout
-    );
-    assert!(
-        drift
-            .stdout
-            .contains("route add 192.168.0.0/16 via 192.168.199.1"),
-        "{}",
-        drift.stdout
-    );
-    let drift_json = expect(&steps, "drift_json", 3).json();
-    assert_eq!(
-        drift_json["drift"].as_array().unwrap().len(),
-        1,
-        "{drift_json}"
-    );
-    assert_eq!(drift_json["drift"][0]["object"], "route 192.168.0.0/16");
-    assert_eq!(drift_json["plan"]["steps"].as_array().unwrap().len(), 1);
+        let repair = expect(&steps, "repair", 0).json();
+        assert_eq!(repair["steps"], 1, "{repair}");
+        assert_eq!(repair["mutating_requests"], 1, "{repair}");
+        let clean = expect(&steps, "clean", 0);
+        assert!(clean.stdout.contains("no drift"), "{}", clean.stdout);
 
-    let repair = expect(&steps, "repair", 0).json();
-    assert_eq!(repair["steps"], 1, "{repair}");
-    assert_eq!(repair["mutating_requests"], 1, "{repair}");
-    let clean = expect(&steps, "clean", 0);
-    assert!(clean.stdout.contains("no drift"), "{}", clean.stdout);
-
-    expect(&steps, "destroy", 0);
-    assert_eq!(
-        expect(&steps, "left", 0).stdout.trim(),
-        "",
-        "namespaces left behind"
-    );
-    let again = expect(&steps, "destroy_again", 0).json();
-    assert_eq!(again["removed"], 0, "{again}");
+        expect(&steps, "destroy", 0);
+        assert_eq!(
+            expect(&steps, "left", 0).stdout.trim(),
+            "",
+            "namespaces left behind"
+        );
+        let again = expect(&steps, "destroy_again", 0).json();
+        assert_eq!(again["removed"], 0, "{again}");
+    });
 }
 
 #[test]
 fn dry_runs_change_nothing() {
-    if !can_run("dry_runs_change_nothing") {
-        return;
-    }
-    let steps = in_private_netns(
-        "dry-run",
-        &[
+    isolated("kernel::dry_runs_change_nothing", || {
+        let steps = run_steps(&[
             ("plan", "$VNET apply $SEED --sandbox --prefix t2 --dry-run"),
             ("none", "ip netns list"),
             ("apply", "$VNET apply $SEED --sandbox --prefix t2"),
@@ -240,44 +194,40 @@ fn dry_runs_change_nothing() {
                 "$VNET destroy $SEED --sandbox --prefix t2 --dry-run",
             ),
             ("kept", "ip netns list"),
-        ],
-    );
-    let plan = expect(&steps, "plan", 0);
-    assert!(
-        plan.stdout.contains("ip netns add t2-m1"),
-        "{}",
-        plan.stdout
-    );
-    assert_eq!(expect(&steps, "none", 0).stdout.trim(), "");
-    let apply = expect(&steps, "apply", 0);
-    assert!(
-        apply.stdout.contains("built 7 namespaces"),
-        "{}",
-        apply.stdout
-    );
-    expect(&steps, "break", 0);
-    let repair = expect(&steps, "repair_plan", 0).json();
-    assert_eq!(repair["steps"], 1, "{repair}");
-    assert_eq!(repair["dry_run"], true);
-    // The dry run repaired nothing.
-    expect(&steps, "still", 3);
-    let teardown = expect(&steps, "teardown_plan", 0);
-    assert!(
-        teardown.stdout.contains("delete namespace"),
-        "{}",
-        teardown.stdout
-    );
-    assert_eq!(expect(&steps, "kept", 0).stdout.lines().count(), 7);
+        ]);
+        let plan = expect(&steps, "plan", 0);
+        assert!(
+            plan.stdout.contains("ip netns add t2-m1"),
+            "{}",
+            plan.stdout
+        );
+        assert_eq!(expect(&steps, "none", 0).stdout.trim(), "");
+        let apply = expect(&steps, "apply", 0);
+        assert!(
+            apply.stdout.contains("built 7 namespaces"),
+            "{}",
+            apply.stdout
+        );
+        expect(&steps, "break", 0);
+        let repair = expect(&steps, "repair_plan", 0).json();
+        assert_eq!(repair["steps"], 1, "{repair}");
+        assert_eq!(repair["dry_run"], true);
+        // The dry run repaired nothing.
+        expect(&steps, "still", 3);
+        let teardown = expect(&steps, "teardown_plan", 0);
+        assert!(
+            teardown.stdout.contains("delete namespace"),
+            "{}",
+            teardown.stdout
+        );
+        assert_eq!(expect(&steps, "kept", 0).stdout.lines().count(), 7);
+    });
 }
 
 #[test]
 fn the_shell_backend_builds_the_same_network() {
-    if !can_run("the_shell_backend_builds_the_same_network") {
-        return;
-    }
-    let steps = in_private_netns(
-        "shell",
-        &[
+    isolated("kernel::the_shell_backend_builds_the_same_network", || {
+        let steps = run_steps(&[
             (
                 "apply",
                 "$VNET --output json apply $SEED --sandbox --backend shell",
@@ -287,23 +237,23 @@ fn the_shell_backend_builds_the_same_network() {
             ("netlink", "$VNET --output json apply $SEED --sandbox"),
             ("destroy", "$VNET destroy $SEED --sandbox"),
             ("left", "ip netns list"),
-        ],
-    );
-    let apply = expect(&steps, "apply", 0).json();
-    assert_eq!(apply["backend"], "shell");
-    assert!(apply["commands"].as_u64().unwrap() > 30, "{apply}");
-    assert_eq!(apply["verified"], true);
-    expect(&steps, "diff", 0);
-    let verify = expect(&steps, "verify", 0);
-    assert!(
-        verify.stdout.contains("all 15 probes as the model expects"),
-        "{}",
-        verify.stdout
-    );
-    let netlink = expect(&steps, "netlink", 0).json();
-    assert_eq!(netlink["mutating_requests"], 0, "the same state: {netlink}");
-    expect(&steps, "destroy", 0);
-    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
+        ]);
+        let apply = expect(&steps, "apply", 0).json();
+        assert_eq!(apply["backend"], "shell");
+        assert!(apply["commands"].as_u64().unwrap() > 30, "{apply}");
+        assert_eq!(apply["verified"], true);
+        expect(&steps, "diff", 0);
+        let verify = expect(&steps, "verify", 0);
+        assert!(
+            verify.stdout.contains("all 15 probes as the model expects"),
+            "{}",
+            verify.stdout
+        );
+        let netlink = expect(&steps, "netlink", 0).json();
+        assert_eq!(netlink["mutating_requests"], 0, "the same state: {netlink}");
+        expect(&steps, "destroy", 0);
+        assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
+    });
 }
 
 /// Puts in `$D/bin` an `ip` that runs the real one and, right after the command that
@@ -316,33 +266,32 @@ const MEDDLING_IP: &str = r#"real=$(command -v ip) && mkdir -p "$D/bin" && print
 /// seed.rs`).
 #[test]
 fn an_apply_whose_verification_fails_is_undone() {
-    if !can_run("an_apply_whose_verification_fails_is_undone") {
-        return;
-    }
-    let steps = in_private_netns(
-        "unverified",
-        &[
-            ("meddler", MEDDLING_IP),
-            (
-                "apply",
-                "PATH=\"$D/bin:$PATH\" $VNET apply $SEED --sandbox --backend shell",
-            ),
-            ("left", "ip netns list"),
-        ],
-    );
-    expect(&steps, "meddler", 0);
-    let apply = expect(&steps, "apply", 3);
-    for part in [
-        "applied, but verification failed",
-        "applied steps undone",
-        "link veth2: up is false, expected true",
-    ] {
-        assert!(apply.stderr.contains(part), "{}", apply.stderr);
-    }
-    assert_eq!(
-        expect(&steps, "left", 0).stdout.trim(),
-        "",
-        "the sandbox is gone"
+    isolated(
+        "kernel::an_apply_whose_verification_fails_is_undone",
+        || {
+            let steps = run_steps(&[
+                ("meddler", MEDDLING_IP),
+                (
+                    "apply",
+                    "PATH=\"$D/bin:$PATH\" $VNET apply $SEED --sandbox --backend shell",
+                ),
+                ("left", "ip netns list"),
+            ]);
+            expect(&steps, "meddler", 0);
+            let apply = expect(&steps, "apply", 3);
+            for part in [
+                "applied, but verification failed",
+                "applied steps undone",
+                "link veth2: up is false, expected true",
+            ] {
+                assert!(apply.stderr.contains(part), "{}", apply.stderr);
+            }
+            assert_eq!(
+                expect(&steps, "left", 0).stdout.trim(),
+                "",
+                "the sandbox is gone"
+            );
+        },
     );
 }
 
@@ -352,10 +301,10 @@ fn an_apply_whose_verification_fails_is_undone() {
 /// it is marked, and an unmarked link in vnet's own namespace counts as vnet's.
 #[test]
 fn an_apply_killed_at_any_moment_is_finished_by_the_next_and_destroyed_clean() {
-    if !can_run("an_apply_killed_at_any_moment_is_finished_by_the_next_and_destroyed_clean") {
-        return;
-    }
-    let round =
+    isolated(
+        "kernel::an_apply_killed_at_any_moment_is_finished_by_the_next_and_destroyed_clean",
+        || {
+            let round =
         "for d in 0.001 0.003 0.005 0.008 0.01 0.015 0.02 0.03 0.04 0.06 0.08 0.1 0.15; do \
          $VNET apply $SEED --sandbox >/dev/null 2>&1 & p=$!; sleep $d; kill -9 $p 2>/dev/null; \
          wait $p 2>/dev/null; \
@@ -364,17 +313,19 @@ fn an_apply_killed_at_any_moment_is_finished_by_the_next_and_destroyed_clean() {
          echo \"$d apply $a destroy $x left $(ls /run/netns | wc -l)\"; \
          [ $a = 0 ] || cat \"$D/apply.$d\"; [ $x = 0 ] || cat \"$D/destroy.$d\"; \
          done";
-    let steps = in_private_netns("killed", &[("rounds", round)]);
-    let rounds = expect(&steps, "rounds", 0);
-    let lines: Vec<&str> = rounds.stdout.lines().collect();
-    assert_eq!(lines.len(), 13, "{}", rounds.stdout);
-    for line in lines {
-        assert!(
-            line.ends_with("apply 0 destroy 0 left 0"),
-            "killed after {line}\n{}",
-            rounds.stdout
-        );
-    }
+            let steps = run_steps(&[("rounds", round)]);
+            let rounds = expect(&steps, "rounds", 0);
+            let lines: Vec<&str> = rounds.stdout.lines().collect();
+            assert_eq!(lines.len(), 13, "{}", rounds.stdout);
+            for line in lines {
+                assert!(
+                    line.ends_with("apply 0 destroy 0 left 0"),
+                    "killed after {line}\n{}",
+                    rounds.stdout
+                );
+            }
+        },
+    );
 }
 
 /// Without CAP_NET_ADMIN (or CAP_SYS_ADMIN, for namespaces) vnet refuses before any
@@ -382,46 +333,45 @@ fn an_apply_killed_at_any_moment_is_finished_by_the_next_and_destroyed_clean() {
 /// drops it from the bounding set, so root's `vnet` starts without it.
 #[test]
 fn a_missing_capability_is_named_before_any_change() {
-    if !can_run("a_missing_capability_is_named_before_any_change") {
-        return;
-    }
-    let steps = in_private_netns(
-        "caps",
-        &[
-            (
-                "no_net_admin",
-                "setpriv --bounding-set=-net_admin $VNET apply $SEED --sandbox",
-            ),
-            ("left", "ls /run/netns | wc -l"),
-            ("applied", "$VNET apply $SEED --sandbox"),
-            (
-                "no_sys_admin",
-                "setpriv --bounding-set=-sys_admin $VNET destroy $SEED --sandbox",
-            ),
-            ("kept", "ls /run/netns | wc -l"),
-            ("destroy", "$VNET destroy $SEED --sandbox"),
-        ],
+    isolated(
+        "kernel::a_missing_capability_is_named_before_any_change",
+        || {
+            let steps = run_steps(&[
+                (
+                    "no_net_admin",
+                    "setpriv --bounding-set=-net_admin $VNET apply $SEED --sandbox",
+                ),
+                ("left", "ls /run/netns | wc -l"),
+                ("applied", "$VNET apply $SEED --sandbox"),
+                (
+                    "no_sys_admin",
+                    "setpriv --bounding-set=-sys_admin $VNET destroy $SEED --sandbox",
+                ),
+                ("kept", "ls /run/netns | wc -l"),
+                ("destroy", "$VNET destroy $SEED --sandbox"),
+            ]);
+            let refused = expect(&steps, "no_net_admin", 4);
+            assert!(
+                refused.stderr.contains("missing capability CAP_NET_ADMIN"),
+                "{}",
+                refused.stderr
+            );
+            assert_eq!(expect(&steps, "left", 0).stdout.trim(), "0");
+            expect(&steps, "applied", 0);
+            let refused = expect(&steps, "no_sys_admin", 4);
+            assert!(
+                refused.stderr.contains("missing capability CAP_SYS_ADMIN"),
+                "{}",
+                refused.stderr
+            );
+            assert_eq!(
+                expect(&steps, "kept", 0).stdout.trim(),
+                "7",
+                "destroy refused: all kept"
+            );
+            expect(&steps, "destroy", 0);
+        },
     );
-    let refused = expect(&steps, "no_net_admin", 4);
-    assert!(
-        refused.stderr.contains("missing capability CAP_NET_ADMIN"),
-        "{}",
-        refused.stderr
-    );
-    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "0");
-    expect(&steps, "applied", 0);
-    let refused = expect(&steps, "no_sys_admin", 4);
-    assert!(
-        refused.stderr.contains("missing capability CAP_SYS_ADMIN"),
-        "{}",
-        refused.stderr
-    );
-    assert_eq!(
-        expect(&steps, "kept", 0).stdout.trim(),
-        "7",
-        "destroy refused: all kept"
-    );
-    expect(&steps, "destroy", 0);
 }
 
 /// Four applies of one sandbox at once and four of other sandboxes (other prefixes)
@@ -431,84 +381,79 @@ fn a_missing_capability_is_named_before_any_change() {
 /// the same sandbox failed, undoing each other.
 #[test]
 fn concurrent_applies_take_turns_and_all_succeed() {
-    if !can_run("concurrent_applies_take_turns_and_all_succeed") {
-        return;
-    }
-    let runs = "for i in 1 2 3 4; do \
+    isolated(
+        "kernel::concurrent_applies_take_turns_and_all_succeed",
+        || {
+            let runs = "for i in 1 2 3 4; do \
           ($VNET --output json apply $SEED --sandbox >\"$D/same.$i\"; \
            echo $? >\"$D/same.$i.rc\") & \
           ($VNET --output json apply $SEED --sandbox --prefix p$i >/dev/null; \
            echo $? >\"$D/other.$i.rc\") & \
         done; wait; cat \"$D\"/*.rc | sort | uniq -c";
-    let steps = in_private_netns(
-        "concurrent",
-        &[
-            ("runs", runs),
-            (
-                "same",
-                "cat \"$D\"/same.1 \"$D\"/same.2 \"$D\"/same.3 \"$D\"/same.4",
-            ),
-            ("diff", "$VNET diff $SEED --sandbox"),
-            (
-                "others",
-                "for i in 1 2 3 4; do $VNET diff $SEED --sandbox --prefix p$i || exit 1; done",
-            ),
-            (
-                "destroy",
-                "$VNET destroy $SEED --sandbox && for i in 1 2 3 4; do \
+            let steps = run_steps(&[
+                ("runs", runs),
+                (
+                    "same",
+                    "cat \"$D\"/same.1 \"$D\"/same.2 \"$D\"/same.3 \"$D\"/same.4",
+                ),
+                ("diff", "$VNET diff $SEED --sandbox"),
+                (
+                    "others",
+                    "for i in 1 2 3 4; do $VNET diff $SEED --sandbox --prefix p$i || exit 1; done",
+                ),
+                (
+                    "destroy",
+                    "$VNET destroy $SEED --sandbox && for i in 1 2 3 4; do \
                  $VNET destroy $SEED --sandbox --prefix p$i || exit 1; done",
-            ),
-            ("left", "ls /run/netns | wc -l"),
-        ],
+                ),
+                ("left", "ls /run/netns | wc -l"),
+            ]);
+            let codes = expect(&steps, "runs", 0);
+            assert_eq!(
+                codes.stdout.trim(),
+                "8 0",
+                "every apply succeeded: {}",
+                codes.stdout
+            );
+            let same = expect(&steps, "same", 0);
+            let builds: Vec<u64> = serde_json::Deserializer::from_str(&same.stdout)
+                .into_iter::<Value>()
+                .map(|doc| doc.unwrap()["mutating_requests"].as_u64().unwrap())
+                .collect();
+            assert_eq!(builds.len(), 4, "{}", same.stdout);
+            assert_eq!(
+                builds.iter().filter(|n| **n > 0).count(),
+                1,
+                "exactly one built it: {builds:?}"
+            );
+            expect(&steps, "diff", 0);
+            expect(&steps, "others", 0);
+            expect(&steps, "destroy", 0);
+            assert_eq!(expect(&steps, "left", 0).stdout.trim(), "0");
+        },
     );
-    let codes = expect(&steps, "runs", 0);
-    assert_eq!(
-        codes.stdout.trim(),
-        "8 0",
-        "every apply succeeded: {}",
-        codes.stdout
-    );
-    let same = expect(&steps, "same", 0);
-    let builds: Vec<u64> = serde_json::Deserializer::from_str(&same.stdout)
-        .into_iter::<Value>()
-        .map(|doc| doc.unwrap()["mutating_requests"].as_u64().unwrap())
-        .collect();
-    assert_eq!(builds.len(), 4, "{}", same.stdout);
-    assert_eq!(
-        builds.iter().filter(|n| **n > 0).count(),
-        1,
-        "exactly one built it: {builds:?}"
-    );
-    expect(&steps, "diff", 0);
-    expect(&steps, "others", 0);
-    expect(&steps, "destroy", 0);
-    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "0");
 }
 
 #[test]
 fn demo_runs_end_to_end_and_leaves_nothing() {
-    if !can_run("demo_runs_end_to_end_and_leaves_nothing") {
-        return;
-    }
-    let steps = in_private_netns(
-        "demo",
-        &[
+    isolated("kernel::demo_runs_end_to_end_and_leaves_nothing", || {
+        let steps = run_steps(&[
             // From `/`, so the default file is found in the source tree.
             ("demo", "cd / && $VNET demo"),
             ("left", "ip netns list"),
-        ],
-    );
-    let demo = expect(&steps, "demo", 0);
-    for line in [
-        "built 7 namespaces, 56 steps",
-        "all 15 probes as the model expects",
-        "ct mail (vnet-mail)",
-        "route 192.168.0.0/16 via 192.168.199.1",
-        "removed (",
-    ] {
-        assert!(demo.stdout.contains(line), "{line:?} in:\n{}", demo.stdout);
-    }
-    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
+        ]);
+        let demo = expect(&steps, "demo", 0);
+        for line in [
+            "built 7 namespaces, 56 steps",
+            "all 15 probes as the model expects",
+            "ct mail (vnet-mail)",
+            "route 192.168.0.0/16 via 192.168.199.1",
+            "removed (",
+        ] {
+            assert!(demo.stdout.contains(line), "{line:?} in:\n{}", demo.stdout);
+        }
+        assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
+    });
 }
 
 #[test]
@@ -536,74 +481,70 @@ fn building_needs_an_explicit_target() {
 
 #[test]
 fn a_namespace_in_the_way_is_refused_and_left_alone() {
-    if !can_run("a_namespace_in_the_way_is_refused_and_left_alone") {
-        return;
-    }
-    let steps = in_private_netns(
-        "in-the-way",
-        &[
-            // Not vnet's: no mark on its loopback.
-            ("foreign", "ip netns add vnet-mail"),
-            ("apply", "$VNET apply $SEED --sandbox"),
-            ("after_apply", "ip netns list"),
-            ("demo", "$VNET demo $SEED"),
-            ("after_demo", "ip netns list"),
-            ("destroy", "$VNET destroy $SEED --sandbox"),
-            ("after_destroy", "ip netns list"),
-        ],
+    isolated(
+        "kernel::a_namespace_in_the_way_is_refused_and_left_alone",
+        || {
+            let steps = run_steps(&[
+                // Not vnet's: no mark on its loopback.
+                ("foreign", "ip netns add vnet-mail"),
+                ("apply", "$VNET apply $SEED --sandbox"),
+                ("after_apply", "ip netns list"),
+                ("demo", "$VNET demo $SEED"),
+                ("after_demo", "ip netns list"),
+                ("destroy", "$VNET destroy $SEED --sandbox"),
+                ("after_destroy", "ip netns list"),
+            ]);
+            expect(&steps, "foreign", 0);
+            let apply = expect(&steps, "apply", 4);
+            assert!(
+                apply.stderr.contains("ct mail")
+                    && apply.stderr.contains("not owned by topology article"),
+                "{}",
+                apply.stderr
+            );
+            let only_mail = |name: &str| {
+                let list = expect(&steps, name, 0).stdout.clone();
+                let names: Vec<&str> = list
+                    .lines()
+                    .map(|l| l.split_whitespace().next().unwrap_or(""))
+                    .collect();
+                assert_eq!(names, ["vnet-mail"], "{name}: {list}");
+            };
+            only_mail("after_apply");
+            let demo = expect(&steps, "demo", 4);
+            assert!(
+                demo.stdout.contains("removed ("),
+                "the demo cleans up: {}",
+                demo.stdout
+            );
+            only_mail("after_demo");
+            expect(&steps, "destroy", 0);
+            only_mail("after_destroy");
+        },
     );
-    expect(&steps, "foreign", 0);
-    let apply = expect(&steps, "apply", 4);
-    assert!(
-        apply.stderr.contains("ct mail") && apply.stderr.contains("not owned by topology article"),
-        "{}",
-        apply.stderr
-    );
-    let only_mail = |name: &str| {
-        let list = expect(&steps, name, 0).stdout.clone();
-        let names: Vec<&str> = list
-            .lines()
-            .map(|l| l.split_whitespace().next().unwrap_or(""))
-            .collect();
-        assert_eq!(names, ["vnet-mail"], "{name}: {list}");
-    };
-    only_mail("after_apply");
-    let demo = expect(&steps, "demo", 4);
-    assert!(
-        demo.stdout.contains("removed ("),
-        "the demo cleans up: {}",
-        demo.stdout
-    );
-    only_mail("after_demo");
-    expect(&steps, "destroy", 0);
-    only_mail("after_destroy");
 }
 
 #[test]
 fn an_interrupted_demo_removes_the_sandbox() {
-    if !can_run("an_interrupted_demo_removes_the_sandbox") {
-        return;
-    }
-    // One SIGINT part-way (applying or probing); the demo finishes its current step,
-    // removes the sandbox and fails. On a very fast machine it may finish first: then it
-    // succeeds, and must have removed everything all the same.
-    let steps = in_private_netns(
-        "interrupt",
-        &[
+    isolated("kernel::an_interrupted_demo_removes_the_sandbox", || {
+        // One SIGINT part-way (applying or probing); the demo finishes its current step,
+        // removes the sandbox and fails. On a very fast machine it may finish first: then it
+        // succeeds, and must have removed everything all the same.
+        let steps = run_steps(&[
             (
                 "demo",
                 "$VNET demo $SEED & pid=$!; sleep 0.05; kill -INT $pid; wait $pid",
             ),
             ("left", "ip netns list"),
-        ],
-    );
-    let demo = &steps["demo"];
-    assert!(
-        demo.code == 4 && demo.stderr.contains("interrupted") || demo.code == 0,
-        "exit {}: {}",
-        demo.code,
-        demo.stderr
-    );
-    assert!(demo.stdout.contains("removed ("), "{}", demo.stdout);
-    assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
+        ]);
+        let demo = &steps["demo"];
+        assert!(
+            demo.code == 4 && demo.stderr.contains("interrupted") || demo.code == 0,
+            "exit {}: {}",
+            demo.code,
+            demo.stderr
+        );
+        assert!(demo.stdout.contains("removed ("), "{}", demo.stdout);
+        assert_eq!(expect(&steps, "left", 0).stdout.trim(), "");
+    });
 }

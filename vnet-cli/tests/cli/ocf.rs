@@ -1,9 +1,9 @@
 //! Lifecycle tests of the OCF resource agent `vnet-backend-shell/ocf/vnet-ct`, driven the
 //! way Pacemaker drives it, calling the real `vnet` binary of this build.
 //!
-//! - On a real node (the default, `sandbox=false`): the "node" is the private network
-//!   namespace of an `unshare --net --mount --propagation private` (with its own tmpfs on
-//!   `/run/netns`), and the containers' namespaces are `ip netns add`ed there by the test,
+//! - On a real node (the default, `sandbox=false`): the "node" is the test's private
+//!   network namespace ([`vnet_testkit::isolated`], with its own tmpfs on `/run/netns`),
+//!   and the containers' namespaces are `ip netns add`ed there by the test,
 //!   as a container runtime would. Pacemaker's calls in order: validate-all, probe
 //!   (7), start, start again (0), monitor (0), a route deleted by hand (monitor 1), stop,
 //!   stop again (0), monitor (7); `meta-data` valid against OCF's DTD (xmllint); a node
@@ -18,9 +18,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
-use crate::common::{can_run, on_path, TempDir};
+use vnet_testkit::{isolated, run, sh};
+
+use crate::common::{on_path, TempDir};
 
 const VNET: &str = env!("CARGO_BIN_EXE_vnet");
 
@@ -145,62 +146,27 @@ const METADATA_NAMES: &str = "$AGENT meta-data | python3 -c 'import xml.dom.mini
      print(\" \".join(p.getAttribute(\"name\") for p in d.getElementsByTagName(\"parameter\"))); \
      print(\" \".join(a.getAttribute(\"name\") for a in d.getElementsByTagName(\"action\")))'";
 
-/// Runs `steps` (name, shell command using `$AGENT`) in one private network + mount
-/// namespace with a tmpfs on `/run/netns` and the agent's parameters `env` exported,
-/// and returns each step's exit code and output. Everything the steps make vanishes
-/// with the namespace, also when a step or an assertion fails.
+/// Runs `steps` (name, shell command using `$AGENT`) one after another in the test's
+/// private namespaces ([`isolated`]) with `lo` up and the agent's parameters `env`
+/// exported, and returns each step's exit code and output (stdout and stderr as one
+/// stream, as the cluster manager logs them).
 fn session(env: &[(&str, String)], steps: &[(&str, &str)]) -> BTreeMap<String, (i32, String)> {
-    let mut script = String::from(
-        "set -u\nmkdir -p /run/netns && mount -t tmpfs vnet-ocf-test /run/netns || exit 99\n\
-         ip link set lo up || exit 99\n",
-    );
-    for (name, cmd) in steps {
-        script.push_str(&format!(
-            "out=$( {{ {cmd} ; }} 2>&1 ); rc=$?\nprintf '@@%s %s\\n%s\\n' '{name}' \"$rc\" \"$out\"\n"
-        ));
-    }
-    let mut command = Command::new("unshare");
-    command
-        .args(["--net", "--mount", "--propagation", "private", "sh", "-c"])
-        .arg(&script)
-        .env("AGENT", agent())
-        .env("OCF_ROOT", "/usr/lib/ocf")
-        .env("OCF_RESKEY_vnet", VNET)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().expect("run unshare");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "session failed: {}\n{text}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut results = BTreeMap::new();
-    let mut current: Option<(String, i32, String)> = None;
-    for line in text.lines() {
-        if let Some(head) = line.strip_prefix("@@") {
-            if let Some((n, c, o)) = current.take() {
-                results.insert(n, (c, o));
-            }
-            let (name, code) = head.split_once(' ').expect("step header");
-            current = Some((
-                name.to_string(),
-                code.parse().expect("exit code"),
-                String::new(),
-            ));
-        } else if let Some((_, _, o)) = current.as_mut() {
-            o.push_str(line);
-            o.push('\n');
-        }
-    }
-    if let Some((n, c, o)) = current {
-        results.insert(n, (c, o));
-    }
-    results
+    run(&["ip", "link", "set", "lo", "up"]);
+    let agent = agent();
+    let mut vars = vec![
+        ("AGENT", agent.to_str().expect("UTF-8 path")),
+        ("OCF_ROOT", "/usr/lib/ocf"),
+        ("OCF_RESKEY_vnet", VNET),
+        ("NO_COLOR", "1"),
+    ];
+    vars.extend(env.iter().map(|(k, v)| (*k, v.as_str())));
+    steps
+        .iter()
+        .map(|(name, cmd)| {
+            let done = sh(&format!("set -u; {{ {cmd} ; }} 2>&1 </dev/null"), &vars);
+            (name.to_string(), (done.code, done.stdout))
+        })
+        .collect()
 }
 
 /// The output of `step`, checked to have exited with `want`.
@@ -226,19 +192,17 @@ fn ocf_tester(params: &str) -> String {
 
 #[test]
 fn ocf_agent_on_a_real_node() {
-    if !can_run("ocf_agent_on_a_real_node") {
-        return;
-    }
-    let dir = TempDir::new("ocf-node");
-    let topology = dir.write("two.toml", TWO);
-    let metadata = metadata_check();
-    let tester = ocf_tester(
+    isolated("ocf::ocf_agent_on_a_real_node", || {
+        let dir = TempDir::new("ocf-node");
+        let topology = dir.write("two.toml", TWO);
+        let metadata = metadata_check();
+        let tester = ocf_tester(
         "-o topology=\"$OCF_RESKEY_topology\" -o ct=leaf -o node=m1 -o vnet=\"$OCF_RESKEY_vnet\"",
     );
-    // The container runtime's part: a named namespace with lo up.
-    let netns = |ct: &str| format!("ip netns add {ct} && ip -n {ct} link set lo up");
-    let (leaf_ns, router_ns) = (netns("leaf"), netns("router"));
-    let results = session(
+        // The container runtime's part: a named namespace with lo up.
+        let netns = |ct: &str| format!("ip netns add {ct} && ip -n {ct} link set lo up");
+        let (leaf_ns, router_ns) = (netns("leaf"), netns("router"));
+        let results = session(
         &[
             ("OCF_RESKEY_topology", topology.clone()),
             ("OCF_RESKEY_ct", "leaf".into()),
@@ -314,162 +278,162 @@ fn ocf_agent_on_a_real_node() {
             ("parallel-router", "OCF_RESKEY_ct=router $AGENT monitor"),
         ],
     );
-    code(&results, "meta-data-valid", 0);
-    let names = code(&results, "meta-data-names", 0);
-    let mut lines = names.lines();
-    assert_eq!(
-        lines.next(),
-        Some("topology ct node vnet sandbox prefix"),
-        "{names}"
-    );
-    let actions = lines.next().unwrap_or_default();
-    for a in ["start", "stop", "monitor", "meta-data", "validate-all"] {
-        assert!(actions.split(' ').any(|x| x == a), "{a} in {actions}");
-    }
-    code(&results, "validate-missing-topology", 6);
-    code(&results, "validate-missing-ct", 6);
-    code(&results, "validate-absent-file", 5);
-    code(&results, "validate-invalid-topology", 6);
-    code(&results, "validate-unknown-ct", 6);
-    code(&results, "validate-dash-ct", 2);
-    code(&results, "validate-bad-sandbox", 6);
-    code(&results, "validate-unknown-node", 2);
-    code(&results, "probe-unknown-node", 7);
-    code(&results, "validate-no-vnet", 5);
-    code(&results, "unknown-action", 3);
+        code(&results, "meta-data-valid", 0);
+        let names = code(&results, "meta-data-names", 0);
+        let mut lines = names.lines();
+        assert_eq!(
+            lines.next(),
+            Some("topology ct node vnet sandbox prefix"),
+            "{names}"
+        );
+        let actions = lines.next().unwrap_or_default();
+        for a in ["start", "stop", "monitor", "meta-data", "validate-all"] {
+            assert!(actions.split(' ').any(|x| x == a), "{a} in {actions}");
+        }
+        code(&results, "validate-missing-topology", 6);
+        code(&results, "validate-missing-ct", 6);
+        code(&results, "validate-absent-file", 5);
+        code(&results, "validate-invalid-topology", 6);
+        code(&results, "validate-unknown-ct", 6);
+        code(&results, "validate-dash-ct", 2);
+        code(&results, "validate-bad-sandbox", 6);
+        code(&results, "validate-unknown-node", 2);
+        code(&results, "probe-unknown-node", 7);
+        code(&results, "validate-no-vnet", 5);
+        code(&results, "unknown-action", 3);
 
-    code(&results, "validate", 0);
-    code(&results, "probe", 7);
-    // The container's runtime has not made its namespace: nothing to cable.
-    let out = code(&results, "start-no-namespace", 1);
-    assert!(out.contains("/run/netns/leaf"), "{out}");
-    code(&results, "runtime-leaf", 0);
-    // The container runs, its network does not: cleanly stopped.
-    code(&results, "probe-namespace-only", 7);
-    code(&results, "start-1", 0);
-    code(&results, "start-2", 0);
-    code(&results, "monitor-up", 0);
-    let status: serde_json::Value =
-        serde_json::from_str(code(&results, "status-json", 0)).expect("status JSON");
-    assert_eq!(status["state"], "up", "{status}");
-    assert_eq!(status["node"], "m1", "{status}");
-    // The node's own namespace: its bridges and the leaf's host end, not the router's.
-    let up = code(&results, "node-links-up", 0);
-    assert!(up.contains(" br0:") && up.contains(" br1:"), "{up}");
-    assert!(up.contains("veth202.0@"), "{up}");
-    assert!(!up.contains("veth201."), "{up}");
-    code(&results, "break", 0);
-    code(&results, "monitor-broken", 1);
-    code(&results, "stop-1", 0);
-    code(&results, "stop-2", 0);
-    code(&results, "monitor-down", 7);
-    // The namespace is the runtime's and stays; the cables are gone from both sides.
-    let leaf = code(&results, "leaf-links-down", 0);
-    assert_eq!(leaf.lines().count(), 1, "only lo left in leaf: {leaf}");
-    let down = code(&results, "node-links-down", 0);
-    assert!(!down.contains("veth202."), "{down}");
-    code(&results, "stop-unconfigured", 0);
-    code(&results, "probe-m3", 7);
-    code(&results, "start-m3", 2);
-    code(&results, "ocf-tester", 0);
+        code(&results, "validate", 0);
+        code(&results, "probe", 7);
+        // The container's runtime has not made its namespace: nothing to cable.
+        let out = code(&results, "start-no-namespace", 1);
+        assert!(out.contains("/run/netns/leaf"), "{out}");
+        code(&results, "runtime-leaf", 0);
+        // The container runs, its network does not: cleanly stopped.
+        code(&results, "probe-namespace-only", 7);
+        code(&results, "start-1", 0);
+        code(&results, "start-2", 0);
+        code(&results, "monitor-up", 0);
+        let status: serde_json::Value =
+            serde_json::from_str(code(&results, "status-json", 0)).expect("status JSON");
+        assert_eq!(status["state"], "up", "{status}");
+        assert_eq!(status["node"], "m1", "{status}");
+        // The node's own namespace: its bridges and the leaf's host end, not the router's.
+        let up = code(&results, "node-links-up", 0);
+        assert!(up.contains(" br0:") && up.contains(" br1:"), "{up}");
+        assert!(up.contains("veth202.0@"), "{up}");
+        assert!(!up.contains("veth201."), "{up}");
+        code(&results, "break", 0);
+        code(&results, "monitor-broken", 1);
+        code(&results, "stop-1", 0);
+        code(&results, "stop-2", 0);
+        code(&results, "monitor-down", 7);
+        // The namespace is the runtime's and stays; the cables are gone from both sides.
+        let leaf = code(&results, "leaf-links-down", 0);
+        assert_eq!(leaf.lines().count(), 1, "only lo left in leaf: {leaf}");
+        let down = code(&results, "node-links-down", 0);
+        assert!(!down.contains("veth202."), "{down}");
+        code(&results, "stop-unconfigured", 0);
+        code(&results, "probe-m3", 7);
+        code(&results, "start-m3", 2);
+        code(&results, "ocf-tester", 0);
 
-    code(&results, "runtime-router", 0);
-    code(&results, "nic", 0);
-    code(&results, "start-leaf", 0);
-    code(&results, "start-router", 0);
-    code(&results, "monitor-router", 0);
-    code(&results, "ping-router", 0);
-    code(&results, "ping-through", 0);
-    code(&results, "lan-route", 0);
-    code(&results, "ping-lan", 0);
-    let nic = code(&results, "nic-inside", 0);
-    assert!(nic.contains("198.19.46.200/24"), "{nic}");
-    code(&results, "stop-router", 0);
-    code(&results, "leaf-stays-up", 0);
-    // The NIC is back in the node's namespace under its own name.
-    code(&results, "nic-back", 0);
-    code(&results, "stop-leaf", 0);
-    // grep finds nothing: only lo, the shared bridges and the NIC (with the test's LAN
-    // end) are left on the node.
-    code(&results, "left-behind", 1);
-    code(&results, "fresh-node", 0);
-    let both = code(&results, "parallel-start", 0);
-    assert!(both.contains("leaf 0 router 0"), "{both}");
-    code(&results, "parallel-leaf", 0);
-    code(&results, "parallel-router", 0);
+        code(&results, "runtime-router", 0);
+        code(&results, "nic", 0);
+        code(&results, "start-leaf", 0);
+        code(&results, "start-router", 0);
+        code(&results, "monitor-router", 0);
+        code(&results, "ping-router", 0);
+        code(&results, "ping-through", 0);
+        code(&results, "lan-route", 0);
+        code(&results, "ping-lan", 0);
+        let nic = code(&results, "nic-inside", 0);
+        assert!(nic.contains("198.19.46.200/24"), "{nic}");
+        code(&results, "stop-router", 0);
+        code(&results, "leaf-stays-up", 0);
+        // The NIC is back in the node's namespace under its own name.
+        code(&results, "nic-back", 0);
+        code(&results, "stop-leaf", 0);
+        // grep finds nothing: only lo, the shared bridges and the NIC (with the test's LAN
+        // end) are left on the node.
+        code(&results, "left-behind", 1);
+        code(&results, "fresh-node", 0);
+        let both = code(&results, "parallel-start", 0);
+        assert!(both.contains("leaf 0 router 0"), "{both}");
+        code(&results, "parallel-leaf", 0);
+        code(&results, "parallel-router", 0);
+    });
 }
 
 #[test]
 fn ocf_agent_in_the_sandbox() {
-    if !can_run("ocf_agent_in_the_sandbox") {
-        return;
-    }
-    let tester = ocf_tester(
-        "-o topology=\"$OCF_RESKEY_topology\" -o ct=mail -o node=m1 -o sandbox=true \
+    isolated("ocf::ocf_agent_in_the_sandbox", || {
+        let tester = ocf_tester(
+            "-o topology=\"$OCF_RESKEY_topology\" -o ct=mail -o node=m1 -o sandbox=true \
          -o prefix=ocft -o vnet=\"$OCF_RESKEY_vnet\"",
-    );
-    let results = session(
-        &[
-            ("OCF_RESKEY_topology", seed().display().to_string()),
-            ("OCF_RESKEY_ct", "mail".into()),
-            ("OCF_RESKEY_node", "m1".into()),
-            ("OCF_RESKEY_sandbox", "true".into()),
-            ("OCF_RESKEY_prefix", "ocft".into()),
-        ],
-        &[
-            (
-                "validate-bad-prefix",
-                "OCF_RESKEY_prefix='a b' $AGENT validate-all",
-            ),
-            ("validate", "$AGENT validate-all"),
-            ("probe", "$AGENT monitor"),
-            // Without the sandbox's node there is nowhere to start.
-            ("start-no-node", "$AGENT start"),
-            (
-                "apply",
-                "$OCF_RESKEY_vnet apply $OCF_RESKEY_topology --sandbox --prefix ocft",
-            ),
-            ("monitor-applied", "$AGENT monitor"),
-            ("stop-1", "$AGENT stop"),
-            ("stop-2", "$AGENT stop"),
-            ("monitor-down", "$AGENT monitor"),
-            ("netns-down", "test ! -e /run/netns/ocft-mail"),
-            ("others-stay", "test -e /run/netns/ocft-dbms"),
-            ("start-1", "$AGENT start"),
-            ("start-2", "$AGENT start"),
-            ("monitor-up", "$AGENT monitor"),
-            ("break", "ip -n ocft-mail address flush dev eth0"),
-            ("monitor-broken", "$AGENT monitor"),
-            ("start-repairs", "$AGENT start"),
-            ("monitor-repaired", "$AGENT monitor"),
-            ("ocf-tester", &tester),
-            (
-                "destroy",
-                "$OCF_RESKEY_vnet destroy $OCF_RESKEY_topology --sandbox --prefix ocft",
-            ),
-            ("left-behind", "ls /run/netns | grep ."),
-        ],
-    );
-    code(&results, "validate-bad-prefix", 2);
-    code(&results, "validate", 0);
-    code(&results, "probe", 7);
-    code(&results, "start-no-node", 1);
-    code(&results, "apply", 0);
-    code(&results, "monitor-applied", 0);
-    code(&results, "stop-1", 0);
-    code(&results, "stop-2", 0);
-    code(&results, "monitor-down", 7);
-    code(&results, "netns-down", 0);
-    code(&results, "others-stay", 0);
-    code(&results, "start-1", 0);
-    code(&results, "start-2", 0);
-    code(&results, "monitor-up", 0);
-    code(&results, "break", 0);
-    code(&results, "monitor-broken", 1);
-    code(&results, "start-repairs", 0);
-    code(&results, "monitor-repaired", 0);
-    code(&results, "ocf-tester", 0);
-    code(&results, "destroy", 0);
-    // grep finds nothing: every namespace is gone.
-    code(&results, "left-behind", 1);
+        );
+        let results = session(
+            &[
+                ("OCF_RESKEY_topology", seed().display().to_string()),
+                ("OCF_RESKEY_ct", "mail".into()),
+                ("OCF_RESKEY_node", "m1".into()),
+                ("OCF_RESKEY_sandbox", "true".into()),
+                ("OCF_RESKEY_prefix", "ocft".into()),
+            ],
+            &[
+                (
+                    "validate-bad-prefix",
+                    "OCF_RESKEY_prefix='a b' $AGENT validate-all",
+                ),
+                ("validate", "$AGENT validate-all"),
+                ("probe", "$AGENT monitor"),
+                // Without the sandbox's node there is nowhere to start.
+                ("start-no-node", "$AGENT start"),
+                (
+                    "apply",
+                    "$OCF_RESKEY_vnet apply $OCF_RESKEY_topology --sandbox --prefix ocft",
+                ),
+                ("monitor-applied", "$AGENT monitor"),
+                ("stop-1", "$AGENT stop"),
+                ("stop-2", "$AGENT stop"),
+                ("monitor-down", "$AGENT monitor"),
+                ("netns-down", "test ! -e /run/netns/ocft-mail"),
+                ("others-stay", "test -e /run/netns/ocft-dbms"),
+                ("start-1", "$AGENT start"),
+                ("start-2", "$AGENT start"),
+                ("monitor-up", "$AGENT monitor"),
+                ("break", "ip -n ocft-mail address flush dev eth0"),
+                ("monitor-broken", "$AGENT monitor"),
+                ("start-repairs", "$AGENT start"),
+                ("monitor-repaired", "$AGENT monitor"),
+                ("ocf-tester", &tester),
+                (
+                    "destroy",
+                    "$OCF_RESKEY_vnet destroy $OCF_RESKEY_topology --sandbox --prefix ocft",
+                ),
+                ("left-behind", "ls /run/netns | grep ."),
+            ],
+        );
+        code(&results, "validate-bad-prefix", 2);
+        code(&results, "validate", 0);
+        code(&results, "probe", 7);
+        code(&results, "start-no-node", 1);
+        code(&results, "apply", 0);
+        code(&results, "monitor-applied", 0);
+        code(&results, "stop-1", 0);
+        code(&results, "stop-2", 0);
+        code(&results, "monitor-down", 7);
+        code(&results, "netns-down", 0);
+        code(&results, "others-stay", 0);
+        code(&results, "start-1", 0);
+        code(&results, "start-2", 0);
+        code(&results, "monitor-up", 0);
+        code(&results, "break", 0);
+        code(&results, "monitor-broken", 1);
+        code(&results, "start-repairs", 0);
+        code(&results, "monitor-repaired", 0);
+        code(&results, "ocf-tester", 0);
+        code(&results, "destroy", 0);
+        // grep finds nothing: every namespace is gone.
+        code(&results, "left-behind", 1);
+    });
 }

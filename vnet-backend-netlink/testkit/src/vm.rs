@@ -1,6 +1,6 @@
 //! Kernel tests that need 802.1Q VLAN links. Where the running kernel has 802.1Q (probed
 //! in a private network namespace) they run like any kernel test, through
-//! [`super::isolated`]. Where it has not (this project's Firecracker machines), the test
+//! [`crate::isolated`]. Where it has not (this project's Firecracker machines), the test
 //! binary re-executes the one test inside a QEMU guest booted with Debian's kernel
 //! (`scripts/vlan-kernel`); the guest mounts this machine's root read-only, so it runs this
 //! very binary, which then takes the ordinary `isolated()` path inside the guest's kernel.
@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{isolated, CHILD_ENV};
+use crate::isolate::{isolated, CHILD_ENV};
 
 /// Set in the guest's environment: the test is already in the guest.
 pub const GUEST_ENV: &str = "VNET_VM_GUEST";
@@ -95,10 +95,9 @@ pub fn probe_8021q() -> Result<(), String> {
     }
 }
 
-/// `scripts/vlan-kernel` of this workspace (both crates that include this harness sit
-/// one level below the workspace root).
+/// `scripts/vlan-kernel` of this workspace (this crate sits two levels below its root).
 fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/vlan-kernel")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/vlan-kernel")
 }
 
 /// Quotes `s` for `sh`.
@@ -191,6 +190,7 @@ fn in_guest(name: &str) -> Result<(i32, bool), String> {
     result
 }
 
+/// Runs the guest on `job`; see [`in_guest`].
 fn boot(job: &Job, passed_line: &str) -> Result<(i32, bool), String> {
     let timeout = std::env::var("VNET_VM_TIMEOUT")
         .ok()
