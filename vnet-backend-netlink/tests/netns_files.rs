@@ -3,14 +3,12 @@
 //! a file with content stays refused, and a later `ip netns add` on a machine whose
 //! `/run/netns` was a plain directory hides none of vnet's namespaces.
 
-mod common;
-
 use std::path::Path;
 
-use common::{isolated, run};
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
 use vnet_core::plan::Scope;
 use vnet_core::{Document, Format, ValidTopology};
+use vnet_testkit::{isolated, run};
 
 fn seed() -> ValidTopology {
     let text = include_str!("../../examples/seed.toml");

@@ -4,12 +4,10 @@
 //! namespace vnet made and marked, counts as vnet's (a run killed between creating and
 //! marking it).
 
-mod common;
-
-use common::{isolated, link, run};
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, ErrorKind, NamespaceMap};
 use vnet_core::plan::Scope;
 use vnet_core::{Document, Format, ValidTopology};
+use vnet_testkit::{isolated, link, run};
 
 fn seed() -> ValidTopology {
     let text = include_str!("../../examples/seed.toml");

@@ -7,8 +7,8 @@
 //! an apply finishes the network, a destroy exits 0 and leaves nothing (no file or
 //! mount in `/run/netns`, no link in the test's root namespace but `lo`).
 //!
-//! The test re-executes itself under `unshare --net --mount --propagation private` with
-//! its own tmpfs on `/run/netns`, so every `vnet` it runs, and everything those make,
+//! Each test runs in private namespaces of its own ([`vnet_testkit::isolated`], with a
+//! tmpfs on `/run/netns`), so every `vnet` it runs, and everything those make,
 //! lives and dies in namespaces of its own. Needs root; without it: SKIPPED, and a
 //! failure when `CI` is set.
 
@@ -16,43 +16,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{can_run, seed_path};
-use crate::kernel::{expect, in_private_netns};
+use vnet_testkit::isolated;
 
-/// Marks the re-executed child (inside the private namespaces).
-const CHILD_ENV: &str = "VNET_CLI_KILL_TEST_CHILD";
-
-/// Runs `body` in a private network and mount namespace with a tmpfs on `/run/netns`.
-fn isolated(test: &str, body: impl FnOnce()) {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        std::fs::create_dir_all("/run/netns").expect("mkdir /run/netns");
-        nix::mount::mount(
-            Some("tmpfs"),
-            "/run/netns",
-            Some("tmpfs"),
-            nix::mount::MsFlags::empty(),
-            None::<&str>,
-        )
-        .expect("private tmpfs on /run/netns");
-        body();
-        return;
-    }
-    if !can_run(test) {
-        return;
-    }
-    let status = Command::new("unshare")
-        .args(["--net", "--mount", "--propagation", "private", "--"])
-        .arg(std::env::current_exe().expect("test executable"))
-        .args(["--exact", &format!("kill::{test}"), "--nocapture"])
-        .args(["--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .status()
-        .expect("run unshare (util-linux)");
-    assert!(
-        status.success(),
-        "{test} failed in its private namespace: {status}"
-    );
-}
+use crate::common::seed_path;
+use crate::kernel::{expect, run_steps};
 
 /// A `vnet COMMAND SEED --sandbox` process, output discarded but stderr kept.
 fn vnet(command: &str, kill_at: Option<String>) -> Command {
@@ -169,7 +136,7 @@ impl Moments {
 #[test]
 fn runs_killed_at_every_boundary_and_at_random_moments_are_recovered() {
     isolated(
-        "runs_killed_at_every_boundary_and_at_random_moments_are_recovered",
+        "kill::runs_killed_at_every_boundary_and_at_random_moments_are_recovered",
         || {
             let started = Instant::now();
             // One clean round measures the topology: its stages, namespaces, durations.
@@ -254,26 +221,25 @@ fn runs_killed_at_every_boundary_and_at_random_moments_are_recovered() {
 /// the empty file it leaves wedged every later destroy, apply and diff with exit 4.
 #[test]
 fn destroy_after_a_namespace_was_unmounted_exits_0_and_leaves_nothing() {
-    if !can_run("destroy_after_a_namespace_was_unmounted_exits_0_and_leaves_nothing") {
-        return;
-    }
-    let steps = in_private_netns(
-        "unmounted",
-        &[
-            ("apply", "$VNET apply $SEED --sandbox"),
-            ("umount", "umount /run/netns/vnet-dbms"),
-            ("diff", "$VNET diff $SEED --sandbox"),
-            ("destroy", "$VNET destroy $SEED --sandbox"),
-            (
-                "left",
-                "ls -A /run/netns; ip -o link show | grep -v ': lo:'",
-            ),
-        ],
+    isolated(
+        "kill::destroy_after_a_namespace_was_unmounted_exits_0_and_leaves_nothing",
+        || {
+            let steps = run_steps(&[
+                ("apply", "$VNET apply $SEED --sandbox"),
+                ("umount", "umount /run/netns/vnet-dbms"),
+                ("diff", "$VNET diff $SEED --sandbox"),
+                ("destroy", "$VNET destroy $SEED --sandbox"),
+                (
+                    "left",
+                    "ls -A /run/netns; ip -o link show | grep -v ': lo:'",
+                ),
+            ]);
+            expect(&steps, "apply", 0);
+            expect(&steps, "umount", 0);
+            let diff = expect(&steps, "diff", 3);
+            assert!(diff.stdout.contains("vnet-dbms"), "{}", diff.stdout);
+            expect(&steps, "destroy", 0);
+            assert_eq!(steps["left"].stdout, "", "nothing left");
+        },
     );
-    expect(&steps, "apply", 0);
-    expect(&steps, "umount", 0);
-    let diff = expect(&steps, "diff", 3);
-    assert!(diff.stdout.contains("vnet-dbms"), "{}", diff.stdout);
-    expect(&steps, "destroy", 0);
-    assert_eq!(steps["left"].stdout, "", "nothing left");
 }

@@ -4,14 +4,16 @@
 //!
 //! Subcommands that need no kernel run here with stdout a pipe whose read end is already
 //! closed. Those that need one run inside the private namespaces of
-//! [`in_private_netns`], where a FIFO opened for writing and then left without a reader
+//! [`vnet_testkit::isolated`], where a FIFO opened for writing and then left without a reader
 //! stands in for the closed pipe.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::{can_run, code, seed_path, stderr, stdout, vnet};
-use crate::kernel::{expect, in_private_netns, Step};
+use vnet_testkit::{isolated, Outcome};
+
+use crate::common::{code, seed_path, stderr, stdout, vnet};
+use crate::kernel::{expect, run_steps};
 
 /// An example topology by file name (`examples/NAME`).
 fn example(name: &str) -> String {
@@ -211,79 +213,79 @@ fn closed(name: &str, command: &str) -> String {
 
 #[test]
 fn a_closed_pipe_ends_every_kernel_command_quietly_and_the_work_is_done() {
-    let test = "a_closed_pipe_ends_every_kernel_command_quietly_and_the_work_is_done";
-    if !can_run(test) {
-        return;
-    }
-    let commands = [
-        ("apply", "$VNET apply $SEED --sandbox"),
-        ("applied", "ls /run/netns | wc -l"),
-        ("apply_json", "$VNET --output json apply $SEED --sandbox"),
-        ("dry_run", "$VNET apply $SEED --sandbox --dry-run"),
-        ("diff", "$VNET diff $SEED --sandbox"),
-        ("diff_json", "$VNET --output json diff $SEED --sandbox"),
-        ("verify", "$VNET verify $SEED --sandbox"),
-        ("verify_json", "$VNET --output json verify $SEED --sandbox"),
-        ("show", "$VNET show $SEED --sandbox"),
-        ("show_json", "$VNET --output json show $SEED --sandbox"),
-        ("status", "$VNET status mail $SEED --sandbox"),
-        ("stop", "$VNET stop mail $SEED --sandbox"),
-        ("start", "$VNET start mail --node m2 $SEED --sandbox"),
-        ("destroy", "$VNET destroy $SEED --sandbox"),
-        ("destroyed", "ls /run/netns | wc -l"),
-        ("demo", "$VNET demo $SEED --prefix d"),
-        ("demo_removed", "ls /run/netns | wc -l"),
-        (
-            "failover",
-            "$VNET failover-test $SEED --cap-ms 3000 --max-outage-ms 3000",
-        ),
-    ];
-    let steps: Vec<(String, String)> = commands
-        .iter()
-        .map(|(name, cmd)| {
-            let wrapped = if cmd.starts_with("ls ") {
-                cmd.to_string()
-            } else {
-                closed(name, cmd)
-            };
-            (name.to_string(), wrapped)
-        })
-        .collect();
-    let borrowed: Vec<(&str, &str)> = steps
-        .iter()
-        .map(|(n, c)| (n.as_str(), c.as_str()))
-        .collect();
-    let results = in_private_netns("unix-pipe", &borrowed);
-    for (name, _) in &commands {
-        let step = &results[*name];
-        if name.ends_with("applied") || name.ends_with("destroyed") || name.ends_with("removed") {
-            continue;
-        }
-        assert!(
-            step.code == 0 || step.code == 141,
-            "{name}: exit {} into a closed pipe\nstderr:\n{}",
-            step.code,
-            step.stderr
-        );
-        assert_eq!(step.stderr, "", "{name}: nothing on stderr");
-    }
-    // The output was dropped, the work was not: apply built all 7 namespaces, destroy
-    // removed them, and demo removed its sandbox after its reader had left.
-    assert_eq!(expect(&results, "applied", 0).stdout.trim(), "7");
-    assert_eq!(expect(&results, "destroyed", 0).stdout.trim(), "0");
-    assert_eq!(expect(&results, "demo_removed", 0).stdout.trim(), "0");
+    isolated(
+        "unix::a_closed_pipe_ends_every_kernel_command_quietly_and_the_work_is_done",
+        || {
+            let commands = [
+                ("apply", "$VNET apply $SEED --sandbox"),
+                ("applied", "ls /run/netns | wc -l"),
+                ("apply_json", "$VNET --output json apply $SEED --sandbox"),
+                ("dry_run", "$VNET apply $SEED --sandbox --dry-run"),
+                ("diff", "$VNET diff $SEED --sandbox"),
+                ("diff_json", "$VNET --output json diff $SEED --sandbox"),
+                ("verify", "$VNET verify $SEED --sandbox"),
+                ("verify_json", "$VNET --output json verify $SEED --sandbox"),
+                ("show", "$VNET show $SEED --sandbox"),
+                ("show_json", "$VNET --output json show $SEED --sandbox"),
+                ("status", "$VNET status mail $SEED --sandbox"),
+                ("stop", "$VNET stop mail $SEED --sandbox"),
+                ("start", "$VNET start mail --node m2 $SEED --sandbox"),
+                ("destroy", "$VNET destroy $SEED --sandbox"),
+                ("destroyed", "ls /run/netns | wc -l"),
+                ("demo", "$VNET demo $SEED --prefix d"),
+                ("demo_removed", "ls /run/netns | wc -l"),
+                (
+                    "failover",
+                    "$VNET failover-test $SEED --cap-ms 3000 --max-outage-ms 3000",
+                ),
+            ];
+            let steps: Vec<(String, String)> = commands
+                .iter()
+                .map(|(name, cmd)| {
+                    let wrapped = if cmd.starts_with("ls ") {
+                        cmd.to_string()
+                    } else {
+                        closed(name, cmd)
+                    };
+                    (name.to_string(), wrapped)
+                })
+                .collect();
+            let borrowed: Vec<(&str, &str)> = steps
+                .iter()
+                .map(|(n, c)| (n.as_str(), c.as_str()))
+                .collect();
+            let results = run_steps(&borrowed);
+            for (name, _) in &commands {
+                let step = &results[*name];
+                if name.ends_with("applied")
+                    || name.ends_with("destroyed")
+                    || name.ends_with("removed")
+                {
+                    continue;
+                }
+                assert!(
+                    step.code == 0 || step.code == 141,
+                    "{name}: exit {} into a closed pipe\nstderr:\n{}",
+                    step.code,
+                    step.stderr
+                );
+                assert_eq!(step.stderr, "", "{name}: nothing on stderr");
+            }
+            // The output was dropped, the work was not: apply built all 7 namespaces, destroy
+            // removed them, and demo removed its sandbox after its reader had left.
+            assert_eq!(expect(&results, "applied", 0).stdout.trim(), "7");
+            assert_eq!(expect(&results, "destroyed", 0).stdout.trim(), "0");
+            assert_eq!(expect(&results, "demo_removed", 0).stdout.trim(), "0");
+        },
+    );
 }
 
 #[test]
 fn verify_refused_by_the_machine_is_a_system_error_and_an_unbuilt_sandbox_one_sentence() {
-    let test =
-        "verify_refused_by_the_machine_is_a_system_error_and_an_unbuilt_sandbox_one_sentence";
-    if !can_run(test) {
-        return;
-    }
-    let results = in_private_netns(
-        "unix-verify",
-        &[
+    isolated(
+        "unix::verify_refused_by_the_machine_is_a_system_error_and_an_unbuilt_sandbox_one_sentence",
+        || {
+            let results = run_steps(&[
             ("unbuilt", "$VNET verify $SEED --sandbox --timeout 300"),
             ("apply", "$VNET apply $SEED --sandbox"),
             (
@@ -297,35 +299,37 @@ fn verify_refused_by_the_machine_is_a_system_error_and_an_unbuilt_sandbox_one_se
             ("destroy", "$VNET destroy $SEED --sandbox"),
         ],
     );
-    let unbuilt = expect(&results, "unbuilt", 3);
-    assert_eq!(unbuilt.stdout, "", "no matrix of failed probes");
-    assert_eq!(unbuilt.stderr.lines().count(), 1, "{}", unbuilt.stderr);
-    assert!(
-        unbuilt.stderr.contains("is not built here"),
-        "{}",
-        unbuilt.stderr
+            let unbuilt = expect(&results, "unbuilt", 3);
+            assert_eq!(unbuilt.stdout, "", "no matrix of failed probes");
+            assert_eq!(unbuilt.stderr.lines().count(), 1, "{}", unbuilt.stderr);
+            assert!(
+                unbuilt.stderr.contains("is not built here"),
+                "{}",
+                unbuilt.stderr
+            );
+            expect(&results, "apply", 0);
+            let nobody = expect(&results, "nobody", 4);
+            assert!(
+                nobody.stderr.contains("cannot enter namespace") && nobody.stderr.contains("root"),
+                "{}",
+                nobody.stderr
+            );
+            assert_eq!(nobody.stdout, "");
+            let emfile = expect(&results, "emfile", 4);
+            assert!(
+                emfile.stderr.contains("Too many open files"),
+                "{}",
+                emfile.stderr
+            );
+            assert_eq!(
+                emfile.stderr.matches("Too many open files").count(),
+                1,
+                "the errno's text once: {}",
+                emfile.stderr
+            );
+            expect(&results, "destroy", 0);
+        },
     );
-    expect(&results, "apply", 0);
-    let nobody = expect(&results, "nobody", 4);
-    assert!(
-        nobody.stderr.contains("cannot enter namespace") && nobody.stderr.contains("root"),
-        "{}",
-        nobody.stderr
-    );
-    assert_eq!(nobody.stdout, "");
-    let emfile = expect(&results, "emfile", 4);
-    assert!(
-        emfile.stderr.contains("Too many open files"),
-        "{}",
-        emfile.stderr
-    );
-    assert_eq!(
-        emfile.stderr.matches("Too many open files").count(),
-        1,
-        "the errno's text once: {}",
-        emfile.stderr
-    );
-    expect(&results, "destroy", 0);
 }
 
 /// The `Debug` tells in `text`, if any: `Name {` (a struct), `V4(`, `Some(`, a quoted
@@ -465,131 +469,132 @@ fn no_debug_formatting_in_the_output_of_commands_without_the_kernel() {
 
 #[test]
 fn no_debug_formatting_in_the_output_of_commands_on_the_kernel() {
-    let test = "no_debug_formatting_in_the_output_of_commands_on_the_kernel";
-    if !can_run(test) {
-        return;
-    }
-    let both = |name: &str, command: &str| -> Vec<(String, String)> {
-        vec![
-            (format!("{name}_human"), format!("$VNET {command}")),
-            (
-                format!("{name}_json"),
-                format!("$VNET --output json {command}"),
-            ),
-        ]
-    };
-    let mut steps: Vec<(String, String)> = Vec::new();
-    // The seed: built, inspected, drifted by hand, inspected, started and stopped.
-    steps.extend(both(
-        "seed_unbuilt_verify",
-        "verify $SEED --sandbox --timeout 300",
-    ));
-    steps.extend(both("seed_unbuilt_diff", "diff $SEED --sandbox"));
-    steps.extend(both("seed_unbuilt_status", "status mail $SEED --sandbox"));
-    steps.extend(both("seed_apply", "apply $SEED --sandbox"));
-    steps.extend(both("seed_dry_run", "apply $SEED --sandbox --dry-run"));
-    steps.extend(both("seed_diff", "diff $SEED --sandbox"));
-    steps.extend(both("seed_verify", "verify $SEED --sandbox"));
-    steps.extend(both("seed_show", "show $SEED --sandbox"));
-    steps.extend(both("seed_status", "status mail $SEED --sandbox"));
-    steps.push((
-        "seed_drift".into(),
-        "ip -n vnet-mail addr flush dev eth0 && ip -n vnet-dbms link set eth0 mtu 1400 \
+    isolated(
+        "unix::no_debug_formatting_in_the_output_of_commands_on_the_kernel",
+        || {
+            let both = |name: &str, command: &str| -> Vec<(String, String)> {
+                vec![
+                    (format!("{name}_human"), format!("$VNET {command}")),
+                    (
+                        format!("{name}_json"),
+                        format!("$VNET --output json {command}"),
+                    ),
+                ]
+            };
+            let mut steps: Vec<(String, String)> = Vec::new();
+            // The seed: built, inspected, drifted by hand, inspected, started and stopped.
+            steps.extend(both(
+                "seed_unbuilt_verify",
+                "verify $SEED --sandbox --timeout 300",
+            ));
+            steps.extend(both("seed_unbuilt_diff", "diff $SEED --sandbox"));
+            steps.extend(both("seed_unbuilt_status", "status mail $SEED --sandbox"));
+            steps.extend(both("seed_apply", "apply $SEED --sandbox"));
+            steps.extend(both("seed_dry_run", "apply $SEED --sandbox --dry-run"));
+            steps.extend(both("seed_diff", "diff $SEED --sandbox"));
+            steps.extend(both("seed_verify", "verify $SEED --sandbox"));
+            steps.extend(both("seed_show", "show $SEED --sandbox"));
+            steps.extend(both("seed_status", "status mail $SEED --sandbox"));
+            steps.push((
+                "seed_drift".into(),
+                "ip -n vnet-mail addr flush dev eth0 && ip -n vnet-dbms link set eth0 mtu 1400 \
          && ip -n vnet-gw46 route flush 192.168.199.0/24"
-            .into(),
-    ));
-    steps.extend(both("seed_drifted_diff", "diff $SEED --sandbox"));
-    steps.extend(both("seed_drifted_status", "status mail $SEED --sandbox"));
-    steps.extend(both(
-        "seed_drifted_verify",
-        "verify $SEED --sandbox --timeout 300",
-    ));
-    steps.extend(both("seed_repair", "apply $SEED --sandbox"));
-    steps.extend(both("seed_stop", "stop mail $SEED --sandbox"));
-    steps.extend(both(
-        "seed_start_elsewhere",
-        "start mail --node m1 $SEED --sandbox",
-    ));
-    steps.extend(both("seed_start", "start mail --node m2 $SEED --sandbox"));
-    // Another topology over the seed's sandbox: refused, with what to do.
-    steps.extend(both("stretch_conflict", "apply $STRETCH --sandbox"));
-    steps.extend(both(
-        "seed_destroy_dry",
-        "destroy $SEED --sandbox --dry-run",
-    ));
-    steps.extend(both("seed_destroy", "destroy $SEED --sandbox"));
-    // The stretched bridge, in its own sandbox.
-    steps.extend(both("stretch_apply", "apply $STRETCH --sandbox --prefix s"));
-    steps.extend(both(
-        "stretch_verify",
-        "verify $STRETCH --sandbox --prefix s",
-    ));
-    steps.extend(both("stretch_diff", "diff $STRETCH --sandbox --prefix s"));
-    steps.extend(both("stretch_show", "show $STRETCH --sandbox --prefix s"));
-    steps.extend(both(
-        "stretch_status",
-        "status db $STRETCH --sandbox --prefix s",
-    ));
-    steps.extend(both(
-        "stretch_destroy",
-        "destroy $STRETCH --sandbox --prefix s",
-    ));
-    // NAT and VLANs: this kernel has no 802.1Q, so the apply fails and is undone; its
-    // error (and anything else it says) is scanned too.
-    steps.extend(both("natvlan_apply", "apply $NATVLAN --sandbox --prefix n"));
-    steps.extend(both("natvlan_diff", "diff $NATVLAN --sandbox --prefix n"));
-    steps.extend(both(
-        "natvlan_destroy",
-        "destroy $NATVLAN --sandbox --prefix n",
-    ));
-    steps.extend(both("demo", "demo $SEED --prefix d"));
-    steps.extend(both(
-        "failover",
-        "failover-test $SEED --cap-ms 3000 --max-outage-ms 3000",
-    ));
-    steps.push(("left".into(), "ls /run/netns | wc -l".into()));
-    let steps: Vec<(String, String)> = steps
-        .into_iter()
-        .map(|(name, command)| {
-            let command = command
-                .replace("$STRETCH", &example("stretch.toml"))
-                .replace("$NATVLAN", &example("nat-vlan.toml"));
-            (name, command)
-        })
-        .collect();
-    let borrowed: Vec<(&str, &str)> = steps
-        .iter()
-        .map(|(n, c)| (n.as_str(), c.as_str()))
-        .collect();
-    let results = in_private_netns("unix-debug", &borrowed);
-    // The sessions did what they are for (so the scan saw real output).
-    expect(&results, "seed_apply_human", 0);
-    expect(&results, "seed_drifted_diff_json", 3);
-    expect(&results, "stretch_conflict_human", 4);
-    expect(&results, "stretch_apply_human", 0);
-    expect(&results, "natvlan_apply_human", 4);
-    assert_eq!(expect(&results, "left", 0).stdout.trim(), "0");
-    let conflict: &Step = &results["stretch_conflict_human"];
-    assert!(
-        conflict.stderr.contains("hint:") && conflict.stderr.contains("--prefix"),
-        "{}",
-        conflict.stderr
-    );
-    let vlan = &results["natvlan_apply_human"];
-    assert!(vlan.stderr.contains("modprobe 8021q"), "{}", vlan.stderr);
-    let mut found = Vec::new();
-    for (name, step) in &results {
-        // `status` of a drifted container prints the backend's `Mismatch` as it formats
-        // itself (`RouteSpec { dst: V4(...`), which the branch that types `Mismatch`
-        // rewrites; issue 19 leaves it to that work. Once merged, delete this skip.
-        if name.starts_with("seed_drifted_status") {
-            continue;
-        }
-        found.extend(leaks(&format!("step {name} (stdout)"), &step.stdout, &[]));
-        found.extend(leaks(&format!("step {name} (stderr)"), &step.stderr, &[]));
-    }
-    assert!(
-        found.is_empty(),
-        "Debug formatting in the output:\n{found:#?}"
+                    .into(),
+            ));
+            steps.extend(both("seed_drifted_diff", "diff $SEED --sandbox"));
+            steps.extend(both("seed_drifted_status", "status mail $SEED --sandbox"));
+            steps.extend(both(
+                "seed_drifted_verify",
+                "verify $SEED --sandbox --timeout 300",
+            ));
+            steps.extend(both("seed_repair", "apply $SEED --sandbox"));
+            steps.extend(both("seed_stop", "stop mail $SEED --sandbox"));
+            steps.extend(both(
+                "seed_start_elsewhere",
+                "start mail --node m1 $SEED --sandbox",
+            ));
+            steps.extend(both("seed_start", "start mail --node m2 $SEED --sandbox"));
+            // Another topology over the seed's sandbox: refused, with what to do.
+            steps.extend(both("stretch_conflict", "apply $STRETCH --sandbox"));
+            steps.extend(both(
+                "seed_destroy_dry",
+                "destroy $SEED --sandbox --dry-run",
+            ));
+            steps.extend(both("seed_destroy", "destroy $SEED --sandbox"));
+            // The stretched bridge, in its own sandbox.
+            steps.extend(both("stretch_apply", "apply $STRETCH --sandbox --prefix s"));
+            steps.extend(both(
+                "stretch_verify",
+                "verify $STRETCH --sandbox --prefix s",
+            ));
+            steps.extend(both("stretch_diff", "diff $STRETCH --sandbox --prefix s"));
+            steps.extend(both("stretch_show", "show $STRETCH --sandbox --prefix s"));
+            steps.extend(both(
+                "stretch_status",
+                "status db $STRETCH --sandbox --prefix s",
+            ));
+            steps.extend(both(
+                "stretch_destroy",
+                "destroy $STRETCH --sandbox --prefix s",
+            ));
+            // NAT and VLANs: this kernel has no 802.1Q, so the apply fails and is undone; its
+            // error (and anything else it says) is scanned too.
+            steps.extend(both("natvlan_apply", "apply $NATVLAN --sandbox --prefix n"));
+            steps.extend(both("natvlan_diff", "diff $NATVLAN --sandbox --prefix n"));
+            steps.extend(both(
+                "natvlan_destroy",
+                "destroy $NATVLAN --sandbox --prefix n",
+            ));
+            steps.extend(both("demo", "demo $SEED --prefix d"));
+            steps.extend(both(
+                "failover",
+                "failover-test $SEED --cap-ms 3000 --max-outage-ms 3000",
+            ));
+            steps.push(("left".into(), "ls /run/netns | wc -l".into()));
+            let steps: Vec<(String, String)> = steps
+                .into_iter()
+                .map(|(name, command)| {
+                    let command = command
+                        .replace("$STRETCH", &example("stretch.toml"))
+                        .replace("$NATVLAN", &example("nat-vlan.toml"));
+                    (name, command)
+                })
+                .collect();
+            let borrowed: Vec<(&str, &str)> = steps
+                .iter()
+                .map(|(n, c)| (n.as_str(), c.as_str()))
+                .collect();
+            let results = run_steps(&borrowed);
+            // The sessions did what they are for (so the scan saw real output).
+            expect(&results, "seed_apply_human", 0);
+            expect(&results, "seed_drifted_diff_json", 3);
+            expect(&results, "stretch_conflict_human", 4);
+            expect(&results, "stretch_apply_human", 0);
+            expect(&results, "natvlan_apply_human", 4);
+            assert_eq!(expect(&results, "left", 0).stdout.trim(), "0");
+            let conflict: &Outcome = &results["stretch_conflict_human"];
+            assert!(
+                conflict.stderr.contains("hint:") && conflict.stderr.contains("--prefix"),
+                "{}",
+                conflict.stderr
+            );
+            let vlan = &results["natvlan_apply_human"];
+            assert!(vlan.stderr.contains("modprobe 8021q"), "{}", vlan.stderr);
+            let mut found = Vec::new();
+            for (name, step) in &results {
+                // `status` of a drifted container prints the backend's `Mismatch` as it formats
+                // itself (`RouteSpec { dst: V4(...`), which the branch that types `Mismatch`
+                // rewrites; issue 19 leaves it to that work. Once merged, delete this skip.
+                if name.starts_with("seed_drifted_status") {
+                    continue;
+                }
+                found.extend(leaks(&format!("step {name} (stdout)"), &step.stdout, &[]));
+                found.extend(leaks(&format!("step {name} (stderr)"), &step.stderr, &[]));
+            }
+            assert!(
+                found.is_empty(),
+                "Debug formatting in the output:\n{found:#?}"
+            );
+        },
     );
 }
