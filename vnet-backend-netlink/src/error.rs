@@ -4,6 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use vnet_core::lifecycle::Mismatch;
 use vnet_core::plan::NsRef;
 
 /// Everything that can go wrong while talking to the kernel, planning or verifying.
@@ -142,7 +143,7 @@ pub enum Error {
     /// After apply, the kernel differs from what the topology says (the first
     /// difference; see [`crate::verify::compare`] for all).
     #[error("after apply, {0}")]
-    Mismatch(Box<crate::verify::Mismatch>),
+    Mismatch(Box<Mismatch>),
     /// A file where a network namespace should be that is none: what an `ip netns add`
     /// killed between creating the file and mounting the namespace on it leaves. vnet
     /// neither uses nor removes it (it is not vnet's to remove).
@@ -161,13 +162,14 @@ pub enum Error {
     /// `rollback` says what could not be undone.
     #[error(
         "applied, but verification failed; {undone} applied steps undone{}",
-        rollback.as_ref().map(|r| format!(", except: {r}")).unwrap_or_default()
+        if rollback.is_empty() { String::new() } else { format!(", except: {}", list(rollback)) }
     )]
     NotVerified {
         /// How many steps were undone.
         undone: usize,
-        /// The rollback's errors, when undoing failed too: the system is in between.
-        rollback: Option<String>,
+        /// The rollback's errors (empty: undone cleanly); when there are some, the
+        /// system is in between.
+        rollback: Vec<Error>,
         /// What verification found (usually an [`Error::Mismatch`]).
         #[source]
         source: Box<Error>,
@@ -187,14 +189,17 @@ pub enum Error {
     },
     /// A step failed and undoing the applied prefix failed too: the system is in
     /// between.
-    #[error("step {index} ({action}) failed and the rollback failed too: {rollback}")]
+    #[error(
+        "step {index} ({action}) failed and the rollback failed too: {}",
+        list(rollback)
+    )]
     RollbackFailed {
         /// The failing step's index.
         index: usize,
         /// The failing action, as text.
         action: String,
-        /// The rollback's errors.
-        rollback: String,
+        /// The rollback's errors (at least one).
+        rollback: Vec<Error>,
         /// The original failure.
         #[source]
         source: Box<Error>,
@@ -270,11 +275,9 @@ impl Error {
             | Error::WorkerPanicked { .. }
             | Error::Announce { .. }
             | Error::PortNotForwarding { .. } => ErrorKind::Kernel,
-            Error::RollbackFailed { .. }
-            | Error::NotVerified {
-                rollback: Some(_), ..
-            } => ErrorKind::Inconsistent,
-            Error::NotVerified { rollback: None, .. } => ErrorKind::Verify,
+            Error::RollbackFailed { .. } => ErrorKind::Inconsistent,
+            Error::NotVerified { rollback, .. } if !rollback.is_empty() => ErrorKind::Inconsistent,
+            Error::NotVerified { .. } => ErrorKind::Verify,
             Error::Mismatch(_) => ErrorKind::Verify,
             Error::Injected { .. } => ErrorKind::Injected,
             Error::RolledBack { source, .. } => match source.kind() {
@@ -303,6 +306,21 @@ impl Error {
             _ => None,
         }
     }
+}
+
+impl From<Mismatch> for Error {
+    fn from(m: Mismatch) -> Error {
+        Error::Mismatch(Box::new(m))
+    }
+}
+
+/// Several errors as one line, `; ` between them.
+fn list(errors: &[Error]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Shorthand for this crate's results.

@@ -36,6 +36,7 @@
 //! ```
 
 pub mod announce;
+mod applying;
 mod backend;
 mod batches;
 mod error;

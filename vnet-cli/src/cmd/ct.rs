@@ -249,17 +249,7 @@ pub fn node_shared(t: &ValidTopology, node: &str, scope: &Scope, a: &Action) -> 
     }
 }
 
-/// Whether a difference is about the container's own objects.
-pub fn own_mismatch(objects: &CtObjects, m: &Mismatch) -> bool {
-    if Some(&m.ns) == objects.ns.as_ref() {
-        return true;
-    }
-    objects.links.iter().any(|(ns, link)| {
-        *ns == m.ns
-            && (m.object == format!("link {link}")
-                || m.object == format!("sysctl net.ipv6.conf.{link}.disable_ipv6"))
-    })
-}
+pub use vnet_core::lifecycle::own_mismatch;
 
 /// The differences of `ct`'s own objects on `node` right now (`scope`: the sandbox, or
 /// that real node).

@@ -45,8 +45,8 @@ impl Drift {
         Drift {
             ns: m.ns.to_string(),
             namespace: target.shell_name(&m.ns),
-            object: m.object.clone(),
-            field: m.field.clone(),
+            object: m.object.to_string(),
+            field: m.field.to_string(),
             desired: m.desired.clone(),
             found: m.found.clone(),
         }
@@ -54,8 +54,7 @@ impl Drift {
 }
 
 impl Drift {
-    /// The difference in words. Existence reads as "missing"/"unexpected" (the desired
-    /// side of a route is its debug form, which the repair plan below shows better);
+    /// The difference in words. Existence reads as "missing"/"unexpected";
     /// other fields as "field: desired X, found Y".
     pub fn describe(&self) -> String {
         match (
