@@ -81,6 +81,9 @@ pub struct ApplyReport {
 pub struct Backend {
     map: NamespaceMap,
     counter: RequestCounter,
+    /// The real node this machine is (see [`crate::Site::Node`]); `None`: the sandbox,
+    /// or a map of the caller's own.
+    here: Option<String>,
 }
 
 impl Backend {
@@ -89,7 +92,19 @@ impl Backend {
         Backend {
             map,
             counter: RequestCounter::new(),
+            here: None,
         }
+    }
+
+    /// The same backend, knowing that this machine is real node `node`.
+    pub fn here_is(mut self, node: &str) -> Self {
+        self.here = Some(node.to_string());
+        self
+    }
+
+    /// The real node this machine is, when the backend was made for one.
+    pub fn here(&self) -> Option<&str> {
+        self.here.as_deref()
     }
 
     /// The namespace map.

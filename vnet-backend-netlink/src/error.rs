@@ -229,6 +229,63 @@ pub enum Error {
         /// How long vnet waited.
         waited: std::time::Duration,
     },
+    /// The topology has no such container, or it may not run on that node.
+    #[error(transparent)]
+    Placement(#[from] vnet_core::PlacementError),
+    /// This machine is real node `here`: containers of another node are not its to
+    /// start.
+    #[error("this host is node {here}: it cannot start containers on node {node}")]
+    OtherNode {
+        /// The node this machine is.
+        here: String,
+        /// The node asked for.
+        node: String,
+    },
+    /// A container is to start on a sandbox node that has not been built.
+    #[error("node {node} is not there: apply the topology first (vnet apply FILE --sandbox)")]
+    NodeAbsent {
+        /// The node.
+        node: String,
+    },
+    /// On a real node a container's runtime makes its namespace; it is not there.
+    #[error(
+        "container {ct} has no network namespace {path}: start the container first and \
+         name its namespace (ip netns attach {ct} PID, or ip netns add {ct})",
+        path = .path.display()
+    )]
+    NoCtNamespace {
+        /// The container.
+        ct: String,
+        /// Where its namespace should be.
+        path: PathBuf,
+    },
+    /// A container's namespace in the sandbox that vnet did not make: left alone.
+    #[error("namespace {name} exists but was not made by topology {topology}: left alone")]
+    NotOurNamespace {
+        /// The namespace's name.
+        name: String,
+        /// The topology.
+        topology: String,
+    },
+    /// A stopped container's host ends did not vanish in time.
+    #[error("container {ct} stopped, but its host ends are still on node {node}")]
+    HostEndsLeft {
+        /// The container.
+        ct: String,
+        /// The node that still holds them.
+        node: String,
+    },
+    /// A started container's own objects still differ from the topology.
+    #[error(
+        "after start, container {ct} differs from the topology: {}",
+        mismatches(found)
+    )]
+    CtDrift {
+        /// The container.
+        ct: String,
+        /// Its differences.
+        found: Vec<Mismatch>,
+    },
     /// Several independent steps (teardown) failed.
     #[error("{} errors, first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
     Many(Vec<Error>),
@@ -251,8 +308,13 @@ pub enum ErrorKind {
     Verify,
     /// A fault injected by a test.
     Injected,
-    /// Anything else (a namespace missing from the map, an unsupported action).
+    /// Anything else (a namespace missing from the map, an unsupported action, a
+    /// container the topology does not have).
     Usage,
+    /// A container asked for on a node it may not run on, or not on this machine's.
+    WrongNode,
+    /// What a container's start needs is not there yet (its node, its namespace).
+    NotReady,
 }
 
 impl Error {
@@ -293,6 +355,12 @@ impl Error {
                 }
             }
             Error::Unmapped { .. } | Error::Unsupported { .. } => ErrorKind::Usage,
+            Error::Placement(vnet_core::PlacementError::NoContainer { .. }) => ErrorKind::Usage,
+            Error::Placement(_) | Error::OtherNode { .. } => ErrorKind::WrongNode,
+            Error::NodeAbsent { .. } | Error::NoCtNamespace { .. } => ErrorKind::NotReady,
+            Error::NotOurNamespace { .. } => ErrorKind::Conflict,
+            Error::HostEndsLeft { .. } => ErrorKind::Kernel,
+            Error::CtDrift { .. } => ErrorKind::Verify,
         }
     }
 
@@ -317,6 +385,15 @@ impl From<Mismatch> for Error {
 /// Several errors as one line, `; ` between them.
 fn list(errors: &[Error]) -> String {
     errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Differences as one line, `; ` between them.
+fn mismatches(found: &[Mismatch]) -> String {
+    found
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()

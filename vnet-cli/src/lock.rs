@@ -22,7 +22,6 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
 
-use crate::cmd::ct::this_node;
 use crate::exit::Failure;
 use crate::sandbox::Resolved;
 
@@ -59,5 +58,5 @@ pub fn take() -> Result<Held, Failure> {
 /// `stop` of single containers, which Pacemaker runs in parallel on a node, and which
 /// `vnet failover-test` runs in its own private sandbox on purpose side by side.
 pub fn take_on_node(target: &Resolved) -> Result<Option<Held>, Failure> {
-    this_node(target).map(|_| take()).transpose()
+    target.this_node().map(|_| take()).transpose()
 }

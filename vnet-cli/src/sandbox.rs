@@ -9,9 +9,9 @@
 
 use anyhow::anyhow;
 use std::path::PathBuf;
-use vnet_core::plan::Name;
 
-use vnet_backend_netlink::{Backend, ErrorKind, NamespaceMap, NsLocation};
+use vnet_backend_netlink::{Backend, ErrorKind, NamespaceMap, Site};
+use vnet_core::model::Container;
 use vnet_core::plan::{NsRef, Scope};
 use vnet_core::ValidTopology;
 
@@ -58,6 +58,8 @@ pub fn parse_prefix(s: &str) -> Result<String, String> {
 /// The resolved target: the scope to plan for and where its namespaces are.
 #[derive(Debug, Clone)]
 pub struct Resolved {
+    /// Where the topology runs.
+    pub site: Site,
     /// What the planner builds.
     pub scope: Scope,
     /// Where the namespaces are.
@@ -81,11 +83,12 @@ impl Target {
     /// neither --sandbox nor --node is given, and a real node without --this-host.
     pub fn resolve(&self, t: &ValidTopology) -> Result<Resolved, Failure> {
         if self.sandbox {
-            return Ok(Resolved {
-                scope: Scope::Sandbox,
-                map: NamespaceMap::sandbox(&self.prefix),
-                prefix: Some(self.prefix.clone()),
-            });
+            return Ok(Resolved::on(
+                t,
+                Site::Sandbox {
+                    prefix: self.prefix.clone(),
+                },
+            ));
         }
         let Some(node) = &self.node else {
             return Err(Failure::usage(anyhow!(
@@ -106,35 +109,39 @@ impl Target {
                  --this-host to confirm, or use --sandbox to try it in namespaces"
             )));
         }
-        let mut map = NamespaceMap::explicit()
-            .with(NsRef::Node(Name::from(node.as_str())), NsLocation::Current)
-            .allow_current();
-        // Containers that may run on this node (home or failover: `vnet start CT --node
-        // N --this-host` places one here) are reached by their `ip netns` names, as the
-        // shell backend's node scripts name them (`ip netns attach NAME PID`).
-        for ct in t
-            .topology()
-            .ct
-            .iter()
-            .filter(|c| t.ct_nodes(c).contains(&node.as_str()))
-        {
-            map = map.with(
-                NsRef::Ct(Name::from(&ct.name)),
-                NsLocation::Path(PathBuf::from("/run/netns").join(&ct.name)),
-            );
-        }
-        Ok(Resolved {
-            scope: Scope::Node(node.clone()),
-            map,
-            prefix: None,
-        })
+        Ok(Resolved::on(t, Site::Node { name: node.clone() }))
     }
 }
 
 impl Resolved {
-    /// A netlink backend over this target's namespaces.
+    /// The target of `t` on `site`.
+    pub fn on(t: &ValidTopology, site: Site) -> Resolved {
+        Resolved {
+            scope: site.scope(),
+            map: site.map(t),
+            prefix: match &site {
+                Site::Sandbox { prefix } => Some(prefix.clone()),
+                Site::Node { .. } => None,
+            },
+            site,
+        }
+    }
+
+    /// A netlink backend over this target's namespaces (knowing which real node this
+    /// machine is, on a node).
     pub fn backend(&self) -> Backend {
-        Backend::new(self.map.clone())
+        match &self.site {
+            Site::Sandbox { .. } => Backend::new(self.map.clone()),
+            Site::Node { name } => Backend::new(self.map.clone()).here_is(name),
+        }
+    }
+
+    /// The real node this machine is (`None` in the sandbox).
+    pub fn this_node(&self) -> Option<&str> {
+        match &self.site {
+            Site::Sandbox { .. } => None,
+            Site::Node { name } => Some(name),
+        }
     }
 
     /// How the shell backend names namespaces for `ip -n` (empty: vnet's own).
@@ -147,31 +154,41 @@ impl Resolved {
 
     /// The namespace file of `ns`, for probes (`/run/netns/vnet-mail`).
     pub fn ns_path(&self, ns: &NsRef) -> Option<PathBuf> {
-        match self.map.locate(ns).ok()? {
-            NsLocation::Path(p) => Some(p),
-            NsLocation::Current => Some(PathBuf::from("/proc/self/ns/net")),
-            NsLocation::Pid(pid) => Some(PathBuf::from(format!("/proc/{pid}/ns/net"))),
-        }
+        vnet_backend_netlink::lifecycle::ns_file(&self.map, ns).ok()
     }
 }
 
 /// The exit code a backend error ends with: verification differences are drift (3),
-/// a namespace the map cannot place is the caller's input (1), the rest is the system
+/// a namespace the map cannot place or an unknown container is the caller's input (1),
+/// a container on a node it may not run on a usage error (2), the rest is the system
 /// refusing or failing (4).
 pub fn backend_failure(e: vnet_backend_netlink::Error) -> Failure {
     let exit = match e.kind() {
         ErrorKind::Verify => Exit::Drift,
         ErrorKind::Usage => Exit::Invalid,
+        ErrorKind::WrongNode => Exit::Usage,
         ErrorKind::Permission
         | ErrorKind::Conflict
         | ErrorKind::Kernel
         | ErrorKind::Inconsistent
+        | ErrorKind::NotReady
         | ErrorKind::Injected => Exit::System,
     };
     Failure {
         exit,
         error: Some(e.into()),
     }
+}
+
+/// The container named `name`, or invalid input (exit 1).
+pub fn container<'a>(t: &'a ValidTopology, name: &str) -> Result<&'a Container, Failure> {
+    vnet_backend_netlink::lifecycle::container(t, name).map_err(backend_failure)
+}
+
+/// The topology with `ct` on `node`: an unknown container is invalid input (1), a node
+/// it may not run on a usage error (2).
+pub fn placed(t: &ValidTopology, ct: &str, node: &str) -> Result<ValidTopology, Failure> {
+    t.placed(ct, node).map_err(|e| backend_failure(e.into()))
 }
 
 #[cfg(test)]

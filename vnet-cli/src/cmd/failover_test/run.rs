@@ -18,7 +18,7 @@ use vnet_core::plan::Name;
 
 use vnet_core::plan::NsRef;
 
-use super::super::{apply, ct};
+use super::super::apply;
 use super::announcer;
 use super::case::{Case, FailMode, Observer};
 use super::failure::{self, Ghosts};
@@ -29,7 +29,9 @@ use super::scenario::Scenario;
 use super::uplink::NodeCopies;
 use crate::cli::Output;
 use crate::exit::{Exit, Failure};
+use crate::sandbox::container;
 use crate::sandbox::Resolved;
+use vnet_core::lifecycle::is_gateway;
 
 /// How long replies must be steady before the failure and after the move, and how
 /// long after the failure the run gives up waiting for them.
@@ -305,8 +307,7 @@ fn fail_and_move<'scope, 'env>(
     for (k, wave) in waves.iter().enumerate() {
         start_ms.extend(mover::execute(target, wave)?);
         let gateways = wave.first().is_some_and(|p| {
-            ct::container(&copies.failover, &p.name)
-                .is_ok_and(|c| ct::is_gateway(&copies.failover, c))
+            container(&copies.failover, &p.name).is_ok_and(|c| is_gateway(&copies.failover, c))
         });
         if gateways && k + 1 < waves.len() {
             // Gateway first: the gateway is up before its leaves long enough for the
@@ -319,7 +320,7 @@ fn fail_and_move<'scope, 'env>(
     if !s.schedule.is_empty() {
         let mut moved = Vec::new();
         for name in &s.order {
-            let c = ct::container(&copies.failover, name)?;
+            let c = container(&copies.failover, name)?;
             moved.extend(announcer::interfaces(
                 &copies.failover,
                 target,
