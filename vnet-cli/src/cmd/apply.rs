@@ -10,8 +10,11 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use vnet_backend_netlink::ApplyOptions;
-use vnet_backend_shell::{exec, iproute2};
+use vnet_backend_netlink::{ApplyOptions, Error as BackendError};
+use vnet_backend_shell::exec::{self, CommandsError};
+use vnet_backend_shell::iproute2;
+use vnet_core::lifecycle::converge::Unverified;
+use vnet_core::lifecycle::{converge, ConvergeError};
 use vnet_core::plan::{self, listing, Action, Plan};
 use vnet_core::ValidTopology;
 
@@ -214,7 +217,8 @@ pub fn apply_netlink(
 
 /// Applies with the shell backend: the same repair plan, run as iproute2 commands one
 /// by one (undone on failure), then verified by observing over netlink (undone when
-/// that fails).
+/// that fails): vnet-core's apply -> verify -> undo loop ([`converge`]), as the netlink
+/// backend runs it.
 fn apply_shell(t: &ValidTopology, target: &Resolved, output: Output) -> Result<Summary, Failure> {
     let start = Instant::now();
     let backend = target.backend();
@@ -225,33 +229,14 @@ fn apply_shell(t: &ValidTopology, target: &Resolved, output: Output) -> Result<S
         plan.len(),
         format!("running {} steps' commands", plan.len()),
     );
-    let result = exec::execute(&steps, None);
+    let observe = || backend.check(t, &target.scope);
+    let settle = ApplyOptions::default().settle;
+    let result = converge(
+        &mut exec::Commands::new(&steps, None, observe, settle),
+        &plan,
+    );
     progress.finish();
-    let run = result.map_err(Failure::system)?;
-    if let Err(mut failure) = verify_settled(&backend, t, target) {
-        // Undone like a failed step, so the system is as it was (the netlink backend
-        // does the same: `Error::NotVerified`).
-        let rollback = exec::undo(&steps, None);
-        let error = failure
-            .error
-            .take()
-            .unwrap_or_else(|| anyhow!("verification failed"));
-        failure.error = Some(if rollback.is_empty() {
-            error.context(format!(
-                "applied, but verification failed; {} applied steps undone",
-                steps.len()
-            ))
-        } else {
-            failure.exit = Exit::System;
-            let failed: Vec<String> = rollback.iter().map(ToString::to_string).collect();
-            error.context(format!(
-                "applied, but verification failed; undoing the {} applied steps failed too: {}",
-                steps.len(),
-                failed.join("; ")
-            ))
-        });
-        return Err(failure);
-    }
+    let run = result.map_err(|e| shell_failure(e, steps.len()))?;
     let mut summary = Summary::new(t, "shell", &plan, start.elapsed());
     summary.commands = Some(run.commands);
     summary.mutating_requests = run.commands as u64;
@@ -259,29 +244,49 @@ fn apply_shell(t: &ValidTopology, target: &Resolved, output: Output) -> Result<S
     Ok(summary)
 }
 
-/// Observes until the kernel matches `t` (at most the backend's settle time: some
-/// kernel work finishes asynchronously); the remaining differences are drift (exit 3).
-fn verify_settled(
-    backend: &vnet_backend_netlink::Backend,
-    t: &ValidTopology,
-    target: &Resolved,
-) -> Result<(), Failure> {
-    let deadline = Instant::now() + ApplyOptions::default().settle;
-    loop {
-        let diffs = backend.check(t, &target.scope).map_err(backend_failure)?;
-        if diffs.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            let list: Vec<String> = diffs.iter().map(ToString::to_string).collect();
-            return Err(Failure {
+/// The exit and message of a failed shell apply: a failing command is the system's
+/// (4); differences left after settling are drift (3), and an undo that failed too
+/// leaves the system in between (4).
+fn shell_failure(e: ConvergeError<CommandsError<BackendError>>, applied: usize) -> Failure {
+    let cause = |e: CommandsError<BackendError>| match e {
+        CommandsError::Shell(e) => Failure::system(e),
+        CommandsError::Undo(f) => Failure::system(anyhow!("{f}")),
+        CommandsError::Observe(e) => backend_failure(e),
+    };
+    let (why, rollback) = match e {
+        ConvergeError::Execute(e) => return cause(e),
+        ConvergeError::NotVerified {
+            cause, rollback, ..
+        } => (cause, rollback),
+    };
+    let mut failure = match why {
+        Unverified::Differs(found) => {
+            let list: Vec<String> = found.iter().map(ToString::to_string).collect();
+            Failure {
                 exit: Exit::Drift,
                 error: Some(anyhow!(
                     "after apply the system differs from the topology: {}",
                     list.join("; ")
                 )),
-            });
+            }
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        Unverified::Observe(e) => cause(e),
+    };
+    let error = failure
+        .error
+        .take()
+        .unwrap_or_else(|| anyhow!("verification failed"));
+    failure.error = Some(if rollback.is_empty() {
+        error.context(format!(
+            "applied, but verification failed; {applied} applied steps undone"
+        ))
+    } else {
+        failure.exit = Exit::System;
+        let failed: Vec<String> = rollback.into_iter().map(|e| cause(e).to_string()).collect();
+        error.context(format!(
+            "applied, but verification failed; undoing the {applied} applied steps failed too: {}",
+            failed.join("; ")
+        ))
+    });
+    failure
 }

@@ -57,3 +57,48 @@ pub fn leaves_first<'a, S: AsRef<str>>(
         .map(|(_, _, n)| n)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::tests::seed;
+
+    fn ct<'a>(t: &'a ValidTopology, name: &str) -> &'a Container {
+        t.topology().ct_by_name(name).unwrap()
+    }
+
+    #[test]
+    fn the_router_is_a_gateway_and_starts_after_its_leaves() {
+        let t = seed();
+        assert!(is_gateway(&t, ct(&t, "router")));
+        assert!(!is_gateway(&t, ct(&t, "mail")));
+        let names = ["router", "mail", "dbms", "mail"];
+        assert_eq!(
+            leaves_first(&t, &names).unwrap(),
+            ["mail", "dbms", "router"]
+        );
+        assert!(matches!(
+            leaves_first(&t, &["nosuch"]),
+            Err(PlacementError::NoContainer { .. })
+        ));
+    }
+
+    #[test]
+    fn a_subnet_gateway_is_a_gateway_without_routes_through_it() {
+        let route = "[[ct.route]]\nto = \"192.168.0.0/16\"\nvia = \"192.168.199.1\"\n";
+        let seed = include_str!("../../../examples/seed.toml");
+        assert!(seed.contains(route));
+        let parse = |text: &str| {
+            crate::Document::parse(text, crate::Format::Toml)
+                .unwrap()
+                .validate()
+                .unwrap()
+        };
+        let no_routes = seed.replace(route, "");
+        let t = parse(&no_routes);
+        assert!(t.topology().ct.iter().all(|c| c.route.is_empty()));
+        assert!(is_gateway(&t, ct(&t, "router")));
+        let t = parse(&no_routes.replace("gateway = \"192.168.199.1\"\n", ""));
+        assert!(!is_gateway(&t, ct(&t, "router")));
+    }
+}

@@ -28,3 +28,15 @@ pub use mismatch::{Field, Mismatch, Object};
 pub use state::State;
 pub use steps::{concerns, node_shared, own_mismatch, start_plan};
 pub use whereabouts::Whereabouts;
+
+#[cfg(test)]
+mod tests {
+    /// The article's network (`examples/seed.toml`).
+    pub fn seed() -> crate::ValidTopology {
+        let text = include_str!("../../../examples/seed.toml");
+        crate::Document::parse(text, crate::Format::Toml)
+            .unwrap()
+            .validate()
+            .unwrap()
+    }
+}

@@ -64,3 +64,53 @@ pub fn own_mismatch(objects: &CtObjects, m: &Mismatch) -> bool {
         .link()
         .is_some_and(|link| objects.has_link(&m.ns, link))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::tests::seed;
+    use crate::plan::compile;
+
+    #[test]
+    fn on_a_node_the_shared_steps_are_its_bridges_not_other_containers_cables() {
+        let t = seed();
+        let scope = Scope::Node("m1".into());
+        let plan = compile(&t, &scope);
+        let shared: Vec<&Action> = plan
+            .actions()
+            .filter(|a| node_shared(&t, "m1", &scope, a))
+            .collect();
+        assert!(shared.iter().any(|a| matches!(a,
+            Action::CreateLink { spec, .. } if spec.name() == "br0")));
+        for a in &shared {
+            assert_eq!(a.ns(), Some(&NsRef::Node("m1".into())), "{a:?}");
+            for cable in ["veth1", "veth2", "veth3", "eth1"] {
+                assert_ne!(a.link(), Some(cable), "{a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_containers_steps_are_its_namespace_and_its_cables_only() {
+        let t = seed();
+        let on_m2 = t.placed("mail", "m2").unwrap();
+        let plan = compile(&on_m2, &Scope::Sandbox);
+        let mine = start_plan(&on_m2, &plan, "mail", "m2", &Scope::Sandbox);
+        assert!(!mine.is_empty());
+        for a in mine.actions() {
+            let ns = a.ns().unwrap();
+            assert!(
+                *ns == NsRef::Ct("mail".into()) || *ns == NsRef::Node("m2".into()),
+                "{a:?}"
+            );
+        }
+        assert!(mine.actions().any(|a| matches!(a,
+            Action::CreateLink { ns, spec } if *ns == NsRef::Node("m2".into()) && spec.name() == "veth2")));
+        assert!(mine.actions().any(
+            |a| matches!(a, Action::CreateNamespace { ns } if *ns == NsRef::Ct("mail".into()))
+        ));
+        // Nothing of the other containers, the bridges or the LANs.
+        assert!(!mine.actions().any(|a| a.link() == Some("veth3")));
+        assert!(!mine.actions().any(|a| a.link() == Some("br0")));
+    }
+}

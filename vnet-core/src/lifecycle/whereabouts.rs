@@ -128,3 +128,39 @@ fn links_inside(t: &ValidTopology, ct: &Container, observed: &ObservedState) -> 
                 .any(|(name, l)| name != "lo" && l.owner.as_deref() == Some(t.name()))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::tests::seed;
+
+    #[test]
+    fn on_a_node_a_resting_nic_is_not_a_cable() {
+        let t = seed();
+        let router = t.topology().ct_by_name("router").unwrap();
+        let up = crate::plan::expected_state(&t, &Scope::Node("m1".into()));
+        let now = Whereabouts::on_node(&t, router, &up, "m1");
+        assert!(now.ns_exists && now.links_inside, "{now:?}");
+        assert_eq!(now.node.as_deref(), Some("m1"));
+        // Stopped: the veth pair gone, the NIC back in the node's namespace (marked).
+        let mut stopped = up.clone();
+        let nic = stopped.namespaces[&NsRef::Ct("router".into())].links["eth1"].clone();
+        let node = stopped
+            .namespaces
+            .get_mut(&NsRef::Node("m1".into()))
+            .unwrap();
+        node.links.remove("veth1");
+        node.links.insert("eth1".into(), nic);
+        let inside = stopped
+            .namespaces
+            .get_mut(&NsRef::Ct("router".into()))
+            .unwrap();
+        inside.links.retain(|name, _| name == "lo");
+        let now = Whereabouts::on_node(&t, router, &stopped, "m1");
+        assert!(now.ns_exists && !now.links_inside, "{now:?}");
+        assert_eq!(now.node, None, "a NIC resting on the node is no cable");
+        assert!(now.stopped());
+        // The sandbox's rule would count it: that is why the node has its own.
+        assert!(Whereabouts::in_sandbox(&t, router, &stopped).node.is_some());
+    }
+}
