@@ -24,6 +24,7 @@ pub mod lock;
 pub mod progress;
 pub mod report;
 pub mod sandbox;
+pub mod verbs;
 
 use clap::Parser;
 

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use vnet_core::ValidTopology;
 
 use crate::cli::{Global, Output};
-use crate::cmd::{apply, destroy, show, verify};
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
 use crate::sandbox::{Resolved, Target, DEFAULT_PREFIX};
+use crate::verbs::{apply, destroy, show, verify};
 
 /// The topology the demo builds when none is given.
 pub const DEFAULT_FILE: &str = "examples/seed.toml";

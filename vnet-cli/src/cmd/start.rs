@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use vnet_backend_netlink::{Backend, StartOptions};
 use vnet_core::lifecycle::leaves_first;
 
-use super::ct::{self, Where};
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
 use crate::sandbox::backend_failure;
+use crate::sandbox::{split_words, Where};
 
 /// Arguments of `vnet start`.
 #[derive(Debug, clap::Args)]
@@ -47,7 +47,7 @@ pub struct Args {
 
 /// Starts the containers in leaves-first order; exit 0 when every one is up and clean.
 pub fn run(args: &Args, global: &Global) -> Outcome {
-    let (cts, file) = ct::split_words(&args.words)?;
+    let (cts, file) = split_words(&args.words)?;
     let loaded = input::load_valid(Path::new(file), global)?;
     let t = &loaded.valid;
     let target = args.target.resolve(t, Some(&args.node))?;

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 
 use vnet_core::lifecycle::State;
 
-use super::ct::Where;
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
 use crate::sandbox::backend_failure;
+use crate::sandbox::Where;
 
 /// Arguments of `vnet status`.
 #[derive(Debug, clap::Args)]

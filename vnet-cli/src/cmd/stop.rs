@@ -9,11 +9,11 @@ use std::time::Instant;
 
 use vnet_backend_netlink::lifecycle::container;
 
-use super::ct::{self, Where};
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
 use crate::sandbox::backend_failure;
+use crate::sandbox::{split_words, Where};
 
 /// Arguments of `vnet stop`.
 #[derive(Debug, clap::Args)]
@@ -33,7 +33,7 @@ pub struct Args {
 
 /// Stops each container; exit 0 also when none was running.
 pub fn run(args: &Args, global: &Global) -> Outcome {
-    let (cts, file) = ct::split_words(&args.words)?;
+    let (cts, file) = split_words(&args.words)?;
     let loaded = input::load_valid(Path::new(file), global)?;
     let t = &loaded.valid;
     let target = args.target.resolve(t, args.node.as_deref())?;

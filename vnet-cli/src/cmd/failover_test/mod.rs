@@ -39,11 +39,11 @@ use vnet_core::plan::Name;
 use vnet_core::plan::NsRef;
 use vnet_core::ValidTopology;
 
-use super::destroy;
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
 use crate::sandbox::{parse_prefix, Resolved, Target, DEFAULT_PREFIX};
+use crate::verbs::destroy;
 use case::{Case, FailMode, Observer, UplinkMac};
 use run::{RunReport, Timing};
 use scenario::Scenario;

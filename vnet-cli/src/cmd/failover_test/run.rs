@@ -18,7 +18,6 @@ use vnet_core::plan::Name;
 
 use vnet_core::plan::NsRef;
 
-use super::super::apply;
 use super::announcer;
 use super::case::{Case, FailMode, Observer};
 use super::failure::{self, Ghosts};
@@ -31,6 +30,7 @@ use crate::cli::Output;
 use crate::exit::{Exit, Failure};
 use crate::sandbox::container;
 use crate::sandbox::Resolved;
+use crate::verbs::apply;
 use vnet_core::lifecycle::is_gateway;
 
 /// How long replies must be steady before the failure and after the move, and how
