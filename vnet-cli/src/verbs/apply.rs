@@ -135,7 +135,7 @@ pub fn apply_netlink(
 
 /// Applies with the shell backend: the same repair plan, run as iproute2 commands one
 /// by one (undone on failure), then verified by observing over netlink (undone when
-/// that fails): vnet-core's apply -> verify -> undo loop ([`converge`]), as the netlink
+/// that fails): vnet-core's apply -> verify -> undo loop ([`converge()`]), as the netlink
 /// backend runs it.
 pub fn apply_shell(
     t: &ValidTopology,

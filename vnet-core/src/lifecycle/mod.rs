@@ -12,7 +12,7 @@
 //!   the sandbox or on a real node.
 //! - [`state`]: up / stopped / broken ([`State`]) from where it is and its differences.
 //! - [`mismatch`]: one typed difference between desired and found ([`Mismatch`]).
-//! - [`converge`]: apply, verify, undo on failure: the one loop every executor runs
+//! - [`mod@converge`]: apply, verify, undo on failure: the one loop every executor runs
 //!   ([`Executor`], [`converge()`]).
 
 pub mod converge;
