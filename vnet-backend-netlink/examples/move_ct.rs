@@ -1,13 +1,11 @@
-//! Moves container `mail` of the seed topology (`examples/seed.toml`) from node m1 to
-//! node m2 through the library alone: apply the topology in the sandbox, start `mail`
-//! and its gateway `router` on m2 (leaves first; a start stops a container on m1 first,
-//! and m1's and m2's `br0` are not joined), probe mail from the router, stop mail, and
-//! destroy everything.
+//! Moves container `mail` of the seed topology from node m1 to m2 through the library
+//! alone: apply the seed in the sandbox, start `mail` and its gateway `router` on m2
+//! (leaves first; a start stops a container on m1 first; m1's and m2's `br0` are not
+//! joined), probe mail from the router, stop mail, destroy everything.
 //!
-//! Run as root: `cargo run -p vnet-backend-netlink --example move_ct`. It never works in
-//! the machine's own namespaces: it re-executes itself under `unshare --net --mount
-//! --propagation private` with a private tmpfs on `/run/netns`, so everything it builds
-//! vanishes with it.
+//! Run as root: `cargo run -p vnet-backend-netlink --example move_ct`. It re-executes
+//! itself under `unshare --net --mount --propagation private` with a private tmpfs on
+//! `/run/netns`: nothing it builds is visible outside, and all of it vanishes with it.
 
 use std::error::Error;
 use std::process::{exit, Command};
@@ -57,8 +55,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
 /// Builds the seed, moves `mail` (and its router) to m2, probes it there, stops it.
 fn move_mail(backend: &Backend, t: &ValidTopology) -> Result<(), Box<dyn Error>> {
-    let applied = backend.apply(t, &backend.scope(), &ApplyOptions::default())?;
-    println!("built the seed: {} steps", applied.plan.len());
+    backend.apply(t, &backend.scope(), &ApplyOptions::default())?;
     for ct in leaves_first(t, &["router", "mail"])? {
         let started = backend.start(t, ct, "m2", &StartOptions::default())?;
         println!("{}", started.line());

@@ -288,10 +288,11 @@ fn not_verified(e: ConvergeError<Error>, nothing_applied: bool) -> Error {
             rollback,
         } => {
             let source = match cause {
-                Unverified::Differs(found) => match found.into_iter().next() {
-                    Some(first) => Error::from(first),
-                    None => Error::Many(Vec::new()),
-                },
+                // `converge` reports differences only when there are some.
+                Unverified::Differs(found) => found
+                    .into_iter()
+                    .next()
+                    .map_or_else(|| Error::Many(Vec::new()), Error::from),
                 Unverified::Observe(e) => e,
             };
             if nothing_applied && rollback.is_empty() {
