@@ -7,6 +7,10 @@ use vnet_core::observed::ObservedState;
 use vnet_core::plan::{self, NsRef, Plan, Scope};
 use vnet_core::ValidTopology;
 
+use vnet_core::lifecycle::converge::Unverified;
+use vnet_core::lifecycle::{converge, ConvergeError, Executor};
+
+use crate::applying::{self, Applying};
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::netlink::RequestCounter;
@@ -77,6 +81,9 @@ pub struct ApplyReport {
 pub struct Backend {
     map: NamespaceMap,
     counter: RequestCounter,
+    /// The real node this machine is (see [`crate::Site::Node`]); `None`: the sandbox,
+    /// or a map of the caller's own.
+    here: Option<String>,
 }
 
 impl Backend {
@@ -85,7 +92,19 @@ impl Backend {
         Backend {
             map,
             counter: RequestCounter::new(),
+            here: None,
         }
+    }
+
+    /// The same backend, knowing that this machine is real node `node`.
+    pub fn here_is(mut self, node: &str) -> Self {
+        self.here = Some(node.to_string());
+        self
+    }
+
+    /// The real node this machine is, when the backend was made for one.
+    pub fn here(&self) -> Option<&str> {
+        self.here.as_deref()
     }
 
     /// The namespace map.
@@ -140,11 +159,7 @@ impl Backend {
         topology: &str,
         expected: &ObservedState,
     ) -> Result<ObservedState> {
-        let namespaces: Vec<NsRef> = expected.namespaces.keys().cloned().collect();
-        let mut observed = observe::observe(session, &namespaces)?;
-        observed.adopt_unmarked_links(topology, expected);
-        verify::normalize_routes(expected, &mut observed);
-        Ok(observed)
+        applying::observe_in(session, topology, expected)
     }
 
     /// The plan that would repair the kernel to `t` (observe, then
@@ -183,7 +198,23 @@ impl Backend {
         preflight::check_foreign_links(t.name(), &expected, &observed)?;
         preflight::check_devices_present(&plan, &observed)?;
         let start = Instant::now();
-        let done = exec::execute(&mut session, &plan, options.fail_at)?;
+        let mut applying = Applying {
+            session: &mut session,
+            topology: t.name(),
+            expected: &expected,
+            unchanged: Some(observed),
+            fail_at: options.fail_at,
+            before_verify: options.before_verify,
+            settle: options.settle,
+            deadline: None,
+        };
+        let done = if options.verify {
+            // An apply that cannot be verified is undone, like one that fails half-way:
+            // the system is left as it was (nmstate's checkpoint rollback does the same).
+            converge(&mut applying, &plan).map_err(|e| not_verified(e, plan.is_empty()))?
+        } else {
+            applying.execute(&plan)?
+        };
         let exec = ExecReport {
             steps: plan.len(),
             applied: done.applied.len(),
@@ -191,62 +222,12 @@ impl Backend {
             elapsed: start.elapsed(),
             stages: done.stages,
         };
-        if options.verify {
-            if plan.is_empty() {
-                // Nothing was changed since `observed` was read: compare it instead of
-                // observing every namespace a second time (half the cost of a no-op apply).
-                if let Some(first) = verify::compare(t.name(), &expected, &observed)
-                    .into_iter()
-                    .next()
-                {
-                    return Err(Error::from(first));
-                }
-            } else {
-                if let Some(meddle) = options.before_verify {
-                    meddle();
-                }
-                // An apply that cannot be verified is undone, like one that fails half-way:
-                // the system is left as it was (nmstate's checkpoint rollback does the same).
-                if let Err(e) = self.verify_in(&mut session, t.name(), &expected, options.settle) {
-                    return Err(Error::NotVerified {
-                        undone: done.applied.len(),
-                        rollback: exec::undo_applied(&mut session, &plan, &done.applied),
-                        source: Box::new(e),
-                    });
-                }
-            }
-        }
         Ok(ApplyReport {
             plan,
             exec,
             mutating_requests: self.counter.mutating() - before,
             verified: options.verify,
         })
-    }
-
-    /// Observes until the kernel matches `t`, for at most `settle` (the kernel finishes
-    /// some work asynchronously: a deleted namespace's veth peers vanish a little
-    /// later); then the first difference is the error.
-    fn verify_in(
-        &self,
-        session: &mut Session<'_>,
-        topology: &str,
-        expected: &ObservedState,
-        settle: Duration,
-    ) -> Result<()> {
-        let deadline = Instant::now() + settle;
-        loop {
-            session.all_links_changed();
-            let observed = self.observe_in(session, topology, expected)?;
-            let mut diffs = verify::compare(topology, expected, &observed);
-            if diffs.is_empty() {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::from(diffs.remove(0)));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     /// Removes everything `t` built in `scope` ([`plan::teardown`]). Idempotent: parts
@@ -303,6 +284,37 @@ impl Backend {
 /// removes the empty file.
 fn debris(map: &NamespaceMap, action: &plan::Action) -> bool {
     matches!(action, plan::Action::DeleteNamespace { ns } if map.is_debris(ns))
+}
+
+/// The backend's error for a failed [`converge()`]: a step's own error, or
+/// [`Error::NotVerified`] naming the first difference (an empty plan changed nothing,
+/// so there the first difference is the error itself).
+fn not_verified(e: ConvergeError<Error>, nothing_applied: bool) -> Error {
+    match e {
+        ConvergeError::Execute(e) => e,
+        ConvergeError::NotVerified {
+            undone,
+            cause,
+            rollback,
+        } => {
+            let source = match cause {
+                // `converge` reports differences only when there are some.
+                Unverified::Differs(found) => found
+                    .into_iter()
+                    .next()
+                    .map_or_else(|| Error::Many(Vec::new()), Error::from),
+                Unverified::Observe(e) => e,
+            };
+            if nothing_applied && rollback.is_empty() {
+                return source;
+            }
+            Error::NotVerified {
+                undone,
+                rollback,
+                source: Box::new(source),
+            }
+        }
+    }
 }
 
 /// Whether a teardown action still has something to remove in `observed`.

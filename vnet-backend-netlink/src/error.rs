@@ -4,6 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use vnet_core::lifecycle::Mismatch;
 use vnet_core::plan::NsRef;
 
 /// Everything that can go wrong while talking to the kernel, planning or verifying.
@@ -159,7 +160,7 @@ pub enum Error {
     /// After apply, the kernel differs from what the topology says (the first
     /// difference; see [`crate::verify::compare`] for all).
     #[error("after apply, {0}")]
-    Mismatch(Box<crate::verify::Mismatch>),
+    Mismatch(Box<Mismatch>),
     /// A file where a network namespace should be that is none, and not the debris of
     /// an interrupted run either (an empty file under a sandbox name, which vnet
     /// removes: `ns::named::is_debris`): a file with content, or any file in a place an
@@ -180,13 +181,14 @@ pub enum Error {
     /// `rollback` says what could not be undone.
     #[error(
         "applied, but verification failed; {undone} applied steps undone{}",
-        rollback.as_ref().map(|r| format!(", except: {r}")).unwrap_or_default()
+        if rollback.is_empty() { String::new() } else { format!(", except: {}", list(rollback)) }
     )]
     NotVerified {
         /// How many steps were undone.
         undone: usize,
-        /// The rollback's errors, when undoing failed too: the system is in between.
-        rollback: Option<String>,
+        /// The rollback's errors (empty: undone cleanly); when there are some, the
+        /// system is in between.
+        rollback: Vec<Error>,
         /// What verification found (usually an [`Error::Mismatch`]).
         #[source]
         source: Box<Error>,
@@ -206,14 +208,17 @@ pub enum Error {
     },
     /// A step failed and undoing the applied prefix failed too: the system is in
     /// between.
-    #[error("step {index} ({action}) failed and the rollback failed too: {rollback}")]
+    #[error(
+        "step {index} ({action}) failed and the rollback failed too: {}",
+        list(rollback)
+    )]
     RollbackFailed {
         /// The failing step's index.
         index: usize,
         /// The failing action, as text.
         action: String,
-        /// The rollback's errors.
-        rollback: String,
+        /// The rollback's errors (at least one).
+        rollback: Vec<Error>,
         /// The original failure.
         #[source]
         source: Box<Error>,
@@ -243,6 +248,63 @@ pub enum Error {
         /// How long vnet waited.
         waited: std::time::Duration,
     },
+    /// The topology has no such container, or it may not run on that node.
+    #[error(transparent)]
+    Placement(#[from] vnet_core::PlacementError),
+    /// This machine is real node `here`: containers of another node are not its to
+    /// start.
+    #[error("this host is node {here}: it cannot start containers on node {node}")]
+    OtherNode {
+        /// The node this machine is.
+        here: String,
+        /// The node asked for.
+        node: String,
+    },
+    /// A container is to start on a sandbox node that has not been built.
+    #[error("node {node} is not there: apply the topology first (vnet apply FILE --sandbox)")]
+    NodeAbsent {
+        /// The node.
+        node: String,
+    },
+    /// On a real node a container's runtime makes its namespace; it is not there.
+    #[error(
+        "container {ct} has no network namespace {path}: start the container first and \
+         name its namespace (ip netns attach {ct} PID, or ip netns add {ct})",
+        path = .path.display()
+    )]
+    NoCtNamespace {
+        /// The container.
+        ct: String,
+        /// Where its namespace should be.
+        path: PathBuf,
+    },
+    /// A container's namespace in the sandbox that vnet did not make: left alone.
+    #[error("namespace {name} exists but was not made by topology {topology}: left alone")]
+    NotOurNamespace {
+        /// The namespace's name.
+        name: String,
+        /// The topology.
+        topology: String,
+    },
+    /// A stopped container's host ends did not vanish in time.
+    #[error("container {ct} stopped, but its host ends are still on node {node}")]
+    HostEndsLeft {
+        /// The container.
+        ct: String,
+        /// The node that still holds them.
+        node: String,
+    },
+    /// A started container's own objects still differ from the topology.
+    #[error(
+        "after start, container {ct} differs from the topology: {}",
+        mismatches(found)
+    )]
+    CtDrift {
+        /// The container.
+        ct: String,
+        /// Its differences.
+        found: Vec<Mismatch>,
+    },
     /// Several independent steps (teardown) failed.
     #[error("{} errors, first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
     Many(Vec<Error>),
@@ -265,8 +327,13 @@ pub enum ErrorKind {
     Verify,
     /// A fault injected by a test.
     Injected,
-    /// Anything else (a namespace missing from the map, an unsupported action).
+    /// Anything else (a namespace missing from the map, an unsupported action, a
+    /// container the topology does not have).
     Usage,
+    /// A container asked for on a node it may not run on, or not on this machine's.
+    WrongNode,
+    /// What a container's start needs is not there yet (its node, its namespace).
+    NotReady,
 }
 
 impl Error {
@@ -290,11 +357,9 @@ impl Error {
             | Error::WorkerPanicked { .. }
             | Error::Announce { .. }
             | Error::PortNotForwarding { .. } => ErrorKind::Kernel,
-            Error::RollbackFailed { .. }
-            | Error::NotVerified {
-                rollback: Some(_), ..
-            } => ErrorKind::Inconsistent,
-            Error::NotVerified { rollback: None, .. } => ErrorKind::Verify,
+            Error::RollbackFailed { .. } => ErrorKind::Inconsistent,
+            Error::NotVerified { rollback, .. } if !rollback.is_empty() => ErrorKind::Inconsistent,
+            Error::NotVerified { .. } => ErrorKind::Verify,
             Error::Mismatch(_) => ErrorKind::Verify,
             Error::Injected { .. } => ErrorKind::Injected,
             Error::RolledBack { source, .. } => match source.kind() {
@@ -310,6 +375,12 @@ impl Error {
                 }
             }
             Error::Unmapped { .. } | Error::Unsupported { .. } => ErrorKind::Usage,
+            Error::Placement(vnet_core::PlacementError::NoContainer { .. }) => ErrorKind::Usage,
+            Error::Placement(_) | Error::OtherNode { .. } => ErrorKind::WrongNode,
+            Error::NodeAbsent { .. } | Error::NoCtNamespace { .. } => ErrorKind::NotReady,
+            Error::NotOurNamespace { .. } => ErrorKind::Conflict,
+            Error::HostEndsLeft { .. } => ErrorKind::Kernel,
+            Error::CtDrift { .. } => ErrorKind::Verify,
         }
     }
 
@@ -348,6 +419,30 @@ impl Error {
             _ => None,
         }
     }
+}
+
+impl From<Mismatch> for Error {
+    fn from(m: Mismatch) -> Error {
+        Error::Mismatch(Box::new(m))
+    }
+}
+
+/// Several errors as one line, `; ` between them.
+fn list(errors: &[Error]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Differences as one line, `; ` between them.
+fn mismatches(found: &[Mismatch]) -> String {
+    found
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Shorthand for this crate's results.

@@ -68,19 +68,21 @@ pub(crate) fn execute(
         if let Some((index, error)) = failure {
             let action = describe(&plan.steps[index].action);
             let undone = applied.len();
-            return Err(match undo_applied(session, plan, &applied) {
-                None => Error::RolledBack {
+            let rollback = undo_applied(session, plan, &applied);
+            return Err(if rollback.is_empty() {
+                Error::RolledBack {
                     index,
                     action,
                     undone,
                     source: Box::new(error),
-                },
-                Some(rollback) => Error::RollbackFailed {
+                }
+            } else {
+                Error::RollbackFailed {
                     index,
                     action,
                     rollback,
                     source: Box::new(error),
-                },
+                }
             });
         }
     }
@@ -91,26 +93,18 @@ pub(crate) fn execute(
 }
 
 /// Undoes the steps of `plan` at `applied` (in the order they were applied), most
-/// recent first (see [`rollback`]); `None` when every undo succeeded, else their
-/// errors as one text.
+/// recent first (see [`rollback`]); returns every undo that failed.
 pub(crate) fn undo_applied(
     session: &mut Session<'_>,
     plan: &Plan,
     applied: &[usize],
-) -> Option<String> {
+) -> Vec<Error> {
     let undo: Vec<Action> = applied
         .iter()
         .rev()
         .map(|i| plan.steps[*i].action.clone())
         .collect();
-    let errors = rollback(session, &alias_for(&plan.topology), &undo);
-    (!errors.is_empty()).then(|| {
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
+    rollback(session, &alias_for(&plan.topology), &undo)
 }
 
 /// Undoes `done` (most recent first) one action at a time, best effort; returns the

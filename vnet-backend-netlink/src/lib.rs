@@ -12,8 +12,10 @@
 //! - [`announce`]: gratuitous ARP and unsolicited NA from inside a moved container,
 //!   after its bridge port forwards.
 //! - [`probe`]: ICMP echo sent in-process from inside namespaces, for `vnet verify`.
-//! - [`Backend`]: apply (observe, diff, execute, verify, undo on failure), destroy,
-//!   observe, diff.
+//! - [`Backend`]: apply (observe, diff, execute, verify, undo on failure: vnet-core's
+//!   [`converge`](vnet_core::lifecycle::converge())), destroy, observe, diff.
+//! - [`lifecycle`]: one container's start (build its cables, announce), stop and
+//!   status, in the sandbox or on a real node ([`Site`]).
 //!
 //! Kernel-touching code only ever runs inside namespaces: a thread enters a namespace,
 //! works there and ends; no thread of the caller changes namespace.
@@ -36,11 +38,13 @@
 //! ```
 
 pub mod announce;
+mod applying;
 mod backend;
 mod batches;
 mod error;
 mod exec;
 mod ipv6_default;
+pub mod lifecycle;
 pub mod netlink;
 pub mod ns;
 mod observe;
@@ -53,4 +57,5 @@ mod vxlan;
 
 pub use backend::{ApplyOptions, ApplyReport, Backend, ExecReport};
 pub use error::{Error, ErrorKind, Result};
+pub use lifecycle::{Announced, Cabled, Site, StartOptions, Started, Status, Stopped};
 pub use ns::{NamespaceMap, NsLocation};

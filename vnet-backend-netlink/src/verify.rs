@@ -4,40 +4,9 @@
 use std::collections::BTreeSet;
 
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedState};
-use vnet_core::plan::{NsRef, RouteSpec};
+use vnet_core::plan::RouteSpec;
 
-use crate::error::Error;
-
-/// One difference between desired and found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
-    /// Namespace.
-    pub ns: NsRef,
-    /// Object, e.g. `link eth0`, `route 10.0.0.0/8`.
-    pub object: String,
-    /// Field, e.g. `mac`.
-    pub field: String,
-    /// What the topology wants.
-    pub desired: String,
-    /// What the kernel has.
-    pub found: String,
-}
-
-impl std::fmt::Display for Mismatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}: {} is {}, expected {}",
-            self.ns, self.object, self.field, self.found, self.desired
-        )
-    }
-}
-
-impl From<Mismatch> for Error {
-    fn from(m: Mismatch) -> Error {
-        Error::Mismatch(Box::new(m))
-    }
-}
+pub use vnet_core::lifecycle::{Field, Mismatch, Object};
 
 /// Routes as observed always name their device; a desired route that names none (only
 /// a gateway) matches whatever device the kernel chose. Rewrites `observed` routes to
@@ -71,118 +40,145 @@ pub fn normalize_routes(desired: &ObservedState, observed: &mut ObservedState) {
 pub fn compare(topology: &str, desired: &ObservedState, observed: &ObservedState) -> Vec<Mismatch> {
     let mut out = Vec::new();
     for (ns, want) in &desired.namespaces {
-        let mut diff = |object: String, field: &str, desired: String, found: String| {
+        let mut diff = |object: Object, field: Field, desired: String, found: String| {
             out.push(Mismatch {
                 ns: ns.clone(),
                 object,
-                field: field.to_string(),
+                field,
                 desired,
                 found,
             })
         };
+        let yes = || "yes".to_string();
+        let no = || "no".to_string();
         let Some(have) = observed.namespaces.get(ns) else {
-            diff("namespace".into(), "exists", "yes".into(), "no".into());
+            diff(Object::Namespace, Field::Exists, yes(), no());
             continue;
         };
         if want.owner.is_some() && want.owner != have.owner {
             diff(
-                "namespace".into(),
-                "owner",
+                Object::Namespace,
+                Field::Owner,
                 show(&want.owner),
                 show(&have.owner),
             );
         }
         for (name, wl) in &want.links {
-            let object = format!("link {name}");
+            let object = Object::Link(name.clone());
             let Some(hl) = have.links.get(name) else {
-                diff(object, "exists", "yes".into(), "no".into());
+                diff(object, Field::Exists, yes(), no());
                 continue;
             };
             compare_link(wl, hl, |f, d, h| diff(object.clone(), f, d, h));
         }
         for (name, hl) in &have.links {
             if hl.owner.as_deref() == Some(topology) && !want.links.contains_key(name) {
-                diff(format!("link {name}"), "exists", "no".into(), "yes".into());
+                diff(Object::Link(name.clone()), Field::Exists, no(), yes());
             }
         }
         for r in want.routes.difference(&have.routes) {
-            diff(
-                format!("route {}", r.dst),
-                "exists",
-                format!("{r:?}"),
-                "no".into(),
-            );
+            diff(Object::Route(r.dst), Field::Exists, route(r), no());
         }
         for r in have.routes.difference(&want.routes) {
-            diff(
-                format!("route {}", r.dst),
-                "exists",
-                "no".into(),
-                format!("{r:?}"),
-            );
+            diff(Object::Route(r.dst), Field::Exists, no(), route(r));
         }
         for (key, value) in &want.sysctls {
             let found = have.sysctls.get(key);
             if found != Some(value) {
                 diff(
-                    format!("sysctl {}", key.key()),
-                    "value",
+                    Object::Sysctl(key.clone()),
+                    Field::Value,
                     value.clone(),
                     found.cloned().unwrap_or_else(|| "(absent)".into()),
                 );
             }
         }
         for r in want.nat.difference(&have.nat) {
-            diff(
-                format!("nat {} -> {}", r.source, r.out),
-                "exists",
-                "yes".into(),
-                "no".into(),
-            );
+            diff(Object::Nat(r.clone()), Field::Exists, yes(), no());
         }
         for r in have.nat.difference(&want.nat) {
-            diff(
-                format!("nat {} -> {}", r.source, r.out),
-                "exists",
-                "no".into(),
-                "yes".into(),
-            );
+            diff(Object::Nat(r.clone()), Field::Exists, no(), yes());
         }
     }
     out
 }
 
+/// A route as `ip route` shows it: `10.0.0.0/8 via 10.1.1.1 dev eth0 metric 10`.
+fn route(r: &RouteSpec) -> String {
+    let mut text = r.dst.to_string();
+    if let Some(via) = r.via {
+        text.push_str(&format!(" via {via}"));
+    }
+    if let Some(dev) = &r.dev {
+        text.push_str(&format!(" dev {dev}"));
+    }
+    if let Some(metric) = r.metric {
+        text.push_str(&format!(" metric {metric}"));
+    }
+    text
+}
+
+/// A link's kind as `ip -d link` names it, with what vnet compares of it.
+fn kind(k: &LinkKind) -> String {
+    match k {
+        LinkKind::Veth => "veth".into(),
+        LinkKind::Bridge { stp } => format!("bridge (stp {})", if *stp { "on" } else { "off" }),
+        LinkKind::Vlan { parent, id } => match parent {
+            Some(p) => format!("vlan {id} on {p}"),
+            None => format!("vlan {id}"),
+        },
+        LinkKind::Vxlan {
+            vni,
+            local,
+            port,
+            dev,
+            remotes,
+        } => {
+            let mut text = format!("vxlan {vni} dstport {port}");
+            if let Some(local) = local {
+                text.push_str(&format!(" local {local}"));
+            }
+            if let Some(dev) = dev {
+                text.push_str(&format!(" dev {dev}"));
+            }
+            for r in remotes {
+                text.push_str(&format!(" remote {r}"));
+            }
+            text
+        }
+        LinkKind::Loopback => "loopback".into(),
+        LinkKind::Other { kind } if kind.is_empty() => "hardware".into(),
+        LinkKind::Other { kind } => kind.clone(),
+    }
+}
+
 fn compare_link(
     want: &ObservedLink,
     have: &ObservedLink,
-    mut diff: impl FnMut(&str, String, String),
+    mut diff: impl FnMut(Field, String, String),
 ) {
     // A NIC vnet passes in but does not create is expected as "hardware" (no kind);
     // whatever the machine's NIC really is (a bond, a veth stand-in) is fine.
     let any_kind = matches!(&want.kind, LinkKind::Other { kind } if kind.is_empty());
     if want.kind != have.kind && !any_kind {
-        diff(
-            "kind",
-            format!("{:?}", want.kind),
-            format!("{:?}", have.kind),
-        );
+        diff(Field::Kind, kind(&want.kind), kind(&have.kind));
     }
     // A link whose desired MAC is unknown (a real NIC) keeps the one it has; lo has none.
     if (want.mac.is_some() || want.kind == LinkKind::Loopback) && want.mac != have.mac {
-        diff("mac", show(&want.mac), show(&have.mac));
+        diff(Field::Mac, show(&want.mac), show(&have.mac));
     }
     // Expected 0: the machine's MTU (a real NIC without `mtu`), whatever it is.
     if want.mtu != 0 && want.mtu != have.mtu {
-        diff("mtu", want.mtu.to_string(), have.mtu.to_string());
+        diff(Field::Mtu, want.mtu.to_string(), have.mtu.to_string());
     }
     if want.up != have.up {
-        diff("up", want.up.to_string(), have.up.to_string());
+        diff(Field::Up, want.up.to_string(), have.up.to_string());
     }
     if want.master != have.master {
-        diff("master", show(&want.master), show(&have.master));
+        diff(Field::Master, show(&want.master), show(&have.master));
     }
     if want.owner != have.owner {
-        diff("owner", show(&want.owner), show(&have.owner));
+        diff(Field::Owner, show(&want.owner), show(&have.owner));
     }
     if want.addresses != have.addresses {
         let list = |s: &BTreeSet<ipnetwork::IpNetwork>| {
@@ -191,7 +187,11 @@ fn compare_link(
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        diff("addresses", list(&want.addresses), list(&have.addresses));
+        diff(
+            Field::Addresses,
+            list(&want.addresses),
+            list(&have.addresses),
+        );
     }
 }
 
@@ -204,6 +204,7 @@ fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
 mod tests {
     use super::*;
     use vnet_core::observed::ObservedNamespace;
+    use vnet_core::plan::NsRef;
 
     fn link(mac: [u8; 6]) -> ObservedLink {
         ObservedLink {
@@ -235,8 +236,8 @@ mod tests {
             .mac = Some([0, 1, 2, 3, 4, 6].into());
         let diffs = compare("t", &want, &have);
         assert_eq!(diffs.len(), 1);
-        assert_eq!(diffs[0].object, "link eth0");
-        assert_eq!(diffs[0].field, "mac");
+        assert_eq!(diffs[0].object, Object::Link("eth0".into()));
+        assert_eq!(diffs[0].field, Field::Mac);
         assert_eq!(diffs[0].desired, "00:01:02:03:04:05");
     }
 

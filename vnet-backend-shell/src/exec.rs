@@ -8,9 +8,19 @@
 //! (a link and its ownership marks) that fails half-way is undone as a whole by its
 //! inverse. The undo runs the inverses of the applied steps in reverse order, best
 //! effort, and reports every undo command that failed.
+//!
+//! [`Commands`] is this executor as vnet-core's [`Executor`], so `vnet apply --backend
+//! shell` runs the same apply -> verify -> undo loop ([`vnet_core::lifecycle::converge()`])
+//! as the netlink backend. Observing the kernel is the caller's (this crate does not
+//! depend on the netlink backend): it passes a function that returns the differences.
 
+use std::marker::PhantomData;
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+use vnet_core::lifecycle::{Executor, Mismatch};
+use vnet_core::plan::Plan;
 
 use crate::error::{RollbackFailure, ShellError};
 use crate::iproute2::StepCommands;
@@ -114,6 +124,102 @@ pub fn undo(applied: &[StepCommands], root: Option<&Path>) -> Vec<RollbackFailur
         }
     }
     failures
+}
+
+/// A plan's commands as an [`Executor`]: `observe` returns the differences between the
+/// system and the topology (the caller observes over netlink), `settle` is how long the
+/// kernel may take to match after the last command.
+pub struct Commands<'a, O, E> {
+    steps: &'a [StepCommands],
+    root: Option<&'a Path>,
+    observe: O,
+    settle: Duration,
+    deadline: Option<Instant>,
+    error: PhantomData<E>,
+}
+
+impl<'a, O, E> Commands<'a, O, E>
+where
+    O: FnMut() -> Result<Vec<Mismatch>, E>,
+{
+    /// The executor of `steps` (a plan's [`crate::iproute2::plan_commands`]), with file
+    /// actions written under `root`.
+    pub fn new(
+        steps: &'a [StepCommands],
+        root: Option<&'a Path>,
+        observe: O,
+        settle: Duration,
+    ) -> Self {
+        Commands {
+            steps,
+            root,
+            observe,
+            settle,
+            deadline: None,
+            error: PhantomData,
+        }
+    }
+}
+
+impl<O, E> std::fmt::Debug for Commands<'_, O, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Commands")
+            .field("steps", &self.steps.len())
+            .field("root", &self.root)
+            .field("settle", &self.settle)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What went wrong in [`Commands`]: a command, an undo command, or the caller's
+/// observation.
+#[derive(Debug)]
+pub enum CommandsError<E> {
+    /// A command failed (its step's prefix was undone, see [`execute`]).
+    Shell(ShellError),
+    /// An undo command failed.
+    Undo(RollbackFailure),
+    /// Observing the system failed.
+    Observe(E),
+}
+
+impl<O, E> Executor for Commands<'_, O, E>
+where
+    O: FnMut() -> Result<Vec<Mismatch>, E>,
+{
+    type Applied = RunReport;
+    type Error = CommandsError<E>;
+
+    /// Runs the commands the executor was made with (`plan`'s, rendered by the caller).
+    fn execute(&mut self, _plan: &Plan) -> Result<RunReport, CommandsError<E>> {
+        let report = execute(self.steps, self.root).map_err(CommandsError::Shell)?;
+        self.deadline = Some(Instant::now() + self.settle);
+        Ok(report)
+    }
+
+    fn count(applied: &RunReport) -> usize {
+        applied.steps
+    }
+
+    fn differences(&mut self) -> Result<Vec<Mismatch>, CommandsError<E>> {
+        (self.observe)().map_err(CommandsError::Observe)
+    }
+
+    fn wait(&mut self) -> bool {
+        if self.deadline.is_none_or(|d| Instant::now() >= d) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        true
+    }
+
+    fn undo(&mut self, _plan: &Plan, applied: &RunReport) -> Vec<CommandsError<E>> {
+        let done = &self.steps[..applied.steps.min(self.steps.len())];
+        undo(done, self.root)
+            .into_iter()
+            .map(CommandsError::Undo)
+            .collect()
+    }
 }
 
 fn write(root: Option<&Path>, tree: &Tree) -> Result<(), Failure> {

@@ -25,6 +25,7 @@ pub mod output;
 pub mod progress;
 pub mod report;
 pub mod sandbox;
+pub mod verbs;
 
 use clap::Parser;
 

@@ -31,7 +31,6 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
-use crate::cmd::ct::this_node;
 use crate::exit::Failure;
 use crate::sandbox::Resolved;
 
@@ -82,7 +81,7 @@ pub fn take_for(wait: Duration) -> Result<Held, Failure> {
             )));
         }
         if !said {
-            eprintln!(
+            crate::errln!(
                 "waiting up to {} s for {} to finish (it holds {NETNS_DIR})",
                 wait.as_secs_f64(),
                 describe(holder(&file))
@@ -144,5 +143,5 @@ fn describe(pid: Option<u32>) -> String {
 /// `stop` of single containers, which Pacemaker runs in parallel on a node, and which
 /// `vnet failover-test` runs in its own private sandbox on purpose side by side.
 pub fn take_on_node(target: &Resolved) -> Result<Option<Held>, Failure> {
-    this_node(target).map(|_| take()).transpose()
+    target.this_node().map(|_| take()).transpose()
 }

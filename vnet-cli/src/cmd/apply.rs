@@ -5,21 +5,17 @@
 //! iproute2 commands one by one instead (the commands `vnet render` prints), then
 //! verifies through netlink observation like the default backend does.
 
-use anyhow::anyhow;
-use serde::Serialize;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vnet_backend_netlink::ApplyOptions;
-use vnet_backend_shell::{exec, iproute2};
-use vnet_core::plan::{self, listing, Action, Plan};
+use vnet_core::plan::listing;
 use vnet_core::ValidTopology;
 
 use crate::cli::{Global, Output};
-use crate::exit::{Exit, Failure, Outcome};
+use crate::exit::{Exit, Outcome};
 use crate::input;
-use crate::progress::Progress;
 use crate::sandbox::{backend_failure, Resolved, Target};
+use crate::verbs::apply::{apply_netlink, apply_shell};
 
 /// Which backend executes the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,96 +44,6 @@ pub struct Args {
     /// Which backend executes the plan.
     #[arg(long, value_enum, default_value_t = BackendKind::Netlink)]
     pub backend: BackendKind,
-}
-
-/// What an apply did, as printed (and as the JSON document).
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    /// The topology's name.
-    pub topology: String,
-    /// The backend that executed.
-    pub backend: &'static str,
-    /// Steps of the repair plan (0: nothing differed).
-    pub steps: usize,
-    /// Stages of the plan.
-    pub stages: usize,
-    /// Namespaces the plan created.
-    pub namespaces_created: usize,
-    /// Mutating netlink requests (netlink backend; the shell backend counts commands).
-    pub mutating_requests: u64,
-    /// Commands run (shell backend only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commands: Option<usize>,
-    /// Whether the result was observed and matched the topology.
-    pub verified: bool,
-    /// Wall time of the whole apply, in milliseconds.
-    pub elapsed_ms: u128,
-}
-
-impl Summary {
-    fn new(t: &ValidTopology, backend: &'static str, plan: &Plan, elapsed: Duration) -> Self {
-        Summary {
-            topology: t.name().to_string(),
-            backend,
-            steps: plan.len(),
-            stages: stages(plan),
-            namespaces_created: plan
-                .actions()
-                .filter(|a| matches!(a, Action::CreateNamespace { .. }))
-                .count(),
-            mutating_requests: 0,
-            commands: None,
-            verified: false,
-            elapsed_ms: elapsed.as_millis(),
-        }
-    }
-
-    /// The one line people read: "built 7 namespaces, 31 steps in 6 stages ...".
-    pub fn line(&self) -> String {
-        if self.steps == 0 {
-            return format!(
-                "topology `{}` already in place: nothing to change{} ({} ms)",
-                self.topology,
-                if self.verified { ", verified" } else { "" },
-                self.elapsed_ms
-            );
-        }
-        let changes = match self.commands {
-            Some(c) => format!("{c} commands"),
-            None => format!("{} netlink changes", self.mutating_requests),
-        };
-        let what = if self.namespaces_created > 0 {
-            format!(
-                "built {} namespace{}",
-                self.namespaces_created,
-                plural(self.namespaces_created)
-            )
-        } else {
-            "repaired".to_string()
-        };
-        format!(
-            "{what}, {} step{} in {} stage{} ({changes}{}) in {} ms",
-            self.steps,
-            plural(self.steps),
-            self.stages,
-            plural(self.stages),
-            if self.verified { ", verified" } else { "" },
-            self.elapsed_ms
-        )
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// The number of stages of a plan.
-pub fn stages(plan: &Plan) -> usize {
-    plan.steps.iter().map(|s| s.stage + 1).max().unwrap_or(0)
 }
 
 /// Applies `file` to the target; exit 0 when built and verified.
@@ -184,103 +90,4 @@ fn dry_run(t: &ValidTopology, target: &Resolved, output: Output) -> Outcome {
         ),
     }
     Ok(Exit::Success)
-}
-
-/// Applies with the netlink backend (observe, diff, execute, verify; undo on failure).
-pub fn apply_netlink(
-    t: &ValidTopology,
-    target: &Resolved,
-    output: Output,
-) -> Result<Summary, Failure> {
-    let start = Instant::now();
-    let backend = target.backend();
-    // The repair plan is not known before the backend observes; the full plan's size
-    // says whether this is big work.
-    let full = plan::compile(t, &target.scope).len();
-    let progress = Progress::start(
-        output,
-        full,
-        format!("applying topology `{}` (up to {full} steps)", t.name()),
-    );
-    let result = backend.apply(t, &target.scope, &ApplyOptions::default());
-    progress.finish();
-    let report = result.map_err(backend_failure)?;
-    let mut summary = Summary::new(t, "netlink", &report.plan, start.elapsed());
-    summary.mutating_requests = report.mutating_requests;
-    summary.verified = report.verified;
-    Ok(summary)
-}
-
-/// Applies with the shell backend: the same repair plan, run as iproute2 commands one
-/// by one (undone on failure), then verified by observing over netlink (undone when
-/// that fails).
-fn apply_shell(t: &ValidTopology, target: &Resolved, output: Output) -> Result<Summary, Failure> {
-    let start = Instant::now();
-    let backend = target.backend();
-    let plan = backend.diff(t, &target.scope).map_err(backend_failure)?;
-    let steps = iproute2::plan_commands(&plan, &|ns| target.shell_name(ns));
-    let progress = Progress::start(
-        output,
-        plan.len(),
-        format!("running {} steps' commands", plan.len()),
-    );
-    let result = exec::execute(&steps, None);
-    progress.finish();
-    let run = result.map_err(Failure::system)?;
-    if let Err(mut failure) = verify_settled(&backend, t, target) {
-        // Undone like a failed step, so the system is as it was (the netlink backend
-        // does the same: `Error::NotVerified`).
-        let rollback = exec::undo(&steps, None);
-        let error = failure
-            .error
-            .take()
-            .unwrap_or_else(|| anyhow!("verification failed"));
-        failure.error = Some(if rollback.is_empty() {
-            error.context(format!(
-                "applied, but verification failed; {} applied steps undone",
-                steps.len()
-            ))
-        } else {
-            failure.exit = Exit::System;
-            let failed: Vec<String> = rollback.iter().map(ToString::to_string).collect();
-            error.context(format!(
-                "applied, but verification failed; undoing the {} applied steps failed too: {}",
-                steps.len(),
-                failed.join("; ")
-            ))
-        });
-        return Err(failure);
-    }
-    let mut summary = Summary::new(t, "shell", &plan, start.elapsed());
-    summary.commands = Some(run.commands);
-    summary.mutating_requests = run.commands as u64;
-    summary.verified = true;
-    Ok(summary)
-}
-
-/// Observes until the kernel matches `t` (at most the backend's settle time: some
-/// kernel work finishes asynchronously); the remaining differences are drift (exit 3).
-fn verify_settled(
-    backend: &vnet_backend_netlink::Backend,
-    t: &ValidTopology,
-    target: &Resolved,
-) -> Result<(), Failure> {
-    let deadline = Instant::now() + ApplyOptions::default().settle;
-    loop {
-        let diffs = backend.check(t, &target.scope).map_err(backend_failure)?;
-        if diffs.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            let list: Vec<String> = diffs.iter().map(ToString::to_string).collect();
-            return Err(Failure {
-                exit: Exit::Drift,
-                error: Some(anyhow!(
-                    "after apply the system differs from the topology: {}",
-                    list.join("; ")
-                )),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

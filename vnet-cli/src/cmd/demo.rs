@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use vnet_core::ValidTopology;
 
 use crate::cli::{Global, Output};
-use crate::cmd::{apply, destroy, show, verify};
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
 use crate::sandbox::{Resolved, Target, DEFAULT_PREFIX};
+use crate::verbs::{apply, destroy, show, verify};
 
 /// The topology the demo builds when none is given.
 pub const DEFAULT_FILE: &str = "examples/seed.toml";
@@ -74,7 +74,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let removed = destroy::destroy(t, &target, global.output);
     match &removed {
         Ok(summary) => say(format!("removed ({} ms)", summary.elapsed_ms)),
-        Err(f) => eprintln!("error: could not remove the sandbox: {f}"),
+        Err(f) => crate::errln!("error: could not remove the sandbox: {f}"),
     }
     let doc = result?;
     let removed = removed?;
@@ -217,7 +217,7 @@ fn watch_interrupts() -> Result<Arc<AtomicBool>, Failure> {
             if seen.swap(true, Ordering::SeqCst) {
                 std::process::exit(128 + signal as i32);
             }
-            eprintln!(
+            crate::errln!(
                 "interrupted: removing the sandbox after the current step (again to quit now)"
             );
         }

@@ -2,18 +2,16 @@
 //! when it is already gone or was never applied; namespaces and links vnet did not make
 //! are left alone.
 
-use serde::Serialize;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vnet_core::plan::{self, listing};
-use vnet_core::ValidTopology;
 
 use crate::cli::{Global, Output};
-use crate::exit::{Exit, Failure, Outcome};
+use crate::exit::{Exit, Outcome};
 use crate::input;
-use crate::progress::Progress;
-use crate::sandbox::{backend_failure, Resolved, Target};
+use crate::sandbox::Target;
+use crate::verbs::destroy::destroy;
 
 /// Arguments of `vnet destroy`.
 #[derive(Debug, clap::Args)]
@@ -30,40 +28,6 @@ pub struct Args {
     /// Print the teardown plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
-}
-
-/// What a destroy did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    /// The topology's name.
-    pub topology: String,
-    /// Steps of the full teardown plan.
-    pub steps: usize,
-    /// Steps that still had something to remove.
-    pub removed: usize,
-    /// Mutating netlink requests sent.
-    pub mutating_requests: u64,
-    /// Wall time in milliseconds.
-    pub elapsed_ms: u128,
-}
-
-impl Summary {
-    /// The line people read.
-    pub fn line(&self) -> String {
-        if self.removed == 0 {
-            format!(
-                "topology `{}` is not there: nothing to remove ({} ms)",
-                self.topology, self.elapsed_ms
-            )
-        } else {
-            // Deleting a namespace is an unmount and unlink, not a netlink request, so
-            // a count of netlink changes says little here; steps say what was removed.
-            format!(
-                "removed topology `{}`: {} of {} teardown steps in {} ms",
-                self.topology, self.removed, self.steps, self.elapsed_ms
-            )
-        }
-    }
 }
 
 /// Tears down; exit 0 also when nothing was there.
@@ -91,25 +55,4 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         Output::Json => crate::output::json(&summary),
     }
     Ok(Exit::Success)
-}
-
-/// Removes what `t` built in the target, with a spinner for large teardowns.
-pub fn destroy(t: &ValidTopology, target: &Resolved, output: Output) -> Result<Summary, Failure> {
-    let start = Instant::now();
-    let steps = plan::teardown(t, &target.scope).len();
-    let progress = Progress::start(
-        output,
-        steps,
-        format!("removing topology `{}` ({steps} steps)", t.name()),
-    );
-    let result = target.backend().destroy(t, &target.scope);
-    progress.finish();
-    let report = result.map_err(backend_failure)?;
-    Ok(Summary {
-        topology: t.name().to_string(),
-        steps: report.steps,
-        removed: report.applied,
-        mutating_requests: report.mutating_requests,
-        elapsed_ms: start.elapsed().as_millis(),
-    })
 }

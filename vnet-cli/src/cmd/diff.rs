@@ -5,7 +5,7 @@
 use serde::Serialize;
 use std::path::PathBuf;
 
-use vnet_backend_netlink::verify::Mismatch;
+use vnet_backend_netlink::verify::{Field, Mismatch};
 use vnet_core::plan::listing;
 
 use crate::cli::{Global, Output};
@@ -45,7 +45,7 @@ impl Drift {
         // Existence is yes or no on both sides: the object names what exists, and a
         // side's full description (a route's, say) is the backend's, not for people.
         let exists = |side: &str| if side == "no" { "no" } else { "yes" }.to_string();
-        let (desired, found) = if m.field == "exists" {
+        let (desired, found) = if m.field == Field::Exists {
             (exists(&m.desired), exists(&m.found))
         } else {
             (m.desired.clone(), m.found.clone())
@@ -53,8 +53,8 @@ impl Drift {
         Drift {
             ns: m.ns.to_string(),
             namespace: target.shell_name(&m.ns),
-            object: m.object.clone(),
-            field: m.field.clone(),
+            object: m.object.to_string(),
+            field: m.field.to_string(),
             desired,
             found,
         }

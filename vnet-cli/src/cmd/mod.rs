@@ -5,7 +5,6 @@
 pub mod apply;
 pub mod check;
 pub mod completions;
-pub mod ct;
 pub mod demo;
 pub mod destroy;
 pub mod diff;

@@ -23,9 +23,9 @@ use vnet_core::plan::compile;
 use vnet_core::ValidTopology;
 
 use crate::cli::{Global, Output};
-use crate::cmd::plan::Target;
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
+use crate::verbs::target::Target;
 
 /// Arguments of `vnet render`.
 #[derive(Debug, clap::Args)]

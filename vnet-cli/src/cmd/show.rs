@@ -2,19 +2,13 @@
 //! namespace — links (kind, MAC, master, up, addresses), routes, sysctls and NAT — in a
 //! compact form like `ip -br`.
 
-use serde::Serialize;
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use vnet_core::observed::{LinkKind, ObservedLink, ObservedState};
-use vnet_core::plan::{NatRule, RouteSpec};
-use vnet_core::ValidTopology;
-
 use crate::cli::{Global, Output};
-use crate::exit::{Exit, Failure, Outcome};
+use crate::exit::{Exit, Outcome};
 use crate::input;
-use crate::sandbox::{backend_failure, Resolved, Target};
+use crate::sandbox::Target;
+use crate::verbs::show::{observe, render, shown};
 
 /// Arguments of `vnet show`.
 #[derive(Debug, clap::Args)]
@@ -24,27 +18,6 @@ pub struct Args {
     /// Where the topology was built.
     #[command(flatten)]
     pub target: Target,
-}
-
-/// One namespace as the JSON document shows it. [`ObservedState`] is keyed by
-/// structured references that JSON object keys cannot carry, so namespaces become a list
-/// and sysctls are keyed by their dotted names.
-#[derive(Debug, Serialize)]
-pub struct ShownNamespace<'a> {
-    /// The topology's namespace, e.g. `ct mail`.
-    pub ns: String,
-    /// The real namespace's name (`vnet-mail`; empty: the one vnet runs in).
-    pub namespace: String,
-    /// The topology that marked the namespace as its own.
-    pub owner: &'a Option<String>,
-    /// Links by name.
-    pub links: &'a BTreeMap<String, ObservedLink>,
-    /// vnet's routes.
-    pub routes: Vec<&'a RouteSpec>,
-    /// Managed sysctls by dotted key.
-    pub sysctls: BTreeMap<String, &'a String>,
-    /// Rules in vnet's NAT table.
-    pub nat: Vec<&'a NatRule>,
 }
 
 /// Observes and prints; exit 0.
@@ -60,131 +33,4 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         }
     }
     Ok(Exit::Success)
-}
-
-/// What the kernel holds of `t` in the target.
-pub fn observe(t: &ValidTopology, target: &Resolved) -> Result<ObservedState, Failure> {
-    target
-        .backend()
-        .observe(t, &target.scope)
-        .map_err(backend_failure)
-}
-
-/// The state as the JSON document's list of namespaces.
-pub fn shown<'a>(target: &Resolved, state: &'a ObservedState) -> Vec<ShownNamespace<'a>> {
-    state
-        .namespaces
-        .iter()
-        .map(|(ns, o)| ShownNamespace {
-            ns: ns.to_string(),
-            namespace: target.shell_name(ns),
-            owner: &o.owner,
-            links: &o.links,
-            routes: o.routes.iter().collect(),
-            sysctls: o.sysctls.iter().map(|(k, v)| (k.key(), v)).collect(),
-            nat: o.nat.iter().collect(),
-        })
-        .collect()
-}
-
-/// The compact listing: a block per namespace of the topology (absent ones say so).
-pub fn render(t: &ValidTopology, target: &Resolved, state: &ObservedState) -> String {
-    let mut out = String::new();
-    let expected = vnet_core::plan::expected_state(t, &target.scope);
-    for ns in expected.namespaces.keys() {
-        let name = target.shell_name(ns);
-        let place = if name.is_empty() {
-            format!("{ns} (this namespace)")
-        } else {
-            format!("{ns} ({name})")
-        };
-        let Some(o) = state.namespaces.get(ns) else {
-            let _ = writeln!(out, "{place}: absent");
-            continue;
-        };
-        let _ = writeln!(out, "{place}");
-        let width = o.links.keys().map(String::len).max().unwrap_or(0);
-        for (link, l) in &o.links {
-            let addresses: Vec<String> = l.addresses.iter().map(ToString::to_string).collect();
-            let master = l
-                .master
-                .as_ref()
-                .map(|m| format!(" master {m}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {link:width$}  {:<8} {:<5} {:<17}{master}  {}",
-                kind(&l.kind),
-                if l.up { "UP" } else { "DOWN" },
-                l.mac.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
-                addresses.join(" ")
-            );
-        }
-        for r in &o.routes {
-            let _ = writeln!(out, "  route {}", route(r));
-        }
-        for (key, value) in &o.sysctls {
-            let _ = writeln!(out, "  sysctl {}={value}", key.key());
-        }
-        for n in &o.nat {
-            let _ = writeln!(out, "  nat masquerade {} out {}", n.source, n.out);
-        }
-    }
-    out
-}
-
-fn kind(k: &LinkKind) -> String {
-    match k {
-        LinkKind::Veth => "veth".into(),
-        LinkKind::Bridge { stp } => if *stp { "bridge+stp" } else { "bridge" }.into(),
-        LinkKind::Vlan { id, .. } => format!("vlan{id}"),
-        LinkKind::Vxlan { vni, .. } => format!("vxlan{vni}"),
-        LinkKind::Loopback => "loopback".into(),
-        LinkKind::Other { kind } if kind.is_empty() => "hardware".into(),
-        LinkKind::Other { kind } => kind.clone(),
-    }
-}
-
-/// A route as `ip route` writes it.
-fn route(r: &RouteSpec) -> String {
-    let mut s = r.dst.to_string();
-    if let Some(via) = r.via {
-        let _ = write!(s, " via {via}");
-    }
-    if let Some(dev) = &r.dev {
-        let _ = write!(s, " dev {dev}");
-    }
-    if let Some(metric) = r.metric {
-        let _ = write!(s, " metric {metric}");
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_read_like_ip_route() {
-        let r = RouteSpec {
-            dst: "198.18.0.0/16".parse().unwrap(),
-            via: Some("198.18.1.1".parse().unwrap()),
-            dev: Some("eth0".into()),
-            metric: Some(10),
-        };
-        assert_eq!(route(&r), "198.18.0.0/16 via 198.18.1.1 dev eth0 metric 10");
-    }
-
-    #[test]
-    fn a_never_applied_topology_shows_every_namespace_absent() {
-        let text = include_str!("../../../examples/seed.toml");
-        let t = vnet_core::Document::parse(text, vnet_core::Format::Toml)
-            .unwrap()
-            .validate()
-            .unwrap();
-        let target = Target::sandbox("vnet").resolve(&t).unwrap();
-        let text = render(&t, &target, &ObservedState::empty());
-        assert!(text.contains("ct mail (vnet-mail): absent"), "{text}");
-        assert!(text.contains("host gw46 (vnet-gw46): absent"), "{text}");
-    }
 }

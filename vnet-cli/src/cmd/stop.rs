@@ -1,18 +1,19 @@
 //! `vnet stop CT... FILE --sandbox` / `--node N --this-host`: take containers' networks
-//! down. In the sandbox their namespaces are deleted (their veth pairs and NIC stand-ins
-//! go with them; a namespace this topology did not make is left alone). On a real node
-//! their own objects are removed (veth pairs, a NIC moved back to the node, routes, NAT,
-//! forwarding) and their namespaces, which their runtime owns, stay. Idempotent: a
-//! container that is not running is fine.
+//! down with the netlink backend's `Backend::stop`: in the sandbox their namespaces are
+//! deleted (a namespace this topology did not make is left alone); on a real node their
+//! own objects are removed and their namespaces, which their runtime owns, stay.
+//! Idempotent: a container that is not running is fine.
 
-use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 
-use super::ct::{self, Where};
+use vnet_backend_netlink::lifecycle::container;
+
 use crate::cli::{Global, Output};
-use crate::exit::{Exit, Failure, Outcome};
+use crate::exit::{Exit, Outcome};
 use crate::input;
+use crate::sandbox::backend_failure;
+use crate::sandbox::{split_words, Where};
 
 /// Arguments of `vnet stop`.
 #[derive(Debug, clap::Args)]
@@ -30,42 +31,30 @@ pub struct Args {
     pub target: Where,
 }
 
-/// What stopping one container did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Stopped {
-    /// The container.
-    pub ct: String,
-    /// Whether it was running (false: nothing to do).
-    pub was_running: bool,
-}
-
 /// Stops each container; exit 0 also when none was running.
 pub fn run(args: &Args, global: &Global) -> Outcome {
-    let (cts, file) = ct::split_words(&args.words)?;
+    let (cts, file) = split_words(&args.words)?;
     let loaded = input::load_valid(Path::new(file), global)?;
     let t = &loaded.valid;
     let target = args.target.resolve(t, args.node.as_deref())?;
     let start = Instant::now();
     // Check every name before changing anything.
-    let cts = cts
-        .iter()
-        .map(|n| ct::container(t, n))
-        .collect::<Result<Vec<_>, Failure>>()?;
+    for name in cts {
+        container(t, name).map_err(backend_failure)?;
+    }
+    let backend = target.backend();
     let _lock = crate::lock::take_on_node(&target)?;
     let mut stopped = Vec::new();
-    for c in cts {
-        let was_running = ct::stop(&target, t, c)?;
+    for name in cts {
+        let s = backend.stop(t, name).map_err(backend_failure)?;
         if global.output == Output::Human {
-            if was_running {
-                println!("stopped {}", c.name);
+            if s.was_running {
+                crate::outln!("stopped {name}");
             } else {
-                println!("{} is not running: nothing to stop", c.name);
+                crate::outln!("{name} is not running: nothing to stop");
             }
         }
-        stopped.push(Stopped {
-            ct: c.name.clone(),
-            was_running,
-        });
+        stopped.push(s);
     }
     if global.output == Output::Json {
         let doc = serde_json::json!({
@@ -73,10 +62,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
             "stopped": stopped,
             "elapsed_ms": start.elapsed().as_millis(),
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(Failure::system)?
-        );
+        crate::output::json(&doc);
     }
     Ok(Exit::Success)
 }

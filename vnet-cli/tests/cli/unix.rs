@@ -582,12 +582,6 @@ fn no_debug_formatting_in_the_output_of_commands_on_the_kernel() {
             assert!(vlan.stderr.contains("modprobe 8021q"), "{}", vlan.stderr);
             let mut found = Vec::new();
             for (name, step) in &results {
-                // `status` of a drifted container prints the backend's `Mismatch` as it formats
-                // itself (`RouteSpec { dst: V4(...`), which the branch that types `Mismatch`
-                // rewrites; issue 19 leaves it to that work. Once merged, delete this skip.
-                if name.starts_with("seed_drifted_status") {
-                    continue;
-                }
                 found.extend(leaks(&format!("step {name} (stdout)"), &step.stdout, &[]));
                 found.extend(leaks(&format!("step {name} (stderr)"), &step.stderr, &[]));
             }

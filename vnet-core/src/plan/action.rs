@@ -491,4 +491,32 @@ impl Action {
             WriteFile { .. } | RemoveFile { .. } => None,
         }
     }
+
+    /// The link the action works on, in its namespace ([`Action::ns`]): the link
+    /// created, deleted, moved or set, or whose address or `disable_ipv6` it changes;
+    /// `None` for namespaces, routes, NAT, other sysctls and files.
+    pub fn link(&self) -> Option<&str> {
+        use Action::*;
+        match self {
+            CreateLink { spec, .. } | DeleteLink { spec, .. } => Some(spec.name()),
+            MoveLink { name, .. } => Some(name),
+            SetMac { link, .. }
+            | SetMtu { link, .. }
+            | SetUp { link, .. }
+            | SetDown { link, .. }
+            | SetMaster { link, .. }
+            | ClearMaster { link, .. }
+            | AddAddress { link, .. }
+            | DelAddress { link, .. } => Some(link),
+            SetSysctl { sysctl, .. } => sysctl.link(),
+            CreateNamespace { .. }
+            | DeleteNamespace { .. }
+            | AddRoute { .. }
+            | DelRoute { .. }
+            | AddNat { .. }
+            | DelNat { .. }
+            | WriteFile { .. }
+            | RemoveFile { .. } => None,
+        }
+    }
 }

@@ -416,7 +416,7 @@ fn rank_sorted(all: Vec<(bool, Action)>) -> Vec<(bool, Action)> {
         .collect()
 }
 
-/// An action's namespace and first name (see [`first_name`]) as ids, interned once and
+/// An action's namespace and first name (its [`Action::link`]) as ids, interned once and
 /// read by the sort and by the needs: most actions name one namespace and one link, so
 /// this is most of the string hashing the ordering does.
 #[derive(Debug, Clone, Copy)]
@@ -437,8 +437,11 @@ struct Key {
 fn key<'a>(removal: bool, a: &'a Action, ids: &mut Ids<'a>) -> Key {
     let (later, ns_rank, _, kind) = sort_key((removal, a));
     let ns = a.ns().map_or(NONE, |ns| ids.ns(ns));
-    let name = first_name(a).map_or(NONE, |name| ids.name(name));
-    // A first name is a link's (see `first_name`), and links live in namespaces.
+    let name = a.link().map_or(NONE, |name| ids.name(name));
+    // The first name is the action's link (`Action::link`), and links live in
+    // namespaces. With the variant and `kind_rank` in the key (which separate veths,
+    // bridges and VLAN links, and `disable_ipv6` from forwarding), actions of one key
+    // group either all have one or all have none.
     let link = if name == NONE || ns == NONE {
         NONE
     } else {
@@ -452,40 +455,6 @@ fn key<'a>(removal: bool, a: &'a Action, ids: &mut Ids<'a>) -> Key {
             | (u16::from(ns_rank) << 9)
             | (u16::from(kind) << 5)
             | u16::from(variant(a)),
-    }
-}
-
-/// The name an action's derived `Ord` compares right after its variant and namespace
-/// (the link's, for link actions), when that is a name; `None` for the rest. With the
-/// variant and [`kind_rank`] in the key (which separate veths, bridges and VLAN links,
-/// and `disable_ipv6` from forwarding), actions of one key group either all have one or
-/// all have none.
-fn first_name(a: &Action) -> Option<&str> {
-    use Action::*;
-    match a {
-        CreateLink { spec, .. } | DeleteLink { spec, .. } => Some(spec.name()),
-        MoveLink { name, .. } => Some(name),
-        SetMac { link, .. }
-        | SetMtu { link, .. }
-        | SetUp { link, .. }
-        | SetDown { link, .. }
-        | SetMaster { link, .. }
-        | ClearMaster { link, .. }
-        | AddAddress { link, .. }
-        | DelAddress { link, .. } => Some(link),
-        SetSysctl {
-            sysctl: Sysctl::DisableIpv6(link),
-            ..
-        } => Some(link),
-        CreateNamespace { .. }
-        | DeleteNamespace { .. }
-        | AddRoute { .. }
-        | DelRoute { .. }
-        | SetSysctl { .. }
-        | AddNat { .. }
-        | DelNat { .. }
-        | WriteFile { .. }
-        | RemoveFile { .. } => None,
     }
 }
 

@@ -128,7 +128,7 @@ mod tests {
             .validate()
             .unwrap();
         let target = Target::sandbox("vnet").resolve(&t).unwrap();
-        let router = super::super::super::ct::container(&t, "router").unwrap();
+        let router = crate::sandbox::container(&t, "router").unwrap();
         let list = interfaces(&t, &target, router, "m2").unwrap();
         let ports: Vec<(String, Option<String>)> = list
             .iter()

@@ -28,8 +28,8 @@ use vnet_core::model::Container;
 use vnet_core::plan::{Action, NsRef, Plan, Step, Sysctl};
 use vnet_core::ValidTopology;
 
-use super::super::ct;
 use crate::exit::Failure;
+use crate::sandbox::container;
 use crate::sandbox::{backend_failure, Resolved};
 
 /// How long a renamed switch port may take to forward again.
@@ -74,7 +74,7 @@ fn unmount_and_delete(f: &Path) -> Result<(), Failure> {
 
 /// The containers named `names`.
 fn containers<'a>(t: &'a ValidTopology, names: &[String]) -> Result<Vec<&'a Container>, Failure> {
-    names.iter().map(|n| ct::container(t, n)).collect()
+    names.iter().map(|n| container(t, n)).collect()
 }
 
 /// The node powers down: at once, the LAN switch port of every NIC of `names` goes
@@ -282,7 +282,7 @@ mod tests {
             .unwrap()
             .validate()
             .unwrap();
-        let router = ct::container(&t, "router").unwrap();
+        let router = container(&t, "router").unwrap();
         let (port, ghost) = uplink_port_names(router, 0);
         assert_eq!((port.as_str(), ghost.as_str()), ("n101.0", "g101.0"));
     }

@@ -39,11 +39,11 @@ use vnet_core::plan::Name;
 use vnet_core::plan::NsRef;
 use vnet_core::ValidTopology;
 
-use super::destroy;
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
 use crate::sandbox::{parse_prefix, Resolved, Target, DEFAULT_PREFIX};
+use crate::verbs::destroy;
 use case::{Case, FailMode, Observer, UplinkMac};
 use run::{RunReport, Timing};
 use scenario::Scenario;
@@ -168,9 +168,9 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                 }
             );
             if args.matrix {
-                print!("{}", summary::table(&cases));
+                crate::out!("{}", summary::table(&cases));
             }
-            println!(
+            crate::outln!(
                 "{} failed over to {} ({how}): worst outage {worst:.1} ms over {} runs; goal {} ms {}",
                 scenario.home,
                 scenario.failover,
@@ -197,10 +197,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                 "worst_outage_ms": worst,
                 "met": met,
             });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&doc).map_err(Failure::system)?
-            );
+            crate::output::json(&doc);
         }
     }
     Ok(if met { Exit::Success } else { Exit::Drift })
@@ -235,7 +232,7 @@ fn run_case(
             c?.wait_gone()?;
         }
         if global.output == Output::Human {
-            println!("{case}: {}", report.line());
+            crate::outln!("{case}: {}", report.line());
         }
         runs.push(report);
     }

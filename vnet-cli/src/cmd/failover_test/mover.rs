@@ -4,7 +4,7 @@
 //! namespace, its veth pairs with their host ends on that node's bridges, its NIC, its
 //! addresses, routes and forwarding (the planner's from-scratch plan for the topology
 //! with the container placed there, cut to the container's own steps as `vnet start`
-//! cuts its repair plan, [`super::super::ct::concerns`]). So they are planned while the
+//! cuts its repair plan, [`vnet_core::lifecycle::start_plan`]). So they are planned while the
 //! home node is healthy ([`prepare`], its time reported as `prepare_ms`), and at the
 //! failure only executed ([`execute`]): the run measures the network's share of the
 //! outage, not the planner's. Containers start in waves (every leaf at once, then the
@@ -19,9 +19,10 @@ use vnet_backend_netlink::ApplyOptions;
 use vnet_core::plan::{compile, Plan, Scope};
 use vnet_core::ValidTopology;
 
-use super::super::ct;
 use crate::exit::{Exit, Failure};
 use crate::sandbox::{backend_failure, Resolved};
+use crate::sandbox::{container, placed};
+use vnet_core::lifecycle::{is_gateway, start_plan};
 
 /// One container's steps on the failover node.
 #[derive(Debug, Clone)]
@@ -42,10 +43,10 @@ pub fn prepare(
     let mut waves: Vec<Vec<Prepared>> = Vec::new();
     let mut last_kind = None;
     for name in order {
-        let placed = ct::placed(t, name, node)?;
-        let objects = placed.ct_objects(name, node, &Scope::Sandbox);
-        let plan = compile(&placed, &Scope::Sandbox).restricted_to(|a| ct::concerns(&objects, a));
-        let kind = ct::is_gateway(t, ct::container(t, name)?);
+        let placed = placed(t, name, node)?;
+        let full = compile(&placed, &Scope::Sandbox);
+        let plan = start_plan(&placed, &full, name, node, &Scope::Sandbox);
+        let kind = is_gateway(t, container(t, name)?);
         let p = Prepared {
             name: name.clone(),
             plan,
@@ -97,14 +98,13 @@ pub fn verify(
 ) -> Result<(), Failure> {
     let backend = target.backend();
     for name in names {
-        let placed = ct::placed(t, name, node)?;
-        let objects = placed.ct_objects(name, node, &Scope::Sandbox);
+        // An unknown container or node is the caller's error (exit 1 or 2), not drift.
+        placed(t, name, node)?;
         let drift: Vec<String> = backend
-            .check(&placed, &Scope::Sandbox)
+            .own_drift(t, name, node, &Scope::Sandbox)
             .map_err(backend_failure)?
-            .into_iter()
-            .filter(|m| ct::own_mismatch(&objects, m))
-            .map(|m| m.to_string())
+            .iter()
+            .map(ToString::to_string)
             .collect();
         if !drift.is_empty() {
             return Err(Failure {

@@ -18,7 +18,6 @@ use vnet_core::plan::Name;
 
 use vnet_core::plan::NsRef;
 
-use super::super::{apply, ct};
 use super::announcer;
 use super::case::{Case, FailMode, Observer};
 use super::failure::{self, Ghosts};
@@ -29,7 +28,10 @@ use super::scenario::Scenario;
 use super::uplink::NodeCopies;
 use crate::cli::Output;
 use crate::exit::{Exit, Failure};
+use crate::sandbox::container;
 use crate::sandbox::Resolved;
+use crate::verbs::apply;
+use vnet_core::lifecycle::is_gateway;
 
 /// How long replies must be steady before the failure and after the move, and how
 /// long after the failure the run gives up waiting for them.
@@ -95,16 +97,17 @@ impl RunReport {
             format!("no recovery within {:.0} ms", self.outage_ms)
         };
         let neighbours: Vec<String> = self.observer_neighbours.iter().map(|n| n.line()).collect();
+        let starts: Vec<String> = self.start_ms.iter().map(ToString::to_string).collect();
         format!(
             "run {}: {outage}, lost {} of {} echoes; moved {} in {} ms (failure {} ms, \
-             starts {:?} ms, planned before in {} ms); {} announcements; observer's neighbours: {}",
+             starts {} ms, planned before in {} ms); {} announcements; observer's neighbours: {}",
             self.run,
             self.lost,
             self.sent,
             self.started.join(", "),
             self.move_ms,
             self.fail_ms,
-            self.start_ms,
+            starts.join(", "),
             self.prepare_ms,
             self.announcements,
             if neighbours.is_empty() {
@@ -305,8 +308,7 @@ fn fail_and_move<'scope, 'env>(
     for (k, wave) in waves.iter().enumerate() {
         start_ms.extend(mover::execute(target, wave)?);
         let gateways = wave.first().is_some_and(|p| {
-            ct::container(&copies.failover, &p.name)
-                .is_ok_and(|c| ct::is_gateway(&copies.failover, c))
+            container(&copies.failover, &p.name).is_ok_and(|c| is_gateway(&copies.failover, c))
         });
         if gateways && k + 1 < waves.len() {
             // Gateway first: the gateway is up before its leaves long enough for the
@@ -319,7 +321,7 @@ fn fail_and_move<'scope, 'env>(
     if !s.schedule.is_empty() {
         let mut moved = Vec::new();
         for name in &s.order {
-            let c = ct::container(&copies.failover, name)?;
+            let c = container(&copies.failover, name)?;
             moved.extend(announcer::interfaces(
                 &copies.failover,
                 target,

@@ -10,9 +10,10 @@ use std::time::Duration;
 use vnet_core::model::Container;
 use vnet_core::ValidTopology;
 
-use super::super::ct;
 use super::Args;
 use crate::exit::Failure;
+use crate::sandbox::{container, placed};
+use vnet_core::lifecycle::{is_gateway, leaves_first};
 
 /// The failover scenario of one topology.
 #[derive(Debug, Clone)]
@@ -57,7 +58,7 @@ impl Scenario {
                 ))
             })?,
         };
-        let leaf = topo.ct.iter().find(|c| !ct::is_gateway(t, c));
+        let leaf = topo.ct.iter().find(|c| !is_gateway(t, c));
         let to = match args.target {
             Some(a) => a,
             None => leaf.and_then(first_address).ok_or_else(|| {
@@ -79,9 +80,10 @@ impl Scenario {
         })?;
         let names: Vec<String> = homed.iter().map(|c| c.name.clone()).collect();
         for n in &names {
-            ct::placed(t, n, &failover)?;
+            placed(t, n, &failover)?;
         }
-        let mut order: Vec<String> = ct::leaves_first(t, &names)?
+        let mut order: Vec<String> = leaves_first(t, &names)
+            .map_err(Failure::invalid)?
             .into_iter()
             .map(str::to_string)
             .collect();
@@ -89,7 +91,7 @@ impl Scenario {
             // Gateways first, then the leaves, each group in its leaves-first order.
             let (gw, leaves): (Vec<String>, Vec<String>) = order
                 .into_iter()
-                .partition(|n| ct::container(t, n).is_ok_and(|c| ct::is_gateway(t, c)));
+                .partition(|n| container(t, n).is_ok_and(|c| is_gateway(t, c)));
             order = gw.into_iter().chain(leaves).collect();
         }
         let schedule = if args.no_announce {

@@ -1,0 +1,333 @@
+//! Probing a built topology's reachability matrix and rendering it (`vnet verify`,
+//! `vnet demo`).
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use vnet_backend_netlink::probe::{probe_all, Probe, ProbeError, ProbeOutcome};
+use vnet_core::plan::NsRef;
+use vnet_core::reach::{self, Expectation};
+use vnet_core::ValidTopology;
+
+use crate::exit::{Exit, Failure};
+use crate::sandbox::Resolved;
+
+/// How long probes wait by default: right after links come up, IPv6 duplicate address
+/// detection and neighbour discovery take a moment.
+pub const DEFAULT_TIMEOUT_MS: u64 = 3000;
+
+/// Beyond this many target addresses the matrix becomes a list per source.
+const MAX_COLUMNS: usize = 12;
+
+/// One probe and what it saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeResult {
+    /// The source namespace, e.g. `ct mail`.
+    pub from: String,
+    /// The source address the model expects the kernel to choose.
+    pub source: Option<IpAddr>,
+    /// The address probed.
+    pub to: IpAddr,
+    /// The namespace that owns `to`.
+    pub to_ns: String,
+    /// Whether the model says a reply must come.
+    pub expected: bool,
+    /// Whether a reply came.
+    pub seen: bool,
+    /// The round-trip time of the reply, in milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// The model's reason: the path taken, or where it breaks.
+    pub reason: String,
+    /// Why the probe could not be sent, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip)]
+    from_ref: NsRef,
+    #[serde(skip)]
+    to_ref: NsRef,
+}
+
+impl ProbeResult {
+    /// Whether what was seen is what the model expects.
+    pub fn matches(&self) -> bool {
+        self.expected == self.seen
+    }
+}
+
+/// Colours only for a terminal, and never when `NO_COLOR` is set.
+pub fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Probes every expected pair of `t` in the target, all at once.
+pub fn probe(
+    t: &ValidTopology,
+    target: &Resolved,
+    timeout: Duration,
+) -> Result<Vec<ProbeResult>, Failure> {
+    let expectations = reach::expectations(t);
+    let mut probes = Vec::with_capacity(expectations.len());
+    for e in &expectations {
+        let ns = target.ns_path(&e.from).ok_or_else(|| {
+            Failure::invalid(anyhow::anyhow!(
+                "{} has no namespace on this target to probe from",
+                e.from
+            ))
+        })?;
+        probes.push(Probe { ns, to: e.to });
+    }
+    not_built(t, &probes)?;
+    let outcomes = probe_all(&probes, timeout).map_err(refused)?;
+    Ok(expectations
+        .iter()
+        .zip(outcomes)
+        .map(|(e, o)| result(e, o))
+        .collect())
+}
+
+/// When none of the namespaces to probe from exists, the topology was never built here
+/// (or was destroyed): one sentence, exit 3, instead of a failed probe per pair.
+fn not_built(t: &ValidTopology, probes: &[Probe]) -> Result<(), Failure> {
+    let mut sources: Vec<&std::path::Path> = probes.iter().map(|p| p.ns.as_path()).collect();
+    sources.sort();
+    sources.dedup();
+    if sources.is_empty() || sources.iter().any(|p| p.exists()) {
+        return Ok(());
+    }
+    let names: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
+    Err(Failure {
+        exit: Exit::Drift,
+        error: Some(anyhow::anyhow!(
+            "topology `{}` is not built here: none of the namespaces to probe from exists \
+             ({}); build it first with `vnet apply`",
+            t.name(),
+            names.join(", ")
+        )),
+    })
+}
+
+/// This machine would not let vnet probe (exit 4), with what to do about it.
+fn refused(e: ProbeError) -> Failure {
+    use nix::errno::Errno;
+    let hint = match e.errno {
+        Errno::EPERM | Errno::EACCES => {
+            "; vnet verify enters namespaces and sends raw ICMP: run it as root \
+             (CAP_SYS_ADMIN and CAP_NET_RAW)"
+        }
+        Errno::EMFILE | Errno::ENFILE => {
+            "; raise the limit on open files (ulimit -n): verify opens a socket per namespace"
+        }
+        _ => "",
+    };
+    Failure::system(anyhow::anyhow!("{e}{hint}"))
+}
+
+fn result(e: &Expectation, outcome: ProbeOutcome) -> ProbeResult {
+    let (seen, rtt_ms, error) = match outcome {
+        // Microsecond resolution is all a ping can claim; it keeps the JSON short.
+        ProbeOutcome::Reply(rtt) => (true, Some(rtt.as_micros() as f64 / 1000.0), None),
+        ProbeOutcome::Timeout => (false, None, None),
+        ProbeOutcome::Error(why) => (false, None, Some(why)),
+    };
+    ProbeResult {
+        from: e.from.to_string(),
+        source: e.source,
+        to: e.to,
+        to_ns: e.to_ns.to_string(),
+        expected: e.reachable,
+        seen,
+        rtt_ms,
+        reason: e.reason.clone(),
+        error,
+        from_ref: e.from.clone(),
+        to_ref: e.to_ns.clone(),
+    }
+}
+
+/// The matrix (or per-source list when wide), then the failures with the model's reason.
+pub fn render(results: &[ProbeResult], colour: bool) -> String {
+    let mut out = String::new();
+    let mut rows: Vec<&NsRef> = results.iter().map(|r| &r.from_ref).collect();
+    rows.dedup();
+    // Columns by owning namespace, then address, so a namespace's addresses sit together.
+    let mut columns: Vec<(&NsRef, IpAddr)> = results.iter().map(|r| (&r.to_ref, r.to)).collect();
+    columns.sort();
+    columns.dedup();
+    let cells: BTreeMap<(&NsRef, IpAddr, &NsRef), &ProbeResult> = results
+        .iter()
+        .map(|r| ((&r.from_ref, r.to, &r.to_ref), r))
+        .collect();
+    let label = rows
+        .iter()
+        .map(|r| r.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    if columns.len() <= MAX_COLUMNS {
+        out.push_str(&format!("{:label$} ", "from"));
+        for i in 0..columns.len() {
+            out.push_str(&format!(" {:>7}", format!("[{}]", i + 1)));
+        }
+        out.push('\n');
+        for row in &rows {
+            out.push_str(&format!("{:label$} ", row.to_string()));
+            for (to_ns, to) in &columns {
+                let cell = match cells.get(&(*row, *to, *to_ns)) {
+                    Some(r) => paint(&cell_text(r), symbol(r).1, colour),
+                    None => " ".repeat(7),
+                };
+                out.push(' ');
+                out.push_str(&cell);
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+        for (i, (to_ns, to)) in columns.iter().enumerate() {
+            out.push_str(&format!("  [{}] {to} ({to_ns})\n", i + 1));
+        }
+    } else {
+        for row in &rows {
+            out.push_str(&format!("{row}:\n"));
+            for r in results.iter().filter(|r| &&r.from_ref == row) {
+                out.push_str(&format!(
+                    "  {} {} ({})\n",
+                    paint(&cell_text(r), symbol(r).1, colour),
+                    r.to,
+                    r.to_ns
+                ));
+            }
+        }
+    }
+    out.push_str("\n✓ expected and answered (rtt ms)  ✗ expected, no answer  · not expected, no answer  ! not expected, answered\n");
+    let failures: Vec<&ProbeResult> = results.iter().filter(|r| !r.matches()).collect();
+    let total = results.len();
+    if failures.is_empty() {
+        out.push_str(&format!(
+            "all {total} probes as the model expects ({} answered)\n",
+            results.iter().filter(|r| r.seen).count()
+        ));
+    } else {
+        out.push_str(&format!(
+            "{} of {total} probes differ from the model:\n",
+            failures.len()
+        ));
+        for r in failures {
+            let what = if r.expected {
+                "expected an answer, got none"
+            } else {
+                "expected no answer, got one"
+            };
+            let error = r
+                .error
+                .as_ref()
+                .map(|e| format!(" [{e}]"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {} {} -> {} ({}): {what}{error}; model: {}\n",
+                paint(symbol(r).0, symbol(r).1, colour),
+                r.from,
+                r.to,
+                r.to_ns,
+                r.reason
+            ));
+        }
+    }
+    out
+}
+
+/// The cell's symbol and its ANSI colour code.
+fn symbol(r: &ProbeResult) -> (&'static str, &'static str) {
+    match (r.expected, r.seen) {
+        (true, true) => ("✓", "32"),
+        (true, false) => ("✗", "31"),
+        (false, false) => ("·", "2"),
+        (false, true) => ("!", "31;1"),
+    }
+}
+
+/// A cell, 7 columns wide: the symbol and, for a reply, its round-trip time.
+fn cell_text(r: &ProbeResult) -> String {
+    let (sym, _) = symbol(r);
+    match r.rtt_ms {
+        Some(ms) => format!("{sym} {:>5}", format!("{ms:.2}")),
+        None => format!("{sym}      "),
+    }
+}
+
+fn paint(text: &str, code: &str, colour: bool) -> String {
+    if colour {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(from: &str, to: &str, expected: bool, seen: bool) -> ProbeResult {
+        ProbeResult {
+            from: format!("ct {from}"),
+            source: None,
+            to: to.parse().unwrap(),
+            to_ns: "host gw".into(),
+            expected,
+            seen,
+            rtt_ms: seen.then_some(0.25),
+            reason: format!("{from} via router"),
+            error: None,
+            from_ref: NsRef::Ct(from.into()),
+            to_ref: NsRef::Host("gw".into()),
+        }
+    }
+
+    #[test]
+    fn the_matrix_marks_each_case_and_lists_failures_with_the_reason() {
+        let results = [
+            r("a", "198.18.0.1", true, true),
+            r("a", "198.18.0.2", true, false),
+            r("b", "198.18.0.1", false, false),
+            r("b", "198.18.0.2", false, true),
+        ];
+        let text = render(&results, false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].starts_with("ct a") && lines[1].contains("✓  0.25") && lines[1].contains('✗'),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("ct b") && lines[2].contains('·') && lines[2].contains("!  0.25"),
+            "{text}"
+        );
+        assert!(text.contains("[2] 198.18.0.2 (host gw)"), "{text}");
+        assert!(text.contains("2 of 4 probes differ"), "{text}");
+        assert!(
+            text.contains(
+                "ct a -> 198.18.0.2 (host gw): expected an answer, got none; model: a via router"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'), "no colour when not asked");
+        assert!(render(&results, true).contains("\x1b[32m✓"));
+    }
+
+    #[test]
+    fn a_wide_matrix_becomes_a_list_and_all_green_says_so() {
+        let results: Vec<ProbeResult> = (1..=MAX_COLUMNS + 1)
+            .map(|i| r("a", &format!("198.18.0.{i}"), true, true))
+            .collect();
+        let text = render(&results, false);
+        assert!(
+            text.starts_with("ct a:\n  ✓  0.25 198.18.0.1 (host gw)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("all 13 probes as the model expects (13 answered)"),
+            "{text}"
+        );
+    }
+}
