@@ -2,13 +2,11 @@
 //! format from the extension, parse, and validate, reporting problems the same way for
 //! every subcommand.
 
-use anyhow::{anyhow, Context};
-use std::fs::File;
-use std::io::Read;
+use anyhow::anyhow;
 use std::path::{Path, PathBuf};
 
 use vnet_core::source::Limits;
-use vnet_core::{Document, Format, Location, ValidTopology};
+use vnet_core::{Document, Error, Format, ValidTopology};
 
 use crate::cli::Global;
 use crate::exit::{Exit, Failure};
@@ -27,66 +25,33 @@ pub struct Input {
     pub format: Format,
 }
 
-/// Reads `path`, refusing a file larger than `limits.max_bytes` before reading it whole.
+/// Reads `path` with [`vnet_core::source::read_text`] (at most `limits.max_bytes` + 1
+/// bytes), wording its errors for the command line.
 ///
 /// Every error here is invalid input (exit 1): the file is missing, unreadable, too
 /// large or not UTF-8.
 pub fn read(path: &Path, limits: &Limits) -> Result<Input, Failure> {
     let display_name = path.display().to_string();
-    let file = File::open(path)
-        .with_context(|| format!("cannot open {display_name}"))
-        .map_err(Failure::invalid)?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("cannot read the metadata of {display_name}"))
-        .map_err(Failure::invalid)?;
-    if meta.is_dir() {
-        return Err(Failure::invalid(anyhow!(
+    let text = vnet_core::source::read_text(path, limits).map_err(|e| match e {
+        _ if path.is_dir() => Failure::invalid(anyhow!(
             "{display_name} is a directory, not a topology file"
-        )));
-    }
-    let cap = limits.max_bytes as u64;
-    if meta.len() > cap {
-        return Err(too_large(&display_name, meta.len(), cap));
-    }
-    // The size may lie (a growing file, a pipe, /proc), so read at most one byte more
-    // than allowed and check again.
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {display_name}"))
-        .map_err(Failure::invalid)?;
-    if bytes.len() as u64 > cap {
-        return Err(too_large(&display_name, bytes.len() as u64, cap));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| not_utf8(&display_name, &e))?;
-    let format = Format::from_file_name(&display_name);
+        )),
+        Error::Io { source, .. } => Failure::invalid(
+            anyhow::Error::new(source).context(format!("cannot open {display_name}")),
+        ),
+        Error::TooLarge { size, limit } => Failure::invalid(anyhow!(
+            "{display_name} is {size} bytes or more; the limit is {limit} bytes"
+        )),
+        e @ Error::NotUtf8 { .. } => Failure::invalid(anyhow!("{display_name} is {e}")),
+        // read_text fails only in the ways above; a new kind still names the file.
+        other => Failure::invalid(anyhow!("{display_name}: {other}")),
+    })?;
     Ok(Input {
         path: path.to_path_buf(),
+        format: Format::from_path(path),
         display_name,
         text,
-        format,
     })
-}
-
-/// The error for a file that is not UTF-8, with the line and column of the first byte
-/// that is not (the column counts the characters before it on its line).
-fn not_utf8(name: &str, e: &std::string::FromUtf8Error) -> Failure {
-    let at = e.utf8_error().valid_up_to();
-    let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
-    let location = Location::of_span(valid, at, at);
-    Failure::invalid(anyhow!(
-        "{name} is not UTF-8 text: byte {:#04x} at line {}, column {} (offset {at})",
-        e.as_bytes()[at],
-        location.line,
-        location.column,
-    ))
-}
-
-fn too_large(name: &str, size: u64, cap: u64) -> Failure {
-    Failure::invalid(anyhow!(
-        "{name} is {size} bytes or more; the limit is {cap} bytes"
-    ))
 }
 
 /// A file read, parsed and validated.
@@ -108,6 +73,11 @@ pub fn load_valid(path: &Path, global: &Global) -> Result<Loaded, Failure> {
     let input = read(path, &limits)?;
     let document = match Document::parse_with_limits(&input.text, input.format, &limits) {
         Ok(d) => d,
+        // A file with unknown keys comes back with every finding of the rest of it.
+        Err(Error::Invalid(diags)) => {
+            report::problems(global.output, &input, &Problem::Invalid(diags));
+            return Err(Failure::reported(Exit::Invalid));
+        }
         Err(e) => {
             report::problems(global.output, &input, &Problem::Parse(e));
             return Err(Failure::reported(Exit::Invalid));

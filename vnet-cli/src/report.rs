@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::fmt;
 use std::io::IsTerminal;
 
-use vnet_core::{Diagnostic, Diagnostics, Location, ParseError};
+use vnet_core::{Diagnostic, Diagnostics, Error, Location};
 
 use crate::cli::Output;
 use crate::input::Input;
@@ -16,7 +16,7 @@ use crate::input::Input;
 #[derive(Debug)]
 pub enum Problem {
     /// The text is not a topology (syntax, schema, limits).
-    Parse(ParseError),
+    Parse(Error),
     /// The topology breaks one or more rules.
     Invalid(Diagnostics),
 }
@@ -89,9 +89,9 @@ impl Problem {
 }
 
 /// The message of a parse error without the location, which the report shows apart.
-fn parse_message(e: &ParseError) -> String {
+fn parse_message(e: &Error) -> String {
     match e {
-        ParseError::Syntax { message, .. } => message.trim_end().to_string(),
+        Error::Parse { message, .. } => message.trim_end().to_string(),
         other => other.to_string(),
     }
 }
@@ -174,7 +174,7 @@ impl<'a> Report<'a> {
         }
     }
 
-    fn parse(e: &ParseError, source: &'a NamedSource<String>) -> Self {
+    fn parse(e: &Error, source: &'a NamedSource<String>) -> Self {
         let position = e
             .location()
             .map(|l| format!(" (line {}, column {})", l.line, l.column))
@@ -183,11 +183,11 @@ impl<'a> Report<'a> {
             title: format!("{}{position}", parse_message(e)),
             code: "parse".to_string(),
             help: match e {
-                ParseError::TooLarge { .. } | ParseError::TooDeep { .. } => Some(
+                Error::TooLarge { .. } | Error::TooDeep { .. } => Some(
                     "vnet caps input size and nesting so hostile files cannot exhaust memory"
                         .to_string(),
                 ),
-                ParseError::Syntax { .. } => None,
+                _ => None,
             },
             label: e
                 .location()

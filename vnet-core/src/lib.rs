@@ -25,8 +25,10 @@
 #![deny(missing_docs)]
 
 mod diagnostic;
+mod error;
 pub mod generate;
 pub mod graph;
+mod location;
 pub mod model;
 pub mod observed;
 pub mod ownership;
@@ -41,9 +43,11 @@ mod valid;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use error::Error;
+pub use location::Location;
 pub use model::Topology;
 pub use placement::{CtObjects, PlacementError};
 pub use rules::Rule;
-pub use source::{Document, Format, Location, ParseError};
+pub use source::{Document, Format};
 pub use valid::ValidTopology;
 pub use validate::validate;

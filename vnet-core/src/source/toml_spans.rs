@@ -3,12 +3,13 @@
 
 use toml_edit::{Item, Table, Value};
 
-use super::{Location, ParseError, SourceMap};
+use super::{Location, SourceMap};
+use crate::error::Error;
 use crate::path::{DocPath, Seg};
 use crate::Topology;
 
-pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), ParseError> {
-    let topology: Topology = toml::from_str(text).map_err(|e| ParseError::Syntax {
+pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), Error> {
+    let topology: Topology = toml::from_str(text).map_err(|e| Error::Parse {
         message: e.message().to_string(),
         location: e.span().map(|s| Location::of_span(text, s.start, s.end)),
     })?;
