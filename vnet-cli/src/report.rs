@@ -34,6 +34,19 @@ pub struct JsonDiagnostic {
     pub hint: Option<String>,
     /// Where in the file, if known.
     pub location: Option<JsonLocation>,
+    /// The element this one clashes with (the first of two with one name or MAC), and
+    /// where it is; only for clashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<JsonRelated>,
+}
+
+/// The other element of a clash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JsonRelated {
+    /// The element (`lan[lan0].host[gw].name`).
+    pub path: String,
+    /// Where in the file, if known.
+    pub location: Option<JsonLocation>,
 }
 
 /// A 1-based line and column.
@@ -64,6 +77,7 @@ impl Problem {
                 message: parse_message(e),
                 hint: None,
                 location: e.location().map(JsonLocation::from),
+                first: None,
             }],
             Problem::Invalid(diags) => diags
                 .as_slice()
@@ -74,6 +88,10 @@ impl Problem {
                     message: d.message.clone(),
                     hint: d.hint.clone(),
                     location: d.location.map(JsonLocation::from),
+                    first: d.first.as_ref().map(|r| JsonRelated {
+                        path: r.path.clone(),
+                        location: r.location.map(JsonLocation::from),
+                    }),
                 })
                 .collect(),
         }
@@ -156,20 +174,28 @@ struct Report<'a> {
     code: String,
     help: Option<String>,
     label: Option<LabeledSpan>,
+    /// The other place of a clash, labelled too.
+    first: Option<LabeledSpan>,
     source: &'a NamedSource<String>,
 }
 
 impl<'a> Report<'a> {
     fn finding(d: &Diagnostic, source: &'a NamedSource<String>) -> Self {
-        let position = d
-            .location
-            .map(|l| format!(" (line {}, column {})", l.line, l.column))
-            .unwrap_or_default();
+        let position = d.position().map(|p| format!(" ({p})")).unwrap_or_default();
+        let first = d.first.as_ref().and_then(|r| {
+            let l = r.location?;
+            let span = label(source.inner(), l, format!("first: {}", r.path));
+            Some(LabeledSpan::new_with_span(
+                span.label().map(str::to_string),
+                *span.inner(),
+            ))
+        });
         Report {
             title: format!("{}: {}{position}", d.path, d.message),
             code: d.rule.id().to_string(),
             help: d.hint.clone(),
             label: d.location.map(|l| label(source.inner(), l, d.path.clone())),
+            first,
             source,
         }
     }
@@ -192,6 +218,7 @@ impl<'a> Report<'a> {
             label: e
                 .location()
                 .map(|l| label(source.inner(), l, "here".to_string())),
+            first: None,
             source,
         }
     }
@@ -237,9 +264,8 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label
-            .clone()
-            .map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+        let label = self.label.clone()?;
+        Some(Box::new(std::iter::once(label).chain(self.first.clone())))
     }
 }
 

@@ -23,6 +23,10 @@ pub struct Diagnostic {
     /// Where the element is written, when the topology came from a file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// The other element of a clash (the first of two with one name, MAC or id), so a
+    /// report can name both places.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<Related>,
     /// The document path of the element, used to find `location`.
     #[serde(skip)]
     pub(crate) doc: crate::path::DocPath,
@@ -37,8 +41,19 @@ impl Diagnostic {
             message: message.into(),
             hint: rule.default_hint().map(str::to_string),
             location: None,
+            first: None,
             doc: path.doc().clone(),
         }
+    }
+
+    /// Names `first` as the element this one clashes with.
+    pub fn with_first(mut self, first: &ElementPath) -> Self {
+        self.first = Some(Related {
+            path: first.human().to_string(),
+            location: None,
+            doc: first.doc().clone(),
+        });
+        self
     }
 
     /// Replaces the hint.
@@ -51,15 +66,52 @@ impl Diagnostic {
     pub fn doc_path(&self) -> &crate::path::DocPath {
         &self.doc
     }
+
+    /// Where the finding and the element it clashes with are written, as far as known:
+    /// `line 9, column 1; first at line 5, column 1`.
+    pub fn position(&self) -> Option<String> {
+        let at = |l: &Location| format!("line {}, column {}", l.line, l.column);
+        let first = self
+            .first
+            .as_ref()
+            .and_then(|r| r.location.as_ref())
+            .map(at);
+        match (self.location.as_ref().map(at), first) {
+            (Some(here), Some(first)) => Some(format!("{here}; first at {first}")),
+            (Some(here), None) => Some(here),
+            (None, Some(first)) => Some(format!("first at {first}")),
+            (None, None) => None,
+        }
+    }
 }
 
-/// `[rule] path: message (line L, column C)`, then the hint on its own line when there is
-/// one: `  hint: ...`.
+/// Another element a finding names, and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Related {
+    /// The element, e.g. `lan[lan0].host[gw].name`.
+    pub path: String,
+    /// Where it is written, when the topology came from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The document path of the element, used to find `location`.
+    #[serde(skip)]
+    pub(crate) doc: crate::path::DocPath,
+}
+
+impl Related {
+    /// The document path of the element (keys and indices from the root).
+    pub fn doc_path(&self) -> &crate::path::DocPath {
+        &self.doc
+    }
+}
+
+/// `[rule] path: message (line L, column C; first at line L, column C)`, then the hint on
+/// its own line when there is one: `  hint: ...`.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "[{}] {}: {}", self.rule, self.path, self.message)?;
-        if let Some(loc) = &self.location {
-            write!(f, " (line {}, column {})", loc.line, loc.column)?;
+        if let Some(position) = self.position() {
+            write!(f, " ({position})")?;
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;

@@ -20,13 +20,18 @@ pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), Error> {
             location: (e.line() > 0).then(|| Location::of_span(text, offset, offset + 1)),
         }
     })?;
+    Ok((topology, source_map(text)))
+}
+
+/// Where every value of `text`, which serde_json has accepted, is written.
+pub(super) fn source_map(text: &str) -> SourceMap {
     let mut map = SourceMap::default();
     let mut scanner = Scanner {
         text: text.as_bytes(),
         pos: 0,
     };
     scanner.value(&mut DocPath::default(), &mut map);
-    Ok((topology, map))
+    map
 }
 
 /// serde_json appends " at line L column C"; we report the location separately.

@@ -7,7 +7,9 @@
 mod file;
 mod json_spans;
 mod limits;
+mod schema;
 mod toml_spans;
+mod unknown;
 
 pub use crate::location::Location;
 pub use file::read_text;
@@ -89,22 +91,33 @@ impl Document {
     }
 
     /// Parses `text`, refusing input over `limits` before any parser sees it.
+    ///
+    /// A text with unknown keys is refused with [`Error::Invalid`]: every unknown key at
+    /// its own path and location (with the key it likely misspells), together with the
+    /// validation findings of the rest of the text.
     pub fn parse_with_limits(
         text: &str,
         format: Format,
         limits: &Limits,
     ) -> Result<Document, Error> {
         limits.check(text, format)?;
-        let (topology, source_map) = match format {
-            Format::Toml => toml_spans::parse(text)?,
-            // A byte order mark (editors on Windows write one) is not JSON, but RFC 8259
-            // lets a parser ignore it; TOML's parser does. Three spaces in its place keep
-            // every offset, so locations still point into the file as written.
-            Format::Json => match text.strip_prefix('\u{feff}') {
-                Some(rest) => json_spans::parse(&format!("   {rest}"))?,
-                None => json_spans::parse(text)?,
-            },
+        // A byte order mark (editors on Windows write one) is not JSON, but RFC 8259 lets
+        // a parser ignore it; TOML's parser does. Three spaces in its place keep every
+        // offset, so locations still point into the file as written.
+        let json_text;
+        let parsed_text = match (format, text.strip_prefix('\u{feff}')) {
+            (Format::Json, Some(rest)) => {
+                json_text = format!("   {rest}");
+                &json_text
+            }
+            _ => text,
         };
+        let parsed = match format {
+            Format::Toml => toml_spans::parse(parsed_text),
+            Format::Json => json_spans::parse(parsed_text),
+        };
+        let (topology, source_map) =
+            parsed.map_err(|e| unknown::explain(parsed_text, text, format, e))?;
         Ok(Document {
             topology,
             text: text.to_string(),
@@ -115,17 +128,13 @@ impl Document {
 
     /// The location of the value at `path`, or of its nearest written ancestor.
     pub fn locate(&self, path: &DocPath) -> Option<Location> {
-        self.source_map
-            .span(path)
-            .map(|(s, e)| Location::of_span(&self.text, s, e))
+        self.source_map.locate(&self.text, path)
     }
 
     /// Validates the topology and attaches the line and column of every finding.
     pub fn validate(&self) -> Result<crate::ValidTopology, crate::Diagnostics> {
         crate::validate(self.topology.clone()).map_err(|mut diags| {
-            for d in &mut diags.0 {
-                d.location = self.locate(d.doc_path());
-            }
+            self.source_map.locate_all(&self.text, &mut diags.0);
             diags
         })
     }
