@@ -8,7 +8,9 @@ use std::fmt;
 macro_rules! rules {
     ($( $(#[doc = $doc:literal])* $variant:ident = $id:literal, hint: $hint:expr; )*) => {
         /// A validation rule. `Display` and serde give its stable id, e.g. `mac-duplicate`.
+        /// New rules come with new checks, hence `non_exhaustive`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[non_exhaustive]
         pub enum Rule {
             $( $(#[doc = $doc])* #[serde(rename = $id)] $variant, )*
         }

@@ -23,9 +23,10 @@ use crate::error::Error;
 use crate::path::{DocPath, Seg};
 use crate::Topology;
 
-/// The two file formats; they share one schema.
+/// The file formats; they share one schema. More may come, hence `non_exhaustive`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Format {
     /// TOML, the format people write.
     Toml,
