@@ -36,7 +36,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The input is larger than [`crate::source::Limits::max_bytes`]; nothing past the
+    /// The input is larger than `source::Limits::max_bytes`; nothing past the
     /// limit was read.
     #[error("the input is {size} bytes or more; the limit is {limit} bytes")]
     TooLarge {
@@ -45,7 +45,7 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
-    /// Brackets or braces nest deeper than [`crate::source::Limits::max_depth`].
+    /// Brackets or braces nest deeper than `source::Limits::max_depth`.
     #[error("values nest {depth} levels deep at {location}; the limit is {limit}")]
     TooDeep {
         /// Depth reached.
