@@ -1,5 +1,6 @@
 //! Embedding vnet in a program: build a topology in code (no file), validate it, compile
-//! the plan that builds it in a sandbox and print the plan listing.
+//! the plan that builds it in a sandbox and print the plan listing; with `--apply`, build
+//! it on the kernel inside private namespaces the example makes for itself.
 //!
 //! One node `lab1` with bridge `br0` and three containers on it: `router` (forwarding,
 //! 198.18.0.1) and two clients, `web` and `db`, whose default route goes through the
@@ -7,110 +8,107 @@
 //!
 //! ```text
 //! cargo run -p vnet-cli --example embed
+//! sudo target/debug/examples/embed --apply
 //! ```
 
 use std::process::ExitCode;
 
-use vnet_core::model::{
-    Bridge, Container, Forwarding, Node, Route, RouteDest, Subnet, Topology, Veth,
-};
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use vnet_backend_netlink::{ApplyOptions, Backend, NamespaceMap};
+use vnet_core::model::{Bridge, Container, Node, Route, RouteDest, Subnet, Topology, Veth};
 use vnet_core::plan::{compile, listing, Scope};
-use vnet_core::Diagnostics;
 
-/// A container on `lab1` with one veth `eth0` into `br0` holding `address`, the host end
-/// named `host_name`.
-fn container(id: u32, name: &str, host_name: &str, address: &str) -> Container {
-    Container {
-        id,
-        name: name.to_string(),
-        hostname: Some(format!("{name}.lab.example")),
-        ostemplate: None,
-        config: None,
-        onboot: Some(true),
-        node: Some("lab1".to_string()),
-        failover: Vec::new(),
-        venet: None,
-        forward: Forwarding::default(),
-        veth: vec![Veth {
-            name: "eth0".to_string(),
-            // MACs left out are derived, stably, from the topology and element names.
-            mac: None,
-            mtu: None,
-            addresses: vec![address.parse().expect("a literal CIDR")],
-            host_name: Some(host_name.to_string()),
-            host_mac: None,
-            bridge: Some("br0".to_string()),
-        }],
-        nic: Vec::new(),
-        vlan: Vec::new(),
-        route: Vec::new(),
-        nat: Vec::new(),
-    }
-}
-
-/// The example topology, element by element.
+/// The example topology: only what differs from the defaults is spelled out.
 fn topology() -> Topology {
     let mut t = Topology::new("embedded");
-    t.node.push(Node {
-        name: "lab1".to_string(),
-        underlay: None,
-    });
+    t.node.push(Node::new("lab1"));
     t.bridge.push(Bridge {
-        name: "br0".to_string(),
-        mac: None,
-        stp: false,
-        mtu: None,
-        addresses: Vec::new(),
-        nodes: Some(vec!["lab1".to_string()]),
-        ports: Vec::new(),
-        stretch: None,
+        nodes: Some(vec!["lab1".into()]),
+        ..Bridge::new("br0")
     });
+    let gateway = "198.18.0.1".parse().expect("a literal address");
     t.subnet.push(Subnet {
-        cidr: "198.18.0.0/24".parse().expect("a literal CIDR"),
-        gateway: Some("198.18.0.1".parse().expect("a literal address")),
-        bridge: Some("br0".to_string()),
-        lan: None,
-        vlan: None,
+        gateway: Some(gateway),
+        ..Subnet::on_bridge("198.18.0.0/24".parse().expect("a literal CIDR"), "br0")
     });
-
-    let mut router = container(201, "router", "vr0", "198.18.0.1/24");
-    router.forward = Forwarding {
-        ipv4: true,
-        ipv6: false,
-    };
-    t.ct.push(router);
-    for (id, name, host) in [(202, "web", "vr1"), (203, "db", "vr2")] {
-        let mut ct = container(id, name, host, &format!("198.18.0.{}/24", id - 200));
-        ct.route.push(Route {
-            to: RouteDest::Default,
-            via: Some("198.18.0.1".parse().expect("a literal address")),
-            dev: None,
-            metric: None,
-        });
+    for (i, name) in ["router", "web", "db"].into_iter().enumerate() {
+        // MACs left out are derived, stably, from the topology and element names.
+        let veth = Veth {
+            addresses: vec![format!("198.18.0.{}/24", i + 1).parse().expect("a CIDR")],
+            host_name: Some(format!("vr{i}")),
+            bridge: Some("br0".into()),
+            ..Veth::new("eth0")
+        };
+        let mut ct = Container {
+            hostname: Some(format!("{name}.lab.example")),
+            onboot: Some(true),
+            node: Some("lab1".into()),
+            veth: vec![veth],
+            ..Container::new(201 + i as u32, name)
+        };
+        match i {
+            0 => ct.forward.ipv4 = true,
+            _ => ct.route.push(Route::via(RouteDest::Default, gateway)),
+        }
         t.ct.push(ct);
     }
     t
 }
 
 /// Validates the topology and lists the plan that builds it in a sandbox with prefix
-/// `embed`; the findings when it is not valid.
-pub fn plan_listing() -> Result<String, Diagnostics> {
+/// `embed`; every finding, with hints, when it is not valid.
+pub fn plan_listing() -> Result<String, vnet_core::Error> {
     let valid = vnet_core::validate(topology())?;
     let plan = compile(&valid, &Scope::Sandbox);
     Ok(listing::listing(&plan, &|ns| ns.sandbox_name("embed")))
 }
 
+/// Builds the network as namespaces `embed-*` (apply checks the kernel matches the
+/// plan), then removes them. Call only in private namespaces: see [`enter_private`].
+fn apply() -> Result<(), Box<dyn std::error::Error>> {
+    let valid = vnet_core::validate(topology())?;
+    let backend = Backend::new(NamespaceMap::sandbox("embed"));
+    let report = backend.apply(&valid, &Scope::Sandbox, &ApplyOptions::default())?;
+    println!(
+        "{} steps, {} netlink changes",
+        report.plan.len(),
+        report.mutating_requests
+    );
+    backend.destroy(&valid, &Scope::Sandbox)?;
+    Ok(())
+}
+
+/// Moves this (still single-threaded) process into a new network namespace and a new
+/// mount namespace with its own `/run/netns`, so nothing `apply` makes is visible to the
+/// machine, and all of it is gone when the process ends.
+fn enter_private() -> Result<(), Box<dyn std::error::Error>> {
+    unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS)?;
+    let none = None::<&str>;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)?;
+    std::fs::create_dir_all("/run/netns")?;
+    mount(
+        Some("tmpfs"),
+        "/run/netns",
+        Some("tmpfs"),
+        MsFlags::empty(),
+        none,
+    )?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
-    match plan_listing() {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(diagnostics) => {
-            // A program building topologies gets the same findings `vnet check` prints.
-            for d in &diagnostics.0 {
-                eprintln!("{d}");
-            }
+    let result = match std::env::args().nth(1).as_deref() {
+        Some("--apply") => enter_private().and_then(|()| apply()),
+        _ => plan_listing()
+            .map(|text| print!("{text}"))
+            .map_err(Into::into),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A program building topologies gets the same findings and hints `vnet check` gives.
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }

@@ -2,13 +2,11 @@
 //! format from the extension, parse, and validate, reporting problems the same way for
 //! every subcommand.
 
-use anyhow::{anyhow, Context};
-use std::fs::File;
-use std::io::Read;
+use anyhow::anyhow;
 use std::path::{Path, PathBuf};
 
 use vnet_core::source::Limits;
-use vnet_core::{Document, Format, Location, ValidTopology};
+use vnet_core::{Document, Error, Format, ValidTopology};
 
 use crate::cli::Global;
 use crate::exit::{Exit, Failure};
@@ -27,7 +25,8 @@ pub struct Input {
     pub format: Format,
 }
 
-/// Reads `path`, refusing a file larger than `limits.max_bytes` before reading it whole.
+/// Reads `path` with [`vnet_core::source::read_text`] (at most `limits.max_bytes` + 1
+/// bytes), wording its errors for the command line.
 ///
 /// Every error here is invalid input (exit 1): the file is missing, unreadable, too
 /// large or not UTF-8.
@@ -36,39 +35,12 @@ pub fn read(path: &Path, limits: &Limits) -> Result<Input, Failure> {
         return read_stdin(limits);
     }
     let display_name = path.display().to_string();
-    let file = File::open(path)
-        .with_context(|| format!("cannot open {display_name}"))
-        .map_err(Failure::invalid)?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("cannot read the metadata of {display_name}"))
-        .map_err(Failure::invalid)?;
-    if meta.is_dir() {
-        return Err(Failure::invalid(anyhow!(
-            "{display_name} is a directory, not a topology file"
-        )));
-    }
-    let cap = limits.max_bytes as u64;
-    if meta.len() > cap {
-        return Err(too_large(&display_name, meta.len(), cap));
-    }
-    // The size may lie (a growing file, a pipe, /proc), so read at most one byte more
-    // than allowed and check again.
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {display_name}"))
-        .map_err(Failure::invalid)?;
-    if bytes.len() as u64 > cap {
-        return Err(too_large(&display_name, bytes.len() as u64, cap));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| not_utf8(&display_name, &e))?;
-    let format = Format::from_file_name(&display_name);
+    let text = read_text(path, &display_name, limits)?;
     Ok(Input {
         path: path.to_path_buf(),
+        format: Format::from_path(path),
         display_name,
         text,
-        format,
     })
 }
 
@@ -76,22 +48,12 @@ pub fn read(path: &Path, limits: &Limits) -> Result<Input, Failure> {
 pub const STDIN: &str = "-";
 
 /// Reads the topology from standard input (`vnet check -`), within the same limits as a
-/// file. With no extension to go by, the text picks its format: JSON when it starts with
-/// `{` (no TOML document can), TOML otherwise.
+/// file (through `/dev/stdin`, so one reader enforces them). With no extension to go
+/// by, the text picks its format: JSON when it starts with `{` (no TOML document can),
+/// TOML otherwise.
 fn read_stdin(limits: &Limits) -> Result<Input, Failure> {
     let display_name = "<stdin>".to_string();
-    let cap = limits.max_bytes as u64;
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(cap + 1)
-        .read_to_end(&mut bytes)
-        .context("cannot read the topology from standard input")
-        .map_err(Failure::invalid)?;
-    if bytes.len() as u64 > cap {
-        return Err(too_large(&display_name, bytes.len() as u64, cap));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| not_utf8(&display_name, &e))?;
+    let text = read_text(Path::new("/dev/stdin"), &display_name, limits)?;
     let first = text
         .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
         .chars()
@@ -109,24 +71,23 @@ fn read_stdin(limits: &Limits) -> Result<Input, Failure> {
     })
 }
 
-/// The error for a file that is not UTF-8, with the line and column of the first byte
-/// that is not (the column counts the characters before it on its line).
-fn not_utf8(name: &str, e: &std::string::FromUtf8Error) -> Failure {
-    let at = e.utf8_error().valid_up_to();
-    let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
-    let location = Location::of_span(valid, at, at);
-    Failure::invalid(anyhow!(
-        "{name} is not UTF-8 text: byte {:#04x} at line {}, column {} (offset {at})",
-        e.as_bytes()[at],
-        location.line,
-        location.column,
-    ))
-}
-
-fn too_large(name: &str, size: u64, cap: u64) -> Failure {
-    Failure::invalid(anyhow!(
-        "{name} is {size} bytes or more; the limit is {cap} bytes"
-    ))
+/// [`vnet_core::source::read_text`] with its errors worded for the command line,
+/// naming the input as `display_name`.
+fn read_text(path: &Path, display_name: &str, limits: &Limits) -> Result<String, Failure> {
+    vnet_core::source::read_text(path, limits).map_err(|e| match e {
+        _ if path.is_dir() => Failure::invalid(anyhow!(
+            "{display_name} is a directory, not a topology file"
+        )),
+        Error::Io { source, .. } => Failure::invalid(
+            anyhow::Error::new(source).context(format!("cannot open {display_name}")),
+        ),
+        Error::TooLarge { size, limit } => Failure::invalid(anyhow!(
+            "{display_name} is {size} bytes or more; the limit is {limit} bytes"
+        )),
+        e @ Error::NotUtf8 { .. } => Failure::invalid(anyhow!("{display_name} is {e}")),
+        // read_text fails only in the ways above; a new kind still names the file.
+        other => Failure::invalid(anyhow!("{display_name}: {other}")),
+    })
 }
 
 /// A file read, parsed and validated.
@@ -148,6 +109,11 @@ pub fn load_valid(path: &Path, global: &Global) -> Result<Loaded, Failure> {
     let input = read(path, &limits)?;
     let document = match Document::parse_with_limits(&input.text, input.format, &limits) {
         Ok(d) => d,
+        // A file with unknown keys comes back with every finding of the rest of it.
+        Err(Error::Invalid(diags)) => {
+            report::problems(global.output, &input, &Problem::Invalid(diags));
+            return Err(Failure::reported(Exit::Invalid));
+        }
         Err(e) => {
             report::problems(global.output, &input, &Problem::Parse(e));
             return Err(Failure::reported(Exit::Invalid));

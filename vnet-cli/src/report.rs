@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::fmt;
 use std::io::IsTerminal;
 
-use vnet_core::{Diagnostic, Diagnostics, Location, ParseError};
+use vnet_core::{Diagnostic, Diagnostics, Error, Location};
 
 use crate::cli::Output;
 use crate::input::Input;
@@ -17,7 +17,7 @@ use crate::output;
 #[derive(Debug)]
 pub enum Problem {
     /// The text is not a topology (syntax, schema, limits).
-    Parse(ParseError),
+    Parse(Error),
     /// The topology breaks one or more rules.
     Invalid(Diagnostics),
 }
@@ -33,6 +33,19 @@ pub struct JsonDiagnostic {
     pub message: String,
     /// How to fix it, if known.
     pub hint: Option<String>,
+    /// Where in the file, if known.
+    pub location: Option<JsonLocation>,
+    /// The element this one clashes with (the first of two with one name or MAC), and
+    /// where it is; only for clashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<JsonRelated>,
+}
+
+/// The other element of a clash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JsonRelated {
+    /// The element (`lan[lan0].host[gw].name`).
+    pub path: String,
     /// Where in the file, if known.
     pub location: Option<JsonLocation>,
 }
@@ -65,6 +78,7 @@ impl Problem {
                 message: parse_message(e),
                 hint: None,
                 location: e.location().map(JsonLocation::from),
+                first: None,
             }],
             Problem::Invalid(diags) => diags
                 .as_slice()
@@ -75,6 +89,10 @@ impl Problem {
                     message: d.message.clone(),
                     hint: d.hint.clone(),
                     location: d.location.map(JsonLocation::from),
+                    first: d.first.as_ref().map(|r| JsonRelated {
+                        path: r.path.clone(),
+                        location: r.location.map(JsonLocation::from),
+                    }),
                 })
                 .collect(),
         }
@@ -90,9 +108,9 @@ impl Problem {
 }
 
 /// The message of a parse error without the location, which the report shows apart.
-fn parse_message(e: &ParseError) -> String {
+fn parse_message(e: &Error) -> String {
     match e {
-        ParseError::Syntax { message, .. } => message.trim_end().to_string(),
+        Error::Parse { message, .. } => message.trim_end().to_string(),
         other => other.to_string(),
     }
 }
@@ -157,25 +175,33 @@ struct Report<'a> {
     code: String,
     help: Option<String>,
     label: Option<LabeledSpan>,
+    /// The other place of a clash, labelled too.
+    first: Option<LabeledSpan>,
     source: &'a NamedSource<String>,
 }
 
 impl<'a> Report<'a> {
     fn finding(d: &Diagnostic, source: &'a NamedSource<String>) -> Self {
-        let position = d
-            .location
-            .map(|l| format!(" (line {}, column {})", l.line, l.column))
-            .unwrap_or_default();
+        let position = d.position().map(|p| format!(" ({p})")).unwrap_or_default();
+        let first = d.first.as_ref().and_then(|r| {
+            let l = r.location?;
+            let span = label(source.inner(), l, format!("first: {}", r.path));
+            Some(LabeledSpan::new_with_span(
+                span.label().map(str::to_string),
+                *span.inner(),
+            ))
+        });
         Report {
             title: format!("{}: {}{position}", d.path, d.message),
             code: d.rule.id().to_string(),
             help: d.hint.clone(),
             label: d.location.map(|l| label(source.inner(), l, d.path.clone())),
+            first,
             source,
         }
     }
 
-    fn parse(e: &ParseError, source: &'a NamedSource<String>) -> Self {
+    fn parse(e: &Error, source: &'a NamedSource<String>) -> Self {
         let position = e
             .location()
             .map(|l| format!(" (line {}, column {})", l.line, l.column))
@@ -184,15 +210,16 @@ impl<'a> Report<'a> {
             title: format!("{}{position}", parse_message(e)),
             code: "parse".to_string(),
             help: match e {
-                ParseError::TooLarge { .. } | ParseError::TooDeep { .. } => Some(
+                Error::TooLarge { .. } | Error::TooDeep { .. } => Some(
                     "vnet caps input size and nesting so hostile files cannot exhaust memory"
                         .to_string(),
                 ),
-                ParseError::Syntax { .. } => None,
+                _ => None,
             },
             label: e
                 .location()
                 .map(|l| label(source.inner(), l, "here".to_string())),
+            first: None,
             source,
         }
     }
@@ -238,9 +265,8 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label
-            .clone()
-            .map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+        let label = self.label.clone()?;
+        Some(Box::new(std::iter::once(label).chain(self.first.clone())))
     }
 }
 

@@ -1,13 +1,15 @@
 //! # vnet-core
 //!
 //! The model of a container virtual network, its validation, and the plan that builds it.
-//! No I/O happens here: backends (`vnet-backend-netlink`, `vnet-backend-shell`) execute
-//! what this crate computes.
+//! The only I/O here is reading a topology file (`Document::from_path`, within a size
+//! cap): backends (`vnet-backend-netlink`, `vnet-backend-shell`) execute what this crate
+//! computes.
 //!
-//! The flow is parse -> validate -> plan:
+//! The flow is parse -> validate -> plan, and every failure on the way is one [`Error`]:
 //!
 //! ```text
-//! text --Document::parse--> Topology --validate()--> ValidTopology --compile()--> Plan
+//! file --Document::from_path--+
+//! text --Document::parse------+-> Topology --validate()--> ValidTopology --compile()--> Plan
 //! ```
 //!
 //! A topology holds hardware **nodes** (`m1`, `m2`), physical **LANs** with their hosts,
@@ -25,9 +27,11 @@
 #![deny(missing_docs)]
 
 mod diagnostic;
+mod error;
 pub mod generate;
 pub mod graph;
 pub mod lifecycle;
+mod location;
 pub mod model;
 pub mod observed;
 pub mod ownership;
@@ -41,10 +45,12 @@ pub mod source;
 mod valid;
 mod validate;
 
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{Diagnostic, Diagnostics, Related};
+pub use error::Error;
+pub use location::Location;
 pub use model::Topology;
 pub use placement::{CtObjects, PlacementError};
 pub use rules::Rule;
-pub use source::{Document, Format, Location, ParseError};
+pub use source::{Document, Format};
 pub use valid::ValidTopology;
 pub use validate::validate;

@@ -8,7 +8,9 @@ use std::fmt;
 macro_rules! rules {
     ($( $(#[doc = $doc:literal])* $variant:ident = $id:literal, hint: $hint:expr; )*) => {
         /// A validation rule. `Display` and serde give its stable id, e.g. `mac-duplicate`.
+        /// New rules come with new checks, hence `non_exhaustive`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[non_exhaustive]
         pub enum Rule {
             $( $(#[doc = $doc])* #[serde(rename = $id)] $variant, )*
         }
@@ -107,6 +109,9 @@ rules! {
     /// A NIC of a container with failover nodes pins its `mac`, or says
     /// `mac_follows_node = true` (the node's own NIC, whose MAC differs per node).
     UplinkMacUnpinned = "uplink-mac-unpinned", hint: Some("set the NIC's `mac` so it is the same on every node, or `mac_follows_node = true` to accept a new MAC after failover (vnet then announces it)");
+    /// Every key of the file is one the format knows; each unknown key is reported at its
+    /// own place, with the known key it most likely misspells.
+    UnknownKey = "unknown-key", hint: None;
 }
 
 impl fmt::Display for Rule {

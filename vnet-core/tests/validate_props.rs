@@ -98,9 +98,11 @@ fn overwrites(m: Mistake) -> Option<u8> {
 fn every_mistake_has_a_distinct_rule() {
     let rules: std::collections::BTreeSet<_> = Mistake::ALL.iter().map(|m| m.rule()).collect();
     assert_eq!(rules.len(), Mistake::ALL.len());
-    assert_eq!(
-        rules.len(),
-        vnet_core::Rule::ALL.len(),
-        "a rule has no mistake"
-    );
+    // An unknown key is a mistake of the text; a `Topology` value cannot hold one (the
+    // tests of `Document::parse` cover it).
+    let model_rules = vnet_core::Rule::ALL
+        .iter()
+        .filter(|r| **r != vnet_core::Rule::UnknownKey)
+        .count();
+    assert_eq!(rules.len(), model_rules, "a rule has no mistake");
 }

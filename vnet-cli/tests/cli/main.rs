@@ -102,6 +102,73 @@ fn check_reports_a_reused_mac() {
     assert_invalid(&file, "mac-duplicate", "ct[dbms].veth[eth0].mac", line);
 }
 
+/// Both places of a clash: the title gives both lines, the snippet labels the first, and
+/// JSON carries it as `first`.
+#[test]
+fn check_names_both_places_of_a_reused_mac() {
+    let dir = TempDir::new("mac-both");
+    let text = edit_in_ct(&seed(), "dbms", "00:12:34:56:78:9F", "00:12:34:56:78:9D");
+    let file = dir.write("mac.toml", &text);
+    let second = line_in_ct(&text, "dbms", "mac = ");
+    let first = line_in_ct(&text, "mail", "mac = \"00:12:34:56:78:9D\"");
+    let err = stderr(&vnet(&["check", &file]));
+    assert!(
+        err.contains(&format!(
+            "(line {second}, column 1; first at line {first}, column 1)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("first: ct[mail].veth[eth0].mac"), "{err}");
+    let o = vnet(&["--output", "json", "check", &file]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["first"]["path"], "ct[mail].veth[eth0].mac", "{doc}");
+    assert_eq!(d["first"]["location"]["line"], first, "{doc}");
+}
+
+/// Every unknown key at once, each at its own path and line with a suggestion, together
+/// with the other findings (was: the first unknown key only, at path `topology`).
+#[test]
+fn check_reports_every_unknown_key_with_a_suggestion() {
+    let dir = TempDir::new("unknown");
+    let text = seed().replacen("hostname = ", "hostnme = ", 1).replacen(
+        "ostemplate = ",
+        "os_template = ",
+        1,
+    );
+    let file = dir.write("unknown.toml", &text);
+    let line = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let o = vnet(&["--output", "json", "check", &file]);
+    assert_eq!(code(&o), 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let found: Vec<(String, String, usize)> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap().to_string(),
+                d["hint"].as_str().unwrap_or_default().to_string(),
+                d["location"]["line"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&(
+            "unknown-key".into(),
+            "did you mean `hostname`?".into(),
+            line("hostnme")
+        )) && found.contains(&(
+            "unknown-key".into(),
+            "did you mean `ostemplate`?".into(),
+            line("os_template")
+        )),
+        "{doc}"
+    );
+    let err = stderr(&vnet(&["check", &file]));
+    assert!(err.contains("help: did you mean `hostname`?"), "{err}");
+}
+
 #[test]
 fn check_reports_a_reused_address() {
     let dir = TempDir::new("addr");

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Mac, Route};
 
 /// A container: an OpenVZ CT, an LXC container or a plain network namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Container {
     /// The numeric id, as in OpenVZ (`101`).
@@ -96,7 +96,7 @@ impl Forwarding {
 /// A veth pair: `name` inside the container, `host_name` on the node, in `bridge`.
 ///
 /// The article's `--veth_add veth1,00:12:34:56:78:9A,eth0,00:12:34:56:78:9B`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Veth {
     /// The container-side name, e.g. `eth0`.
@@ -124,7 +124,7 @@ pub struct Veth {
 /// A physical NIC of the node passed into the container, e.g. the router's uplink `eth1`.
 ///
 /// In the sandbox it is simulated by a veth whose other end is on the LAN's switch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Nic {
     /// The name inside the container, e.g. `eth1`.
@@ -152,7 +152,7 @@ pub struct Nic {
 }
 
 /// An 802.1Q VLAN interface on top of one of the container's interfaces.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Vlan {
     /// The VLAN interface's name, e.g. `eth1.10`.

@@ -3,7 +3,21 @@
 //! Every type here mirrors one table of the file format and rejects unknown keys.
 //! Nothing here is trusted yet: names may be too long, references may dangle, MACs may
 //! repeat. [`crate::validate()`] turns a [`Topology`] into a [`crate::ValidTopology`].
+//!
+//! To build one in code, each type has a `new` taking its required fields (see
+//! `build.rs`); the optional ones come from `Default` through struct update syntax:
+//!
+//! ```
+//! use vnet_core::model::{Bridge, Container, Node, Topology, Veth};
+//! let mut t = Topology::new("lab");
+//! t.node.push(Node::new("m1"));
+//! t.bridge.push(Bridge::new("br0"));
+//! let veth = Veth { bridge: Some("br0".into()), ..Veth::new("eth0") };
+//! t.ct.push(Container { veth: vec![veth], ..Container::new(101, "a") });
+//! assert!(vnet_core::validate(t).is_ok());
+//! ```
 
+mod build;
 mod container;
 mod mac;
 mod network;
@@ -19,7 +33,7 @@ pub use mac::Mac;
 /// A whole virtual network: cluster nodes, physical LANs, bridges, subnets and containers.
 ///
 /// The top-level tables of a topology file, in the order a reader meets them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
     /// The topology's name. It marks every kernel object vnet creates for it, so two
@@ -50,12 +64,7 @@ impl Topology {
     pub fn new(name: impl Into<String>) -> Self {
         Topology {
             name: name.into(),
-            node: Vec::new(),
-            lan: Vec::new(),
-            bridge: Vec::new(),
-            patch: Vec::new(),
-            subnet: Vec::new(),
-            ct: Vec::new(),
+            ..Topology::default()
         }
     }
 

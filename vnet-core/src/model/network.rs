@@ -8,7 +8,7 @@ use super::{Mac, Route};
 
 /// A hardware node (a cluster member such as `m1`), whose root namespace holds the bridges
 /// and the host ends of the veth pairs of the containers running on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Node {
     /// The node's name, e.g. `m1`.
@@ -59,7 +59,7 @@ impl Underlay {
 
 /// A bridge stretched across its nodes as one L2 segment through a VXLAN device on each
 /// node: head-end replication to every other node's underlay address, MAC learning on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stretch {
     /// The VXLAN network identifier, 1..=16777215, unique per stretched bridge.
@@ -85,7 +85,7 @@ impl Stretch {
 ///
 /// Its subnets are declared as [`Subnet`]s with `lan = NAME`. The sandbox builds it as a
 /// namespace holding a bridge (the LAN switch) with each [`LanHost`] plugged in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lan {
     /// The LAN's name.
@@ -96,7 +96,7 @@ pub struct Lan {
 }
 
 /// A host on a physical LAN, e.g. the article's 192.168.46.1.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LanHost {
     /// The host's name (its namespace in the sandbox).
@@ -117,7 +117,7 @@ pub struct LanHost {
 
 /// A Linux bridge on the nodes, joining the host ends of the containers' veth pairs
 /// ("a hub with all CTs plugged in").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bridge {
     /// The bridge's name, e.g. `br0`.
@@ -163,7 +163,7 @@ impl Bridge {
 }
 
 /// A veth pair joining two bridges of the same node (a patch cable between two switches).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     /// The end in bridge `a`.
@@ -173,7 +173,7 @@ pub struct Patch {
 }
 
 /// One end of a [`Patch`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchEnd {
     /// The bridge this end joins.

@@ -1,11 +1,12 @@
 //! JSON: the model through `serde_json`, the spans through a small scanner over the text
 //! that serde_json has already accepted (serde_json keeps no spans).
 
-use super::{Location, ParseError, SourceMap};
+use super::{Location, SourceMap};
+use crate::error::Error;
 use crate::path::{DocPath, Seg};
 use crate::Topology;
 
-pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), ParseError> {
+pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), Error> {
     let topology: Topology = serde_json::from_str(text).map_err(|e| {
         // serde_json counts columns in bytes from 1; convert to our character columns.
         let line_start = text
@@ -14,18 +15,23 @@ pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), ParseError> {
             .map(str::len)
             .sum::<usize>();
         let offset = (line_start + e.column().saturating_sub(1)).min(text.len());
-        ParseError::Syntax {
+        Error::Parse {
             message: strip_position(&e.to_string()),
             location: (e.line() > 0).then(|| Location::of_span(text, offset, offset + 1)),
         }
     })?;
+    Ok((topology, source_map(text)))
+}
+
+/// Where every value of `text`, which serde_json has accepted, is written.
+pub(super) fn source_map(text: &str) -> SourceMap {
     let mut map = SourceMap::default();
     let mut scanner = Scanner {
         text: text.as_bytes(),
         pos: 0,
     };
     scanner.value(&mut DocPath::default(), &mut map);
-    Ok((topology, map))
+    map
 }
 
 /// serde_json appends " at line L column C"; we report the location separately.

@@ -1,7 +1,8 @@
 //! Caps on input size and nesting, checked before any parser runs, so hostile input can
 //! neither overflow the stack of a recursive parser nor exhaust memory.
 
-use super::{Format, Location, ParseError};
+use super::{Format, Location};
+use crate::error::Error;
 
 /// Caps on what a topology file may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +24,11 @@ impl Default for Limits {
 
 impl Limits {
     /// Refuses `text` when it is over a limit.
-    pub fn check(&self, text: &str, format: Format) -> Result<(), ParseError> {
+    pub fn check(&self, text: &str, format: Format) -> Result<(), Error> {
         if text.len() > self.max_bytes {
-            return Err(ParseError::TooLarge {
-                size: text.len(),
-                limit: self.max_bytes,
+            return Err(Error::TooLarge {
+                size: text.len() as u64,
+                limit: self.max_bytes as u64,
             });
         }
         self.check_depth(text, format)
@@ -35,7 +36,7 @@ impl Limits {
 
     /// Scans brackets and braces outside strings and comments. Table headers such as
     /// `[[ct.veth]]` count one level at most, so the scan never refuses a valid schema.
-    fn check_depth(&self, text: &str, format: Format) -> Result<(), ParseError> {
+    fn check_depth(&self, text: &str, format: Format) -> Result<(), Error> {
         let bytes = text.as_bytes();
         let mut depth = 0usize;
         let mut i = 0;
@@ -50,7 +51,7 @@ impl Limits {
                 b'[' | b'{' => {
                     depth += 1;
                     if depth > self.max_depth {
-                        return Err(ParseError::TooDeep {
+                        return Err(Error::TooDeep {
                             depth,
                             limit: self.max_depth,
                             location: Location::of_span(text, i, i + 1),
@@ -103,7 +104,7 @@ mod tests {
         let text = format!("a = {}{}", "[".repeat(10_000), "]".repeat(10_000));
         let err = Limits::default().check(&text, Format::Toml).unwrap_err();
         match err {
-            ParseError::TooDeep {
+            Error::TooDeep {
                 depth, location, ..
             } => {
                 assert_eq!(depth, 33);
@@ -134,7 +135,7 @@ mod tests {
         };
         assert!(matches!(
             limits.check("name = \"abcdefgh\"", Format::Toml),
-            Err(ParseError::TooLarge {
+            Err(Error::TooLarge {
                 size: 17,
                 limit: 10
             })

@@ -1,24 +1,32 @@
 //! Reading a topology from TOML or JSON text: limits, parse errors with line and column,
 //! and a map from every value's document path to where it is written.
 //!
-//! This module works on text the caller has already read; vnet-core does no I/O.
+//! Apart from [`Document::from_path`], which reads one file within the size limit, this
+//! module works on text the caller has already read.
 
+mod file;
 mod json_spans;
 mod limits;
+mod schema;
 mod toml_spans;
+mod unknown;
 
+pub use crate::location::Location;
+pub use file::read_text;
 pub use limits::Limits;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::error::Error;
 use crate::path::{DocPath, Seg};
 use crate::Topology;
 
-/// The two file formats; they share one schema.
+/// The file formats; they share one schema. More may come, hence `non_exhaustive`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Format {
     /// TOML, the format people write.
     Toml,
@@ -33,91 +41,6 @@ impl Format {
             Format::Json
         } else {
             Format::Toml
-        }
-    }
-}
-
-/// A position in the source text, 1-based, columns counted in characters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Location {
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-    /// Byte offset of the start.
-    pub offset: usize,
-    /// Length in bytes of the spanned text (at least 1 where the text is not empty).
-    pub len: usize,
-}
-
-impl Location {
-    /// The location of the byte range `start..end` of `text`.
-    pub fn of_span(text: &str, start: usize, end: usize) -> Location {
-        let start = floor_char_boundary(text, start.min(text.len()));
-        let before = &text[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..start].chars().count() + 1;
-        Location {
-            line,
-            column,
-            offset: start,
-            len: end.saturating_sub(start),
-        }
-    }
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.line, self.column)
-    }
-}
-
-/// Why a text is not a topology.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
-    /// The text is larger than [`Limits::max_bytes`].
-    #[error("the input is {size} bytes; the limit is {limit} bytes")]
-    TooLarge {
-        /// Size of the input.
-        size: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// Brackets or braces nest deeper than [`Limits::max_depth`].
-    #[error("values nest {depth} levels deep at {location}; the limit is {limit}")]
-    TooDeep {
-        /// Depth reached.
-        depth: usize,
-        /// The limit.
-        limit: usize,
-        /// Where the limit was passed.
-        location: Location,
-    },
-    /// A syntax or schema error (unknown key, wrong type, bad address ...).
-    #[error("{message}{}", .location.map(|l| format!(" at line {}, column {}", l.line, l.column)).unwrap_or_default())]
-    Syntax {
-        /// The parser's message.
-        message: String,
-        /// Where, when the parser knows.
-        location: Option<Location>,
-    },
-}
-
-impl ParseError {
-    /// Where in the text the error is, when known.
-    pub fn location(&self) -> Option<Location> {
-        match self {
-            ParseError::TooLarge { .. } => None,
-            ParseError::TooDeep { location, .. } => Some(*location),
-            ParseError::Syntax { location, .. } => *location,
         }
     }
 }
@@ -164,27 +87,38 @@ pub struct Document {
 
 impl Document {
     /// Parses `text` with the default [`Limits`].
-    pub fn parse(text: &str, format: Format) -> Result<Document, ParseError> {
+    pub fn parse(text: &str, format: Format) -> Result<Document, Error> {
         Document::parse_with_limits(text, format, &Limits::default())
     }
 
     /// Parses `text`, refusing input over `limits` before any parser sees it.
+    ///
+    /// A text with unknown keys is refused with [`Error::Invalid`]: every unknown key at
+    /// its own path and location (with the key it likely misspells), together with the
+    /// validation findings of the rest of the text.
     pub fn parse_with_limits(
         text: &str,
         format: Format,
         limits: &Limits,
-    ) -> Result<Document, ParseError> {
+    ) -> Result<Document, Error> {
         limits.check(text, format)?;
-        let (topology, source_map) = match format {
-            Format::Toml => toml_spans::parse(text)?,
-            // A byte order mark (editors on Windows write one) is not JSON, but RFC 8259
-            // lets a parser ignore it; TOML's parser does. Three spaces in its place keep
-            // every offset, so locations still point into the file as written.
-            Format::Json => match text.strip_prefix('\u{feff}') {
-                Some(rest) => json_spans::parse(&format!("   {rest}"))?,
-                None => json_spans::parse(text)?,
-            },
+        // A byte order mark (editors on Windows write one) is not JSON, but RFC 8259 lets
+        // a parser ignore it; TOML's parser does. Three spaces in its place keep every
+        // offset, so locations still point into the file as written.
+        let json_text;
+        let parsed_text = match (format, text.strip_prefix('\u{feff}')) {
+            (Format::Json, Some(rest)) => {
+                json_text = format!("   {rest}");
+                &json_text
+            }
+            _ => text,
         };
+        let parsed = match format {
+            Format::Toml => toml_spans::parse(parsed_text),
+            Format::Json => json_spans::parse(parsed_text),
+        };
+        let (topology, source_map) =
+            parsed.map_err(|e| unknown::explain(parsed_text, text, format, e))?;
         Ok(Document {
             topology,
             text: text.to_string(),
@@ -195,17 +129,13 @@ impl Document {
 
     /// The location of the value at `path`, or of its nearest written ancestor.
     pub fn locate(&self, path: &DocPath) -> Option<Location> {
-        self.source_map
-            .span(path)
-            .map(|(s, e)| Location::of_span(&self.text, s, e))
+        self.source_map.locate(&self.text, path)
     }
 
     /// Validates the topology and attaches the line and column of every finding.
     pub fn validate(&self) -> Result<crate::ValidTopology, crate::Diagnostics> {
         crate::validate(self.topology.clone()).map_err(|mut diags| {
-            for d in &mut diags.0 {
-                d.location = self.locate(d.doc_path());
-            }
+            self.source_map.locate_all(&self.text, &mut diags.0);
             diags
         })
     }

@@ -3,22 +3,27 @@
 
 use toml_edit::{Item, Table, Value};
 
-use super::{Location, ParseError, SourceMap};
+use super::{Location, SourceMap};
+use crate::error::Error;
 use crate::path::{DocPath, Seg};
 use crate::Topology;
 
-pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), ParseError> {
-    let topology: Topology = toml::from_str(text).map_err(|e| ParseError::Syntax {
+pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), Error> {
+    let topology: Topology = toml::from_str(text).map_err(|e| Error::Parse {
         message: e.message().to_string(),
         location: e.span().map(|s| Location::of_span(text, s.start, s.end)),
     })?;
-    let mut map = SourceMap::default();
     // The serde parse above succeeded, so this one does too; a failure would only cost
     // the locations, never the topology.
-    if let Ok(doc) = toml_edit::Document::parse(text) {
-        walk_table(doc.as_table(), &mut DocPath::default(), &mut map);
-    }
-    Ok((topology, map))
+    Ok((topology, source_map(text).unwrap_or_default()))
+}
+
+/// Where every value of `text` is written; `None` when it is not TOML.
+pub(super) fn source_map(text: &str) -> Option<SourceMap> {
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let mut map = SourceMap::default();
+    walk_table(doc.as_table(), &mut DocPath::default(), &mut map);
+    Some(map)
 }
 
 fn walk_table(table: &Table, path: &mut DocPath, map: &mut SourceMap) {

@@ -42,13 +42,15 @@ fn given(t: &Topology, seen: &mut HashMap<Mac, Seen>, mac: Option<Mac>, s: Seen,
         return;
     }
     if let Some(first) = seen.get(&mac) {
-        f.push(
+        let first = at(t, *first);
+        f.push_clash(
             Rule::MacDuplicate,
             &at(t, s),
+            &first,
             format!(
                 "MAC {mac} of {} is already the MAC of {}",
                 at(t, s).human(),
-                at(t, *first).human()
+                first.human()
             ),
         );
     } else {
@@ -101,9 +103,9 @@ fn derived(ctx: &Ctx<'_>, given: &HashMap<Mac, Seen>, f: &mut Findings) {
         let other = if let Some(kind) = invalid(*mac) {
             Err(kind)
         } else if let Some(s) = given.get(mac) {
-            Ok(at(t, *s).human().to_string())
+            Ok(at(t, *s))
         } else if let Some(k) = first_of.get(mac) {
-            Ok(path_of(t, k).human().to_string())
+            Ok(path_of(t, k))
         } else {
             first_of.insert(*mac, key);
             continue;
@@ -115,12 +117,14 @@ fn derived(ctx: &Ctx<'_>, given: &HashMap<Mac, Seen>, f: &mut Findings) {
                 &path,
                 format!("derived MAC {mac} of {key} is {kind}"),
             ),
-            Ok(other) => f.push(
+            Ok(other) => f.push_clash(
                 Rule::MacDuplicate,
                 &path,
+                &other,
                 format!(
-                    "derived MAC {mac} of {} is already the MAC of {other}",
-                    path.human()
+                    "derived MAC {mac} of {} is already the MAC of {}",
+                    path.human(),
+                    other.human()
                 ),
             ),
         }

@@ -47,6 +47,19 @@ impl Findings {
             .push(Diagnostic::new(rule, path, message).with_hint(hint));
     }
 
+    /// Records a clash of the element at `path` with the element at `first`, which came
+    /// first; reports name both places.
+    pub(crate) fn push_clash(
+        &mut self,
+        rule: Rule,
+        path: &ElementPath,
+        first: &ElementPath,
+        message: impl Into<String>,
+    ) {
+        self.0
+            .push(Diagnostic::new(rule, path, message).with_first(first));
+    }
+
     /// How many findings there are so far.
     pub(crate) fn len(&self) -> usize {
         self.0.len()

@@ -125,13 +125,12 @@ fn unique<'a>(
     f: &mut Findings,
 ) {
     if let Some(first) = space.get(name) {
-        f.push(
+        let first = at(ctx, *first);
+        f.push_clash(
             Rule::NameDuplicate,
             &at(ctx, seen),
-            format!(
-                "{what} {name:?} is already used by {}",
-                at(ctx, *first).human()
-            ),
+            &first,
+            format!("{what} {name:?} is already used by {}", first.human()),
         );
     } else {
         space.insert(name, seen);
@@ -239,12 +238,14 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
                     IfKind::Nic(j) => Site::Nic(i, j),
                     IfKind::Vlan(j) => Site::Vlan(i, j),
                 };
-                f.push(
+                let first = at(ctx, (first_site, Some("name")));
+                f.push_clash(
                     Rule::NameDuplicate,
                     &at(ctx, s),
+                    &first,
                     format!(
                         "interface name in the container {name:?} is already used by {}",
-                        at(ctx, (first_site, Some("name"))).human()
+                        first.human()
                     ),
                 );
             }
@@ -322,12 +323,14 @@ fn node_space<'a>(ctx: &Ctx<'a>, f: &mut Findings) {
                 (NodeObj::Port | NodeObj::Bridge, NodeObj::Port) | (NodeObj::Port, NodeObj::Bridge)
             );
             if !l2 {
-                f.push(
+                let first = at(ctx, *first);
+                f.push_clash(
                     Rule::NameDuplicate,
                     &at(ctx, seen),
+                    &first,
                     format!(
                         "interface name {name:?} on the nodes is already used by {}",
-                        at(ctx, *first).human()
+                        first.human()
                     ),
                 );
             }
@@ -402,10 +405,8 @@ fn derived_host_names(ctx: &Ctx<'_>, space: &HashMap<&str, (Seen, NodeObj)>, f: 
             continue; // a given name, checked with the other names
         }
         let clash = match space.get(name.as_str()) {
-            Some((first, _)) => Some(at(ctx, *first).human().to_string()),
-            None => derived
-                .get(name.as_str())
-                .map(|k| veth_path(t, k).human().to_string()),
+            Some((first, _)) => Some(at(ctx, *first)),
+            None => derived.get(name.as_str()).map(|k| veth_path(t, k)),
         };
         let bad = name.len() > MAX_NAME_BYTES || !name.bytes().all(word_byte);
         if clash.is_none() && !bad {
@@ -415,10 +416,14 @@ fn derived_host_names(ctx: &Ctx<'_>, space: &HashMap<&str, (Seen, NodeObj)>, f: 
         let path = veth_path(t, key);
         check_name(name, || path.clone(), f);
         if let Some(other) = clash {
-            f.push(
+            f.push_clash(
                 Rule::NameDuplicate,
                 &path,
-                format!("derived host-side name {name:?} is already used by {other}"),
+                &other,
+                format!(
+                    "derived host-side name {name:?} is already used by {}",
+                    other.human()
+                ),
             );
         }
     }

@@ -115,9 +115,10 @@ pub(super) fn check(ctx: &Ctx<'_>, d: &Declared<'_>, f: &mut Findings) {
 fn check_id(t: &crate::model::Topology, i: usize, ids: &mut HashMap<u32, usize>, f: &mut Findings) {
     let ct = &t.ct[i];
     if let Some(first) = ids.get(&ct.id) {
-        f.push(
+        f.push_clash(
             Rule::CtIdDuplicate,
             &Site::Ct(i).path(t).field("id"),
+            &Site::Ct(*first).path(t).field("id"),
             format!(
                 "container id {} is already used by {}",
                 ct.id,
