@@ -27,6 +27,7 @@
 mod diagnostic;
 pub mod generate;
 pub mod graph;
+pub mod kind;
 pub mod model;
 pub mod observed;
 pub mod ownership;

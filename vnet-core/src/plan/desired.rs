@@ -18,13 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::intern::{HashMap, HashSet};
 use super::{Action, LinkSpec, Name, NatRule, NsRef, RouteSpec, Scope, Sysctl};
+use crate::kind::{vxlan_device, DEFAULT_MTU};
 use crate::model::{Bridge, Container, Mac, Route, RouteDest};
 use crate::observed::LinkKind;
 use crate::resolve::{derive_mac, MacKey};
 use crate::ValidTopology;
 
-/// The kernel's MTU of a new veth, bridge or physical NIC.
-pub(crate) const DEFAULT_MTU: u32 = 1500;
 /// The MTU of `lo`.
 pub(crate) const LOOPBACK_MTU: u32 = 65536;
 /// The value of a sysctl the kernel starts a namespace or link with.
@@ -638,10 +637,9 @@ impl Builder<'_> {
         for b in &topo.bridge {
             for node in t.bridge_nodes(&b.name) {
                 // Validation guarantees an underlay on every node of a stretched bridge.
-                let (true, Some(mut spec)) = (
-                    nodes.iter().any(|n| n == node),
-                    super::vxlan::vxlan_device(topo, b, node),
-                ) else {
+                let (true, Some(mut spec)) =
+                    (nodes.iter().any(|n| n == node), vxlan_device(topo, b, node))
+                else {
                     continue;
                 };
                 // In the sandbox the underlay device exists only as the stand-in, which
