@@ -16,10 +16,10 @@
 use vnet_core::model::Container;
 use vnet_core::ownership::alias_for;
 use vnet_core::plan::command::iproute2_argv;
-use vnet_core::plan::{Action, LinkSpec, Name, NatRule, NsRef, Sysctl};
+use vnet_core::plan::{Action, LinkSpec, Name, NatRule, NsRef, RouteSpec, Sysctl};
 
 use crate::error::ShellError;
-use crate::model::{route_spec, Model};
+use crate::model::Model;
 use crate::quote::quote;
 use crate::script::Script;
 
@@ -353,7 +353,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
         for r in &ct.route {
             let a = Action::AddRoute {
                 ns: NsRef::Ct(Name::from(&ct.name)),
-                route: route_spec(r),
+                route: RouteSpec::of(r),
             };
             for argv in in_ct(ct, &a) {
                 s.command(&argv)?;

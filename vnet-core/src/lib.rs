@@ -24,6 +24,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod derived;
 mod diagnostic;
 pub mod generate;
 pub mod graph;
@@ -41,6 +42,7 @@ pub mod source;
 mod valid;
 mod validate;
 
+pub use derived::Derived;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use model::Topology;
 pub use placement::{CtObjects, PlacementError};

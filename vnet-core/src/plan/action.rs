@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::{Name, NsRef};
 use crate::kind::LinkSpec;
-use crate::model::Mac;
+use crate::model::{Mac, Route, RouteDest};
 
 /// A static route as vnet installs it (with vnet's route protocol, see
 /// [`crate::ownership::ROUTE_PROTOCOL`]).
@@ -20,6 +20,32 @@ pub struct RouteSpec {
     pub dev: Option<Name>,
     /// Metric, when not the default.
     pub metric: Option<u32>,
+}
+
+impl RouteSpec {
+    /// A model route as vnet installs it: `default` becomes the next hop's family's
+    /// `/0` (`0.0.0.0/0`, or `::/0` when the next hop is IPv6).
+    pub fn of(r: &Route) -> RouteSpec {
+        let dst = match r.to {
+            RouteDest::Prefix(p) => p,
+            RouteDest::Default => match r.via {
+                Some(IpAddr::V6(_)) => IpNetwork::V6(
+                    ipnetwork::Ipv6Network::new(std::net::Ipv6Addr::UNSPECIFIED, 0)
+                        .unwrap_or_else(|_| unreachable!("a zero prefix is valid")),
+                ),
+                _ => IpNetwork::V4(
+                    ipnetwork::Ipv4Network::new(std::net::Ipv4Addr::UNSPECIFIED, 0)
+                        .unwrap_or_else(|_| unreachable!("a zero prefix is valid")),
+                ),
+            },
+        };
+        RouteSpec {
+            dst,
+            via: r.via,
+            dev: r.dev.as_deref().map(Name::from),
+            metric: r.metric,
+        }
+    }
 }
 
 /// A source-NAT (masquerade) rule, kept in vnet's own nftables table.

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::intern::{HashMap, HashSet};
 use super::{Action, LinkSpec, Name, NatRule, NsRef, RouteSpec, Scope, Sysctl};
 use crate::kind::{vxlan_device, DEFAULT_MTU};
-use crate::model::{Bridge, Container, Mac, Route, RouteDest};
+use crate::model::{Bridge, Container, Mac};
 use crate::observed::LinkKind;
 use crate::resolve::{derive_mac, MacKey};
 use crate::ValidTopology;
@@ -568,7 +568,7 @@ impl Builder<'_> {
                 }
                 self.ns(&host_ns)
                     .routes
-                    .extend(h.route.iter().map(route_spec));
+                    .extend(h.route.iter().map(RouteSpec::of));
             }
         }
     }
@@ -816,7 +816,7 @@ impl Builder<'_> {
             });
         }
         let ns = self.ns(&ct_ns);
-        ns.routes.extend(ct.route.iter().map(route_spec));
+        ns.routes.extend(ct.route.iter().map(RouteSpec::of));
         ns.nat.extend(ct.nat.iter().map(|n| NatRule {
             source: n.source,
             out: Name::from(&n.out),
@@ -829,21 +829,4 @@ fn forwarding(ns: &mut NsParts, ipv4: bool, ipv6: bool) {
     let v = |on: bool| if on { "1" } else { SYSCTL_DEFAULT }.to_string();
     ns.sysctls.push((Sysctl::Ipv4Forward, Name::from(v(ipv4))));
     ns.sysctls.push((Sysctl::Ipv6Forward, Name::from(v(ipv6))));
-}
-
-/// A model route as vnet installs it: `default` becomes the next hop's family's `/0`.
-pub(crate) fn route_spec(r: &Route) -> RouteSpec {
-    let dst = match r.to {
-        RouteDest::Prefix(p) => p,
-        RouteDest::Default => match r.via {
-            Some(std::net::IpAddr::V6(_)) => "::/0".parse().expect("a valid prefix"),
-            _ => "0.0.0.0/0".parse().expect("a valid prefix"),
-        },
-    };
-    RouteSpec {
-        dst,
-        via: r.via,
-        dev: r.dev.as_deref().map(Name::from),
-        metric: r.metric,
-    }
 }
