@@ -43,6 +43,7 @@ fn container(id: u32, name: &str, host_name: &str, address: &str) -> Container {
         }],
         nic: Vec::new(),
         vlan: Vec::new(),
+        macvlan: Vec::new(),
         route: Vec::new(),
         nat: Vec::new(),
     }

@@ -107,6 +107,10 @@ rules! {
     /// A NIC of a container with failover nodes pins its `mac`, or says
     /// `mac_follows_node = true` (the node's own NIC, whose MAC differs per node).
     UplinkMacUnpinned = "uplink-mac-unpinned", hint: Some("set the NIC's `mac` so it is the same on every node, or `mac_follows_node = true` to accept a new MAC after failover (vnet then announces it)");
+    /// A macvlan's parent is a device of the node vnet neither makes nor passes into a
+    /// container (not a bridge, bridge port, patch, host-side veth, NIC or underlay
+    /// device), and all macvlans on one parent of a node name the same LAN.
+    MacvlanParent = "macvlan-parent", hint: Some("name the node's own NIC the containers attach to, e.g. `parent = \"eth1\"`, with the LAN it is plugged into");
 }
 
 impl fmt::Display for Rule {

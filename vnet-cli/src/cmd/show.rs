@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use vnet_core::observed::{LinkKind, ObservedLink, ObservedState};
+use vnet_core::observed::{ObservedLink, ObservedState};
 use vnet_core::plan::{NatRule, RouteSpec};
 use vnet_core::ValidTopology;
 
@@ -115,7 +115,7 @@ pub fn render(t: &ValidTopology, target: &Resolved, state: &ObservedState) -> St
             let _ = writeln!(
                 out,
                 "  {link:width$}  {:<8} {:<5} {:<17}{master}  {}",
-                kind(&l.kind),
+                l.kind.label(),
                 if l.up { "UP" } else { "DOWN" },
                 l.mac.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
                 addresses.join(" ")
@@ -132,18 +132,6 @@ pub fn render(t: &ValidTopology, target: &Resolved, state: &ObservedState) -> St
         }
     }
     out
-}
-
-fn kind(k: &LinkKind) -> String {
-    match k {
-        LinkKind::Veth => "veth".into(),
-        LinkKind::Bridge { stp } => if *stp { "bridge+stp" } else { "bridge" }.into(),
-        LinkKind::Vlan { id, .. } => format!("vlan{id}"),
-        LinkKind::Vxlan { vni, .. } => format!("vxlan{vni}"),
-        LinkKind::Loopback => "loopback".into(),
-        LinkKind::Other { kind } if kind.is_empty() => "hardware".into(),
-        LinkKind::Other { kind } => kind.clone(),
-    }
 }
 
 /// A route as `ip route` writes it.

@@ -7,17 +7,19 @@
 //! |---|---|---|
 //! | which links one `CreateLink` makes, observed as which kind | [`LinkSpec::ends`] | diff, fresh compile, ordering, listing |
 //! | what the kernel gives each of them (MAC, MTU) | [`End::born`] | diff and fresh compile (one simulation) |
-//! | which link it sits on | [`LinkSpec::lower`] | ordering |
+//! | which link it sits on | [`End::lower`] | ordering |
+//! | which namespace creates it | [`LinkSpec::created_from`] | `plan::command`, the netlink backend |
 //! | how a plan listing names it | [`LinkSpec::describe`] | `plan::listing` |
 //! | how `ip link add` spells it | [`LinkSpec::ip_link_add`] | `plan::command` |
 //! | the spec of an observed link, for deleting it | [`LinkSpec::from_observed`] | diff |
 //!
-//! Each kind's file (`veth.rs`, `bridge.rs`, `vlan.rs`, `vxlan.rs`) holds its answers;
+//! Each kind's file (`veth.rs`, `bridge.rs`, `vlan.rs`, `vxlan.rs`, `macvlan.rs`) holds its answers;
 //! this file only dispatches. Adding a kind: a variant here, a file beside this one, its
 //! arm in each dispatch below (the compiler lists them), then its model and validation
 //! (see `docs/ARCHITECTURE.md`, "How to add a link kind").
 
 mod bridge;
+mod macvlan;
 mod veth;
 mod vlan;
 mod vxlan;
@@ -25,7 +27,7 @@ mod vxlan;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-use crate::model::Mac;
+use crate::model::{Mac, MacvlanMode};
 use crate::observed::{LinkKind, ObservedLink};
 use crate::plan::{Name, NsRef};
 
@@ -97,6 +99,22 @@ pub enum LinkSpec {
         mtu: Option<u32>,
         /// The other nodes' underlay addresses, sorted.
         remotes: Vec<IpAddr>,
+    },
+    /// A macvlan link on `parent` (in `parent_ns`, a node's device), created from there
+    /// directly into the `CreateLink`'s namespace (a container's).
+    Macvlan {
+        /// Its name.
+        name: Name,
+        /// The namespace of its parent.
+        parent_ns: NsRef,
+        /// The parent device.
+        parent: Name,
+        /// Its mode.
+        mode: MacvlanMode,
+        /// Its MAC.
+        mac: Mac,
+        /// MTU, when not the parent's.
+        mtu: Option<u32>,
     },
 }
 
@@ -173,7 +191,8 @@ impl LinkSpec {
             LinkSpec::Veth { name, .. }
             | LinkSpec::Bridge { name, .. }
             | LinkSpec::Vlan { name, .. }
-            | LinkSpec::Vxlan { name, .. } => name,
+            | LinkSpec::Vxlan { name, .. }
+            | LinkSpec::Macvlan { name, .. } => name,
         }
     }
 
@@ -212,6 +231,21 @@ impl LinkSpec {
                 let kind = vxlan::kind(*vni, *local, *port, dev, remotes);
                 vec![vxlan::end(ns, name, dev.as_deref(), *mtu, kind)]
             }
+            LinkSpec::Macvlan {
+                name,
+                parent_ns,
+                parent,
+                mode,
+                mac,
+                mtu,
+            } => vec![macvlan::end(
+                ns,
+                name,
+                (parent_ns, parent),
+                *mode,
+                *mac,
+                *mtu,
+            )],
         }
     }
 
@@ -223,13 +257,13 @@ impl LinkSpec {
         ends.swap_remove(0).kind
     }
 
-    /// The link this one sits on, in the namespace of the `CreateLink` (a VLAN link's
-    /// parent, a VXLAN device's underlay device).
-    pub fn lower(&self) -> Option<&Name> {
+    /// The namespace the `ip link add` (or netlink request) of a `CreateLink` in `ns`
+    /// runs in: `ns`, except for a macvlan, which is created from its parent's namespace
+    /// into `ns`.
+    pub fn created_from<'a>(&'a self, ns: &'a NsRef) -> &'a NsRef {
         match self {
-            LinkSpec::Vlan { parent, .. } => Some(parent),
-            LinkSpec::Vxlan { dev, .. } => dev.as_ref(),
-            LinkSpec::Veth { .. } | LinkSpec::Bridge { .. } => None,
+            LinkSpec::Macvlan { parent_ns, .. } => parent_ns,
+            _ => ns,
         }
     }
 
@@ -239,7 +273,7 @@ impl LinkSpec {
         match self {
             LinkSpec::Veth { .. } => 0,
             LinkSpec::Bridge { .. } => 1,
-            LinkSpec::Vlan { .. } | LinkSpec::Vxlan { .. } => 2,
+            LinkSpec::Vlan { .. } | LinkSpec::Vxlan { .. } | LinkSpec::Macvlan { .. } => 2,
         }
     }
 
@@ -265,12 +299,21 @@ impl LinkSpec {
                 remotes,
                 ..
             } => vxlan::describe(name, *vni, local, remotes),
+            LinkSpec::Macvlan {
+                name,
+                parent_ns,
+                parent,
+                mode,
+                mac,
+                ..
+            } => macvlan::describe(name, *mac, *mode, parent_ns, parent),
         }
     }
 
     /// The arguments of `ip link add` that create the link, with namespaces named by
-    /// `ns_name`, when run in `here` (the `CreateLink`'s namespace, named). The ownership
-    /// marks and a VXLAN device's FDB entries are separate commands (`plan::command`).
+    /// `ns_name`, when run in `here` (the `CreateLink`'s namespace, named; a macvlan's
+    /// runs in [`LinkSpec::created_from`]). The ownership marks and a VXLAN device's FDB
+    /// entries are separate commands (`plan::command`).
     pub fn ip_link_add(&self, here: &str, ns_name: &dyn Fn(&NsRef) -> String) -> Vec<String> {
         match self {
             LinkSpec::Veth {
@@ -310,6 +353,17 @@ impl LinkSpec {
                 mtu,
                 ..
             } => vxlan::ip_link_add(name, *vni, local, *port, dev, *mtu),
+            LinkSpec::Macvlan {
+                name,
+                parent_ns,
+                parent,
+                mode,
+                mac,
+                mtu,
+            } => {
+                let from = ns_name(parent_ns);
+                macvlan::ip_link_add(here, &from, name, parent, *mode, *mac, *mtu)
+            }
         }
     }
 
@@ -333,9 +387,27 @@ impl LinkSpec {
                 dev,
                 remotes,
             } => vxlan::from_observed(name, *vni, *local, *port, dev, remotes, l.mtu),
+            LinkKind::Macvlan { mode } => macvlan::from_observed(ns, name, *mode, mac, l.mtu),
             LinkKind::Veth | LinkKind::Loopback | LinkKind::Other { .. } => {
                 veth::from_observed(ns, name, mac, l.mtu)
             }
+        }
+    }
+}
+
+impl LinkKind {
+    /// A short label of the kind, as `vnet show` prints it: `veth`, `bridge+stp`,
+    /// `vlan10`, `vxlan42`, `macvlan-bridge`, `hardware`, or the kernel's kind.
+    pub fn label(&self) -> String {
+        match self {
+            LinkKind::Veth => "veth".into(),
+            LinkKind::Bridge { stp } => if *stp { "bridge+stp" } else { "bridge" }.into(),
+            LinkKind::Vlan { id, .. } => format!("vlan{id}"),
+            LinkKind::Vxlan { vni, .. } => format!("vxlan{vni}"),
+            LinkKind::Macvlan { mode } => format!("macvlan-{}", mode.as_str()),
+            LinkKind::Loopback => "loopback".into(),
+            LinkKind::Other { kind } if kind.is_empty() => "hardware".into(),
+            LinkKind::Other { kind } => kind.clone(),
         }
     }
 }

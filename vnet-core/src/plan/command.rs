@@ -222,7 +222,8 @@ fn create_link(
     ns: &dyn Fn(&NsRef) -> String,
 ) -> Vec<Vec<String>> {
     let here = ns(at);
-    let mut out = vec![ip_owned(&here, spec.ip_link_add(&here, ns))];
+    let add = spec.ip_link_add(&here, ns);
+    let mut out = vec![ip_owned(&ns(spec.created_from(at)), add)];
     for end in spec.ends(at) {
         out.push(ip(&ns(end.ns), &["link", "set", end.name, "alias", mark]));
     }

@@ -38,6 +38,12 @@ pub(crate) fn port_stand_in_peer(k: usize) -> String {
     format!("port+{k}")
 }
 
+/// The name of the other end of the sandbox's stand-in for the `k`-th macvlan parent:
+/// `mv+K`, on the LAN's switch (see [`port_stand_in_peer`] for the `+`).
+fn macvlan_stand_in_peer(k: usize) -> String {
+    format!("mv+{k}")
+}
+
 /// One link as the topology wants it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DesiredLink {
@@ -200,6 +206,7 @@ impl Flat {
             index: HashMap::default(),
             used_macs: None,
             stand_ins: 0,
+            macvlan_parents: Vec::new(),
         };
         b.build(scope);
         let mut d = b.d;
@@ -232,6 +239,9 @@ struct Builder<'a> {
     used_macs: Option<HashSet<Mac>>,
     /// Stand-ins for bridge ports made so far in the sandbox, to number their peers.
     stand_ins: usize,
+    /// The sandbox's stand-ins for macvlan parents made so far (node, parent); the
+    /// position numbers their peers.
+    macvlan_parents: Vec<(String, String)>,
 }
 
 impl Builder<'_> {
@@ -455,6 +465,57 @@ impl Builder<'_> {
                 addresses: addresses.iter().copied().collect(),
             },
         ));
+    }
+
+    /// The sandbox's stand-in for macvlan parent `parent` of `node`, once per pair: a
+    /// veth `parent` in the node's namespace whose other end ([`macvlan_stand_in_peer`])
+    /// is on the switch of `lan`, so the macvlans on it reach the LAN.
+    fn macvlan_parent(&mut self, node: &str, parent: &str, lan: &str) {
+        let key = (node.to_string(), parent.to_string());
+        if self.macvlan_parents.contains(&key) {
+            return;
+        }
+        let peer = macvlan_stand_in_peer(self.macvlan_parents.len());
+        self.macvlan_parents.push(key);
+        let (node_ns, lan_ns) = (NsRef::Node(Name::from(node)), NsRef::Lan(Name::from(lan)));
+        // '@' never occurs in a valid name, so these keys are no element's.
+        let mut mac_of = |end: &str| {
+            self.fresh_mac(MacKey::LanHost {
+                lan: lan.to_string(),
+                host: format!("{node}@macvlan@{end}"),
+            })
+        };
+        let (mac, peer_mac) = (mac_of(parent), mac_of(&peer));
+        let switch = Some(Name::from(LAN_SWITCH));
+        self.link(
+            &node_ns,
+            parent,
+            LinkKind::Veth,
+            Some(mac),
+            DEFAULT_MTU,
+            None,
+            &[],
+        );
+        self.link(
+            &lan_ns,
+            &peer,
+            LinkKind::Veth,
+            Some(peer_mac),
+            DEFAULT_MTU,
+            switch,
+            &[],
+        );
+        self.d.units.push(Unit::Create {
+            ns: node_ns,
+            spec: LinkSpec::Veth {
+                name: Name::from(parent),
+                mac,
+                mtu: None,
+                peer_ns: lan_ns,
+                peer_name: Name::from(peer),
+                peer_mac,
+            },
+        });
     }
 
     /// A MAC for a sandbox-only link the topology has no key for (the LAN side of a
@@ -812,6 +873,41 @@ impl Builder<'_> {
                     parent: Name::from(&v.parent),
                     id: v.id,
                     mtu: v.mtu,
+                },
+            });
+        }
+        for m in &ct.macvlan {
+            if sandbox {
+                self.macvlan_parent(home, &m.parent, &m.lan);
+            }
+            let mac = t.mac(&MacKey::Macvlan {
+                ct: ct.id,
+                name: m.name.clone(),
+            });
+            self.link(
+                &ct_ns,
+                &m.name,
+                LinkKind::Macvlan { mode: m.mode },
+                Some(mac),
+                DEFAULT_MTU,
+                None,
+                &m.addresses,
+            );
+            if !sandbox {
+                // It takes the parent's MTU, the machine's: vnet leaves it.
+                if let Some((_, l)) = self.ns(&ct_ns).links.last_mut() {
+                    l.manage_mtu = false;
+                }
+            }
+            self.d.units.push(Unit::Create {
+                ns: ct_ns.clone(),
+                spec: LinkSpec::Macvlan {
+                    name: Name::from(&m.name),
+                    parent_ns: node_ns.clone(),
+                    parent: Name::from(&m.parent),
+                    mode: m.mode,
+                    mac,
+                    mtu: None,
                 },
             });
         }

@@ -303,9 +303,10 @@ impl Work<'_> {
                     LinkKind::Vlan {
                         parent: Some(p), ..
                     } => want.links.contains_key(p.as_str()) || !now.links.contains_key(p),
-                    LinkKind::Vlan { .. } | LinkKind::Bridge { .. } | LinkKind::Vxlan { .. } => {
-                        true
-                    }
+                    LinkKind::Vlan { .. }
+                    | LinkKind::Bridge { .. }
+                    | LinkKind::Vxlan { .. }
+                    | LinkKind::Macvlan { .. } => true,
                     LinkKind::Loopback | LinkKind::Other { .. } => false,
                 };
                 if delete {

@@ -114,6 +114,9 @@ pub(super) fn check<'a>(ctx: &Ctx<'a>, f: &mut Findings) -> Owners<'a> {
         for (j, v) in ct.vlan.iter().enumerate() {
             iface(IfKind::Vlan(j), Site::Vlan(i, j), &v.addresses, f);
         }
+        for (j, m) in ct.macvlan.iter().enumerate() {
+            iface(IfKind::Macvlan(j), Site::Macvlan(i, j), &m.addresses, f);
+        }
         if let Some(v) = &ct.venet {
             // venet is point-to-point through the node: no segment, but still unique.
             for (k, net) in v.addresses.iter().enumerate() {

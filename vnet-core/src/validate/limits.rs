@@ -90,7 +90,7 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) -> bool {
         }
     }
     for (i, ct) in t.ct.iter().enumerate() {
-        let n = ct.veth.len() + ct.nic.len() + ct.vlan.len();
+        let n = ct.veth.len() + ct.nic.len() + ct.vlan.len() + ct.macvlan.len();
         let big = n > MAX_IFACES_PER_CT
             || ct.route.len() > MAX_ROUTES
             || ct.nat.len() > MAX_NAT
@@ -101,7 +101,8 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) -> bool {
                 .is_some_and(|v| v.addresses.len() > MAX_ADDRS)
             || ct.veth.iter().any(|v| v.addresses.len() > MAX_ADDRS)
             || ct.nic.iter().any(|v| v.addresses.len() > MAX_ADDRS)
-            || ct.vlan.iter().any(|v| v.addresses.len() > MAX_ADDRS);
+            || ct.vlan.iter().any(|v| v.addresses.len() > MAX_ADDRS)
+            || ct.macvlan.iter().any(|v| v.addresses.len() > MAX_ADDRS);
         if !big {
             continue; // the common case: no paths built
         }
@@ -130,6 +131,10 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) -> bool {
         }
         for (j, v) in ct.vlan.iter().enumerate() {
             let vp = p.item("vlan", j, &v.name).field("addresses");
+            cap(f, &vp, "addresses", v.addresses.len(), MAX_ADDRS);
+        }
+        for (j, v) in ct.macvlan.iter().enumerate() {
+            let vp = p.item("macvlan", j, &v.name).field("addresses");
             cap(f, &vp, "addresses", v.addresses.len(), MAX_ADDRS);
         }
     }

@@ -221,6 +221,12 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
                     .iter()
                     .enumerate()
                     .map(|(j, v)| (&v.name, IfKind::Vlan(j), Site::Vlan(i, j))),
+            )
+            .chain(
+                ct.macvlan
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| (&v.name, IfKind::Macvlan(j), Site::Macvlan(i, j))),
             );
         for (name, kind, site) in names {
             let s = (site, Some("name"));
@@ -234,11 +240,7 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
             }
             let first = ifs.get(name).filter(|k| *k != kind);
             if let Some(first) = first {
-                let first_site = match first {
-                    IfKind::Veth(j) => Site::Veth(i, j),
-                    IfKind::Nic(j) => Site::Nic(i, j),
-                    IfKind::Vlan(j) => Site::Vlan(i, j),
-                };
+                let first_site = first.site(i);
                 f.push(
                     Rule::NameDuplicate,
                     &at(ctx, s),

@@ -99,6 +99,9 @@ pub(super) fn check(ctx: &Ctx<'_>, owners: &Owners<'_>, f: &mut Findings) {
         for v in &ct.vlan {
             addrs.extend(v.addresses.iter().map(|a| (v.name.as_str(), *a)));
         }
+        for m in &ct.macvlan {
+            addrs.extend(m.addresses.iter().map(|a| (m.name.as_str(), *a)));
+        }
         let venet = ct.venet.as_ref().is_some_and(|v| v.is_on());
         let space = Space {
             site: Site::Ct(i),

@@ -31,6 +31,8 @@ pub(crate) enum Site {
     Nic(usize, usize),
     /// `ct[i].vlan[j]`.
     Vlan(usize, usize),
+    /// `ct[i].macvlan[j]`.
+    Macvlan(usize, usize),
     /// `ct[i].venet`.
     Venet(usize),
 }
@@ -74,6 +76,14 @@ impl Site {
                 j,
                 label(t.ct.get(i).and_then(|c| c.vlan.get(j)).map(|v| &v.name), j),
             ),
+            Site::Macvlan(i, j) => Site::Ct(i).path(t).item(
+                "macvlan",
+                j,
+                label(
+                    t.ct.get(i).and_then(|c| c.macvlan.get(j)).map(|v| &v.name),
+                    j,
+                ),
+            ),
             Site::Venet(i) => Site::Ct(i).path(t).field("venet"),
         }
     }
@@ -111,6 +121,20 @@ pub(crate) enum IfKind {
     Nic(usize),
     /// `vlan[j]`.
     Vlan(usize),
+    /// `macvlan[j]`.
+    Macvlan(usize),
+}
+
+impl IfKind {
+    /// The interface's site in container `i`.
+    pub(crate) fn site(self, i: usize) -> Site {
+        match self {
+            IfKind::Veth(j) => Site::Veth(i, j),
+            IfKind::Nic(j) => Site::Nic(i, j),
+            IfKind::Vlan(j) => Site::Vlan(i, j),
+            IfKind::Macvlan(j) => Site::Macvlan(i, j),
+        }
+    }
 }
 
 /// The container's interfaces by name, looked up by a scan: a container has at most 64
@@ -129,7 +153,13 @@ impl Ifaces<'_> {
         if let Some(j) = c.nic.iter().position(|v| v.name == name) {
             return Some(IfKind::Nic(j));
         }
-        c.vlan.iter().position(|v| v.name == name).map(IfKind::Vlan)
+        if let Some(j) = c.vlan.iter().position(|v| v.name == name) {
+            return Some(IfKind::Vlan(j));
+        }
+        c.macvlan
+            .iter()
+            .position(|v| v.name == name)
+            .map(IfKind::Macvlan)
     }
 
     /// Whether the container has an interface called `name`.
@@ -154,11 +184,13 @@ pub(crate) fn segment_of<'a>(
     match kind {
         IfKind::Veth(j) => ct.veth.get(j)?.bridge.as_deref().map(Segment::Bridge),
         IfKind::Nic(j) => ct.nic.get(j).map(|n| Segment::Lan(&n.lan, None)),
+        // In bridge mode a macvlan is on its parent's LAN.
+        IfKind::Macvlan(j) => ct.macvlan.get(j).map(|m| Segment::Lan(&m.lan, None)),
         IfKind::Vlan(j) => {
             let v = ct.vlan.get(j)?;
             match ifs.get(v.parent.as_str())? {
                 IfKind::Nic(p) => ct.nic.get(p).map(|n| Segment::Lan(&n.lan, Some(v.id))),
-                IfKind::Veth(_) | IfKind::Vlan(_) => None,
+                IfKind::Veth(_) | IfKind::Vlan(_) | IfKind::Macvlan(_) => None,
             }
         }
     }
