@@ -295,6 +295,13 @@ fn build_graph(t: &Topology) -> TopologyGraph {
             let lv = lans.get(&mut g, &n.lan);
             g.edge(i, Relation::PluggedInto, lv);
         }
+        // A macvlan is on its parent's LAN.
+        for m in &ct.macvlan {
+            let i = addressed(&mut g, &m.name, &m.addresses);
+            own.push((&m.name, i));
+            let lv = lans.get(&mut g, &m.lan);
+            g.edge(i, Relation::PluggedInto, lv);
+        }
         for v in &ct.vlan {
             let i = addressed(&mut g, &v.name, &v.addresses);
             let parent = match own.iter().find(|(name, _)| *name == v.parent) {
