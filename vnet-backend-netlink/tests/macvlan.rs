@@ -1,17 +1,20 @@
 //! `examples/macvlan.toml` in a sandbox: containers on a node's NIC through macvlan
 //! (bridge mode). Check, apply, the kernel's view of the macvlans, every probe of
 //! `vnet verify` as the model expects (across one parent and across the LAN), an empty
-//! diff, rollback at every step, destroy.
+//! diff, rollback at every step, destroy; and on a real node (the test's namespace, the
+//! containers found by pid): a missing parent refused before any change, the node's
+//! own NIC used and left in place.
 
 mod common;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
-use common::{isolated, link, ping, run, snapshot};
+use common::{isolated, link, ping, run, snapshot, succeeds};
 use vnet_backend_netlink::probe::{probe_all, Probe, ProbeOutcome};
-use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
-use vnet_core::plan::{Action, LinkSpec, Scope};
+use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap, NsLocation};
+use vnet_core::plan::{Action, LinkSpec, Name, NsRef, Scope};
 use vnet_core::{Document, Format, ValidTopology};
 
 fn example() -> ValidTopology {
@@ -143,6 +146,135 @@ fn a_fault_at_any_step_of_the_macvlan_example_leaves_the_system_as_before() {
                 .unwrap();
             b.destroy(&t, &Scope::Sandbox).unwrap();
             assert_eq!(run(&["ip", "netns", "list"]).trim(), "");
+        },
+    );
+}
+
+/// Container stand-ins on a real node: processes in their own network namespace, `lo`
+/// up; killed on drop.
+struct Cts(Vec<(String, Child)>);
+
+impl Drop for Cts {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Cts {
+    fn start(names: &[&str]) -> Cts {
+        let mut cts = Cts(Vec::new());
+        for name in names {
+            let child = Command::new("unshare")
+                .args(["--net", "sh", "-c", "ip link set lo up && exec sleep 120"])
+                .spawn()
+                .expect("unshare --net sleep");
+            let pid = child.id().to_string();
+            cts.0.push((name.to_string(), child));
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !Self::in_pid(&pid, &["ip", "-br", "link", "show", "up", "lo"]).contains("lo") {
+                assert!(Instant::now() < deadline, "{name}: no namespace with lo up");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        cts
+    }
+
+    fn in_pid(pid: &str, argv: &[&str]) -> String {
+        let mut full = vec!["nsenter", "-t", pid, "-n"];
+        full.extend_from_slice(argv);
+        if succeeds(&full) {
+            run(&full)
+        } else {
+            String::new()
+        }
+    }
+
+    fn pid(&self, name: &str) -> String {
+        let (_, c) = self.0.iter().find(|(n, _)| n == name).expect("started");
+        c.id().to_string()
+    }
+
+    /// Node m1 is the test's own namespace; the containers are found by pid.
+    fn backend(&self) -> Backend {
+        let mut map = NamespaceMap::explicit()
+            .with(NsRef::Node("m1".into()), NsLocation::Current)
+            .allow_current();
+        for (name, child) in &self.0 {
+            map = map.with(
+                NsRef::Ct(Name::from(name.as_str())),
+                NsLocation::Pid(child.id()),
+            );
+        }
+        Backend::new(map)
+    }
+}
+
+#[test]
+fn macvlans_on_a_real_nodes_nic_and_a_missing_parent_refused_first() {
+    isolated(
+        "macvlans_on_a_real_nodes_nic_and_a_missing_parent_refused_first",
+        || {
+            let t = example();
+            let cts = Cts::start(&["web", "mail"]);
+            run(&["ip", "link", "set", "lo", "up"]);
+            let b = cts.backend();
+            let scope = Scope::Node("m1".into());
+
+            // No eth1 on the node: refused before any change, naming it.
+            let before = snapshot();
+            let err = b
+                .apply(&t, &scope, &ApplyOptions::default())
+                .expect_err("the parent is missing");
+            assert!(err.to_string().contains("eth1"), "{err}");
+            assert_eq!(before, snapshot());
+            assert!(!Cts::in_pid(&cts.pid("web"), &["ip", "-br", "link"]).contains("eth0"));
+
+            // The node's NIC (a veth here, its other end the "LAN").
+            run(&[
+                "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "lanport",
+            ]);
+            run(&["ip", "link", "set", "eth1", "up"]);
+            run(&["ip", "link", "set", "lanport", "up"]);
+            let report = b.apply(&t, &scope, &ApplyOptions::default()).unwrap();
+            assert!(report.verified);
+            let web = Cts::in_pid(
+                &cts.pid("web"),
+                &["ip", "-d", "-br", "address", "show", "eth0"],
+            );
+            assert!(web.contains("192.168.46.10/24"), "{web}");
+            let kind = Cts::in_pid(&cts.pid("web"), &["ip", "-d", "link", "show", "eth0"]);
+            assert!(kind.contains("macvlan mode bridge"), "{kind}");
+            // Bridge mode: the two macvlans of eth1 reach each other.
+            let mail_pid = cts.pid("mail");
+            assert!(
+                (0..5).any(|_| succeeds(&[
+                    "nsenter",
+                    "-t",
+                    &mail_pid,
+                    "-n",
+                    "ping",
+                    "-c1",
+                    "-W1",
+                    "192.168.46.10"
+                ])),
+                "mail reaches web across eth1"
+            );
+            let again = b.apply(&t, &scope, &ApplyOptions::default()).unwrap();
+            assert_eq!(again.mutating_requests, 0, "{:?}", again.plan);
+
+            b.destroy(&t, &scope).unwrap();
+            for ct in ["web", "mail"] {
+                let links = Cts::in_pid(&cts.pid(ct), &["ip", "-br", "link"]);
+                assert!(!links.contains("eth0"), "{ct}: {links}");
+            }
+            assert!(
+                succeeds(&["ip", "link", "show", "eth1"]),
+                "the node's NIC stays"
+            );
+            drop(cts);
         },
     );
 }
