@@ -58,6 +58,7 @@ fn diff_desired(t: &ValidTopology, d: &Desired, observed: &ObservedState) -> Pla
         cur: BTreeMap::new(),
         blocked: Names::default(),
         inherit_mtu: Names::default(),
+        gone: Names::default(),
     };
     w.namespaces(d, observed);
     for unit in &d.units {
@@ -87,6 +88,8 @@ struct Work<'a> {
     /// VLAN links this plan creates without an MTU of their own: they take their
     /// parent's MTU as it is when they are created, after any `SetMtu` of the parent.
     inherit_mtu: Names,
+    /// Links this plan deletes, or the kernel deletes with them.
+    gone: Names,
 }
 
 impl Work<'_> {
@@ -132,6 +135,17 @@ impl Work<'_> {
     /// recreates them when not.
     fn create(&mut self, ns: &NsRef, spec: &LinkSpec) {
         let ends = spec.ends(ns);
+        // A link on a lower link of another namespace (a macvlan on its node's NIC) goes
+        // when the plan deletes that lower link; the observed state cannot tell, as
+        // it names no lower link across namespaces.
+        for e in &ends {
+            let lower_gone = e.lower.is_some_and(|(lns, lname)| {
+                lns != e.ns && self.gone.of(lns).is_some_and(|g| g.contains(lname))
+            });
+            if lower_gone {
+                self.forget(e.ns, e.name);
+            }
+        }
         let now: Vec<Option<&ObservedLink>> =
             ends.iter().map(|e| self.link(e.ns, e.name)).collect();
         let foreign = now
@@ -346,6 +360,7 @@ impl Work<'_> {
             cur,
             blocked,
             inherit_mtu,
+            ..
         } = self;
         let Some(now) = cur.get_mut(ns) else {
             return;
@@ -564,6 +579,7 @@ impl Work<'_> {
                 children.push(n.clone());
             }
         }
+        self.gone.insert(ns, name);
         for c in children {
             self.forget(ns, &c);
         }
