@@ -13,7 +13,7 @@
 use foldhash::{HashMap, HashMapExt, HashSet};
 use std::collections::BTreeMap;
 
-use super::site::{ifaces, IfKind, Site};
+use super::site::{ct_ifaces, ifaces, CtIface, Site};
 use super::{Ctx, Findings};
 use crate::path::ElementPath;
 use crate::rules::Rule;
@@ -205,30 +205,10 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     // container would cost an allocation each.
     for (i, ct) in t.ct.iter().enumerate() {
         let ifs = ifaces(ct);
-        let names = ct
-            .veth
-            .iter()
-            .enumerate()
-            .map(|(j, v)| (&v.name, IfKind::Veth(j), Site::Veth(i, j)))
-            .chain(
-                ct.nic
-                    .iter()
-                    .enumerate()
-                    .map(|(j, n)| (&n.name, IfKind::Nic(j), Site::Nic(i, j))),
-            )
-            .chain(
-                ct.vlan
-                    .iter()
-                    .enumerate()
-                    .map(|(j, v)| (&v.name, IfKind::Vlan(j), Site::Vlan(i, j))),
-            )
-            .chain(
-                ct.macvlan
-                    .iter()
-                    .enumerate()
-                    .map(|(j, v)| (&v.name, IfKind::Macvlan(j), Site::Macvlan(i, j))),
-            );
-        for (name, kind, site) in names {
+        for CtIface {
+            name, kind, site, ..
+        } in ct_ifaces(i, ct)
+        {
             let s = (site, Some("name"));
             check_name(name, || at(ctx, s), f);
             if name == "venet0" && ct.venet.as_ref().is_some_and(|v| v.is_on()) {

@@ -2,6 +2,8 @@
 //! becomes an [`ElementPath`] only when a rule reports it; [`Segment`] is the L2 segment
 //! an address lives on; [`ifaces`] maps a container's interface names to their kinds.
 
+use ipnetwork::IpNetwork;
+
 use crate::model::{Container, Topology};
 use crate::path::ElementPath;
 
@@ -171,6 +173,50 @@ impl Ifaces<'_> {
 /// The container's interfaces.
 pub(crate) fn ifaces(ct: &Container) -> Ifaces<'_> {
     Ifaces(ct)
+}
+
+/// One interface of a container, as the rules that treat every kind alike read it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CtIface<'a> {
+    /// Its name in the container.
+    pub name: &'a str,
+    /// Which one it is.
+    pub kind: IfKind,
+    /// Where it is written.
+    pub site: Site,
+    /// Its addresses.
+    pub addresses: &'a [IpNetwork],
+}
+
+/// The interfaces of container `i` (`ct`), every kind, in a fixed order (veths, NICs,
+/// VLANs, macvlans: the first of two equal names is the one reported as taken). A kind
+/// of interface is added here once, and every rule that walks them sees it.
+pub(crate) fn ct_ifaces(i: usize, ct: &Container) -> impl Iterator<Item = CtIface<'_>> {
+    let veth = ct.veth.iter().enumerate().map(move |(j, v)| CtIface {
+        name: &v.name,
+        kind: IfKind::Veth(j),
+        site: Site::Veth(i, j),
+        addresses: &v.addresses,
+    });
+    let nic = ct.nic.iter().enumerate().map(move |(j, n)| CtIface {
+        name: &n.name,
+        kind: IfKind::Nic(j),
+        site: Site::Nic(i, j),
+        addresses: &n.addresses,
+    });
+    let vlan = ct.vlan.iter().enumerate().map(move |(j, v)| CtIface {
+        name: &v.name,
+        kind: IfKind::Vlan(j),
+        site: Site::Vlan(i, j),
+        addresses: &v.addresses,
+    });
+    let macvlan = ct.macvlan.iter().enumerate().map(move |(j, m)| CtIface {
+        name: &m.name,
+        kind: IfKind::Macvlan(j),
+        site: Site::Macvlan(i, j),
+        addresses: &m.addresses,
+    });
+    veth.chain(nic).chain(vlan).chain(macvlan)
 }
 
 /// The segment an interface's addresses live on: a veth's bridge, a NIC's LAN, a VLAN
