@@ -487,6 +487,36 @@ fn build(
                         return Ok(changed);
                     }
                 }
+                LinkSpec::Macvlan {
+                    parent_ns, parent, ..
+                } => {
+                    // Sent from the parent's namespace (the kernel looks `IFLA_LINK` up
+                    // in the sender's), landing directly in `ns` (`IFLA_NET_NS_FD`):
+                    // creating it on the node and moving it would cost an RCU grace
+                    // period.
+                    ctx.parent_index =
+                        Some(session.require(parent_ns)?.index_of(parent_ns, parent)?);
+                    if parent_ns != ns {
+                        let (_, here) = session.pair(parent_ns, ns)?;
+                        ctx.target_ns_fd = Some(std::os::fd::AsRawFd::as_raw_fd(&here.netns.fd()));
+                    }
+                    push(
+                        primary,
+                        parent_ns,
+                        ops::link::create(spec, ctx),
+                        create,
+                        what(format!("create link {} in {ns}", spec.name()), parent_ns),
+                    );
+                    push(
+                        follow,
+                        ns,
+                        ops::link::set_alias(spec.name(), alias),
+                        0,
+                        what(format!("mark link {}", spec.name()), ns),
+                    );
+                    changed.push(parent_ns.clone());
+                    return Ok(changed);
+                }
                 LinkSpec::Bridge { .. } => {}
             }
             push(

@@ -9,12 +9,12 @@ use std::sync::Mutex;
 use ipnetwork::IpNetwork;
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVlan,
-    LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, BridgeStpState, InfoBridge, InfoData, InfoKind, InfoMacVlan,
+    InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
 };
 use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::RouteNetlinkMessage;
-use vnet_core::model::Mac;
+use vnet_core::model::{Mac, MacvlanMode};
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
 use vnet_core::ownership::owner_of;
 use vnet_core::plan::{Name, NatRule, NsRef, Sysctl};
@@ -364,6 +364,19 @@ fn to_link(msg: &LinkMessage, names: &BTreeMap<u32, String>) -> ObservedLink {
             LinkKind::Vlan { parent, id }
         }
         (Some(InfoKind::Vxlan), data) => crate::vxlan::kind(data, names),
+        (Some(InfoKind::MacVlan), Some(InfoData::MacVlan(opts))) => {
+            let mode = opts.iter().find_map(|o| match o {
+                InfoMacVlan::Mode(m) => MacvlanMode::from_kernel(u32::from(*m)),
+                _ => None,
+            });
+            match mode {
+                Some(mode) => LinkKind::Macvlan { mode },
+                // A mode vnet never makes: not one of its macvlans.
+                None => LinkKind::Other {
+                    kind: InfoKind::MacVlan.to_string(),
+                },
+            }
+        }
         (Some(other), _) => LinkKind::Other {
             kind: other.to_string(),
         },

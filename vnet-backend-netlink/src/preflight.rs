@@ -4,7 +4,7 @@
 use std::fs;
 
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
-use vnet_core::plan::{links_placed, Action, LinkSpec, NsRef, Plan};
+use vnet_core::plan::{links_placed, Action, NsRef, Plan};
 
 use crate::error::{Error, Result};
 use crate::ns::{Netns, NsLocation};
@@ -56,12 +56,13 @@ pub(crate) fn check_own_namespace(session: &mut Session<'_>, plan: &Plan) -> Res
         if let Action::MoveLink { to, .. } = action {
             touched.push(to);
         }
-        if let Action::CreateLink {
-            spec: LinkSpec::Veth { peer_ns, .. },
-            ..
-        } = action
-        {
-            touched.push(peer_ns);
+        // Every namespace a creation puts a link in or sends its request from (a veth's
+        // peer, a macvlan's parent).
+        if let Action::CreateLink { ns, spec } = action {
+            for end in spec.ends(ns) {
+                touched.push(end.ns);
+                touched.extend(end.lower.map(|(lns, _)| lns));
+            }
         }
         for ns in touched {
             if !seen.insert(ns.clone()) {
@@ -109,14 +110,8 @@ pub fn check_in_the_way(topology: &str, plan: &Plan, observed: &ObservedState) -
                 }
             }
             Action::CreateLink { ns, spec } => {
-                let mut names = vec![(ns, spec.name())];
-                if let LinkSpec::Veth {
-                    peer_ns, peer_name, ..
-                } = spec
-                {
-                    names.push((peer_ns, peer_name.as_str()));
-                }
-                for (ns, name) in names {
+                for end in spec.ends(ns) {
+                    let (ns, name) = (end.ns, end.name);
                     let Some(there) = observed.namespaces.get(ns) else {
                         continue;
                     };
@@ -166,7 +161,7 @@ fn link_in_the_way(
 
 /// Devices of the machine the plan uses without creating them, that are not there: a
 /// NIC to pass into a container, a device to enslave to a bridge (`bridge.ports`), the
-/// underlay of a VXLAN device, the parent of a VLAN link.
+/// lower device of a link (a VXLAN device's underlay, a VLAN link's or macvlan's parent).
 /// Reported together, before any change (instead of a rollback half-way).
 pub fn check_devices_present(plan: &Plan, observed: &ObservedState) -> Result<()> {
     // What the plan itself puts in place (created, or moved in under a new name).
@@ -178,25 +173,22 @@ pub fn check_devices_present(plan: &Plan, observed: &ObservedState) -> Result<()
     let mut problems = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for action in plan.actions() {
-        let (ns, link) = match action {
-            Action::MoveLink { from, name, .. } => (from, name),
-            Action::SetMaster { ns, link, .. } => (ns, link),
-            // The lower device of a VXLAN device (the node's underlay) or a VLAN link.
-            Action::CreateLink {
-                ns,
-                spec:
-                    LinkSpec::Vxlan {
-                        dev: Some(lower), ..
-                    }
-                    | LinkSpec::Vlan { parent: lower, .. },
-            } => (ns, lower),
+        let used: Vec<(&NsRef, &str)> = match action {
+            Action::MoveLink { from, name, .. } => vec![(from, name.as_str())],
+            Action::SetMaster { ns, link, .. } => vec![(ns, link.as_str())],
+            Action::CreateLink { ns, spec } => {
+                spec.ends(ns).into_iter().filter_map(|e| e.lower).collect()
+            }
             _ => continue,
         };
-        let there = observed
-            .namespaces
-            .get(ns)
-            .is_some_and(|o| o.links.contains_key(link.as_str()));
-        if !there && !made.contains(&(ns, link.as_str())) && seen.insert((ns, link.as_str())) {
+        for (ns, link) in used {
+            let there = observed
+                .namespaces
+                .get(ns)
+                .is_some_and(|o| o.links.contains_key(link));
+            if there || made.contains(&(ns, link)) || !seen.insert((ns, link)) {
+                continue;
+            }
             problems.push(Error::NoSuchLink {
                 ns: ns.clone(),
                 link: link.to_string(),

@@ -77,10 +77,10 @@ pub fn compare(topology: &str, desired: &ObservedState, observed: &ObservedState
             }
         }
         for r in want.routes.difference(&have.routes) {
-            diff(Object::Route(r.dst), Field::Exists, route(r), no());
+            diff(Object::Route(r.dst), Field::Exists, r.to_string(), no());
         }
         for r in have.routes.difference(&want.routes) {
-            diff(Object::Route(r.dst), Field::Exists, no(), route(r));
+            diff(Object::Route(r.dst), Field::Exists, no(), r.to_string());
         }
         for (key, value) in &want.sysctls {
             let found = have.sysctls.get(key);
@@ -103,55 +103,6 @@ pub fn compare(topology: &str, desired: &ObservedState, observed: &ObservedState
     out
 }
 
-/// A route as `ip route` shows it: `10.0.0.0/8 via 10.1.1.1 dev eth0 metric 10`.
-fn route(r: &RouteSpec) -> String {
-    let mut text = r.dst.to_string();
-    if let Some(via) = r.via {
-        text.push_str(&format!(" via {via}"));
-    }
-    if let Some(dev) = &r.dev {
-        text.push_str(&format!(" dev {dev}"));
-    }
-    if let Some(metric) = r.metric {
-        text.push_str(&format!(" metric {metric}"));
-    }
-    text
-}
-
-/// A link's kind as `ip -d link` names it, with what vnet compares of it.
-fn kind(k: &LinkKind) -> String {
-    match k {
-        LinkKind::Veth => "veth".into(),
-        LinkKind::Bridge { stp } => format!("bridge (stp {})", if *stp { "on" } else { "off" }),
-        LinkKind::Vlan { parent, id } => match parent {
-            Some(p) => format!("vlan {id} on {p}"),
-            None => format!("vlan {id}"),
-        },
-        LinkKind::Vxlan {
-            vni,
-            local,
-            port,
-            dev,
-            remotes,
-        } => {
-            let mut text = format!("vxlan {vni} dstport {port}");
-            if let Some(local) = local {
-                text.push_str(&format!(" local {local}"));
-            }
-            if let Some(dev) = dev {
-                text.push_str(&format!(" dev {dev}"));
-            }
-            for r in remotes {
-                text.push_str(&format!(" remote {r}"));
-            }
-            text
-        }
-        LinkKind::Loopback => "loopback".into(),
-        LinkKind::Other { kind } if kind.is_empty() => "hardware".into(),
-        LinkKind::Other { kind } => kind.clone(),
-    }
-}
-
 fn compare_link(
     want: &ObservedLink,
     have: &ObservedLink,
@@ -161,7 +112,7 @@ fn compare_link(
     // whatever the machine's NIC really is (a bond, a veth stand-in) is fine.
     let any_kind = matches!(&want.kind, LinkKind::Other { kind } if kind.is_empty());
     if want.kind != have.kind && !any_kind {
-        diff(Field::Kind, kind(&want.kind), kind(&have.kind));
+        diff(Field::Kind, want.kind.describe(), have.kind.describe());
     }
     // A link whose desired MAC is unknown (a real NIC) keeps the one it has; lo has none.
     if (want.mac.is_some() || want.kind == LinkKind::Loopback) && want.mac != have.mac {

@@ -39,6 +39,6 @@ pub mod tree;
 pub mod vzctl;
 
 pub use error::{RollbackFailure, ShellError};
-pub use model::{route_spec, Model};
+pub use model::Model;
 pub use quote::{quote, quote_argv};
 pub use script::Script;

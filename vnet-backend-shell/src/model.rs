@@ -9,7 +9,10 @@ use std::borrow::Cow;
 use vnet_core::model::{Bridge, Container, Mac, Topology, Veth};
 use vnet_core::plan::LinkSpec;
 use vnet_core::resolve::{resolve, MacKey, Resolved};
-use vnet_core::ValidTopology;
+use vnet_core::{Derived, ValidTopology};
+
+/// The MAC a raw topology's unresolved interface renders with.
+const ZERO_MAC: Mac = Mac::new(0, 0, 0, 0, 0, 0);
 
 /// A topology and its derived values (MACs, host-side names).
 #[derive(Debug, Clone)]
@@ -47,37 +50,33 @@ impl<'a> Model<'a> {
         &self.topology.name
     }
 
+    /// The derived values, answered by the core ([`Derived`]) for validated and raw
+    /// topologies alike.
+    pub fn derived(&self) -> Derived<'a, '_> {
+        Derived::new(self.topology, &self.resolved)
+    }
+
     /// The MAC of `key`; a zero MAC when resolution has none (only possible unchecked).
     pub fn mac(&self, key: &MacKey) -> Mac {
-        self.resolved
-            .macs
-            .get(key)
-            .copied()
-            .unwrap_or(Mac::new(0, 0, 0, 0, 0, 0))
+        self.derived().mac(key).unwrap_or(ZERO_MAC)
     }
 
-    /// The container end MAC of a veth pair.
+    /// The container end MAC of a veth pair (zero when unresolved, only unchecked).
     pub fn veth_mac(&self, ct: &Container, veth: &Veth) -> Mac {
-        self.mac(&MacKey::CtVeth {
-            ct: ct.id,
-            name: veth.name.clone(),
-        })
+        self.derived().veth_mac(ct, veth).unwrap_or(ZERO_MAC)
     }
 
-    /// The host end MAC of a veth pair.
+    /// The host end MAC of a veth pair (zero when unresolved, only unchecked).
     pub fn veth_host_mac(&self, ct: &Container, veth: &Veth) -> Mac {
-        self.mac(&MacKey::HostVeth {
-            ct: ct.id,
-            name: veth.name.clone(),
-        })
+        self.derived().veth_host_mac(ct, veth).unwrap_or(ZERO_MAC)
     }
 
-    /// The host-side name of a veth pair, given or derived.
+    /// The host-side name of a veth pair, given or derived; resolution derives one for
+    /// every veth, checked or not.
     pub fn veth_host_name(&self, ct: &Container, veth: &Veth) -> String {
-        self.resolved
-            .host_names
-            .get(&(ct.id, veth.name.clone()))
-            .cloned()
+        self.derived()
+            .veth_host_name(ct, veth)
+            .map(str::to_string)
             .or_else(|| veth.host_name.clone())
             .unwrap_or_else(|| format!("veth{}.{}", ct.id, veth.name))
     }
@@ -91,25 +90,17 @@ impl<'a> Model<'a> {
 
     /// The node a container normally runs on: its `node`, else the first node.
     pub fn home_node(&self, ct: &'a Container) -> Option<&'a str> {
-        ct.node
-            .as_deref()
-            .or_else(|| self.topology.node.first().map(|n| n.name.as_str()))
+        self.derived().home_node(ct)
     }
 
     /// Whether `ct` may run on `node` (its home or a failover node).
     pub fn may_run_on(&self, ct: &'a Container, node: &str) -> bool {
-        self.home_node(ct) == Some(node) || ct.failover.iter().any(|f| f == node)
+        self.derived().ct_nodes(ct).contains(&node)
     }
 
     /// Whether bridge `bridge` exists on `node` (its `nodes`, else every node).
     pub fn bridge_on(&self, bridge: &str, node: &str) -> bool {
-        match self.topology.bridge.iter().find(|b| b.name == bridge) {
-            Some(b) => match &b.nodes {
-                Some(ns) => ns.iter().any(|n| n == node),
-                None => true,
-            },
-            None => false,
-        }
+        self.derived().bridge_nodes(bridge).contains(&node)
     }
 
     /// The VXLAN device that stretches `bridge` on `node`, as the planner makes it on a
@@ -140,24 +131,5 @@ impl<'a> Model<'a> {
             .collect();
         v.sort_by_key(|c| c.id);
         v
-    }
-}
-
-/// A route as written, in the plan's terms: `default` becomes `0.0.0.0/0`, or `::/0`
-/// when the next hop is IPv6.
-pub fn route_spec(route: &vnet_core::model::Route) -> vnet_core::plan::RouteSpec {
-    use vnet_core::model::RouteDest;
-    let dst = match route.to {
-        RouteDest::Prefix(p) => p,
-        RouteDest::Default => match route.via {
-            Some(std::net::IpAddr::V6(_)) => "::/0".parse().unwrap_or_else(|_| unreachable!()),
-            _ => "0.0.0.0/0".parse().unwrap_or_else(|_| unreachable!()),
-        },
-    };
-    vnet_core::plan::RouteSpec {
-        dst,
-        via: route.via,
-        dev: route.dev.as_deref().map(vnet_core::plan::Name::from),
-        metric: route.metric,
     }
 }

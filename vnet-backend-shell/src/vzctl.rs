@@ -16,10 +16,11 @@
 use vnet_core::model::Container;
 use vnet_core::ownership::alias_for;
 use vnet_core::plan::command::iproute2_argv;
-use vnet_core::plan::{Action, LinkSpec, Name, NatRule, NsRef, Sysctl};
+use vnet_core::plan::{Action, LinkSpec, Name, NatRule, NsRef, RouteSpec, Sysctl};
+use vnet_core::resolve::MacKey;
 
 use crate::error::ShellError;
-use crate::model::{route_spec, Model};
+use crate::model::Model;
 use crate::quote::quote;
 use crate::script::Script;
 
@@ -212,7 +213,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
     }
 
     for ct in &cts {
-        if ct.veth.is_empty() && ct.nic.is_empty() && ct.vlan.is_empty() {
+        if ct.veth.is_empty() && ct.nic.is_empty() && ct.vlan.is_empty() && ct.macvlan.is_empty() {
             continue;
         }
         s.block(&format!("container {}: interfaces", ct.name));
@@ -269,6 +270,38 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
                 ))?;
             }
             link_up_with_addresses(&mut s, &in_ct, ct, &ns, &mark, &nic.name, &nic.addresses)?;
+        }
+        for (j, m) in ct.macvlan.iter().enumerate() {
+            // vzctl knows no macvlan: made on the node under a temporary name, passed in
+            // for this run (not `--save`d: it does not exist at the next boot), renamed.
+            let tmp = format!("mv{}.{j}", ct.id);
+            let mac = model
+                .mac(&MacKey::Macvlan {
+                    ct: ct.id,
+                    name: m.name.clone(),
+                })
+                .to_string();
+            s.command(&[
+                "ip",
+                "link",
+                "add",
+                "link",
+                &m.parent,
+                "name",
+                &tmp,
+                "address",
+                &mac,
+                "type",
+                "macvlan",
+                "mode",
+                m.mode.as_str(),
+            ])?;
+            s.command(&["vzctl", "set", &ct.name, "--netdev_add", &tmp])?;
+            s.command(&vzctl_exec(
+                &ct.name,
+                &strings(&["ip", "link", "set", &tmp, "name", &m.name]),
+            ))?;
+            link_up_with_addresses(&mut s, &in_ct, ct, &ns, &mark, &m.name, &m.addresses)?;
         }
         for vl in &ct.vlan {
             let spec = LinkSpec::Vlan {
@@ -353,7 +386,7 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
         for r in &ct.route {
             let a = Action::AddRoute {
                 ns: NsRef::Ct(Name::from(&ct.name)),
-                route: route_spec(r),
+                route: RouteSpec::of(r),
             };
             for argv in in_ct(ct, &a) {
                 s.command(&argv)?;

@@ -91,6 +91,7 @@ fn topology(nodes: usize, bridges: usize, cts: Vec<CtGen>) -> Topology {
             }],
             nic: vec![],
             vlan: vec![],
+            macvlan: Vec::new(),
             route: vec![],
             nat: vec![],
         };

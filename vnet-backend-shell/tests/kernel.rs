@@ -321,3 +321,41 @@ fn the_vzctl_script_stretches_the_bridge_and_enslaves_its_ports() {
         },
     );
 }
+
+/// `examples/macvlan.toml` as the rendered `iproute2` script, run by sh: each macvlan made
+/// from its node's namespace straight into its container's (`ip -n NODE link add link
+/// eth1 name eth0 netns CT type macvlan`); the containers reach each other across one
+/// parent and the LAN; the teardown leaves nothing.
+#[test]
+fn the_macvlan_script_attaches_containers_to_the_lan() {
+    isolated("the_macvlan_script_attaches_containers_to_the_lan", || {
+        let valid = Document::parse(include_str!("../../examples/macvlan.toml"), Format::Toml)
+            .unwrap()
+            .validate()
+            .unwrap();
+        let plan = compile(&valid, &Scope::Sandbox);
+        let names = sandbox_names("vnet");
+        let script = render_iproute2(&plan, &names).unwrap();
+        assert!(script.contains("type macvlan mode bridge"), "{script}");
+        let path = std::env::temp_dir().join(format!("vnet-macvlan-{}.sh", std::process::id()));
+        std::fs::write(&path, script).unwrap();
+        let out = Command::new("/bin/sh").arg(&path).output().unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            out.status.success(),
+            "script failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let kind = run(&["ip", "-n", "vnet-web", "-d", "link", "show", "eth0"]);
+        assert!(kind.contains("macvlan mode bridge"), "{kind}");
+        assert!(ping("vnet-web", "192.168.46.11"), "web cannot reach mail");
+        assert!(ping("vnet-web", "192.168.46.12"), "web cannot reach db");
+        assert!(
+            ping("vnet-db", "192.168.46.1"),
+            "db cannot reach the LAN host"
+        );
+        let down = teardown(&valid, &Scope::Sandbox);
+        execute(&plan_commands(&down, &names), None).unwrap();
+        assert!(namespaces().is_empty(), "teardown left {:?}", namespaces());
+    });
+}

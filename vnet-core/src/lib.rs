@@ -26,10 +26,12 @@
 //! ```
 #![deny(missing_docs)]
 
+mod derived;
 mod diagnostic;
 mod error;
 pub mod generate;
 pub mod graph;
+pub mod kind;
 pub mod lifecycle;
 mod location;
 pub mod model;
@@ -45,6 +47,7 @@ pub mod source;
 mod valid;
 mod validate;
 
+pub use derived::Derived;
 pub use diagnostic::{Diagnostic, Diagnostics, Related};
 pub use error::Error;
 pub use location::Location;

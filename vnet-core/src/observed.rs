@@ -43,6 +43,11 @@ pub enum LinkKind {
         /// Destinations of the all-zero FDB entries, sorted.
         remotes: Vec<IpAddr>,
     },
+    /// A macvlan link (its lower device is in another namespace, so not named here).
+    Macvlan {
+        /// Its mode.
+        mode: crate::model::MacvlanMode,
+    },
     /// The loopback device.
     Loopback,
     /// Anything else (a physical NIC, a dummy, a tunnel ...), with the kernel's kind.

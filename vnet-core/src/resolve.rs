@@ -59,6 +59,13 @@ pub enum MacKey {
         /// LAN name.
         lan: String,
     },
+    /// A container's macvlan interface.
+    Macvlan {
+        /// Container id.
+        ct: u32,
+        /// Name inside the container.
+        name: String,
+    },
 }
 
 impl fmt::Display for MacKey {
@@ -71,6 +78,7 @@ impl fmt::Display for MacKey {
             MacKey::Nic { ct, name } => write!(f, "ct/{ct}/nic/{name}"),
             MacKey::LanHost { lan, host } => write!(f, "lan/{lan}/host/{host}"),
             MacKey::LanSwitch { lan } => write!(f, "lan/{lan}/switch"),
+            MacKey::Macvlan { ct, name } => write!(f, "ct/{ct}/macvlan/{name}"),
         }
     }
 }
@@ -170,6 +178,12 @@ fn hash_key(h: &mut Fnv1a, key: &MacKey) {
             h.bytes(lan.as_bytes());
             h.bytes(b"/switch");
         }
+        MacKey::Macvlan { ct, name } => {
+            h.bytes(b"ct/");
+            h.decimal(*ct);
+            h.bytes(b"/macvlan/");
+            h.bytes(name.as_bytes());
+        }
     }
 }
 
@@ -234,6 +248,12 @@ fn mac_keys(t: &Topology) -> Vec<(MacKey, Option<Mac>)> {
     for lan in &t.lan {
         let lan = lan.name.clone();
         keys.push((MacKey::LanSwitch { lan }, None));
+    }
+    for ct in &t.ct {
+        for m in &ct.macvlan {
+            let name = m.name.clone();
+            keys.push((MacKey::Macvlan { ct: ct.id, name }, m.mac));
+        }
     }
     // Stable: equal keys (a repeated element) keep document order, so the last given
     // MAC of a key wins below, as it always has.
@@ -451,6 +471,7 @@ mod tests {
             veth: veths,
             nic: vec![],
             vlan: vec![],
+            macvlan: Vec::new(),
             route: vec![],
             nat: vec![],
         }

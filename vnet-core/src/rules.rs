@@ -112,6 +112,10 @@ rules! {
     /// Every key of the file is one the format knows; each unknown key is reported at its
     /// own place, with the known key it most likely misspells.
     UnknownKey = "unknown-key", hint: None;
+    /// A macvlan's parent is a device of the node vnet neither makes nor passes into a
+    /// container (not a bridge, bridge port, patch, host-side veth, NIC or underlay
+    /// device), and all macvlans on one parent of a node name the same LAN.
+    MacvlanParent = "macvlan-parent", hint: Some("name the node's own NIC the containers attach to, e.g. `parent = \"eth1\"`, with the LAN it is plugged into");
 }
 
 impl fmt::Display for Rule {

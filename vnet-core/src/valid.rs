@@ -5,6 +5,7 @@ use petgraph::graph::NodeIndex;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use crate::derived::Derived;
 use crate::graph::{Entity, Relation, TopologyGraph};
 use crate::model::{Container, Mac, Topology, Veth};
 use crate::resolve::{MacKey, Resolved};
@@ -48,11 +49,16 @@ impl ValidTopology {
         &self.graph
     }
 
+    /// The derived values, read through [`Derived`].
+    pub fn derived(&self) -> Derived<'_, '_> {
+        Derived::new(&self.topology, &self.resolved)
+    }
+
     /// The MAC of an interface, given or derived.
     pub fn mac(&self, key: &MacKey) -> Mac {
         // Resolution derives a MAC for every key the model has; validation checked that
         // every element is unique, so the key is present for any element of this topology.
-        self.resolved.macs.get(key).copied().unwrap_or_else(|| {
+        self.derived().mac(key).unwrap_or_else(|| {
             panic!(
                 "no MAC for {key}: not an element of topology {}",
                 self.name()
@@ -62,57 +68,40 @@ impl ValidTopology {
 
     /// The container end MAC of a veth pair.
     pub fn veth_mac(&self, ct: &Container, veth: &Veth) -> Mac {
-        self.mac(&MacKey::CtVeth {
-            ct: ct.id,
-            name: veth.name.clone(),
-        })
+        self.derived()
+            .veth_mac(ct, veth)
+            .unwrap_or_else(|| panic!("veth {} is not in container {}", veth.name, ct.name))
     }
 
     /// The host end MAC of a veth pair.
     pub fn veth_host_mac(&self, ct: &Container, veth: &Veth) -> Mac {
-        self.mac(&MacKey::HostVeth {
-            ct: ct.id,
-            name: veth.name.clone(),
-        })
+        self.derived()
+            .veth_host_mac(ct, veth)
+            .unwrap_or_else(|| panic!("veth {} is not in container {}", veth.name, ct.name))
     }
 
     /// The host-side name of a veth pair, given or derived.
     pub fn veth_host_name(&self, ct: &Container, veth: &Veth) -> &str {
-        self.resolved
-            .host_names
-            .get(&(ct.id, veth.name.clone()))
-            .map(String::as_str)
+        self.derived()
+            .veth_host_name(ct, veth)
             .unwrap_or_else(|| panic!("veth {} is not in container {}", veth.name, ct.name))
     }
 
     /// The node a container normally runs on: its `node`, else the first node.
     pub fn home_node<'a>(&'a self, ct: &'a Container) -> &'a str {
-        ct.node
-            .as_deref()
-            .or_else(|| self.topology.node.first().map(|n| n.name.as_str()))
+        self.derived()
+            .home_node(ct)
             .unwrap_or_else(|| panic!("validation guarantees a node for container {}", ct.name))
     }
 
     /// Every node a container may run on: home first, then failover nodes.
     pub fn ct_nodes<'a>(&'a self, ct: &'a Container) -> Vec<&'a str> {
-        let mut out = vec![self.home_node(ct)];
-        for n in &ct.failover {
-            if !out.contains(&n.as_str()) {
-                out.push(n);
-            }
-        }
-        out
+        self.derived().ct_nodes(ct)
     }
 
     /// The nodes where a bridge exists: its `nodes`, else every node.
     pub fn bridge_nodes(&self, bridge: &str) -> Vec<&str> {
-        match self.topology.bridge.iter().find(|b| b.name == bridge) {
-            Some(b) => match &b.nodes {
-                Some(ns) => ns.iter().map(String::as_str).collect(),
-                None => self.topology.node.iter().map(|n| n.name.as_str()).collect(),
-            },
-            None => Vec::new(),
-        }
+        self.derived().bridge_nodes(bridge)
     }
 }
 
@@ -304,6 +293,13 @@ fn build_graph(t: &Topology) -> TopologyGraph {
             let i = addressed(&mut g, &n.name, &n.addresses);
             own.push((&n.name, i));
             let lv = lans.get(&mut g, &n.lan);
+            g.edge(i, Relation::PluggedInto, lv);
+        }
+        // A macvlan is on its parent's LAN.
+        for m in &ct.macvlan {
+            let i = addressed(&mut g, &m.name, &m.addresses);
+            own.push((&m.name, i));
+            let lv = lans.get(&mut g, &m.lan);
             g.edge(i, Relation::PluggedInto, lv);
         }
         for v in &ct.vlan {

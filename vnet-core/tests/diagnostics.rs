@@ -161,3 +161,21 @@ name = "lan0"
         Some("ct[a].veth[eth0].name")
     );
 }
+
+#[test]
+fn an_unknown_key_in_a_macvlan_table_is_located_too() {
+    let text = r#"name = "t"
+[[node]]
+name = "m1"
+[[ct]]
+id = 101
+name = "a"
+[[ct.macvlan]]
+name = "eth0"
+parnet = "eth1"
+"#;
+    let d = parse_findings(text, Format::Toml);
+    let parent = find(&d, "unknown-key", "ct[a].macvlan[eth0].parnet");
+    assert_eq!(line_col(parent), (9, 1));
+    assert_eq!(parent.hint.as_deref(), Some("did you mean `parent`?"));
+}

@@ -84,6 +84,7 @@ fn the_examples_validate() {
     for (name, text) in [
         ("seed", include_str!("../../examples/seed.toml")),
         ("nat-vlan", include_str!("../../examples/nat-vlan.toml")),
+        ("macvlan", include_str!("../../examples/macvlan.toml")),
     ] {
         let doc = Document::parse(text, Format::Toml).unwrap();
         if let Err(d) = doc.validate() {
@@ -1155,4 +1156,161 @@ fn a_failover_containers_nic_pins_its_mac_or_follows_the_node() {
     );
     // A failover list naming only the home node is no failover.
     ok(&router("", "failover = [\"m1\"]\n"));
+}
+
+// --- macvlan ---
+
+/// A container `name` with id `id` and one macvlan `eth0` on `parent`, plugged into
+/// `lan`, with `extra` fields.
+fn macvlan_ct(id: u32, name: &str, parent: &str, lan: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[ct]]
+id = {id}
+name = "{name}"
+[[ct.macvlan]]
+name = "eth0"
+parent = "{parent}"
+lan = "{lan}"
+{extra}
+"#
+    )
+}
+
+#[test]
+fn a_macvlan_on_a_nic_of_the_node_passes() {
+    ok(&macvlan_ct(
+        201,
+        "web",
+        "eth1",
+        "lan0",
+        r#"addresses = ["198.19.0.10/24"]"#,
+    ));
+    // Two containers on one parent, one MAC given.
+    ok(&format!(
+        "{}{}",
+        macvlan_ct(201, "web", "eth1", "lan0", r#"mac = "02:00:00:00:00:01""#),
+        macvlan_ct(
+            202,
+            "mail",
+            "eth1",
+            "lan0",
+            r#"addresses = ["198.19.0.11/24"]"#
+        ),
+    ));
+}
+
+#[test]
+fn a_macvlan_on_a_bridge_vnet_makes_fails() {
+    fails(
+        &macvlan_ct(201, "web", "br0", "lan0", ""),
+        &[("macvlan-parent", "ct[web].macvlan[eth0].parent")],
+    );
+}
+
+#[test]
+fn a_macvlan_on_a_nic_passed_into_a_container_fails() {
+    let router = r#"
+[[ct]]
+id = 101
+name = "router"
+[[ct.nic]]
+name = "eth1"
+lan = "lan0"
+"#;
+    fails(
+        &format!("{router}{}", macvlan_ct(201, "web", "eth1", "lan0", "")),
+        &[("macvlan-parent", "ct[web].macvlan[eth0].parent")],
+    );
+}
+
+#[test]
+fn one_parent_plugged_into_two_lans_fails() {
+    let lan1 = "[[lan]]\nname = \"lan1\"\n";
+    let d = fails(
+        &format!(
+            "{lan1}{}{}",
+            macvlan_ct(201, "web", "eth1", "lan0", ""),
+            macvlan_ct(202, "mail", "eth1", "lan1", "")
+        ),
+        &[("macvlan-parent", "ct[mail].macvlan[eth0].lan")],
+    );
+    assert!(line_of(&d, "ct[mail].macvlan[eth0].lan") > BASE.lines().count());
+}
+
+#[test]
+fn a_macvlan_parent_name_follows_the_name_rules() {
+    fails(
+        &macvlan_ct(201, "web", "eth1-of-the-node", "lan0", ""),
+        &[("name-too-long", "ct[web].macvlan[eth0].parent")],
+    );
+}
+
+#[test]
+fn a_macvlan_name_is_unique_in_its_container_and_short() {
+    let text = r#"
+[[ct]]
+id = 201
+name = "web"
+[[ct.veth]]
+name = "eth0"
+bridge = "br0"
+[[ct.macvlan]]
+name = "eth0"
+parent = "eth1"
+lan = "lan0"
+[[ct.macvlan]]
+name = "macvlan-of-web01"
+parent = "eth1"
+lan = "lan0"
+"#;
+    fails(
+        text,
+        &[
+            ("name-duplicate", "ct[web].macvlan[eth0].name"),
+            ("name-too-long", "ct[web].macvlan[macvlan-of-web01].name"),
+        ],
+    );
+}
+
+#[test]
+fn a_macvlan_mac_is_unique() {
+    let text = format!(
+        "{}{}",
+        macvlan_ct(201, "web", "eth1", "lan0", r#"mac = "02:00:00:00:00:01""#),
+        macvlan_ct(202, "mail", "eth1", "lan0", r#"mac = "02:00:00:00:00:01""#),
+    );
+    fails(&text, &[("mac-duplicate", "ct[mail].macvlan[eth0].mac")]);
+}
+
+#[test]
+fn macvlan_addresses_lie_in_a_subnet_of_its_lan() {
+    fails(
+        &macvlan_ct(
+            201,
+            "web",
+            "eth1",
+            "lan0",
+            r#"addresses = ["198.18.0.10/24"]"#,
+        ),
+        &[("addr-outside-subnet", "ct[web].macvlan[eth0].addresses[0]")],
+    );
+}
+
+#[test]
+fn a_macvlan_names_a_declared_lan() {
+    fails(
+        &macvlan_ct(201, "web", "eth1", "lan9", ""),
+        &[("ref-missing", "ct[web].macvlan[eth0].lan")],
+    );
+}
+
+#[test]
+fn a_vlan_on_a_macvlan_is_refused() {
+    let text = format!(
+        "{}{}",
+        macvlan_ct(201, "web", "eth1", "lan0", ""),
+        "[[ct.vlan]]\nname = \"eth0.10\"\nparent = \"eth0\"\nid = 10\n"
+    );
+    fails(&text, &[("ref-missing", "ct[web].vlan[eth0.10].parent")]);
 }

@@ -4,8 +4,8 @@
 use std::os::fd::RawFd;
 
 use netlink_packet_route::link::{
-    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, InfoVlan, InfoVxlan, LinkAttribute,
-    LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
+    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoMacVlan, InfoVeth, InfoVlan, InfoVxlan,
+    LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use vnet_core::model::Mac;
@@ -23,9 +23,12 @@ fn named(name: &str) -> LinkMessage {
 pub struct CreateContext {
     /// For a veth: the peer namespace's fd (`IFLA_NET_NS_FD` in the peer's info).
     pub peer_ns_fd: Option<RawFd>,
-    /// For a VLAN link: the parent's ifindex; for a VXLAN device: the underlay
-    /// device's.
+    /// For a VLAN link or a macvlan: the parent's ifindex; for a VXLAN device: the
+    /// underlay device's.
     pub parent_index: Option<u32>,
+    /// For a macvlan created into another namespace than its parent's: that
+    /// namespace's fd (`IFLA_NET_NS_FD` on the link itself).
+    pub target_ns_fd: Option<RawFd>,
 }
 
 /// `ip link add ...`: the create message for `spec`, marked with `alias`.
@@ -122,6 +125,26 @@ pub fn create(spec: &LinkSpec, ctx: CreateContext) -> RouteNetlinkMessage {
                 LinkInfo::Data(InfoData::Vxlan(data)),
             ]));
         }
+        LinkSpec::Macvlan { mode, mac, mtu, .. } => {
+            // `ip link add link PARENT name NAME address MAC netns NS type macvlan
+            // mode M`, sent from the parent's namespace.
+            attrs.push(LinkAttribute::Address(mac.octets().to_vec()));
+            if let Some(mtu) = mtu {
+                attrs.push(LinkAttribute::Mtu(*mtu));
+            }
+            if let Some(parent) = ctx.parent_index {
+                attrs.push(LinkAttribute::Link(parent));
+            }
+            if let Some(fd) = ctx.target_ns_fd {
+                attrs.push(LinkAttribute::NetNsFd(fd));
+            }
+            attrs.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::MacVlan),
+                LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                    MacVlanMode::from(mode.kernel_value()),
+                )])),
+            ]));
+        }
     }
     RouteNetlinkMessage::NewLink(msg)
 }
@@ -213,6 +236,7 @@ mod tests {
             CreateContext {
                 peer_ns_fd: Some(7),
                 parent_index: None,
+                target_ns_fd: None,
             },
         ) else {
             panic!("not a newlink");
@@ -253,5 +277,36 @@ mod tests {
         };
         assert_eq!(msg.header.change_mask, LinkFlags::Up);
         assert!(msg.header.flags.is_empty());
+    }
+
+    #[test]
+    fn a_macvlan_names_its_parent_and_lands_in_the_target_namespace() {
+        let spec = LinkSpec::Macvlan {
+            name: "eth0".into(),
+            parent_ns: vnet_core::plan::NsRef::Node("m1".into()),
+            parent: "eth1".into(),
+            mode: vnet_core::model::MacvlanMode::Bridge,
+            mac: Mac::new(2, 0, 0, 0x46, 0, 0x11),
+            mtu: None,
+        };
+        let ctx = CreateContext {
+            peer_ns_fd: None,
+            parent_index: Some(3),
+            target_ns_fd: Some(9),
+        };
+        let RouteNetlinkMessage::NewLink(msg) = create(&spec, ctx) else {
+            panic!("not a newlink");
+        };
+        let a = &msg.attributes;
+        assert!(a.contains(&LinkAttribute::IfName("eth0".into())));
+        assert!(a.contains(&LinkAttribute::Link(3)));
+        assert!(a.contains(&LinkAttribute::NetNsFd(9)));
+        assert!(a.contains(&LinkAttribute::Address(vec![2, 0, 0, 0x46, 0, 0x11])));
+        assert!(a.contains(&LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::MacVlan),
+            LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                MacVlanMode::Bridge
+            )])),
+        ])));
     }
 }

@@ -6,9 +6,10 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 use vnet_core::model::{Container, Route};
+use vnet_core::plan::RouteSpec;
 
 use super::{ct_root, one_line};
-use crate::model::{route_spec, Model};
+use crate::model::Model;
 use crate::quote::quote;
 use crate::tree::{FileEntry, Tree};
 
@@ -55,7 +56,7 @@ pub fn etcnet_ct(_model: &Model, ct: &Container) -> Tree {
                 .route
                 .iter()
                 .filter(|r| route_iface(ct, r, &ifaces, &names) == *name)
-                .map(route_spec)
+                .map(RouteSpec::of)
                 .filter(|r| r.dst.is_ipv6() == v6)
                 .map(|r| {
                     let dst = if r.dst.prefix() == 0 {

@@ -419,6 +419,34 @@ impl<'a> Builder<'a> {
                 style: Style::Solid,
             });
         }
+        for m in &ct.macvlan {
+            let key = MacKey::Macvlan {
+                ct: ct.id,
+                name: m.name.clone(),
+            };
+            let mut label = vec![
+                format!(
+                    "{} (macvlan {} on {} of the node)",
+                    m.name,
+                    m.mode.as_str(),
+                    m.parent
+                ),
+                self.mac_line(&key),
+            ];
+            label.extend(m.addresses.iter().map(|a| a.to_string()));
+            vertices.push(Vertex {
+                id: iface(&m.name),
+                label,
+                kind: Kind::Interface,
+                marked: nat_outs.contains(&m.name.as_str()),
+            });
+            self.edges.push(Edge {
+                from: iface(&m.name),
+                to: lan_id(&m.lan),
+                label: vec![m.parent.clone()],
+                style: Style::Solid,
+            });
+        }
         for vlan in &ct.vlan {
             let mut label = vec![format!(
                 "{} (VLAN {} on {})",

@@ -4,7 +4,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use vnet_core::observed::{LinkKind, ObservedLink, ObservedState};
+use vnet_core::observed::{ObservedLink, ObservedState};
 use vnet_core::plan::{NatRule, RouteSpec};
 use vnet_core::ValidTopology;
 
@@ -84,14 +84,14 @@ pub fn render(t: &ValidTopology, target: &Resolved, state: &ObservedState) -> St
             let _ = writeln!(
                 out,
                 "  {link:width$}  {:<8} {:<5} {:<17}{master}  {}",
-                kind(&l.kind),
+                l.kind.label(),
                 if l.up { "UP" } else { "DOWN" },
                 l.mac.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
                 addresses.join(" ")
             );
         }
         for r in &o.routes {
-            let _ = writeln!(out, "  route {}", route(r));
+            let _ = writeln!(out, "  route {}", r);
         }
         for (key, value) in &o.sysctls {
             let _ = writeln!(out, "  sysctl {}={value}", key.key());
@@ -103,47 +103,9 @@ pub fn render(t: &ValidTopology, target: &Resolved, state: &ObservedState) -> St
     out
 }
 
-fn kind(k: &LinkKind) -> String {
-    match k {
-        LinkKind::Veth => "veth".into(),
-        LinkKind::Bridge { stp } => if *stp { "bridge+stp" } else { "bridge" }.into(),
-        LinkKind::Vlan { id, .. } => format!("vlan{id}"),
-        LinkKind::Vxlan { vni, .. } => format!("vxlan{vni}"),
-        LinkKind::Loopback => "loopback".into(),
-        LinkKind::Other { kind } if kind.is_empty() => "hardware".into(),
-        LinkKind::Other { kind } => kind.clone(),
-    }
-}
-
-/// A route as `ip route` writes it.
-fn route(r: &RouteSpec) -> String {
-    let mut s = r.dst.to_string();
-    if let Some(via) = r.via {
-        let _ = write!(s, " via {via}");
-    }
-    if let Some(dev) = &r.dev {
-        let _ = write!(s, " dev {dev}");
-    }
-    if let Some(metric) = r.metric {
-        let _ = write!(s, " metric {metric}");
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_read_like_ip_route() {
-        let r = RouteSpec {
-            dst: "198.18.0.0/16".parse().unwrap(),
-            via: Some("198.18.1.1".parse().unwrap()),
-            dev: Some("eth0".into()),
-            metric: Some(10),
-        };
-        assert_eq!(route(&r), "198.18.0.0/16 via 198.18.1.1 dev eth0 metric 10");
-    }
 
     #[test]
     fn a_never_applied_topology_shows_every_namespace_absent() {

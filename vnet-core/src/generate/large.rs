@@ -85,6 +85,7 @@ fn ct(id: u32, node: &str, other: &str) -> Container {
         veth: Vec::new(),
         nic: Vec::new(),
         vlan: Vec::new(),
+        macvlan: Vec::new(),
         route: Vec::new(),
         nat: Vec::new(),
     }

@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use std::net::IpAddr;
 
 use crate::model::{
-    Bridge, Container, Forwarding, Lan, LanHost, Mac, Nat, Nic, Node, Patch, PatchEnd, Route,
-    RouteDest, Stretch, Subnet, Topology, Underlay, Venet, Veth, Vlan,
+    Bridge, Container, Forwarding, Lan, LanHost, Mac, Macvlan, Nat, Nic, Node, Patch, PatchEnd,
+    Route, RouteDest, Stretch, Subnet, Topology, Underlay, Venet, Veth, Vlan,
 };
 use crate::Rule;
 
@@ -38,6 +38,8 @@ struct Choices {
     nat: bool,
     leaves: Vec<LeafChoice>,
     hosts: Vec<(usize, bool)>,
+    /// Containers on the LAN through a macvlan: (on node m2, MAC given).
+    macvlans: Vec<(bool, bool)>,
 }
 
 fn leaf_choice() -> impl Strategy<Value = LeafChoice> {
@@ -74,14 +76,18 @@ fn choices() -> impl Strategy<Value = Choices> {
         any::<bool>(),
         prop::collection::vec(leaf_choice(), 0..=7),
         prop::collection::vec((0usize..4, any::<bool>()), 0..=3),
+        prop::collection::vec((any::<bool>(), any::<bool>()), 0..=3),
     )
-        .prop_map(|(bridges_v6, vlans, nat, leaves, hosts)| Choices {
-            bridges_v6,
-            vlans,
-            nat,
-            leaves,
-            hosts,
-        })
+        .prop_map(
+            |(bridges_v6, vlans, nat, leaves, hosts, macvlans)| Choices {
+                bridges_v6,
+                vlans,
+                nat,
+                leaves,
+                hosts,
+                macvlans,
+            },
+        )
 }
 
 /// Arbitrary valid topologies with 1-8 containers (IPv4 and IPv6, VLANs, NAT, routes).
@@ -127,6 +133,7 @@ fn container(id: u32, name: &str) -> Container {
         veth: Vec::new(),
         nic: Vec::new(),
         vlan: Vec::new(),
+        macvlan: Vec::new(),
         route: Vec::new(),
         nat: Vec::new(),
     }
@@ -269,6 +276,23 @@ fn build(c: &Choices) -> Topology {
         }
         t.ct.push(ct);
     }
+    // Containers straight on the LAN: a macvlan on each node's `eth2` (the router's NIC
+    // is `eth1`, passed in on m1 and m2).
+    for (j, (on_m2, given_mac)) in c.macvlans.iter().enumerate() {
+        let mut ct = container(150 + j as u32, &format!("mv{j}"));
+        if *on_m2 {
+            ct.node = Some("m2".to_string());
+        }
+        ct.macvlan.push(Macvlan {
+            name: "eth0".to_string(),
+            parent: "eth2".to_string(),
+            lan: "lan0".to_string(),
+            mac: given_mac.then(|| Mac::new(0x02, 0, 0, 0x4d, j as u8, 1)),
+            addresses: vec![net(&format!("198.19.0.{}/24", 50 + j))],
+            ..Macvlan::default()
+        });
+        t.ct.push(ct);
+    }
     // Containers on one bridge that is not stretched are always placed together, so
     // failover is all or nothing (`placement-split`).
     if c.leaves.iter().any(|l| l.failover) {
@@ -368,6 +392,8 @@ pub enum Mistake {
     StretchVni,
     /// The router fails over, its NIC's MAC neither pinned nor allowed to follow the node.
     UplinkMacUnpinned,
+    /// A macvlan on the router's bridge br0, a device vnet makes on the node.
+    MacvlanParent,
 }
 
 impl Mistake {
@@ -405,6 +431,7 @@ impl Mistake {
         Mistake::StretchMtu,
         Mistake::StretchVni,
         Mistake::UplinkMacUnpinned,
+        Mistake::MacvlanParent,
     ];
 
     /// The rule the mistake breaks.
@@ -442,6 +469,7 @@ impl Mistake {
             Mistake::StretchMtu => Rule::StretchMtu,
             Mistake::StretchVni => Rule::StretchVni,
             Mistake::UplinkMacUnpinned => Rule::UplinkMacUnpinned,
+            Mistake::MacvlanParent => Rule::MacvlanParent,
         }
     }
 }
@@ -630,6 +658,13 @@ pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
                 n.mac_follows_node = false;
             }
         }
+        Mistake::MacvlanParent => t.ct[0].macvlan.push(Macvlan {
+            name: "mv0".to_string(),
+            parent: "br0".to_string(),
+            lan: "lan0".to_string(),
+            addresses: vec![net("198.19.0.240/24")],
+            ..Macvlan::default()
+        }),
     }
     m.rule()
 }
@@ -863,6 +898,7 @@ fn any_container() -> impl Strategy<Value = Container> {
                     veth,
                     nic,
                     vlan,
+                    macvlan: Vec::new(),
                     route,
                     nat,
                 }

@@ -46,6 +46,9 @@ pub struct Container {
     /// 802.1Q VLAN interfaces on top of the container's interfaces.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vlan: Vec<Vlan>,
+    /// macvlan interfaces: the container attached straight to a device of its node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub macvlan: Vec<Macvlan>,
     /// Static routes in the container.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub route: Vec<Route>,
@@ -167,6 +170,71 @@ pub struct Vlan {
     /// Addresses on the VLAN interface.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<IpNetwork>,
+}
+
+/// A macvlan interface: the container attached straight to a device of its node (a NIC
+/// plugged into `lan`), with its own MAC, instead of a veth pair and a bridge
+/// (`ip link add link PARENT name NAME netns CT type macvlan mode bridge`).
+///
+/// In bridge mode the macvlans of one parent reach each other and the LAN, but not the
+/// parent device itself. In the sandbox the parent is a stand-in veth of the node whose
+/// other end is on the LAN's switch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Macvlan {
+    /// The name inside the container, e.g. `eth0`.
+    pub name: String,
+    /// The node's device it sits on, e.g. `eth1`; on every node the container runs on.
+    pub parent: String,
+    /// The LAN the parent is plugged into.
+    pub lan: String,
+    /// How the macvlans of one parent see each other; `bridge` when omitted.
+    #[serde(default, skip_serializing_if = "MacvlanMode::is_bridge")]
+    pub mode: MacvlanMode,
+    /// The MAC; generated when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Mac>,
+    /// Addresses, e.g. `192.168.46.210/24`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpNetwork>,
+}
+
+/// A macvlan's mode (`IFLA_MACVLAN_MODE`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MacvlanMode {
+    /// The macvlans of one parent reach each other directly, and the LAN through the
+    /// parent (`MACVLAN_MODE_BRIDGE`).
+    #[default]
+    Bridge,
+}
+
+impl MacvlanMode {
+    /// Whether this is bridge mode (the default, left out when written).
+    pub fn is_bridge(&self) -> bool {
+        *self == MacvlanMode::Bridge
+    }
+
+    /// The kernel's `IFLA_MACVLAN_MODE` value.
+    pub fn kernel_value(self) -> u32 {
+        match self {
+            MacvlanMode::Bridge => 4,
+        }
+    }
+
+    /// The mode of a kernel `IFLA_MACVLAN_MODE` value, if vnet knows it.
+    pub fn from_kernel(value: u32) -> Option<MacvlanMode> {
+        (value == 4).then_some(MacvlanMode::Bridge)
+    }
+
+    /// The `ip link` spelling, `bridge`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MacvlanMode::Bridge => "bridge",
+        }
+    }
 }
 
 /// Source NAT: masquerade traffic from `source` leaving through `out`.

@@ -23,7 +23,7 @@ mod mac;
 mod network;
 mod route;
 
-pub use container::{Container, Forwarding, Nat, Nic, Venet, Veth, Vlan};
+pub use container::{Container, Forwarding, Macvlan, MacvlanMode, Nat, Nic, Venet, Veth, Vlan};
 pub use network::{Bridge, Lan, LanHost, Node, Patch, PatchEnd, Stretch, Subnet, Underlay};
 pub use route::{Route, RouteDest};
 

@@ -5,136 +5,8 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 use super::{Name, NsRef};
-use crate::model::Mac;
-use crate::observed::LinkKind;
-
-/// A link vnet creates, described fully enough to create it again (the inverse of a
-/// delete is a create).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum LinkSpec {
-    /// A veth pair, its peer created directly in `peer_ns` (moving it afterwards costs an
-    /// RCU grace period). Deleting either end deletes both.
-    Veth {
-        /// This end's name.
-        name: Name,
-        /// This end's MAC.
-        mac: Mac,
-        /// MTU of both ends, when not the default.
-        mtu: Option<u32>,
-        /// The peer's namespace.
-        peer_ns: NsRef,
-        /// The peer's name.
-        peer_name: Name,
-        /// The peer's MAC.
-        peer_mac: Mac,
-    },
-    /// A bridge with its MAC pinned.
-    Bridge {
-        /// The bridge's name.
-        name: Name,
-        /// The pinned MAC.
-        mac: Mac,
-        /// Whether STP runs.
-        stp: bool,
-        /// MTU, when not the default.
-        mtu: Option<u32>,
-    },
-    /// An 802.1Q VLAN link on `parent`.
-    Vlan {
-        /// The VLAN link's name.
-        name: Name,
-        /// The parent link in the same namespace.
-        parent: Name,
-        /// The VLAN id.
-        id: u16,
-        /// MTU, when not the parent's.
-        mtu: Option<u32>,
-    },
-    /// A VXLAN device stretching a bridge across nodes (`ip link add NAME type vxlan id
-    /// VNI local LOCAL dstport PORT dev DEV`, learning on), with one all-zero FDB entry
-    /// per remote node (`bridge fdb append 00:00:00:00:00:00 dev NAME dst REMOTE`): each
-    /// flooded frame is sent to every remote (head-end replication). Deleting the
-    /// device deletes its FDB entries.
-    Vxlan {
-        /// The device's name (`vx-<bridge>`).
-        name: Name,
-        /// The VXLAN network identifier.
-        vni: u32,
-        /// This node's underlay address, the tunnels' local end.
-        local: IpAddr,
-        /// The UDP destination port.
-        port: u16,
-        /// The underlay device, in the same namespace; none lets the route decide.
-        dev: Option<Name>,
-        /// The MTU (the bridge's).
-        mtu: Option<u32>,
-        /// The other nodes' underlay addresses, sorted.
-        remotes: Vec<IpAddr>,
-    },
-}
-
-impl LinkSpec {
-    /// The name of the link (of this end, for a veth pair).
-    pub fn name(&self) -> &str {
-        match self {
-            LinkSpec::Veth { name, .. }
-            | LinkSpec::Bridge { name, .. }
-            | LinkSpec::Vlan { name, .. }
-            | LinkSpec::Vxlan { name, .. } => name,
-        }
-    }
-
-    /// The kind the link (this end, for a veth pair) is observed as once created.
-    pub fn observed_kind(&self) -> LinkKind {
-        match self {
-            LinkSpec::Veth { .. } => LinkKind::Veth,
-            LinkSpec::Bridge { stp, .. } => LinkKind::Bridge { stp: *stp },
-            LinkSpec::Vlan { parent, id, .. } => LinkKind::Vlan {
-                parent: Some(parent.to_string()),
-                id: *id,
-            },
-            LinkSpec::Vxlan {
-                vni,
-                local,
-                port,
-                dev,
-                remotes,
-                ..
-            } => LinkKind::Vxlan {
-                vni: *vni,
-                local: Some(*local),
-                port: *port,
-                dev: dev.as_ref().map(Name::to_string),
-                remotes: remotes.clone(),
-            },
-        }
-    }
-
-    /// The spec of an observed VXLAN device `name` of `kind` with `mtu`, for deleting it
-    /// (and creating it again as the inverse); `None` for other kinds.
-    pub fn vxlan_from(name: &str, kind: &LinkKind, mtu: u32) -> Option<LinkSpec> {
-        let LinkKind::Vxlan {
-            vni,
-            local,
-            port,
-            dev,
-            remotes,
-        } = kind
-        else {
-            return None;
-        };
-        Some(LinkSpec::Vxlan {
-            name: Name::from(name),
-            vni: *vni,
-            local: local.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
-            port: *port,
-            dev: dev.as_deref().map(Name::from),
-            mtu: Some(mtu),
-            remotes: remotes.clone(),
-        })
-    }
-}
+use crate::kind::LinkSpec;
+use crate::model::{Mac, Route, RouteDest};
 
 /// A static route as vnet installs it (with vnet's route protocol, see
 /// [`crate::ownership::ROUTE_PROTOCOL`]).
@@ -148,6 +20,49 @@ pub struct RouteSpec {
     pub dev: Option<Name>,
     /// Metric, when not the default.
     pub metric: Option<u32>,
+}
+
+/// A route as `ip route` writes it: `10.0.0.0/8 via 10.1.1.1 dev eth0 metric 10`.
+impl std::fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.dst)?;
+        if let Some(via) = self.via {
+            write!(f, " via {via}")?;
+        }
+        if let Some(dev) = &self.dev {
+            write!(f, " dev {dev}")?;
+        }
+        if let Some(metric) = self.metric {
+            write!(f, " metric {metric}")?;
+        }
+        Ok(())
+    }
+}
+
+impl RouteSpec {
+    /// A model route as vnet installs it: `default` becomes the next hop's family's
+    /// `/0` (`0.0.0.0/0`, or `::/0` when the next hop is IPv6).
+    pub fn of(r: &Route) -> RouteSpec {
+        let dst = match r.to {
+            RouteDest::Prefix(p) => p,
+            RouteDest::Default => match r.via {
+                Some(IpAddr::V6(_)) => IpNetwork::V6(
+                    ipnetwork::Ipv6Network::new(std::net::Ipv6Addr::UNSPECIFIED, 0)
+                        .unwrap_or_else(|_| unreachable!("a zero prefix is valid")),
+                ),
+                _ => IpNetwork::V4(
+                    ipnetwork::Ipv4Network::new(std::net::Ipv4Addr::UNSPECIFIED, 0)
+                        .unwrap_or_else(|_| unreachable!("a zero prefix is valid")),
+                ),
+            },
+        };
+        RouteSpec {
+            dst,
+            via: r.via,
+            dev: r.dev.as_deref().map(Name::from),
+            metric: r.metric,
+        }
+    }
 }
 
 /// A source-NAT (masquerade) rule, kept in vnet's own nftables table.
@@ -518,5 +433,31 @@ impl Action {
             | WriteFile { .. }
             | RemoveFile { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_reads_like_ip_route() {
+        let r = RouteSpec {
+            dst: "198.18.0.0/16".parse().unwrap(),
+            via: Some("198.18.1.1".parse().unwrap()),
+            dev: Some("eth0".into()),
+            metric: Some(10),
+        };
+        assert_eq!(
+            r.to_string(),
+            "198.18.0.0/16 via 198.18.1.1 dev eth0 metric 10"
+        );
+        let bare = RouteSpec {
+            dst: "198.18.0.0/16".parse().unwrap(),
+            via: None,
+            dev: None,
+            metric: None,
+        };
+        assert_eq!(bare.to_string(), "198.18.0.0/16");
     }
 }

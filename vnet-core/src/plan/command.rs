@@ -50,7 +50,7 @@ pub fn iproute2_argv(
             ]
         }
         Action::DeleteNamespace { ns: n } => vec![words(&["ip", "netns", "del", &ns(n)])],
-        Action::CreateLink { ns: n, spec } => create_link(&ns(n), spec, &mark, ns),
+        Action::CreateLink { ns: n, spec } => create_link(n, spec, &mark, ns),
         Action::DeleteLink { ns: n, spec } => {
             vec![ip(&ns(n), &["link", "del", spec.name()])]
         }
@@ -213,113 +213,24 @@ fn write_file_argv(path: &str, contents: &str, mode: u32) -> Vec<String> {
     ])
 }
 
+/// `ip link add` of the link (spelled by its kind, [`LinkSpec::ip_link_add`]), then the
+/// ownership mark on each link it makes, then a VXLAN device's flooding FDB entries.
 fn create_link(
-    here: &str,
+    at: &NsRef,
     spec: &LinkSpec,
     mark: &str,
     ns: &dyn Fn(&NsRef) -> String,
 ) -> Vec<Vec<String>> {
-    match spec {
-        LinkSpec::Veth {
-            name,
-            mac,
-            mtu,
-            peer_ns,
-            peer_name,
-            peer_mac,
-        } => {
-            let peer = ns(peer_ns);
-            let mtu = mtu.map(|m| m.to_string());
-            let mut add = words(&["link", "add", name, "address", &mac.to_string()]);
-            push_mtu(&mut add, &mtu);
-            add.extend(words(&[
-                "type",
-                "veth",
-                "peer",
-                "name",
-                peer_name,
-                "address",
-                &peer_mac.to_string(),
-            ]));
-            push_mtu(&mut add, &mtu);
-            // The peer is created directly in its namespace: moving it afterwards costs an
-            // RCU grace period per link.
-            if peer != here {
-                add.extend(words(&["netns", &peer]));
-            }
-            vec![
-                ip_owned(here, add),
-                ip(here, &["link", "set", name, "alias", mark]),
-                ip(&peer, &["link", "set", peer_name, "alias", mark]),
-            ]
-        }
-        LinkSpec::Bridge {
-            name,
-            mac,
-            stp,
-            mtu,
-        } => {
-            let mut add = words(&["link", "add", name, "address", &mac.to_string()]);
-            push_mtu(&mut add, &mtu.map(|m| m.to_string()));
-            add.extend(words(&[
-                "type",
-                "bridge",
-                "stp_state",
-                if *stp { "1" } else { "0" },
-            ]));
-            vec![
-                ip_owned(here, add),
-                ip(here, &["link", "set", name, "alias", mark]),
-            ]
-        }
-        LinkSpec::Vlan {
-            name,
-            parent,
-            id,
-            mtu,
-        } => {
-            let mut add = words(&["link", "add", "link", parent, "name", name]);
-            push_mtu(&mut add, &mtu.map(|m| m.to_string()));
-            add.extend(words(&["type", "vlan", "id", &id.to_string()]));
-            vec![
-                ip_owned(here, add),
-                ip(here, &["link", "set", name, "alias", mark]),
-            ]
-        }
-        LinkSpec::Vxlan {
-            name,
-            vni,
-            local,
-            port,
-            dev,
-            mtu,
-            remotes,
-        } => {
-            let mut add = words(&["link", "add", name]);
-            push_mtu(&mut add, &mtu.map(|m| m.to_string()));
-            // Learning stays on (iproute2's default): frames from a remote teach the
-            // bridge which node a MAC is behind, so only floods go to every remote.
-            add.extend(words(&[
-                "type",
-                "vxlan",
-                "id",
-                &vni.to_string(),
-                "local",
-                &local.to_string(),
-                "dstport",
-                &port.to_string(),
-            ]));
-            if let Some(dev) = dev {
-                add.extend(words(&["dev", dev]));
-            }
-            let mut out = vec![
-                ip_owned(here, add),
-                ip(here, &["link", "set", name, "alias", mark]),
-            ];
-            out.extend(remotes.iter().map(|r| fdb_append_argv(here, name, r)));
-            out
-        }
+    let here = ns(at);
+    let add = spec.ip_link_add(&here, ns);
+    let mut out = vec![ip_owned(&ns(spec.created_from(at)), add)];
+    for end in spec.ends(at) {
+        out.push(ip(&ns(end.ns), &["link", "set", end.name, "alias", mark]));
     }
+    if let LinkSpec::Vxlan { name, remotes, .. } = spec {
+        out.extend(remotes.iter().map(|r| fdb_append_argv(&here, name, r)));
+    }
+    out
 }
 
 /// `bridge [-n NS] fdb append 00:00:00:00:00:00 dev DEV dst REMOTE`: the all-zero entry
@@ -390,12 +301,6 @@ fn nft_del(rule: &NatRule) -> Vec<String> {
         "nft",
         &format!("delete chain inet {NFT_TABLE} {}", nat_chain(rule)),
     ])
-}
-
-fn push_mtu(args: &mut Vec<String>, mtu: &Option<String>) {
-    if let Some(m) = mtu {
-        args.extend(words(&["mtu", m]));
-    }
 }
 
 /// `ip -n NS ARGS...`, or `ip ARGS...` in the current namespace.

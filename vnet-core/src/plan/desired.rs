@@ -18,13 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::intern::{HashMap, HashSet};
 use super::{Action, LinkSpec, Name, NatRule, NsRef, RouteSpec, Scope, Sysctl};
-use crate::model::{Bridge, Container, Mac, Route, RouteDest};
+use crate::kind::{vxlan_device, DEFAULT_MTU};
+use crate::model::{Bridge, Container, Mac};
 use crate::observed::LinkKind;
 use crate::resolve::{derive_mac, MacKey};
 use crate::ValidTopology;
 
-/// The kernel's MTU of a new veth, bridge or physical NIC.
-pub(crate) const DEFAULT_MTU: u32 = 1500;
 /// The MTU of `lo`.
 pub(crate) const LOOPBACK_MTU: u32 = 65536;
 /// The value of a sysctl the kernel starts a namespace or link with.
@@ -37,6 +36,12 @@ pub const LAN_SWITCH: &str = "switch";
 /// none of them; the kernel and `ip` take the `+`.
 pub(crate) fn port_stand_in_peer(k: usize) -> String {
     format!("port+{k}")
+}
+
+/// The name of the other end of the sandbox's stand-in for the `k`-th macvlan parent:
+/// `mv+K`, on the LAN's switch (see [`port_stand_in_peer`] for the `+`).
+fn macvlan_stand_in_peer(k: usize) -> String {
+    format!("mv+{k}")
 }
 
 /// One link as the topology wants it.
@@ -201,6 +206,7 @@ impl Flat {
             index: HashMap::default(),
             used_macs: None,
             stand_ins: 0,
+            macvlan_parents: Vec::new(),
         };
         b.build(scope);
         let mut d = b.d;
@@ -233,6 +239,9 @@ struct Builder<'a> {
     used_macs: Option<HashSet<Mac>>,
     /// Stand-ins for bridge ports made so far in the sandbox, to number their peers.
     stand_ins: usize,
+    /// The sandbox's stand-ins for macvlan parents made so far (node, parent); the
+    /// position numbers their peers.
+    macvlan_parents: Vec<(String, String)>,
 }
 
 impl Builder<'_> {
@@ -458,6 +467,57 @@ impl Builder<'_> {
         ));
     }
 
+    /// The sandbox's stand-in for macvlan parent `parent` of `node`, once per pair: a
+    /// veth `parent` in the node's namespace whose other end ([`macvlan_stand_in_peer`])
+    /// is on the switch of `lan`, so the macvlans on it reach the LAN.
+    fn macvlan_parent(&mut self, node: &str, parent: &str, lan: &str) {
+        let key = (node.to_string(), parent.to_string());
+        if self.macvlan_parents.contains(&key) {
+            return;
+        }
+        let peer = macvlan_stand_in_peer(self.macvlan_parents.len());
+        self.macvlan_parents.push(key);
+        let (node_ns, lan_ns) = (NsRef::Node(Name::from(node)), NsRef::Lan(Name::from(lan)));
+        // '@' never occurs in a valid name, so these keys are no element's.
+        let mut mac_of = |end: &str| {
+            self.fresh_mac(MacKey::LanHost {
+                lan: lan.to_string(),
+                host: format!("{node}@macvlan@{end}"),
+            })
+        };
+        let (mac, peer_mac) = (mac_of(parent), mac_of(&peer));
+        let switch = Some(Name::from(LAN_SWITCH));
+        self.link(
+            &node_ns,
+            parent,
+            LinkKind::Veth,
+            Some(mac),
+            DEFAULT_MTU,
+            None,
+            &[],
+        );
+        self.link(
+            &lan_ns,
+            &peer,
+            LinkKind::Veth,
+            Some(peer_mac),
+            DEFAULT_MTU,
+            switch,
+            &[],
+        );
+        self.d.units.push(Unit::Create {
+            ns: node_ns,
+            spec: LinkSpec::Veth {
+                name: Name::from(parent),
+                mac,
+                mtu: None,
+                peer_ns: lan_ns,
+                peer_name: Name::from(peer),
+                peer_mac,
+            },
+        });
+    }
+
     /// A MAC for a sandbox-only link the topology has no key for (the LAN side of a
     /// host's or NIC's cable), derived like every other MAC and clashing with none.
     fn fresh_mac(&mut self, key: MacKey) -> Mac {
@@ -569,7 +629,7 @@ impl Builder<'_> {
                 }
                 self.ns(&host_ns)
                     .routes
-                    .extend(h.route.iter().map(route_spec));
+                    .extend(h.route.iter().map(RouteSpec::of));
             }
         }
     }
@@ -638,10 +698,9 @@ impl Builder<'_> {
         for b in &topo.bridge {
             for node in t.bridge_nodes(&b.name) {
                 // Validation guarantees an underlay on every node of a stretched bridge.
-                let (true, Some(mut spec)) = (
-                    nodes.iter().any(|n| n == node),
-                    super::vxlan::vxlan_device(topo, b, node),
-                ) else {
+                let (true, Some(mut spec)) =
+                    (nodes.iter().any(|n| n == node), vxlan_device(topo, b, node))
+                else {
                     continue;
                 };
                 // In the sandbox the underlay device exists only as the stand-in, which
@@ -817,8 +876,43 @@ impl Builder<'_> {
                 },
             });
         }
+        for m in &ct.macvlan {
+            if sandbox {
+                self.macvlan_parent(home, &m.parent, &m.lan);
+            }
+            let mac = t.mac(&MacKey::Macvlan {
+                ct: ct.id,
+                name: m.name.clone(),
+            });
+            self.link(
+                &ct_ns,
+                &m.name,
+                LinkKind::Macvlan { mode: m.mode },
+                Some(mac),
+                DEFAULT_MTU,
+                None,
+                &m.addresses,
+            );
+            if !sandbox {
+                // It takes the parent's MTU, the machine's: vnet leaves it.
+                if let Some((_, l)) = self.ns(&ct_ns).links.last_mut() {
+                    l.manage_mtu = false;
+                }
+            }
+            self.d.units.push(Unit::Create {
+                ns: ct_ns.clone(),
+                spec: LinkSpec::Macvlan {
+                    name: Name::from(&m.name),
+                    parent_ns: node_ns.clone(),
+                    parent: Name::from(&m.parent),
+                    mode: m.mode,
+                    mac,
+                    mtu: None,
+                },
+            });
+        }
         let ns = self.ns(&ct_ns);
-        ns.routes.extend(ct.route.iter().map(route_spec));
+        ns.routes.extend(ct.route.iter().map(RouteSpec::of));
         ns.nat.extend(ct.nat.iter().map(|n| NatRule {
             source: n.source,
             out: Name::from(&n.out),
@@ -831,21 +925,4 @@ fn forwarding(ns: &mut NsParts, ipv4: bool, ipv6: bool) {
     let v = |on: bool| if on { "1" } else { SYSCTL_DEFAULT }.to_string();
     ns.sysctls.push((Sysctl::Ipv4Forward, Name::from(v(ipv4))));
     ns.sysctls.push((Sysctl::Ipv6Forward, Name::from(v(ipv6))));
-}
-
-/// A model route as vnet installs it: `default` becomes the next hop's family's `/0`.
-pub(crate) fn route_spec(r: &Route) -> RouteSpec {
-    let dst = match r.to {
-        RouteDest::Prefix(p) => p,
-        RouteDest::Default => match r.via {
-            Some(std::net::IpAddr::V6(_)) => "::/0".parse().expect("a valid prefix"),
-            _ => "0.0.0.0/0".parse().expect("a valid prefix"),
-        },
-    };
-    RouteSpec {
-        dst,
-        via: r.via,
-        dev: r.dev.as_deref().map(Name::from),
-        metric: r.metric,
-    }
 }

@@ -15,7 +15,7 @@
 use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::desired::{Desired, DesiredNs, Flat, NicMove, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
+use super::desired::{Desired, DesiredNs, Flat, NicMove, Unit, SYSCTL_DEFAULT};
 use super::expected::{base_namespace, pristine_state};
 use super::order::order;
 use super::{Action, LinkSpec, Name, NsRef, Plan, Scope, Sysctl};
@@ -58,6 +58,7 @@ fn diff_desired(t: &ValidTopology, d: &Desired, observed: &ObservedState) -> Pla
         cur: BTreeMap::new(),
         blocked: Names::default(),
         inherit_mtu: Names::default(),
+        gone: Names::default(),
     };
     w.namespaces(d, observed);
     for unit in &d.units {
@@ -87,6 +88,8 @@ struct Work<'a> {
     /// VLAN links this plan creates without an MTU of their own: they take their
     /// parent's MTU as it is when they are created, after any `SetMtu` of the parent.
     inherit_mtu: Names,
+    /// Links this plan deletes, or the kernel deletes with them.
+    gone: Names,
 }
 
 impl Work<'_> {
@@ -131,31 +134,45 @@ impl Work<'_> {
     /// Makes sure the link(s) of one `CreateLink` exist and are ours with the right kind;
     /// recreates them when not.
     fn create(&mut self, ns: &NsRef, spec: &LinkSpec) {
-        let ends = ends(ns, spec);
+        let ends = spec.ends(ns);
+        // A link on a lower link of another namespace (a macvlan on its node's NIC) goes
+        // when the plan deletes that lower link; the observed state cannot tell, as
+        // it names no lower link across namespaces.
+        for e in &ends {
+            let lower_gone = e.lower.is_some_and(|(lns, lname)| {
+                lns != e.ns && self.gone.of(lns).is_some_and(|g| g.contains(lname))
+            });
+            if lower_gone {
+                self.forget(e.ns, e.name);
+            }
+        }
         let now: Vec<Option<&ObservedLink>> =
-            ends.iter().map(|(n, name, _)| self.link(n, name)).collect();
+            ends.iter().map(|e| self.link(e.ns, e.name)).collect();
         let foreign = now
             .iter()
             .flatten()
             .any(|l| !self.ours(&l.owner) || !deletable(&l.kind));
         if foreign {
-            for (n, name, _) in &ends {
-                self.blocked.insert(n, name);
+            for e in &ends {
+                self.blocked.insert(e.ns, e.name);
             }
             return;
         }
         let fine = now
             .iter()
             .zip(&ends)
-            .all(|(l, (_, _, kind))| l.is_some_and(|l| &l.kind == kind));
+            .all(|(l, e)| l.is_some_and(|l| l.kind == e.kind));
         if fine {
             return;
         }
         let stale: Vec<(NsRef, String, LinkSpec)> = now
             .iter()
             .zip(&ends)
-            .filter_map(|(l, (n, name, _))| {
-                l.map(|l| ((*n).clone(), name.to_string(), spec_of(n, name, l)))
+            .filter_map(|(l, e)| {
+                l.map(|l| {
+                    let spec = LinkSpec::from_observed(e.ns, e.name, l);
+                    (e.ns.clone(), e.name.to_string(), spec)
+                })
             })
             .collect();
         for (n, name, old) in stale {
@@ -172,87 +189,32 @@ impl Work<'_> {
         self.created(ns, spec);
     }
 
-    /// Records the fresh link(s) a `CreateLink` makes.
+    /// Records the fresh link(s) a `CreateLink` makes, as the kernel makes them (see
+    /// [`crate::kind::End::born`]).
     fn created(&mut self, ns: &NsRef, spec: &LinkSpec) {
-        let owner = Some(self.topology.to_string());
-        let fresh = |kind: LinkKind, mac: Option<Mac>, mtu: u32| ObservedLink {
-            kind,
-            mac,
-            mtu,
-            up: false,
-            master: None,
-            owner: owner.clone(),
-            addresses: BTreeSet::new(),
-        };
         let mut new: Vec<(NsRef, String, ObservedLink)> = Vec::new();
-        match spec {
-            LinkSpec::Veth {
-                name,
-                mac,
-                mtu,
-                peer_ns,
-                peer_name,
-                peer_mac,
-            } => {
-                let mtu = mtu.unwrap_or(DEFAULT_MTU);
-                new.push((
-                    ns.clone(),
-                    name.to_string(),
-                    fresh(LinkKind::Veth, Some(*mac), mtu),
-                ));
-                new.push((
-                    peer_ns.clone(),
-                    peer_name.to_string(),
-                    fresh(LinkKind::Veth, Some(*peer_mac), mtu),
-                ));
+        for end in spec.ends(ns) {
+            let lower = end
+                .lower
+                .and_then(|(n, l)| self.link(n, l))
+                .map(|p| (p.mac, p.mtu));
+            let born = end.born(lower);
+            if born.inherits_mtu {
+                self.inherit_mtu.insert(end.ns, end.name);
             }
-            LinkSpec::Bridge {
-                name,
-                mac,
-                stp,
-                mtu,
-            } => new.push((
-                ns.clone(),
-                name.to_string(),
-                fresh(
-                    LinkKind::Bridge { stp: *stp },
-                    Some(*mac),
-                    mtu.unwrap_or(DEFAULT_MTU),
-                ),
-            )),
-            LinkSpec::Vlan {
-                name,
-                parent,
-                id,
-                mtu,
-            } => {
-                if mtu.is_none() {
-                    self.inherit_mtu.insert(ns, name);
-                }
-                // A VLAN link takes its parent's MAC, and its MTU unless given.
-                let (pmac, pmtu) = self
-                    .link(ns, parent)
-                    .map(|p| (p.mac, p.mtu))
-                    .unwrap_or((None, DEFAULT_MTU));
-                new.push((
-                    ns.clone(),
-                    name.to_string(),
-                    fresh(
-                        LinkKind::Vlan {
-                            parent: Some(parent.to_string()),
-                            id: *id,
-                        },
-                        pmac,
-                        mtu.unwrap_or(pmtu),
-                    ),
-                ));
-            }
-            // A VXLAN device gets a random MAC, which vnet leaves as it is.
-            LinkSpec::Vxlan { name, mtu, .. } => new.push((
-                ns.clone(),
-                name.to_string(),
-                fresh(spec.observed_kind(), None, mtu.unwrap_or(DEFAULT_MTU)),
-            )),
+            new.push((
+                end.ns.clone(),
+                end.name.to_string(),
+                ObservedLink {
+                    kind: end.kind,
+                    mac: born.mac,
+                    mtu: born.mtu,
+                    up: false,
+                    master: None,
+                    owner: Some(self.topology.to_string()),
+                    addresses: BTreeSet::new(),
+                },
+            ));
         }
         for (n, name, l) in new {
             let ns = self.ns_mut(&n);
@@ -293,7 +255,7 @@ impl Work<'_> {
                         }
                         self.removals.push(Action::DeleteLink {
                             ns: peer_ns.clone(),
-                            spec: spec_of(peer_ns, peer_name, &p),
+                            spec: LinkSpec::from_observed(peer_ns, peer_name, &p),
                         });
                         self.forget(peer_ns, peer_name);
                     }
@@ -355,13 +317,18 @@ impl Work<'_> {
                     LinkKind::Vlan {
                         parent: Some(p), ..
                     } => want.links.contains_key(p.as_str()) || !now.links.contains_key(p),
-                    LinkKind::Vlan { .. } | LinkKind::Bridge { .. } | LinkKind::Vxlan { .. } => {
-                        true
-                    }
+                    LinkKind::Vlan { .. }
+                    | LinkKind::Bridge { .. }
+                    | LinkKind::Vxlan { .. }
+                    | LinkKind::Macvlan { .. } => true,
                     LinkKind::Loopback | LinkKind::Other { .. } => false,
                 };
                 if delete {
-                    doomed.push((ns.clone(), name.clone(), spec_of(ns, name, l)));
+                    doomed.push((
+                        ns.clone(),
+                        name.clone(),
+                        LinkSpec::from_observed(ns, name, l),
+                    ));
                 }
             }
         }
@@ -393,6 +360,7 @@ impl Work<'_> {
             cur,
             blocked,
             inherit_mtu,
+            ..
         } = self;
         let Some(now) = cur.get_mut(ns) else {
             return;
@@ -611,6 +579,7 @@ impl Work<'_> {
                 children.push(n.clone());
             }
         }
+        self.gone.insert(ns, name);
         for c in children {
             self.forget(ns, &c);
         }
@@ -677,67 +646,7 @@ fn fresh_namespace(owner: Option<String>, dns: &DesiredNs) -> ObservedNamespace 
     ns
 }
 
-/// The links one `CreateLink` makes, with the kind each will be observed as.
-fn ends<'a>(ns: &'a NsRef, spec: &'a LinkSpec) -> Vec<(&'a NsRef, &'a str, LinkKind)> {
-    match spec {
-        LinkSpec::Veth {
-            name,
-            peer_ns,
-            peer_name,
-            ..
-        } => vec![
-            (ns, name.as_str(), LinkKind::Veth),
-            (peer_ns, peer_name.as_str(), LinkKind::Veth),
-        ],
-        LinkSpec::Bridge { name, stp, .. } => {
-            vec![(ns, name.as_str(), LinkKind::Bridge { stp: *stp })]
-        }
-        LinkSpec::Vlan {
-            name, parent, id, ..
-        } => vec![(
-            ns,
-            name.as_str(),
-            LinkKind::Vlan {
-                parent: Some(parent.to_string()),
-                id: *id,
-            },
-        )],
-        LinkSpec::Vxlan { name, .. } => vec![(ns, name.as_str(), spec.observed_kind())],
-    }
-}
-
 /// Whether vnet deletes links of this kind (never `lo` or hardware).
 fn deletable(kind: &LinkKind) -> bool {
     !matches!(kind, LinkKind::Loopback | LinkKind::Other { .. })
-}
-
-/// The spec of an observed link, for deleting it. A veth's peer is not observed: the
-/// spec names none, so its inverse cannot recreate the pair (see [`diff`]).
-fn spec_of(ns: &NsRef, name: &str, l: &ObservedLink) -> LinkSpec {
-    let mac = l.mac.unwrap_or(Mac::new(0, 0, 0, 0, 0, 0));
-    if let Some(spec) = LinkSpec::vxlan_from(name, &l.kind, l.mtu) {
-        return spec;
-    }
-    match &l.kind {
-        LinkKind::Bridge { stp } => LinkSpec::Bridge {
-            name: Name::from(name),
-            mac,
-            stp: *stp,
-            mtu: Some(l.mtu),
-        },
-        LinkKind::Vlan { parent, id } => LinkSpec::Vlan {
-            name: Name::from(name),
-            parent: Name::from(parent.clone().unwrap_or_default()),
-            id: *id,
-            mtu: Some(l.mtu),
-        },
-        _ => LinkSpec::Veth {
-            name: Name::from(name),
-            mac,
-            mtu: Some(l.mtu),
-            peer_ns: ns.clone(),
-            peer_name: Name::default(),
-            peer_mac: mac,
-        },
-    }
 }

@@ -17,8 +17,9 @@
 
 use std::collections::BTreeMap;
 
-use super::desired::{Desired, DesiredLink, Unit, DEFAULT_MTU, LOOPBACK_MTU, SYSCTL_DEFAULT};
+use super::desired::{Desired, DesiredLink, Unit, LOOPBACK_MTU, SYSCTL_DEFAULT};
 use super::{Name, NsRef, Scope, Sysctl};
+use crate::kind::DEFAULT_MTU;
 use crate::model::Mac;
 use crate::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
 use crate::resolve::{derive_mac, MacKey};

@@ -13,7 +13,7 @@
 //! would report as blocked, a MAC the diff would change) returns `None` and the caller
 //! diffs. A property test (`tests/plan_fresh.rs`) checks the two agree.
 
-use super::desired::{Flat, Unit, DEFAULT_MTU, SYSCTL_DEFAULT};
+use super::desired::{Flat, Unit, SYSCTL_DEFAULT};
 use super::intern::HashMap;
 use super::order::order;
 use super::{Action, LinkSpec, Name, NsRef, Plan, Sysctl};
@@ -73,39 +73,21 @@ impl<'a> Links<'a> {
         Some(())
     }
 
-    /// Records the link(s) one `CreateLink` makes, as the kernel makes them.
-    fn create(&mut self, ns: &NsRef, spec: &'a LinkSpec) -> Option<()> {
-        match spec {
-            LinkSpec::Veth {
-                name,
-                mac,
-                mtu,
-                peer_ns,
-                peer_name,
-                peer_mac,
-            } => {
-                let mtu = mtu.unwrap_or(DEFAULT_MTU);
-                self.make(ns, name, Some(*mac), mtu, false)?;
-                self.make(peer_ns, peer_name, Some(*peer_mac), mtu, false)
-            }
-            LinkSpec::Bridge { name, mac, mtu, .. } => {
-                self.make(ns, name, Some(*mac), mtu.unwrap_or(DEFAULT_MTU), false)
-            }
-            LinkSpec::Vlan {
-                name, parent, mtu, ..
-            } => {
-                // A VLAN link takes its parent's MAC, and its MTU unless given.
-                let n = self.ns(ns)?;
-                let (pmac, pmtu) = self
-                    .get(n, parent)
-                    .map_or((None, DEFAULT_MTU), |p| (p.mac, p.mtu));
-                self.make(ns, name, pmac, mtu.unwrap_or(pmtu), mtu.is_none())
-            }
-            // A VXLAN device gets a random MAC, which vnet leaves as it is.
-            LinkSpec::Vxlan { name, mtu, .. } => {
-                self.make(ns, name, None, mtu.unwrap_or(DEFAULT_MTU), false)
-            }
+    /// Records the link(s) one `CreateLink` makes, as the kernel makes them (see
+    /// [`crate::kind::End::born`]).
+    fn create(&mut self, ns: &'a NsRef, spec: &'a LinkSpec) -> Option<()> {
+        for end in spec.ends(ns) {
+            let lower = match end.lower {
+                Some((lns, lname)) => {
+                    let n = self.ns(lns)?;
+                    self.get(n, lname).map(|p| (p.mac, p.mtu))
+                }
+                None => None,
+            };
+            let born = end.born(lower);
+            self.make(end.ns, end.name, born.mac, born.mtu, born.inherits_mtu)?;
         }
+        Some(())
     }
 }
 

@@ -15,22 +15,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Action, LinkSpec, NsRef, Plan, Sysctl};
+use super::{Action, NsRef, Plan, Sysctl};
 
 /// The links `action` puts into namespaces: (namespace, name, whether it is created there,
 /// as opposed to moved in).
 pub fn links_placed(action: &Action) -> Vec<(&NsRef, &str, bool)> {
     match action {
-        Action::CreateLink { ns, spec } => {
-            let mut out = vec![(ns, spec.name(), true)];
-            if let LinkSpec::Veth {
-                peer_ns, peer_name, ..
-            } = spec
-            {
-                out.push((peer_ns, peer_name.as_str(), true));
-            }
-            out
-        }
+        Action::CreateLink { ns, spec } => spec
+            .ends(ns)
+            .into_iter()
+            .map(|e| (e.ns, e.name, true))
+            .collect(),
         Action::MoveLink { to, new_name, .. } => vec![(to, new_name.as_str(), false)],
         _ => Vec::new(),
     }

@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use super::command::step_argv;
-use super::{Action, BornOff, LinkSpec, NsRef, Plan};
+use super::{Action, BornOff, NsRef, Plan};
 
 /// The readable listing of `plan`, namespaces named by `ns_name` (e.g.
 /// `|ns| ns.sandbox_name("vnet")`; an empty name is the namespace the commands run in).
@@ -66,8 +66,8 @@ pub fn describe(a: &Action) -> String {
     match a {
         CreateNamespace { ns } => format!("create namespace {ns}"),
         DeleteNamespace { ns } => format!("delete namespace {ns} and everything in it"),
-        CreateLink { spec, .. } => format!("create {}", link(spec)),
-        DeleteLink { spec, .. } => format!("delete {}", link(spec)),
+        CreateLink { spec, .. } => format!("create {}", spec.describe()),
+        DeleteLink { spec, .. } => format!("delete {}", spec.describe()),
         MoveLink {
             name, to, new_name, ..
         } => format!("move {name} into {to} as {new_name}"),
@@ -101,39 +101,6 @@ pub fn describe(a: &Action) -> String {
         DelNat { rule, .. } => format!("stop masquerading {} out of {}", rule.source, rule.out),
         WriteFile { path, mode, .. } => format!("write file {path} (mode {mode:04o})"),
         RemoveFile { path, .. } => format!("remove file {path}"),
-    }
-}
-
-fn link(spec: &LinkSpec) -> String {
-    match spec {
-        LinkSpec::Veth {
-            name,
-            mac,
-            peer_ns,
-            peer_name,
-            peer_mac,
-            ..
-        } => format!("veth pair {name} ({mac}) <-> {peer_ns}:{peer_name} ({peer_mac})"),
-        LinkSpec::Bridge { name, mac, stp, .. } => format!(
-            "bridge {name} ({mac}, STP {})",
-            if *stp { "on" } else { "off" }
-        ),
-        LinkSpec::Vlan {
-            name, parent, id, ..
-        } => format!("VLAN {id} link {name} on {parent}"),
-        LinkSpec::Vxlan {
-            name,
-            vni,
-            local,
-            remotes,
-            ..
-        } => {
-            let to: Vec<String> = remotes.iter().map(ToString::to_string).collect();
-            format!(
-                "VXLAN {vni} link {name} from {local} to [{}]",
-                to.join(", ")
-            )
-        }
     }
 }
 

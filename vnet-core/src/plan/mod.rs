@@ -18,9 +18,9 @@ mod restrict;
 mod scope;
 mod steps;
 mod teardown;
-mod vxlan;
 
-pub use action::{Action, LinkSpec, NatRule, RouteSpec, Sysctl};
+pub use crate::kind::{vxlan_device, LinkSpec};
+pub use action::{Action, NatRule, RouteSpec, Sysctl};
 pub use desired::LAN_SWITCH;
 pub use diff::{compile, diff};
 pub use expected::{expected_state, placeholder_nic_mac, pristine_state};
@@ -32,4 +32,3 @@ pub use namespace::NsRef;
 pub use scope::Scope;
 pub use steps::{Plan, Step};
 pub use teardown::teardown;
-pub use vxlan::vxlan_device;

@@ -32,7 +32,7 @@ use ipnetwork::IpNetwork;
 use std::net::IpAddr;
 
 use super::intern::{HashMap, Ids, NONE};
-use super::{Action, LinkSpec, Name, NsRef, Plan, Step, Sysctl};
+use super::{Action, Name, NsRef, Plan, Step, Sysctl};
 
 /// The removals and additions of a plan, numbered together: removals first. Actions
 /// are large; they stay where they are until each is moved once into its step.
@@ -507,16 +507,10 @@ fn sort_key((removal, a): (bool, &Action)) -> (bool, u8, &str, u8) {
 
 fn kind_rank(removal: bool, a: &Action) -> u8 {
     use Action::*;
-    let link_rank = |spec: &LinkSpec| match spec {
-        LinkSpec::Veth { .. } => 0,
-        LinkSpec::Bridge { .. } => 1,
-        // Both sit on a lower link of the same namespace.
-        LinkSpec::Vlan { .. } | LinkSpec::Vxlan { .. } => 2,
-    };
     if !removal {
         match a {
             CreateNamespace { .. } => 0,
-            CreateLink { spec, .. } => 1 + link_rank(spec),
+            CreateLink { spec, .. } => 1 + spec.rank(),
             MoveLink { .. } => 4,
             SetMac { .. } => 5,
             SetMtu { .. } => 6,
@@ -546,7 +540,7 @@ fn kind_rank(removal: bool, a: &Action) -> u8 {
             SetDown { .. } => 5,
             SetSysctl { .. } => 6,
             MoveLink { .. } => 7,
-            DeleteLink { spec, .. } => 10 - link_rank(spec),
+            DeleteLink { spec, .. } => 10 - spec.rank(),
             DeleteNamespace { .. } => 11,
             RemoveFile { .. } => 12,
             _ => 13,
@@ -626,14 +620,11 @@ fn provides<'a>(a: &'a Action, k: Key, i: u32, ids: &mut Ids<'a>, p: &mut Provid
     let n = k.ns;
     match a {
         CreateNamespace { .. } => first(&mut p.ns, n, i),
-        CreateLink { spec, .. } => {
+        CreateLink { ns, spec } => {
             first(&mut p.link, k.link, i);
-            if let LinkSpec::Veth {
-                peer_ns, peer_name, ..
-            } = spec
-            {
-                let pn = ids.ns(peer_ns);
-                let l = ids.link(pn, peer_name);
+            for end in spec.ends(ns).into_iter().skip(1) {
+                let en = ids.ns(end.ns);
+                let l = ids.link(en, end.name);
                 first(&mut p.link, l, i);
             }
         }
@@ -696,21 +687,24 @@ fn needs<'a>(
         need(Need::Ns(ns));
     }
     match a {
-        CreateLink { spec, .. } => match spec {
-            LinkSpec::Veth { peer_ns, .. } => need(Need::Ns(ids.ns(peer_ns))),
-            LinkSpec::Vlan { parent, .. } => {
-                let l = ids.link(ns, parent);
-                need(Need::Link(l));
-                need(Need::Mtu(l));
+        CreateLink { ns: at, spec } => {
+            for end in spec.ends(at) {
+                if end.ns != at {
+                    need(Need::Ns(ids.ns(end.ns)));
+                }
+                // A link on a lower link needs it, with its MTU (a VLAN link takes it;
+                // the kernel refuses a VXLAN MTU above the underlay's minus the header).
+                if let Some((lns, lname)) = end.lower {
+                    let ln = ids.ns(lns);
+                    if ln != ns {
+                        need(Need::Ns(ln));
+                    }
+                    let l = ids.link(ln, lname);
+                    need(Need::Link(l));
+                    need(Need::Mtu(l));
+                }
             }
-            LinkSpec::Vxlan { dev: Some(dev), .. } => {
-                // The kernel refuses a VXLAN MTU above the underlay's minus the header.
-                let l = ids.link(ns, dev);
-                need(Need::Link(l));
-                need(Need::Mtu(l));
-            }
-            LinkSpec::Bridge { .. } | LinkSpec::Vxlan { dev: None, .. } => {}
-        },
+        }
         MoveLink { to, .. } => {
             need(Need::Link(k.link));
             need(Need::Ns(ids.ns(to)));
@@ -843,12 +837,8 @@ fn slots<'a>(a: &'a Action, out: &mut Vec<Slot<'a>>) {
     match a {
         CreateNamespace { ns } | DeleteNamespace { ns } => out.push(Slot::Ns(ns)),
         CreateLink { ns, spec } | DeleteLink { ns, spec } => {
-            out.push(Slot::Name(ns, spec.name()));
-            if let LinkSpec::Veth {
-                peer_ns, peer_name, ..
-            } = spec
-            {
-                out.push(Slot::Name(peer_ns, peer_name));
+            for end in spec.ends(ns) {
+                out.push(Slot::Name(end.ns, end.name));
             }
         }
         AddRoute { ns, route } | DelRoute { ns, route } => {
@@ -911,6 +901,7 @@ fn conflict_edges(all: &[(bool, &Action)], edges: &mut Vec<u64>) {
 mod tests {
     use super::*;
     use crate::model::Mac;
+    use crate::plan::LinkSpec;
 
     /// One action of every variant, in declaration order.
     fn one_of_each() -> Vec<Action> {

@@ -121,6 +121,15 @@ impl Network {
                     addresses: n.addresses.clone(),
                 });
             }
+            // In bridge mode a macvlan is on its parent's LAN (and reaches the other
+            // macvlans of the parent directly; the parent itself has no address).
+            for m in &ct.macvlan {
+                h.ifaces.push(Iface {
+                    name: m.name.clone(),
+                    segment: Segment::Lan(m.lan.clone(), None),
+                    addresses: m.addresses.clone(),
+                });
+            }
             for v in &ct.vlan {
                 let seg = match parents.get(v.parent.as_str()) {
                     Some(Segment::Bridge(b, _)) => Segment::Bridge(b.clone(), Some(v.id)),

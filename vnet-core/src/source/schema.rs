@@ -5,8 +5,8 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use std::fmt;
 
 use crate::model::{
-    Bridge, Container, Forwarding, Lan, LanHost, Nat, Nic, Node, Patch, PatchEnd, Route, Stretch,
-    Subnet, Topology, Underlay, Venet, Veth, Vlan,
+    Bridge, Container, Forwarding, Lan, LanHost, Macvlan, Nat, Nic, Node, Patch, PatchEnd, Route,
+    Stretch, Subnet, Topology, Underlay, Venet, Veth, Vlan,
 };
 
 /// One kind of table in a topology file.
@@ -29,6 +29,7 @@ pub(super) enum Table {
     Veth,
     Nic,
     Vlan,
+    Macvlan,
     Nat,
 }
 
@@ -53,6 +54,7 @@ impl Table {
             Table::Veth => fields_of::<Veth>(),
             Table::Nic => fields_of::<Nic>(),
             Table::Vlan => fields_of::<Vlan>(),
+            Table::Macvlan => fields_of::<Macvlan>(),
             Table::Nat => fields_of::<Nat>(),
         }
     }
@@ -78,6 +80,7 @@ impl Table {
             (Table::Container, "veth") => Table::Veth,
             (Table::Container, "nic") => Table::Nic,
             (Table::Container, "vlan") => Table::Vlan,
+            (Table::Container, "macvlan") => Table::Macvlan,
             (Table::Container, "nat") => Table::Nat,
             _ => return None,
         })

@@ -11,7 +11,7 @@ use foldhash::{HashMap, HashMapExt};
 use ipnetwork::IpNetwork;
 use std::net::IpAddr;
 
-use super::site::{ifaces, segment_of, IfKind, Segment, Site};
+use super::site::{ct_ifaces, ifaces, segment_of, IfKind, Segment, Site};
 use super::{Ctx, Findings};
 use crate::rules::Rule;
 
@@ -105,14 +105,8 @@ pub(super) fn check<'a>(ctx: &Ctx<'a>, f: &mut Findings) -> Owners<'a> {
                 );
             }
         };
-        for (j, v) in ct.veth.iter().enumerate() {
-            iface(IfKind::Veth(j), Site::Veth(i, j), &v.addresses, f);
-        }
-        for (j, n) in ct.nic.iter().enumerate() {
-            iface(IfKind::Nic(j), Site::Nic(i, j), &n.addresses, f);
-        }
-        for (j, v) in ct.vlan.iter().enumerate() {
-            iface(IfKind::Vlan(j), Site::Vlan(i, j), &v.addresses, f);
+        for x in ct_ifaces(i, ct) {
+            iface(x.kind, x.site, x.addresses, f);
         }
         if let Some(v) = &ct.venet {
             // venet is point-to-point through the node: no segment, but still unique.

@@ -2,6 +2,7 @@
 //! rules (some of which compare within one container) expensive. When a cap is passed,
 //! only these findings are reported and the other rules do not run.
 
+use super::site::ct_ifaces;
 use super::{Ctx, Findings};
 use crate::path::ElementPath;
 use crate::rules::Rule;
@@ -90,7 +91,7 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) -> bool {
         }
     }
     for (i, ct) in t.ct.iter().enumerate() {
-        let n = ct.veth.len() + ct.nic.len() + ct.vlan.len();
+        let n = ct_ifaces(i, ct).count();
         let big = n > MAX_IFACES_PER_CT
             || ct.route.len() > MAX_ROUTES
             || ct.nat.len() > MAX_NAT
@@ -99,9 +100,7 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) -> bool {
                 .venet
                 .as_ref()
                 .is_some_and(|v| v.addresses.len() > MAX_ADDRS)
-            || ct.veth.iter().any(|v| v.addresses.len() > MAX_ADDRS)
-            || ct.nic.iter().any(|v| v.addresses.len() > MAX_ADDRS)
-            || ct.vlan.iter().any(|v| v.addresses.len() > MAX_ADDRS);
+            || ct_ifaces(i, ct).any(|x| x.addresses.len() > MAX_ADDRS);
         if !big {
             continue; // the common case: no paths built
         }
@@ -120,17 +119,9 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) -> bool {
             let vp = p.field("venet").field("addresses");
             cap(f, &vp, "addresses", v.addresses.len(), MAX_ADDRS);
         }
-        for (j, v) in ct.veth.iter().enumerate() {
-            let vp = p.item("veth", j, &v.name).field("addresses");
-            cap(f, &vp, "addresses", v.addresses.len(), MAX_ADDRS);
-        }
-        for (j, v) in ct.nic.iter().enumerate() {
-            let vp = p.item("nic", j, &v.name).field("addresses");
-            cap(f, &vp, "addresses", v.addresses.len(), MAX_ADDRS);
-        }
-        for (j, v) in ct.vlan.iter().enumerate() {
-            let vp = p.item("vlan", j, &v.name).field("addresses");
-            cap(f, &vp, "addresses", v.addresses.len(), MAX_ADDRS);
+        for x in ct_ifaces(i, ct) {
+            let vp = x.site.path(t).field("addresses");
+            cap(f, &vp, "addresses", x.addresses.len(), MAX_ADDRS);
         }
     }
     f.len() == before

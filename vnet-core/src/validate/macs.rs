@@ -82,6 +82,9 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
         for (j, n) in ct.nic.iter().enumerate() {
             given(t, &mut seen, n.mac, (Site::Nic(i, j), "mac"), f);
         }
+        for (j, m) in ct.macvlan.iter().enumerate() {
+            given(t, &mut seen, m.mac, (Site::Macvlan(i, j), "mac"), f);
+        }
     }
     derived(ctx, &seen, f);
 }
@@ -183,6 +186,10 @@ fn path_of(t: &Topology, key: &MacKey) -> ElementPath {
             (&l.name == lan).then_some(Site::Host(i, j))
         }),
         MacKey::LanSwitch { lan } => t.lan.iter().position(|l| &l.name == lan).map(Site::Lan),
+        MacKey::Macvlan { ct, name } => t.ct.iter().enumerate().find_map(|(i, c)| {
+            let j = c.macvlan.iter().position(|v| &v.name == name)?;
+            (c.id == *ct).then_some(Site::Macvlan(i, j))
+        }),
     };
     match site {
         Some(s) => s.path(t),

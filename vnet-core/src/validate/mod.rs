@@ -9,6 +9,7 @@ mod addrs;
 mod l2;
 mod limits;
 mod macs;
+mod macvlan;
 mod mtu;
 mod names;
 mod placement;
@@ -110,6 +111,7 @@ pub fn validate(t: Topology) -> Result<ValidTopology, Diagnostics> {
         routes::check(&ctx, &owners, &mut f);
         l2::check(&ctx, &declared, &mut f);
         vlan::check(&ctx, &mut f);
+        macvlan::check(&ctx, &mut f);
         mtu::check(&ctx, &mut f);
         placement::check(&ctx, &declared, &mut f);
         stretch::check(&ctx, &declared, &mut f);

@@ -13,7 +13,7 @@
 use foldhash::{HashMap, HashMapExt, HashSet};
 use std::collections::BTreeMap;
 
-use super::site::{ifaces, IfKind, Site};
+use super::site::{ct_ifaces, ifaces, CtIface, Site};
 use super::{Ctx, Findings};
 use crate::path::ElementPath;
 use crate::rules::Rule;
@@ -204,24 +204,10 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     // container would cost an allocation each.
     for (i, ct) in t.ct.iter().enumerate() {
         let ifs = ifaces(ct);
-        let names = ct
-            .veth
-            .iter()
-            .enumerate()
-            .map(|(j, v)| (&v.name, IfKind::Veth(j), Site::Veth(i, j)))
-            .chain(
-                ct.nic
-                    .iter()
-                    .enumerate()
-                    .map(|(j, n)| (&n.name, IfKind::Nic(j), Site::Nic(i, j))),
-            )
-            .chain(
-                ct.vlan
-                    .iter()
-                    .enumerate()
-                    .map(|(j, v)| (&v.name, IfKind::Vlan(j), Site::Vlan(i, j))),
-            );
-        for (name, kind, site) in names {
+        for CtIface {
+            name, kind, site, ..
+        } in ct_ifaces(i, ct)
+        {
             let s = (site, Some("name"));
             check_name(name, || at(ctx, s), f);
             if name == "venet0" && ct.venet.as_ref().is_some_and(|v| v.is_on()) {
@@ -233,11 +219,7 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
             }
             let first = ifs.get(name).filter(|k| *k != kind);
             if let Some(first) = first {
-                let first_site = match first {
-                    IfKind::Veth(j) => Site::Veth(i, j),
-                    IfKind::Nic(j) => Site::Nic(i, j),
-                    IfKind::Vlan(j) => Site::Vlan(i, j),
-                };
+                let first_site = first.site(i);
                 let first = at(ctx, (first_site, Some("name")));
                 f.push_clash(
                     Rule::NameDuplicate,

@@ -193,16 +193,22 @@ fn check_ct(
             missing(f, &Site::Nic(i, j).path(t).field("lan"), "LAN", &n.lan);
         }
     }
+    for (j, m) in ct.macvlan.iter().enumerate() {
+        if !d.lans.contains(m.lan.as_str()) {
+            missing(f, &Site::Macvlan(i, j).path(t).field("lan"), "LAN", &m.lan);
+        }
+    }
     let ifs = ifaces(ct);
     for (j, v) in ct.vlan.iter().enumerate() {
         match ifs.get(v.parent.as_str()) {
             Some(IfKind::Veth(_) | IfKind::Nic(_)) => {}
-            Some(IfKind::Vlan(_)) => f.push(
+            Some(kind @ (IfKind::Vlan(_) | IfKind::Macvlan(_))) => f.push(
                 Rule::RefMissing,
                 &Site::Vlan(i, j).path(t).field("parent"),
                 format!(
-                    "parent {:?} is a VLAN interface; a VLAN's parent is a veth or NIC of the container",
-                    v.parent
+                    "parent {:?} is a {} interface; a VLAN's parent is a veth or NIC of the container",
+                    v.parent,
+                    if matches!(kind, IfKind::Vlan(_)) { "VLAN" } else { "macvlan" }
                 ),
             ),
             None => missing(

@@ -7,7 +7,7 @@ use ipnetwork::IpNetwork;
 use std::net::IpAddr;
 
 use super::addrs::Owners;
-use super::site::{ifaces, Site};
+use super::site::{ct_ifaces, ifaces, Site};
 use super::{Ctx, Findings};
 use crate::model::{Forwarding, Route, RouteDest};
 use crate::path::ElementPath;
@@ -90,14 +90,8 @@ pub(super) fn check(ctx: &Ctx<'_>, owners: &Owners<'_>, f: &mut Findings) {
         }
         let mut addrs = std::mem::take(&mut buffer);
         addrs.clear();
-        for v in &ct.veth {
-            addrs.extend(v.addresses.iter().map(|a| (v.name.as_str(), *a)));
-        }
-        for n in &ct.nic {
-            addrs.extend(n.addresses.iter().map(|a| (n.name.as_str(), *a)));
-        }
-        for v in &ct.vlan {
-            addrs.extend(v.addresses.iter().map(|a| (v.name.as_str(), *a)));
+        for x in ct_ifaces(i, ct) {
+            addrs.extend(x.addresses.iter().map(|a| (x.name, *a)));
         }
         let venet = ct.venet.as_ref().is_some_and(|v| v.is_on());
         let space = Space {

@@ -2,6 +2,8 @@
 //! becomes an [`ElementPath`] only when a rule reports it; [`Segment`] is the L2 segment
 //! an address lives on; [`ifaces`] maps a container's interface names to their kinds.
 
+use ipnetwork::IpNetwork;
+
 use crate::model::{Container, Topology};
 use crate::path::ElementPath;
 
@@ -31,6 +33,8 @@ pub(crate) enum Site {
     Nic(usize, usize),
     /// `ct[i].vlan[j]`.
     Vlan(usize, usize),
+    /// `ct[i].macvlan[j]`.
+    Macvlan(usize, usize),
     /// `ct[i].venet`.
     Venet(usize),
 }
@@ -74,6 +78,14 @@ impl Site {
                 j,
                 label(t.ct.get(i).and_then(|c| c.vlan.get(j)).map(|v| &v.name), j),
             ),
+            Site::Macvlan(i, j) => Site::Ct(i).path(t).item(
+                "macvlan",
+                j,
+                label(
+                    t.ct.get(i).and_then(|c| c.macvlan.get(j)).map(|v| &v.name),
+                    j,
+                ),
+            ),
             Site::Venet(i) => Site::Ct(i).path(t).field("venet"),
         }
     }
@@ -111,6 +123,20 @@ pub(crate) enum IfKind {
     Nic(usize),
     /// `vlan[j]`.
     Vlan(usize),
+    /// `macvlan[j]`.
+    Macvlan(usize),
+}
+
+impl IfKind {
+    /// The interface's site in container `i`.
+    pub(crate) fn site(self, i: usize) -> Site {
+        match self {
+            IfKind::Veth(j) => Site::Veth(i, j),
+            IfKind::Nic(j) => Site::Nic(i, j),
+            IfKind::Vlan(j) => Site::Vlan(i, j),
+            IfKind::Macvlan(j) => Site::Macvlan(i, j),
+        }
+    }
 }
 
 /// The container's interfaces by name, looked up by a scan: a container has at most 64
@@ -129,7 +155,13 @@ impl Ifaces<'_> {
         if let Some(j) = c.nic.iter().position(|v| v.name == name) {
             return Some(IfKind::Nic(j));
         }
-        c.vlan.iter().position(|v| v.name == name).map(IfKind::Vlan)
+        if let Some(j) = c.vlan.iter().position(|v| v.name == name) {
+            return Some(IfKind::Vlan(j));
+        }
+        c.macvlan
+            .iter()
+            .position(|v| v.name == name)
+            .map(IfKind::Macvlan)
     }
 
     /// Whether the container has an interface called `name`.
@@ -143,6 +175,50 @@ pub(crate) fn ifaces(ct: &Container) -> Ifaces<'_> {
     Ifaces(ct)
 }
 
+/// One interface of a container, as the rules that treat every kind alike read it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CtIface<'a> {
+    /// Its name in the container.
+    pub name: &'a str,
+    /// Which one it is.
+    pub kind: IfKind,
+    /// Where it is written.
+    pub site: Site,
+    /// Its addresses.
+    pub addresses: &'a [IpNetwork],
+}
+
+/// The interfaces of container `i` (`ct`), every kind, in a fixed order (veths, NICs,
+/// VLANs, macvlans: the first of two equal names is the one reported as taken). A kind
+/// of interface is added here once, and every rule that walks them sees it.
+pub(crate) fn ct_ifaces(i: usize, ct: &Container) -> impl Iterator<Item = CtIface<'_>> {
+    let veth = ct.veth.iter().enumerate().map(move |(j, v)| CtIface {
+        name: &v.name,
+        kind: IfKind::Veth(j),
+        site: Site::Veth(i, j),
+        addresses: &v.addresses,
+    });
+    let nic = ct.nic.iter().enumerate().map(move |(j, n)| CtIface {
+        name: &n.name,
+        kind: IfKind::Nic(j),
+        site: Site::Nic(i, j),
+        addresses: &n.addresses,
+    });
+    let vlan = ct.vlan.iter().enumerate().map(move |(j, v)| CtIface {
+        name: &v.name,
+        kind: IfKind::Vlan(j),
+        site: Site::Vlan(i, j),
+        addresses: &v.addresses,
+    });
+    let macvlan = ct.macvlan.iter().enumerate().map(move |(j, m)| CtIface {
+        name: &m.name,
+        kind: IfKind::Macvlan(j),
+        site: Site::Macvlan(i, j),
+        addresses: &m.addresses,
+    });
+    veth.chain(nic).chain(vlan).chain(macvlan)
+}
+
 /// The segment an interface's addresses live on: a veth's bridge, a NIC's LAN, a VLAN
 /// on a NIC that VLAN of the NIC's LAN. A VLAN on a veth, or an unbridged veth, has no
 /// declared segment (subnets carry VLANs only on LANs).
@@ -154,11 +230,13 @@ pub(crate) fn segment_of<'a>(
     match kind {
         IfKind::Veth(j) => ct.veth.get(j)?.bridge.as_deref().map(Segment::Bridge),
         IfKind::Nic(j) => ct.nic.get(j).map(|n| Segment::Lan(&n.lan, None)),
+        // In bridge mode a macvlan is on its parent's LAN.
+        IfKind::Macvlan(j) => ct.macvlan.get(j).map(|m| Segment::Lan(&m.lan, None)),
         IfKind::Vlan(j) => {
             let v = ct.vlan.get(j)?;
             match ifs.get(v.parent.as_str())? {
                 IfKind::Nic(p) => ct.nic.get(p).map(|n| Segment::Lan(&n.lan, Some(v.id))),
-                IfKind::Veth(_) | IfKind::Vlan(_) => None,
+                IfKind::Veth(_) | IfKind::Vlan(_) | IfKind::Macvlan(_) => None,
             }
         }
     }

@@ -83,16 +83,22 @@ pub enum Kind {
         dev: Option<u64>,
         remotes: Vec<std::net::IpAddr>,
     },
+    /// A macvlan on `parent`, a link that may be in another namespace.
+    Macvlan {
+        parent: u64,
+        mode: vnet_core::model::MacvlanMode,
+    },
     Other {
         kind: String,
     },
 }
 
 /// Whether `kind` sits on link `lower` and goes when it goes (a VLAN link on its
-/// parent; a VXLAN device on its underlay, as the kernel deletes it on unregister).
+/// parent; a VXLAN device on its underlay, as the kernel deletes it on unregister; a
+/// macvlan on its parent, in whatever namespace).
 fn is_on(kind: &Kind, lower: u64) -> bool {
     match kind {
-        Kind::Vlan { parent, .. } => *parent == lower,
+        Kind::Vlan { parent, .. } | Kind::Macvlan { parent, .. } => *parent == lower,
         Kind::Vxlan { dev, .. } => *dev == Some(lower),
         _ => false,
     }
@@ -185,6 +191,11 @@ impl Kernel {
                             port: *port,
                             dev: parent,
                             remotes: remotes.clone(),
+                        },
+                        // Its parent is in another namespace, not named by observe.
+                        LinkKind::Macvlan { mode } => Kind::Macvlan {
+                            parent: u64::MAX,
+                            mode: *mode,
                         },
                         LinkKind::Loopback => Kind::Loopback,
                         LinkKind::Other { kind } => Kind::Other { kind: kind.clone() },
@@ -404,6 +415,7 @@ impl Kernel {
                     (Kind::Bridge { .. }, LinkSpec::Bridge { .. }) => true,
                     (Kind::Vlan { .. }, LinkSpec::Vlan { .. }) => true,
                     (Kind::Vxlan { .. }, LinkSpec::Vxlan { .. }) => true,
+                    (Kind::Macvlan { mode, .. }, LinkSpec::Macvlan { mode: m, .. }) => mode == m,
                     _ => false,
                 };
                 if !fits {
@@ -734,6 +746,31 @@ impl Kernel {
                 };
                 self.add(ns, name, kind, Some(mac), mtu, mark);
             }
+            LinkSpec::Macvlan {
+                name,
+                parent_ns,
+                parent,
+                mode,
+                mac,
+                mtu,
+            } => {
+                // Looked up in the namespace the request is sent from, created in `ns`.
+                self.ns(ns)?;
+                let p = self.need(parent_ns, parent)?;
+                let pmtu = self.links[&p].mtu;
+                let mtu = mtu.unwrap_or(pmtu);
+                if mtu > pmtu {
+                    return err(
+                        "EINVAL",
+                        format!("macvlan MTU {mtu} above {parent}'s {pmtu}"),
+                    );
+                }
+                let kind = Kind::Macvlan {
+                    parent: p,
+                    mode: *mode,
+                };
+                self.add(ns, name, kind, Some(*mac), mtu, mark);
+            }
         }
         Ok(())
     }
@@ -779,6 +816,7 @@ impl Kernel {
                             .map(|d| d.name.clone()),
                         remotes: remotes.clone(),
                     },
+                    Kind::Macvlan { mode, .. } => LinkKind::Macvlan { mode: *mode },
                     Kind::Other { kind } => LinkKind::Other { kind: kind.clone() },
                 };
                 let is_lo = matches!(l.kind, Kind::Loopback);

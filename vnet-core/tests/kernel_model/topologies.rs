@@ -220,6 +220,7 @@ pub fn build(c: &Choice) -> Topology {
             veth: vec![],
             nic: vec![],
             vlan: vec![],
+            macvlan: Vec::new(),
             route: vec![],
             nat: vec![],
         };
