@@ -52,6 +52,7 @@ impl Whereabouts {
                         .any(|(ns, link)| *ns == node_ns && o.links.contains_key(link))
                 })
             })
+            .or_else(|| macvlan_node(t, ct, observed))
             .map(str::to_string);
         Whereabouts {
             sandbox: true,
@@ -115,6 +116,27 @@ impl Whereabouts {
             !self.ns_exists || (self.node.is_none() && !self.links_inside)
         }
     }
+}
+
+/// The node a container cabled by macvlans only sits on, in the sandbox: it has no
+/// host-side end of its own (a macvlan's lower device is its node's, shared by every
+/// macvlan on it, and the observed state does not say which namespace a macvlan's
+/// lower device is in), so this is the first of its nodes whose namespace holds every
+/// parent its macvlans ride on, while its namespace holds a link of this topology.
+fn macvlan_node<'a>(
+    t: &'a ValidTopology,
+    ct: &'a Container,
+    observed: &ObservedState,
+) -> Option<&'a str> {
+    if ct.macvlan.is_empty() || !links_inside(t, ct, observed) {
+        return None;
+    }
+    t.ct_nodes(ct).into_iter().find(|n| {
+        observed
+            .namespaces
+            .get(&NsRef::Node(Name::from(*n)))
+            .is_some_and(|o| ct.macvlan.iter().all(|m| o.links.contains_key(&m.parent)))
+    })
 }
 
 /// Whether `ct`'s namespace holds a link other than `lo` marked by this topology.
