@@ -232,16 +232,30 @@ impl RtSocket {
         request: RouteNetlinkMessage,
         what: &str,
     ) -> Result<Vec<RouteNetlinkMessage>> {
-        self.with_recv_buf(|sock| sock.dump_retrying(request, what))
+        self.dump_map(request, what, Some)
     }
 
-    fn dump_retrying(
+    /// Like [`RtSocket::dump`], but each message goes through `keep` as soon as it is
+    /// decoded, and only what `keep` returns is collected: a namespace holding a
+    /// thousand links need not hold a thousand fully decoded messages at once (each
+    /// decodes to ~20 KB of attributes, most of which no one reads).
+    pub fn dump_map<T>(
         &mut self,
         request: RouteNetlinkMessage,
         what: &str,
-    ) -> Result<Vec<RouteNetlinkMessage>> {
+        mut keep: impl FnMut(RouteNetlinkMessage) -> Option<T>,
+    ) -> Result<Vec<T>> {
+        self.with_recv_buf(|sock| sock.dump_retrying(request, what, &mut keep))
+    }
+
+    fn dump_retrying<T>(
+        &mut self,
+        request: RouteNetlinkMessage,
+        what: &str,
+        keep: &mut impl FnMut(RouteNetlinkMessage) -> Option<T>,
+    ) -> Result<Vec<T>> {
         for _ in 0..DUMP_ATTEMPTS {
-            match self.dump_once(request.clone(), what)? {
+            match self.dump_once(request.clone(), what, keep)? {
                 Some(out) => return Ok(out),
                 None => continue,
             }
@@ -253,11 +267,12 @@ impl RtSocket {
     }
 
     /// One dump; `None` when it was interrupted (`NLM_F_DUMP_INTR`).
-    fn dump_once(
+    fn dump_once<T>(
         &mut self,
         request: RouteNetlinkMessage,
         what: &str,
-    ) -> Result<Option<Vec<RouteNetlinkMessage>>> {
+        keep: &mut impl FnMut(RouteNetlinkMessage) -> Option<T>,
+    ) -> Result<Option<Vec<T>>> {
         let (seq, bytes) = self.serialize(request, NLM_F_DUMP);
         self.counter.add_read();
         self.send(&bytes)?;
@@ -280,7 +295,7 @@ impl RtSocket {
                         Some(code) => return Err(kernel_error(what.to_string(), code.get())),
                         None => return Ok((!interrupted).then_some(out)),
                     },
-                    NetlinkPayload::InnerMessage(inner) => out.push(inner),
+                    NetlinkPayload::InnerMessage(inner) => out.extend(keep(inner)),
                     _ => {}
                 }
                 if msg.header.flags & NLM_F_MULTIPART == 0 {
