@@ -4,10 +4,11 @@
 //!
 //! Every namespace the sandbox holds has a netlink socket open for the whole command;
 //! when each kept a 256 KiB receive buffer, these commands grew by ~300 KiB per
-//! namespace: 110+ MiB at 300 containers, 315-355 MiB at 1,000. With the buffer held
-//! only during a call they peak at 40-50 MiB at 300 (of which ~21 MiB is reading,
-//! validating and planning the topology, `vnet check` alone). The bound leaves room for
-//! a loaded machine, but not for a per-namespace cost of ~100 KiB coming back.
+//! namespace: 138 MiB at 300 containers (this test's debug binary), 315-355 MiB at
+//! 1,000 (release). With the buffer held only during a call, link dumps slimmed as they
+//! are decoded and mimalloc v2, this test measures 51-58 MiB (about half of it reading,
+//! validating and planning the topology). The bound leaves room for a loaded machine,
+//! but not for a per-namespace cost of ~70 KiB coming back.
 //! `scripts/rss` prints the per-command figures at 1,000 containers.
 //!
 //! The commands run in a private network + mount namespace with its own tmpfs on
