@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 const MAX_IN_FLIGHT: usize = 256;
 /// Bytes per `send`; the kernel accepts a datagram of many messages.
 const MAX_SEND_BYTES: usize = 64 * 1024;
-/// Receive buffer, held only while a call waits for answers (see [`RtSocket::recv_buf`]).
+/// Receive buffer, held only while a call waits for answers ([`RtSocket::with_recv_buf`]).
 /// The kernel sizes a dump's datagrams by the largest buffer a reader passed, capped at
 /// 32 KiB (`netlink_recvmsg`'s `max_recvmsg_len`); an ACK (with `NETLINK_CAP_ACK`) or a
 /// single answer is far smaller. A larger datagram (a dump whose one message exceeds it)
@@ -75,7 +75,7 @@ pub struct RtSocket {
     socket: Socket,
     seq: u32,
     counter: RequestCounter,
-    /// Empty (no allocation) between calls; see [`RtSocket::recv_buf`].
+    /// Empty (no allocation) between calls; see [`RtSocket::with_recv_buf`].
     recv_buf: Vec<u8>,
 }
 
