@@ -67,6 +67,17 @@ pub enum Error {
         /// Why it cannot be mapped.
         reason: &'static str,
     },
+    /// A container's namespace could not be found from its `netns`: the pid file or
+    /// the runtime did not give a running container's pid.
+    #[error("{ns}: cannot find its namespace from netns {netns:?}: {answer}")]
+    NetnsLookup {
+        /// The container's namespace.
+        ns: NsRef,
+        /// The `netns` value, e.g. `lxc:router`.
+        netns: String,
+        /// What went wrong, with what the pid file or the runtime answered.
+        answer: String,
+    },
     /// A link named by an action does not exist where the action expects it.
     #[error("no link {link} in {ns}")]
     NoSuchLink {
@@ -378,6 +389,7 @@ impl Error {
             Error::Placement(vnet_core::PlacementError::NoContainer { .. }) => ErrorKind::Usage,
             Error::Placement(_) | Error::OtherNode { .. } => ErrorKind::WrongNode,
             Error::NodeAbsent { .. } | Error::NoCtNamespace { .. } => ErrorKind::NotReady,
+            Error::NetnsLookup { .. } => ErrorKind::NotReady,
             Error::NotOurNamespace { .. } => ErrorKind::Conflict,
             Error::HostEndsLeft { .. } => ErrorKind::Kernel,
             Error::CtDrift { .. } => ErrorKind::Verify,

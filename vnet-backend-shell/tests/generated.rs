@@ -75,6 +75,7 @@ fn topology(nodes: usize, bridges: usize, cts: Vec<CtGen>) -> Topology {
                 .filter(|n| *n != node)
                 .map(|n| format!("n{n}"))
                 .collect(),
+            netns: None,
             venet: None,
             forward: Forwarding {
                 ipv4: is_router,

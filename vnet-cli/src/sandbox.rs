@@ -31,7 +31,8 @@ pub struct Target {
     #[arg(long, default_value = DEFAULT_PREFIX, value_parser = parse_prefix)]
     pub prefix: String,
     /// Work on one real node: its bridges in the namespace vnet runs in, its containers
-    /// as `ip netns` names equal to their own names. Needs --this-host.
+    /// found from their `netns` (by default the `ip netns` name equal to their own
+    /// name). Needs --this-host.
     #[arg(long, value_name = "NODE")]
     pub node: Option<String>,
     /// Confirms that --node may change the network of the machine vnet runs on.

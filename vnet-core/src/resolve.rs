@@ -466,6 +466,7 @@ mod tests {
             onboot: None,
             node: None,
             failover: vec![],
+            netns: None,
             venet: None,
             forward: Default::default(),
             veth: veths,

@@ -116,6 +116,10 @@ rules! {
     /// container (not a bridge, bridge port, patch, host-side veth, NIC or underlay
     /// device), and all macvlans on one parent of a node name the same LAN.
     MacvlanParent = "macvlan-parent", hint: Some("name the node's own NIC the containers attach to, e.g. `parent = \"eth1\"`, with the LAN it is plugged into");
+    /// A container's `netns` is `KIND:WHAT`, KIND one of `name`, `pid`, `lxc`, `podman`,
+    /// `docker`, `nspawn`, `openvz`; WHAT a name of `[A-Za-z0-9_.-]` not starting with `-`
+    /// (for `pid`, the absolute path of a pid file).
+    NetnsInvalid = "netns-invalid", hint: Some("e.g. `netns = \"lxc:router\"`, `\"podman:web\"` or `\"pid:/run/router.pid\"`; omit it for `/run/netns/<ct name>`");
 }
 
 impl fmt::Display for Rule {

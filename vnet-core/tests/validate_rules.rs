@@ -1314,3 +1314,35 @@ fn a_vlan_on_a_macvlan_is_refused() {
     );
     fails(&text, &[("ref-missing", "ct[web].vlan[eth0.10].parent")]);
 }
+
+// --- where a container's namespace is on a real node (issue 16) ---
+
+#[test]
+fn netns_names_a_runtime_and_a_bad_one_is_located() {
+    let with = |value: &str| {
+        ct(101, "web", "198.18.0.1/24").replace(
+            "name = \"web\"\n",
+            &format!("name = \"web\"\nnetns = \"{value}\"\n"),
+        )
+    };
+    for good in [
+        "name:web",
+        "pid:/run/web.pid",
+        "lxc:web",
+        "podman:web",
+        "docker:web",
+        "nspawn:web",
+        "openvz:101",
+    ] {
+        ok(&with(good));
+    }
+    for bad in ["web", "vmware:web", "docker:-H", "pid:web.pid", "lxc:"] {
+        let d = fails(&with(bad), &[("netns-invalid", "ct[web].netns")]);
+        assert_eq!(
+            line_of(&d, "ct[web].netns"),
+            BASE.lines().count() + 5,
+            "{bad}"
+        );
+        assert!(list(&d).contains(bad), "the value is named: {}", list(&d));
+    }
+}

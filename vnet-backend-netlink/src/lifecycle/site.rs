@@ -1,7 +1,6 @@
 //! [`Site`]: where a topology runs, and the [`NamespaceMap`] that follows from it.
 
-use std::path::PathBuf;
-
+use vnet_core::model::NetnsSource;
 use vnet_core::plan::{Name, NsRef, Scope};
 use vnet_core::ValidTopology;
 
@@ -17,8 +16,8 @@ pub enum Site {
         prefix: String,
     },
     /// This machine is one real node: its bridges live in the namespace vnet runs in,
-    /// and each container that may run here is the named namespace `/run/netns/<ct>`
-    /// its runtime made.
+    /// and each container that may run here is found from its `netns` (by default the
+    /// named namespace `/run/netns/<ct>` its runtime made).
     Node {
         /// The node this machine is.
         name: String,
@@ -36,8 +35,9 @@ impl Site {
 
     /// Where `t`'s namespaces are on this site. On a real node: the node is the
     /// namespace vnet runs in (allowed to change), and the containers that may run on
-    /// it (home or failover) are reached by their `ip netns` names, as the shell
-    /// backend's node scripts name them (`ip netns attach NAME PID`).
+    /// it (home or failover) are found from their `netns` when first used: by default
+    /// their `ip netns` names, as the shell backend's node scripts name them (`ip netns
+    /// attach NAME PID`), or through their runtime ([`crate::ns::runtime`]).
     pub fn map(&self, t: &ValidTopology) -> NamespaceMap {
         match self {
             Site::Sandbox { prefix } => NamespaceMap::sandbox(prefix),
@@ -51,10 +51,10 @@ impl Site {
                     .iter()
                     .filter(|c| t.ct_nodes(c).contains(&name.as_str()))
                 {
-                    map = map.with(
-                        NsRef::Ct(Name::from(&ct.name)),
-                        NsLocation::Path(PathBuf::from("/run/netns").join(&ct.name)),
-                    );
+                    // Validated, so it parses; found afresh by each command's map.
+                    let source =
+                        NetnsSource::of(ct).unwrap_or_else(|_| NetnsSource::default_for(ct));
+                    map = map.with_source(NsRef::Ct(Name::from(&ct.name)), source);
                 }
                 map
             }

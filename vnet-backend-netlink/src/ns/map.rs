@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use vnet_core::model::NetnsSource;
 use vnet_core::plan::NsRef;
 
 use super::named;
@@ -25,8 +27,20 @@ enum Kind {
     /// Every namespace is `<dir>/<prefix>-<name>`, created and deleted by vnet.
     Sandbox { prefix: String, dir: PathBuf },
     /// Namespaces that exist already, given one by one.
-    Explicit {
-        entries: BTreeMap<NsRef, NsLocation>,
+    Explicit { entries: BTreeMap<NsRef, Entry> },
+}
+
+/// One namespace of an explicit map.
+#[derive(Debug, Clone)]
+enum Entry {
+    /// Where it is, given.
+    Fixed(NsLocation),
+    /// Found from a container's `netns` on first use (a runtime asked for its pid),
+    /// then kept for the life of this map, i.e. one command; a failed lookup is not
+    /// kept, so a container that starts meanwhile is found on the next try.
+    Found {
+        source: NetnsSource,
+        found: OnceLock<NsLocation>,
     },
 }
 
@@ -81,7 +95,22 @@ impl NamespaceMap {
     /// Adds an entry to an explicit map (ignored by a sandbox, which maps everything).
     pub fn with(mut self, ns: NsRef, location: NsLocation) -> Self {
         if let Kind::Explicit { entries } = &mut self.kind {
-            entries.insert(ns, location);
+            entries.insert(ns, Entry::Fixed(location));
+        }
+        self
+    }
+
+    /// Adds an entry found from a container's `netns` (see [`super::runtime`]) when it
+    /// is first located; ignored by a sandbox.
+    pub fn with_source(mut self, ns: NsRef, source: NetnsSource) -> Self {
+        if let Kind::Explicit { entries } = &mut self.kind {
+            entries.insert(
+                ns,
+                Entry::Found {
+                    source,
+                    found: OnceLock::new(),
+                },
+            );
         }
         self
     }
@@ -109,10 +138,25 @@ impl NamespaceMap {
             Kind::Sandbox { prefix, dir } => {
                 Ok(NsLocation::Path(dir.join(ns.sandbox_name(prefix))))
             }
-            Kind::Explicit { entries } => entries.get(ns).cloned().ok_or(Error::Unmapped {
-                ns: ns.clone(),
-                reason: "not given in the explicit map",
-            }),
+            Kind::Explicit { entries } => match entries.get(ns) {
+                None => Err(Error::Unmapped {
+                    ns: ns.clone(),
+                    reason: "not given in the explicit map",
+                }),
+                Some(Entry::Fixed(location)) => Ok(location.clone()),
+                Some(Entry::Found { source, found }) => {
+                    if let Some(location) = found.get() {
+                        return Ok(location.clone());
+                    }
+                    let location =
+                        super::runtime::resolve(source).map_err(|answer| Error::NetnsLookup {
+                            ns: ns.clone(),
+                            netns: source.to_string(),
+                            answer,
+                        })?;
+                    Ok(found.get_or_init(|| location).clone())
+                }
+            },
         }
     }
 

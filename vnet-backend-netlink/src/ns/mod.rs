@@ -1,5 +1,5 @@
 //! Network namespaces: handles ([`Netns`]), named namespaces compatible with `ip netns`
-//! ([`named`]), and the map from the topology's [`vnet_core::plan::NsRef`] to real
+//! ([`named`]), containers' namespaces found through their runtimes ([`runtime`]), and the map from the topology's [`vnet_core::plan::NsRef`] to real
 //! namespaces ([`NamespaceMap`]).
 //!
 //! Namespace switching happens only on short-lived dedicated threads ([`Netns::run`]):
@@ -10,6 +10,7 @@ pub mod kill_point;
 mod map;
 pub mod named;
 mod netns;
+pub mod runtime;
 
 pub use map::{NamespaceMap, NsLocation};
 pub use netns::{run_many, Netns, NetnsId};

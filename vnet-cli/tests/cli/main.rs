@@ -12,6 +12,7 @@ mod kill;
 mod lock_wait;
 mod ocf;
 mod plan_render;
+mod real_node;
 mod start_stop;
 mod stretch;
 mod unix;

@@ -80,6 +80,7 @@ fn ct(id: u32, node: &str, other: &str) -> Container {
         onboot: Some(true),
         node: Some(node.to_string()),
         failover: vec![other.to_string()],
+        netns: None,
         venet: None,
         forward: Forwarding::default(),
         veth: Vec::new(),

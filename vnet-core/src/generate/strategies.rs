@@ -128,6 +128,7 @@ fn container(id: u32, name: &str) -> Container {
         onboot: Some(true),
         node: Some("m1".to_string()),
         failover: Vec::new(),
+        netns: None,
         venet: None,
         forward: Forwarding::default(),
         veth: Vec::new(),
@@ -394,6 +395,8 @@ pub enum Mistake {
     UplinkMacUnpinned,
     /// A macvlan on the router's bridge br0, a device vnet makes on the node.
     MacvlanParent,
+    /// A `netns` of a runtime vnet does not know.
+    NetnsInvalid,
 }
 
 impl Mistake {
@@ -432,6 +435,7 @@ impl Mistake {
         Mistake::StretchVni,
         Mistake::UplinkMacUnpinned,
         Mistake::MacvlanParent,
+        Mistake::NetnsInvalid,
     ];
 
     /// The rule the mistake breaks.
@@ -470,6 +474,7 @@ impl Mistake {
             Mistake::StretchVni => Rule::StretchVni,
             Mistake::UplinkMacUnpinned => Rule::UplinkMacUnpinned,
             Mistake::MacvlanParent => Rule::MacvlanParent,
+            Mistake::NetnsInvalid => Rule::NetnsInvalid,
         }
     }
 }
@@ -665,6 +670,7 @@ pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
             addresses: vec![net("198.19.0.240/24")],
             ..Macvlan::default()
         }),
+        Mistake::NetnsInvalid => t.ct[0].netns = Some("vmware:router".to_string()),
     }
     m.rule()
 }
@@ -893,6 +899,7 @@ fn any_container() -> impl Strategy<Value = Container> {
                     onboot: None,
                     node,
                     failover,
+                    netns: None,
                     venet,
                     forward: Forwarding { ipv4: v4, ipv6: v6 },
                     veth,

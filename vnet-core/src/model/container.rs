@@ -31,6 +31,11 @@ pub struct Container {
     /// The nodes the container may fail over to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failover: Vec<String>,
+    /// Where its network namespace is on a real node, `KIND:WHAT` (see
+    /// [`super::NetnsSource`]); `name:<name>` (`/run/netns/<name>`) when omitted. The
+    /// sandbox makes its own namespaces and ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<String>,
     /// OpenVZ's venet interface; off unless declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub venet: Option<Venet>,

@@ -90,6 +90,11 @@ pub(crate) struct DesiredNs {
     /// Devices of a real node vnet enslaves but does not own (a bridge's `ports`), with
     /// their bridge. In the sandbox a port is a stand-in veth in `links` instead.
     pub ports: BTreeMap<Name, Name>,
+    /// Whether vnet brings `lo` up here when it finds it down: in a namespace it did not
+    /// create (a real node's, or a container's that its runtime made: `ip netns add` and
+    /// LXC leave `lo` down). `lo` stays the machine's: vnet never marks it, and a
+    /// teardown leaves it up. In the sandbox `CreateNamespace` brings it up.
+    pub lo_up: bool,
 }
 
 /// One namespace as the topology wants it, as built: lists in the order of building, a
@@ -107,6 +112,8 @@ pub(crate) struct NsParts {
     pub nat: Vec<NatRule>,
     /// The node's own devices vnet enslaves, with their bridge (see [`DesiredNs`]).
     pub ports: Vec<(Name, Name)>,
+    /// Whether vnet brings a down `lo` up (see [`DesiredNs`]).
+    pub lo_up: bool,
 }
 
 impl NsParts {
@@ -118,6 +125,7 @@ impl NsParts {
             sysctls: self.sysctls.into_iter().collect(),
             nat: self.nat.into_iter().collect(),
             ports: self.ports.into_iter().collect(),
+            lo_up: self.lo_up,
         }
     }
 }
@@ -210,6 +218,11 @@ impl Flat {
         };
         b.build(scope);
         let mut d = b.d;
+        if !d.sandbox {
+            for (_, parts) in &mut d.spaces {
+                parts.lo_up = true;
+            }
+        }
         d.spaces.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         d
     }

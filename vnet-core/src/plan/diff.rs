@@ -71,6 +71,7 @@ fn diff_desired(t: &ValidTopology, d: &Desired, observed: &ObservedState) -> Pla
     for (ns, dns) in &d.namespaces {
         w.links(ns, dns);
         w.ports(t, ns, dns);
+        w.loopback(ns, dns);
         w.rest(ns, dns);
     }
     order(t.name(), w.removals, w.additions)
@@ -507,6 +508,24 @@ impl Work<'_> {
                     link: port.clone(),
                 });
             }
+        }
+    }
+
+    /// Brings `lo` up in a namespace vnet did not create when it is down (see
+    /// [`DesiredNs::lo_up`]); `lo` stays unmarked, the machine's.
+    fn loopback(&mut self, ns: &NsRef, dns: &DesiredNs) {
+        if !dns.lo_up {
+            return;
+        }
+        let Some(lo) = self.cur.get_mut(ns).and_then(|n| n.links.get_mut("lo")) else {
+            return;
+        };
+        if !lo.up {
+            lo.up = true;
+            self.additions.push(Action::SetUp {
+                ns: ns.clone(),
+                link: Name::from("lo"),
+            });
         }
     }
 

@@ -69,7 +69,8 @@ pub fn expected_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
 /// [`super::compile`] diffs against.
 ///
 /// In the sandbox nothing exists. On a real node the node's and the containers'
-/// namespaces exist, empty but for `lo` (not vnet's), the containers' forwarding off,
+/// namespaces exist, empty but for `lo` (not vnet's; down in a container's, as a
+/// runtime's `ip netns add` leaves it, up in the node's), the containers' forwarding off,
 /// each NIC to pass in sits in the node's namespace, down, MTU 1500, unmarked, with the
 /// MAC [`placeholder_nic_mac`] (the hardware's MAC is only known once observed), and
 /// each device a bridge enslaves (`bridge.ports`) is there too, up and in no bridge.
@@ -86,6 +87,10 @@ pub fn pristine_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
         if matches!(ns, NsRef::Ct(_)) {
             for key in dns.sysctls.keys() {
                 o.sysctls.insert(key.clone(), SYSCTL_DEFAULT.to_string());
+            }
+            // As `ip netns add` and LXC leave it: the plan brings it up.
+            if let Some(lo) = o.links.get_mut("lo") {
+                lo.up = false;
             }
         }
         out.namespaces.insert(ns.clone(), o);

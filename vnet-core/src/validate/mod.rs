@@ -12,6 +12,7 @@ mod macs;
 mod macvlan;
 mod mtu;
 mod names;
+mod netns;
 mod placement;
 mod refs;
 mod routes;
@@ -105,6 +106,7 @@ pub fn validate(t: Topology) -> Result<ValidTopology, Diagnostics> {
     if limits::check(&ctx, &mut f) {
         let declared = refs::Declared::new(&t);
         names::check(&ctx, &mut f);
+        netns::check(&ctx, &mut f);
         refs::check(&ctx, &declared, &mut f);
         macs::check(&ctx, &mut f);
         let owners = addrs::check(&ctx, &mut f);

@@ -212,6 +212,7 @@ pub fn build(c: &Choice) -> Topology {
             onboot: None,
             node: Some(node),
             failover: vec![],
+            netns: None,
             venet: None,
             forward: Forwarding {
                 ipv4: k == 0,
