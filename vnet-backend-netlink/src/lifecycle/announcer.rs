@@ -170,8 +170,23 @@ fn note(record: &Path, line: &str) -> Result<()> {
 /// each offset of `schedule` (from the call) announces every target's addresses once
 /// inside the namespace at `ct_ns`, noting each send in the record. Ends early when
 /// the record goes or names another pid, or the namespace is gone or replaced; removes
-/// its record when the schedule ends.
+/// its record when it ends while the record still names it (the schedule ended, the
+/// namespace went: a `vnet destroy`, or the private mount namespace of a test).
 pub fn follow(
+    record: &Path,
+    ct_ns: &Path,
+    targets: &[Target],
+    schedule: &[Duration],
+) -> Result<Ended> {
+    let ended = follow_schedule(record, ct_ns, targets, schedule);
+    if still_mine(record) {
+        fs::remove_file(record).map_err(|e| failed(record, "remove", e))?;
+    }
+    ended
+}
+
+/// [`follow`] up to removing the record.
+fn follow_schedule(
     record: &Path,
     ct_ns: &Path,
     targets: &[Target],
@@ -219,9 +234,6 @@ pub fn follow(
             record,
             &format!("sent {} arp {arp} na {na}", offset.as_millis()),
         )?;
-    }
-    if still_mine(record) {
-        fs::remove_file(record).map_err(|e| failed(record, "remove", e))?;
     }
     Ok(Ended::Done)
 }

@@ -168,8 +168,29 @@ fn start_returns_before_its_later_announcements_which_stop_cancels() {
             );
             assert_eq!(records(&run.0), Vec::new(), "its record went with it");
 
-            let end = run_steps(&[("destroy", "$VNET destroy $SEED --sandbox")]);
-            expect(&end, "destroy", 0);
+            // The container's namespace goes without a stop (a destroy): the announcer
+            // notices at its next offset, ends and removes its record.
+            let long = run_steps(&[
+                (
+                    "start",
+                    &format!(
+                        "VNET_RUN_DIR={r} $VNET --output json start mail --node m2 $SEED \
+                         --sandbox --announce-schedule 0,100,5000"
+                    ),
+                ),
+                ("destroy", "$VNET destroy $SEED --sandbox"),
+            ]);
+            let (_, pid) = announcers(&expect(&long, "start", 0).json())[0].clone();
+            expect(&long, "destroy", 0);
+            assert!(
+                ends_within(pid, Duration::from_secs(3)),
+                "announcer {pid} ended"
+            );
+            assert_eq!(
+                records(&run.0),
+                Vec::new(),
+                "a gone namespace's record goes too"
+            );
         },
     );
 }
