@@ -247,6 +247,18 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// Reading, writing or removing a background announcer's record (see
+    /// `lifecycle::announcer`), or signalling its process, failed.
+    #[error("announcer record {path}: {doing}: {source}", path = .path.display())]
+    AnnouncerRecord {
+        /// The record file.
+        path: PathBuf,
+        /// What was being done.
+        doing: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
     /// A bridge port did not reach the forwarding state in time.
     #[error("bridge port {port} in {ns} not forwarding after {waited:?} (state: {state})", ns = .ns.display())]
     PortNotForwarding {
@@ -367,6 +379,7 @@ impl Error {
             | Error::Nft { .. }
             | Error::WorkerPanicked { .. }
             | Error::Announce { .. }
+            | Error::AnnouncerRecord { .. }
             | Error::PortNotForwarding { .. } => ErrorKind::Kernel,
             Error::RollbackFailed { .. } => ErrorKind::Inconsistent,
             Error::NotVerified { rollback, .. } if !rollback.is_empty() => ErrorKind::Inconsistent,

@@ -11,6 +11,7 @@ use vnet_core::model::Container;
 use vnet_core::plan::{Name, NsRef, Scope};
 use vnet_core::ValidTopology;
 
+use super::announcer::Target;
 use super::{ns_file, StartOptions};
 use crate::announce;
 use crate::error::Result;
@@ -36,7 +37,31 @@ pub struct Announced {
 /// The namespace file and name of the port to wait for before announcing.
 type Port = (PathBuf, String);
 
+/// An addressed interface of a container and the port to wait for before announcing.
+type Todo = (String, Option<Port>, Vec<IpAddr>);
+
 impl Backend {
+    /// Container `ct`'s namespace file and its addressed interfaces on `node`: what its
+    /// background announcer sends for ([`super::announcer::follow`]).
+    pub fn announce_targets(
+        &self,
+        t: &ValidTopology,
+        ct: &str,
+        node: &str,
+    ) -> Result<(PathBuf, Vec<Target>)> {
+        let scope = self.scope_on(node)?;
+        let on_node = t.placed(ct, node)?;
+        let c = super::container(&on_node, ct)?;
+        let ct_ns = ns_file(self.map(), &NsRef::Ct(Name::from(ct)))?;
+        let targets = self
+            .todo(&on_node, c, node, &scope)?
+            .into_iter()
+            .filter(|(_, _, addresses)| !addresses.is_empty())
+            .map(|(ifname, _, addresses)| Target { ifname, addresses })
+            .collect();
+        Ok((ct_ns, targets))
+    }
+
     /// Waits for each addressed interface's port of `c` (on `node`, in `t` with `c`
     /// placed there) to forward, then announces its addresses on `options.schedule`.
     pub(super) fn announce_all(
@@ -48,8 +73,39 @@ impl Backend {
         options: &StartOptions,
     ) -> Result<Vec<Announced>> {
         let ct_ns = ns_file(self.map(), &NsRef::Ct(Name::from(&c.name)))?;
+        let todo = self.todo(t, c, node, scope)?;
+        let mut out = Vec::new();
+        for (ifname, port, addresses) in todo {
+            if addresses.is_empty() {
+                continue;
+            }
+            let waited = match &port {
+                Some((ns, name)) => announce::wait_forwarding(ns, name, options.forward_timeout)?,
+                None => Duration::ZERO,
+            };
+            let report = announce::announce(&ct_ns, &ifname, &addresses, &options.schedule)?;
+            out.push(Announced {
+                ifname,
+                port: port.map(|(_, p)| p),
+                forwarding_after_ms: waited.as_millis(),
+                addresses,
+                arp_sent: report.arp_sent,
+                na_sent: report.na_sent,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every interface of `c` on `node` with its port and addresses.
+    fn todo(
+        &self,
+        t: &ValidTopology,
+        c: &Container,
+        node: &str,
+        scope: &Scope,
+    ) -> Result<Vec<Todo>> {
         let node_ns = ns_file(self.map(), &NsRef::Node(Name::from(node)))?;
-        let mut todo: Vec<(String, Option<Port>, Vec<IpAddr>)> = Vec::new();
+        let mut todo: Vec<Todo> = Vec::new();
         for v in &c.veth {
             let port = v
                 .bridge
@@ -86,25 +142,6 @@ impl Backend {
                 v.addresses.iter().map(|a| a.ip()).collect(),
             ));
         }
-        let mut out = Vec::new();
-        for (ifname, port, addresses) in todo {
-            if addresses.is_empty() {
-                continue;
-            }
-            let waited = match &port {
-                Some((ns, name)) => announce::wait_forwarding(ns, name, options.forward_timeout)?,
-                None => Duration::ZERO,
-            };
-            let report = announce::announce(&ct_ns, &ifname, &addresses, &options.schedule)?;
-            out.push(Announced {
-                ifname,
-                port: port.map(|(_, p)| p),
-                forwarding_after_ms: waited.as_millis(),
-                addresses,
-                arp_sent: report.arp_sent,
-                na_sent: report.na_sent,
-            });
-        }
-        Ok(out)
+        Ok(todo)
     }
 }

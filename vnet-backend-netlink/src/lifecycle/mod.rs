@@ -1,6 +1,7 @@
 //! One container's life on its nodes, as library verbs: [`Backend::start`] (with its
 //! two halves [`Backend::cable`] and [`Backend::announce_started`]), [`Backend::stop`]
-//! and [`Backend::status`]. The rules (which steps are a container's, gateways, where a
+//! and [`Backend::status`]; a start's later announcements run in a background
+//! announcer ([`announcer`]) that every stop cancels. The rules (which steps are a container's, gateways, where a
 //! container is, up/stopped/broken) are vnet-core's [`vnet_core::lifecycle`]; this
 //! module observes, executes, polls and announces.
 //!
@@ -28,6 +29,7 @@
 //! ```
 
 mod announce_ct;
+pub mod announcer;
 mod site;
 mod start;
 mod status;

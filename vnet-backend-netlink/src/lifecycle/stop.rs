@@ -2,7 +2,8 @@
 //! deleted (its veth pairs and NIC stand-in go with it; a namespace this topology did
 //! not make is left alone). On a real node its own objects are removed (veth pairs, a
 //! NIC moved back to the node, routes, NAT, forwarding) and its namespace, which its
-//! runtime owns, stays. Idempotent: a container that is not running is fine.
+//! runtime owns, stays. A background announcer of its start is ended first
+//! ([`super::announcer::cancel`]). Idempotent: a container that is not running is fine.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use vnet_core::lifecycle::{concerns, Whereabouts};
 use vnet_core::plan::{Action, Name, NsRef, Plan, Scope, Step};
 use vnet_core::ValidTopology;
 
-use super::container;
+use super::{announcer, container, ns_file};
 use crate::error::{Error, Result};
 use crate::{ApplyOptions, Backend};
 
@@ -26,12 +27,23 @@ pub struct Stopped {
     pub ct: String,
     /// Whether it was running (false: nothing to do).
     pub was_running: bool,
+    /// The pid of the background announcer this stop ended, if one was running.
+    pub announcer_ended: Option<u32>,
 }
 
 impl Backend {
     /// Stops container `ct` (see the module's overview).
     pub fn stop(&self, t: &ValidTopology, ct: &str) -> Result<Stopped> {
         let c = container(t, ct)?;
+        // First the announcer: it must not announce addresses that are going away
+        // (nor, on a real node, send on an interface being removed).
+        let record = ns_file(self.map(), &NsRef::Ct(Name::from(ct)))
+            .ok()
+            .and_then(|ct_ns| announcer::record_path(ct, &ct_ns));
+        let announcer_ended = match record {
+            Some(record) => announcer::cancel(&record)?,
+            None => None,
+        };
         let was_running = match self.here() {
             None => self.stop_in_sandbox(t, ct)?,
             Some(here) => self.stop_on_node(t, &c.name, here)?,
@@ -39,6 +51,7 @@ impl Backend {
         Ok(Stopped {
             ct: ct.to_string(),
             was_running,
+            announcer_ended,
         })
     }
 

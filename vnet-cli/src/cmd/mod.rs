@@ -2,6 +2,7 @@
 //! `run(&Args, &Global) -> Outcome` function; adding one means adding the file, a variant
 //! to [`Command`] and an arm to [`Command::run`].
 
+pub mod announce;
 pub mod apply;
 pub mod check;
 pub mod completions;
@@ -108,6 +109,12 @@ pub enum Command {
         after_help = "Examples:\n  sudo vnet failover-test examples/seed.toml\n  sudo vnet failover-test examples/seed.toml --matrix --runs 10\n  sudo vnet --output json failover-test examples/seed.toml --fail hung --uplink-mac changed --observer sticky\n  sudo vnet failover-test examples/seed.toml --fail hung --no-announce --cap-ms 400000\n  sudo vnet failover-test examples/seed.toml --gateway-first --no-announce\n\nRuns itself under `unshare --net --mount` (at chrt --rr 1, else nice -10): nothing is visible to the machine.\nExit codes: 0 every run recovered within --max-outage-ms, 1 invalid input, 2 usage, 3 a run over the goal or without recovery within --cap-ms (the report is printed), 4 system error."
     )]
     FailoverTest(failover_test::Args),
+    /// Send a started container's later announcements in the background (what `vnet
+    /// start` leaves running; `vnet stop` ends it).
+    #[command(
+        after_help = "Examples:\n  vnet announce mail --ns /run/netns/vnet-mail --record /run/vnet/announce/mail.4026532 --interface eth0=198.18.0.2 --schedule 20,200,1000,5000\n\nIt waits until its record names its pid, sends at each offset, and ends when the schedule does, when the record is removed, or when the namespace is gone.\nExit codes: 0 ended (done, cancelled or container gone), 2 usage, 4 system error."
+    )]
+    Announce(announce::Args),
 }
 
 impl Command {
@@ -130,6 +137,7 @@ impl Command {
             Command::Stop(args) => stop::run(args, global),
             Command::Status(args) => status::run(args, global),
             Command::FailoverTest(args) => failover_test::run(args, global),
+            Command::Announce(args) => announce::run(args, global),
         }
     }
 }

@@ -2,13 +2,18 @@
 //! containers' networks up on one of their nodes (home or failover), leaves before
 //! gateways ([`vnet_core::lifecycle::leaves_first`]: issue 7, a gateway started first
 //! costs a 1 s ARP retry), and announce each address from inside the container once
-//! its port forwards. Each start is the netlink backend's [`Backend::start`]
-//! (`vnet_backend_netlink::Backend`): stop it elsewhere first in the sandbox, build
-//! only its own steps, check them, announce.
+//! its port forwards. Each start is the netlink backend's two halves
+//! ([`Backend::cable`], [`Backend::announce_started`]): stop it elsewhere first in the
+//! sandbox, build only its own steps (one container after the other, leaves first),
+//! then for all of them at once check them, wait for their ports and send the first
+//! announcement. The schedule's later offsets go to a background announcer per
+//! container (`vnet announce`, see [`super::announce`]) that `vnet stop` ends, so the
+//! start returns once the network is ready and announced once (issue 17).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use vnet_backend_netlink::{Backend, StartOptions};
 use vnet_core::lifecycle::leaves_first;
 
@@ -45,6 +50,36 @@ pub struct Args {
     pub forward_timeout: u64,
 }
 
+/// One container started: the library's report, and its background announcer.
+#[derive(Debug, Serialize)]
+struct Started {
+    /// What the start did (cabling, the first announcement).
+    #[serde(flatten)]
+    started: vnet_backend_netlink::Started,
+    /// The pid of the announcer sending the later offsets (`None`: none left).
+    announcer: Option<u32>,
+    /// The offsets it sends, in milliseconds after the first announcement.
+    later_ms: Vec<u128>,
+}
+
+impl Started {
+    /// The line people read.
+    fn line(&self) -> String {
+        match self.announcer {
+            Some(pid) => format!(
+                "{}; later announcements at +{} ms by announcer {pid}",
+                self.started.line(),
+                self.later_ms
+                    .iter()
+                    .map(u128::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", +"),
+            ),
+            None => self.started.line(),
+        }
+    }
+}
+
 /// Starts the containers in leaves-first order; exit 0 when every one is up and clean.
 pub fn run(args: &Args, global: &Global) -> Outcome {
     let (cts, file) = split_words(&args.words)?;
@@ -63,28 +98,64 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         .map(|ms| Duration::from_millis(*ms))
         .collect();
     schedule.sort_unstable();
-    let options = StartOptions {
-        schedule,
+    // The first offset is sent before the start returns; the rest by a background
+    // announcer per container (issue 17: the start used to block on them).
+    let (first, later) = schedule.split_at(schedule.len().min(1));
+    let first_only = StartOptions {
+        schedule: first.to_vec(),
         forward_timeout: Duration::from_millis(args.forward_timeout),
         ..StartOptions::default()
     };
     let backend: Backend = target.backend();
     let start = Instant::now();
-    let mut started = Vec::new();
-    for name in order {
+    // Cabling takes turns (leaves before gateways, and on a real node with other vnet
+    // runs: Pacemaker starts containers in parallel, the first builds the bridges).
+    let mut cabled = Vec::new();
+    for name in &order {
         let begin = Instant::now();
-        // On a real node the build takes turns with other vnet runs (Pacemaker starts
-        // containers in parallel, the first builds the bridges); announcing, up to the
-        // schedule's last offset, runs in parallel with the next container's build.
-        let cabled = {
-            let _lock = crate::lock::take_on_node(&target)?;
-            backend
-                .cable(t, name, &args.node)
-                .map_err(backend_failure)?
-        };
-        let s = backend
-            .announce_started(t, name, &args.node, cabled, &options, begin)
+        let _lock = crate::lock::take_on_node(&target)?;
+        let c = backend
+            .cable(t, name, &args.node)
             .map_err(backend_failure)?;
+        cabled.push((*name, c, begin));
+    }
+    // Waiting for the ports to forward and the first announcement happen for all of
+    // them at once: N containers cost about one forwarding delay, not N.
+    let results: Vec<Result<Started, Failure>> = std::thread::scope(|s| {
+        let handles: Vec<_> = cabled
+            .into_iter()
+            .map(|(name, c, begin)| {
+                let (backend, node, first_only) = (&backend, &args.node, &first_only);
+                s.spawn(move || {
+                    let s = backend
+                        .announce_started(t, name, node, c, first_only, begin)
+                        .map_err(backend_failure)?;
+                    let first_sent = first.first().copied().unwrap_or_default();
+                    let rest: Vec<Duration> = later.iter().map(|d| *d - first_sent).collect();
+                    let (ct_ns, targets) = backend
+                        .announce_targets(t, name, node)
+                        .map_err(backend_failure)?;
+                    let announcer = crate::cmd::announce::spawn(name, &ct_ns, &targets, &rest)?;
+                    Ok(Started {
+                        started: s,
+                        announcer,
+                        later_ms: rest.iter().map(Duration::as_millis).collect(),
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Failure::system(anyhow::anyhow!("a start thread panicked")))
+                })
+            })
+            .collect()
+    });
+    let mut started = Vec::new();
+    for r in results {
+        let s = r?;
         if global.output == Output::Human {
             crate::outln!("{}", s.line());
         }

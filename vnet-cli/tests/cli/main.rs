@@ -5,6 +5,7 @@
 //! an edited copy written to a temporary directory that is removed afterwards. Shared
 //! helpers live in `common`; each further module tests one group of subcommands.
 
+mod announce;
 mod common;
 mod failover;
 mod kernel;
