@@ -1,7 +1,8 @@
 //! The private namespaces every kernel test runs in: the test binary re-executes the one
 //! test under `unshare --net --mount --propagation private`; the child checks that its
-//! network namespace is fresh (nothing but `lo`) and covers `/run/netns` with a tmpfs of
-//! its own before the test's body runs. Everything the body makes dies with the child.
+//! network namespace is fresh (nothing but `lo`) and covers `/run` and `/run/netns` with
+//! tmpfs of its own before the test's body runs. Everything the body makes dies with the
+//! child.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -11,8 +12,8 @@ use std::process::{Command, Stdio};
 /// in its private namespaces.
 pub(crate) const CHILD_ENV: &str = "VNET_TESTKIT_CHILD";
 
-/// Runs `body` in a private network and mount namespace, with a private tmpfs on
-/// `/run/netns`; programs the body starts (`vnet`, `sh`, `ip`) inherit both. `name` is
+/// Runs `body` in a private network and mount namespace, with private tmpfs on `/run`
+/// and `/run/netns`; programs the body starts (`vnet`, `sh`, `ip`) inherit both. `name` is
 /// the test's full name as the test binary lists it (`module::test` in a binary with
 /// modules), for `--exact`; a name that runs no test fails.
 ///
@@ -105,10 +106,11 @@ fn enter_private_namespaces(name: &str) {
         )
         .unwrap_or_else(|e| panic!("{name}: private tmpfs on {at}: {e}"))
     };
-    if std::fs::create_dir_all("/run/netns").is_err() {
-        tmpfs("/run");
-        std::fs::create_dir_all("/run/netns").expect("mkdir /run/netns on the private /run");
-    }
+    // A private /run as a whole: what vnet keeps there besides namespace files (the
+    // background announcers' records in /run/vnet) and what daemons a test starts keep
+    // there stay in the test too, and nothing is left in the machine's /run.
+    tmpfs("/run");
+    std::fs::create_dir_all("/run/netns").expect("mkdir /run/netns on the private /run");
     tmpfs("/run/netns");
 }
 
