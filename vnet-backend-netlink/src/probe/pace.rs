@@ -28,7 +28,7 @@ const PER_PROBE: usize = 2;
 /// How long the kernel keeps an entry before it may reclaim it.
 const RECLAIM: Duration = Duration::from_secs(5);
 
-/// Most probes started per [`RECLAIM`] when the table cannot be read (the statistics
+/// Most probes started per 5 s (the reclaim age) when the table cannot be read (the statistics
 /// file exists only in the initial namespace; a vnet run inside another one is blind):
 /// room for 2 entries each above the 512 (`gc_thresh2`) old entries the kernel may keep.
 pub const BLIND_STARTS: usize = 192;
