@@ -1,10 +1,10 @@
 //! ICMP echo probes sent in-process from inside network namespaces, for `vnet verify`.
 //!
-//! No `ping` binary is involved: for each namespace a dedicated thread enters it
-//! (`setns`), opens raw ICMP and ICMPv6 sockets there (a socket stays bound to the
-//! namespace it was created in), sends one echo request per target, resends the
-//! unanswered ones every [`RESEND`] and collects replies until every target answered or
-//! the deadline passed. Raw sockets need CAP_NET_RAW, which vnet has as root; datagram
+//! No `ping` binary is involved: up to [`WORKERS`] threads each enter a namespace in
+//! turn (`setns`), open raw ICMP and ICMPv6 sockets there (a socket stays bound to the
+//! namespace it was created in), send one echo request per target as the neighbour
+//! table allows ([`pace`]), resend the unanswered ones every [`RESEND`] and collect
+//! replies until every target answered or timed out. Raw sockets need CAP_NET_RAW, which vnet has as root; datagram
 //! "ping sockets" would depend on each namespace's `ping_group_range`.
 
 use nix::errno::Errno;
@@ -19,7 +19,11 @@ use std::fs::File;
 use std::net::{IpAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+pub mod pace;
 
 /// How often an unanswered echo request is sent again.
 pub const RESEND: Duration = Duration::from_millis(200);
@@ -61,60 +65,97 @@ pub struct ProbeError {
     pub errno: Errno,
 }
 
-/// Sends every probe, the namespaces in parallel, and waits at most `timeout` for
-/// replies. Results are in the order of `probes`; the first namespace that could not be
-/// probed at all (see [`ProbeError`]) fails the whole call.
+/// How many namespaces are probed at once (each by a thread of its own, with a socket
+/// per family): bounded so that a thousand namespaces need neither a thousand threads
+/// nor two thousand file descriptors.
+pub const WORKERS: usize = 32;
+
+/// How long a send may keep failing with ENOBUFS (the neighbour table full, by someone
+/// else's doing) before probing gives up with a [`ProbeError`].
+pub const STALL: Duration = Duration::from_secs(20);
+
+/// Sends every probe and waits up to `timeout` for each reply, counted from its first
+/// send: probes start as the machine's neighbour table allows (see [`pace`]), so a
+/// paced probe still gets its full time. Results are in the order of `probes`; the
+/// first namespace that could not be probed at all (see [`ProbeError`]) fails the call.
 pub fn probe_all(probes: &[Probe], timeout: Duration) -> Result<Vec<ProbeOutcome>, ProbeError> {
+    probe_all_with(probes, timeout, &|_| {})
+}
+
+/// [`probe_all`], calling `done(n)` as each namespace's `n` probes finish (for a
+/// progress bar).
+pub fn probe_all_with(
+    probes: &[Probe],
+    timeout: Duration,
+    done: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<ProbeOutcome>, ProbeError> {
     let mut by_ns: BTreeMap<&Path, Vec<(usize, IpAddr)>> = BTreeMap::new();
     for (i, p) in probes.iter().enumerate() {
         by_ns.entry(&p.ns).or_default().push((i, p.to));
     }
-    let mut out = vec![ProbeOutcome::Timeout; probes.len()];
-    let mut refused = None;
+    let groups: Vec<(&Path, Vec<(usize, IpAddr)>)> = by_ns.into_iter().collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let pacer = pace::Pacer::default();
+    let out = Mutex::new(vec![ProbeOutcome::Timeout; probes.len()]);
+    let refused: Mutex<Option<ProbeError>> = Mutex::new(None);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = by_ns
-            .into_iter()
-            .enumerate()
-            .map(|(n, (ns, targets))| {
-                // A distinct ICMP identifier per namespace thread, so replies to another
-                // thread's echoes (raw sockets see every ICMP packet) are never taken.
+        for _ in 0..WORKERS.min(groups.len()) {
+            scope.spawn(|| loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                if n >= groups.len() || failed.load(Ordering::SeqCst) {
+                    break;
+                }
+                let (ns, targets) = &groups[n];
+                // A distinct ICMP identifier per namespace, so replies to another
+                // namespace's echoes (raw sockets see every ICMP packet) are never taken.
                 let ident = (std::process::id() as u16).wrapping_add((n as u16).wrapping_mul(7919));
-                let indices: Vec<usize> = targets.iter().map(|(i, _)| *i).collect();
-                let handle = scope.spawn(move || probe_namespace(ns, &targets, ident, timeout));
-                (indices, handle)
-            })
-            .collect();
-        for (indices, handle) in handles {
-            let results = handle.join().unwrap_or_else(|_| {
-                Ok(vec![
-                    ProbeOutcome::Error("probe thread panicked".into());
-                    indices.len()
-                ])
-            });
-            match results {
-                Ok(results) => {
-                    for (i, r) in indices.into_iter().zip(results) {
-                        out[i] = r;
+                match probe_namespace(ns, targets, ident, timeout, &pacer) {
+                    Ok(results) => {
+                        let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+                        for ((i, _), r) in targets.iter().zip(results) {
+                            out[*i] = r;
+                        }
+                        drop(out);
+                        done(targets.len());
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::SeqCst);
+                        refused
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(e);
                     }
                 }
-                Err(e) => {
-                    refused.get_or_insert(e);
-                }
-            }
+            });
         }
     });
-    match refused {
+    match refused.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(e) => Err(e),
-        None => Ok(out),
+        None => Ok(out.into_inner().unwrap_or_else(|e| e.into_inner())),
     }
 }
 
-/// Runs on its own thread: enters `ns` for the rest of the thread's life.
+/// Where one target's probe stands.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    /// Not admitted yet.
+    Waiting,
+    /// Admitted; sends so far failed with ENOBUFS since this instant.
+    Blocked(Instant),
+    /// Sent first at this instant (the timeout counts from here).
+    Sent(Instant),
+    /// Answered or timed out.
+    Done,
+}
+
+/// Runs on a worker thread: enters `ns` (until the worker enters the next one).
 fn probe_namespace(
     ns: &Path,
     targets: &[(usize, IpAddr)],
     ident: u16,
     timeout: Duration,
+    pacer: &pace::Pacer,
 ) -> Result<Vec<ProbeOutcome>, ProbeError> {
     let refused = |action: &'static str, errno: Errno| ProbeError {
         action,
@@ -147,27 +188,89 @@ fn probe_namespace(
         (Err(e), _) | (_, Err(e)) => return Err(refused("open a raw ICMP socket in", e)),
     };
     let mut results: Vec<Option<ProbeOutcome>> = vec![None; targets.len()];
-    let mut sent_at: Vec<Option<Instant>> = vec![None; targets.len()];
-    let deadline = Instant::now() + timeout;
+    let mut stage = vec![Stage::Waiting; targets.len()];
+    let mut last_sent: Vec<Option<Instant>> = vec![None; targets.len()];
+    // Settles a probe: its result, and its place in flight freed.
+    let settle = |k: usize,
+                  r: ProbeOutcome,
+                  results: &mut Vec<Option<ProbeOutcome>>,
+                  stage: &mut Vec<Stage>| {
+        if !matches!(stage[k], Stage::Waiting) {
+            pacer.release();
+        }
+        stage[k] = Stage::Done;
+        results[k] = Some(r);
+    };
     let mut next_round = Instant::now();
-    while Instant::now() < deadline && results.iter().any(Option::is_none) {
-        if Instant::now() >= next_round {
+    while results.iter().any(Option::is_none) {
+        let now = Instant::now();
+        if now >= next_round {
             for (k, (_, to)) in targets.iter().enumerate() {
-                if results[k].is_some() {
-                    continue;
-                }
                 let sock = if to.is_ipv4() {
                     v4.as_ref()
                 } else {
                     v6.as_ref()
                 };
                 let Some(sock) = sock else { continue };
+                match stage[k] {
+                    Stage::Done => continue,
+                    Stage::Sent(first) => {
+                        if first.elapsed() >= timeout {
+                            settle(k, ProbeOutcome::Timeout, &mut results, &mut stage);
+                            continue;
+                        }
+                    }
+                    Stage::Waiting => {
+                        if !pacer.admit(to.is_ipv6()) {
+                            // Nothing admitted anywhere for long: the table stays full.
+                            if pacer.stalled(STALL) {
+                                return Err(refused(
+                                    "probe (the neighbour table stays full) from",
+                                    Errno::ENOBUFS,
+                                ));
+                            }
+                            continue;
+                        }
+                        stage[k] = Stage::Blocked(Instant::now());
+                    }
+                    Stage::Blocked(_) => {}
+                }
                 match send_echo(sock, *to, ident, k as u16) {
-                    Ok(()) => sent_at[k] = Some(Instant::now()),
-                    // Unreachable right now (no route, neighbour failed): it may come up
-                    // during the wait, so keep trying until the deadline.
-                    Err(nix::errno::Errno::ENETUNREACH | nix::errno::Errno::EHOSTUNREACH) => {}
-                    Err(e) => results[k] = Some(ProbeOutcome::Error(format!("send to {to}: {e}"))),
+                    Ok(()) => {
+                        last_sent[k] = Some(Instant::now());
+                        if let Stage::Blocked(_) = stage[k] {
+                            stage[k] = Stage::Sent(Instant::now());
+                        }
+                    }
+                    // The neighbour table (or a queue) is full for now: try again on the
+                    // next round, without starting the probe's clock.
+                    Err(Errno::ENOBUFS | Errno::EAGAIN) => {
+                        if let Stage::Blocked(since) = stage[k] {
+                            if since.elapsed() > STALL {
+                                return Err(refused(
+                                    "send an echo (no buffer space) from",
+                                    Errno::ENOBUFS,
+                                ));
+                            }
+                        }
+                    }
+                    // Answers about the network: no route, the neighbour failed, a
+                    // filter refused. It may change during the wait: the clock runs.
+                    Err(
+                        Errno::ENETUNREACH
+                        | Errno::EHOSTUNREACH
+                        | Errno::ENETDOWN
+                        | Errno::EHOSTDOWN
+                        | Errno::EPERM
+                        | Errno::EACCES
+                        | Errno::EADDRNOTAVAIL,
+                    ) => {
+                        if let Stage::Blocked(_) = stage[k] {
+                            stage[k] = Stage::Sent(Instant::now());
+                        }
+                    }
+                    // Anything else is this machine failing to send: not an answer.
+                    Err(e) => return Err(refused("send an echo from", e)),
                 }
             }
             next_round = Instant::now() + RESEND;
@@ -177,8 +280,8 @@ fn probe_namespace(
             while let Some((from, seq)) = recv_reply(sock, ident, is_v6) {
                 let k = seq as usize;
                 if k < targets.len() && results[k].is_none() && from == targets[k].1 {
-                    let rtt = sent_at[k].map(|t| t.elapsed()).unwrap_or_default();
-                    results[k] = Some(ProbeOutcome::Reply(rtt));
+                    let rtt = last_sent[k].map(|t| t.elapsed()).unwrap_or_default();
+                    settle(k, ProbeOutcome::Reply(rtt), &mut results, &mut stage);
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! A spinner on stderr while `apply` or `destroy` works, for runs long enough to wonder
-//! whether anything happens.
+//! A spinner on stderr while `apply` or `destroy` works, and a bar while `verify`
+//! probes, for runs long enough to wonder whether anything happens.
 //!
 //! The netlink backend executes a plan in one call without a progress callback, so the
 //! display is a spinner with the work's size (steps, stages) and the elapsed time rather
@@ -38,10 +38,30 @@ impl Progress {
         Self::start_with(enabled, steps, message)
     }
 
+    /// A bar of `total` items (e.g. verify's probes), advanced with [`Progress::inc`];
+    /// shown like the spinner (at once when `total` is large, else after [`DELAY`]).
+    pub fn bar(output: Output, total: usize, message: String) -> Progress {
+        let enabled = output == Output::Human && std::io::stderr().is_terminal();
+        Self::make(enabled, total, message, Some(total as u64))
+    }
+
+    /// Advances a bar by `n` items.
+    pub fn inc(&self, n: usize) {
+        self.bar.inc(n as u64);
+    }
+
     fn start_with(enabled: bool, steps: usize, message: String) -> Progress {
+        Self::make(enabled, steps, message, None)
+    }
+
+    fn make(enabled: bool, steps: usize, message: String, total: Option<u64>) -> Progress {
         // The bar starts hidden: it only draws once revealed below.
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
+        let template = match total {
+            Some(_) => "{bar:30} {pos}/{len} {msg} ({elapsed})",
+            None => "{spinner} {msg} ({elapsed})",
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
         bar.set_message(message);
@@ -117,6 +137,16 @@ mod tests {
     fn a_short_run_finishes_before_the_spinner_would_show() {
         let p = Progress::start_with(true, 10, "applying".into());
         assert!(!p.is_visible());
+        p.finish();
+    }
+
+    #[test]
+    fn a_bar_counts_what_is_done() {
+        let p = Progress::make(false, 10, "probing".into(), Some(10));
+        p.inc(3);
+        p.inc(4);
+        assert_eq!(p.bar.position(), 7);
+        assert_eq!(p.bar.length(), Some(10));
         p.finish();
     }
 

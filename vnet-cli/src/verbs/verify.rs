@@ -7,12 +7,14 @@ use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use vnet_backend_netlink::probe::{probe_all, Probe, ProbeError, ProbeOutcome};
+use vnet_backend_netlink::probe::{probe_all_with, Probe, ProbeError, ProbeOutcome};
 use vnet_core::plan::NsRef;
-use vnet_core::reach::{self, Expectation};
+use vnet_core::reach::{self, Expectation, Plan, Planned, Role};
 use vnet_core::ValidTopology;
 
+use crate::cli::Output;
 use crate::exit::{Exit, Failure};
+use crate::progress::Progress;
 use crate::sandbox::Resolved;
 
 /// How long probes wait by default: right after links come up, IPv6 duplicate address
@@ -21,6 +23,25 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 3000;
 
 /// Beyond this many target addresses the matrix becomes a list per source.
 const MAX_COLUMNS: usize = 12;
+
+/// Beyond this many probes there is no matrix or list, only the summary.
+const MAX_LISTED: usize = 100;
+
+/// How many differences the summary names (the JSON has them all).
+const MAX_FAILURES: usize = 20;
+
+/// How many classes the summary names, largest first.
+const MAX_CLASSES: usize = 10;
+
+/// Which pairs `vnet verify` probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pairs {
+    /// One probe per class of alike endpoints and per endpoint (the whole matrix when it
+    /// has at most 256 pairs).
+    Classes,
+    /// Every ordered pair of endpoints (grows with the square of the namespaces).
+    All,
+}
 
 /// One probe and what it saw.
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +65,11 @@ pub struct ProbeResult {
     /// Why the probe could not be sent, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How many pairs of the full matrix this probe's verdict stands for (1 for a pair
+    /// of its own, 0 for an endpoint check).
+    pub stands_for: usize,
+    /// Why the probe was sent: `pair`, `class` (with the classes' indices) or `endpoint`.
+    pub role: Role,
     #[serde(skip)]
     from_ref: NsRef,
     #[serde(skip)]
@@ -62,15 +88,47 @@ pub fn colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Probes every expected pair of `t` in the target, all at once.
+/// What `vnet verify` sent and saw, and what its probes stand for.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// Each probe and what it saw.
+    pub results: Vec<ProbeResult>,
+    /// The classes of alike endpoints.
+    pub classes: Vec<Vec<NsRef>>,
+    /// How many pairs the full matrix has.
+    pub pairs: usize,
+}
+
+impl Verified {
+    /// Whether every probe saw what the model expects.
+    pub fn matched(&self) -> bool {
+        self.results.iter().all(ProbeResult::matches)
+    }
+}
+
+/// Probes `t` in the target by the default plan ([`reach::plan`]).
 pub fn probe(
     t: &ValidTopology,
     target: &Resolved,
     timeout: Duration,
 ) -> Result<Vec<ProbeResult>, Failure> {
-    let expectations = reach::expectations(t);
-    let mut probes = Vec::with_capacity(expectations.len());
-    for e in &expectations {
+    Ok(probe_pairs(t, target, timeout, Pairs::Classes, Output::Json)?.results)
+}
+
+/// Probes the pairs `pairs` asks for, with a progress bar for people on a terminal.
+pub fn probe_pairs(
+    t: &ValidTopology,
+    target: &Resolved,
+    timeout: Duration,
+    pairs: Pairs,
+    output: Output,
+) -> Result<Verified, Failure> {
+    let plan: Plan = match pairs {
+        Pairs::Classes => reach::plan(t),
+        Pairs::All => reach::full(t),
+    };
+    let mut probes = Vec::with_capacity(plan.probes.len());
+    for Planned { expectation: e, .. } in &plan.probes {
         let ns = target.ns_path(&e.from).ok_or_else(|| {
             Failure::invalid(anyhow::anyhow!(
                 "{} has no namespace on this target to probe from",
@@ -80,12 +138,24 @@ pub fn probe(
         probes.push(Probe { ns, to: e.to });
     }
     not_built(t, &probes)?;
-    let outcomes = probe_all(&probes, timeout).map_err(refused)?;
-    Ok(expectations
-        .iter()
-        .zip(outcomes)
-        .map(|(e, o)| result(e, o))
-        .collect())
+    let bar = Progress::bar(
+        output,
+        probes.len(),
+        format!("probing {} pairs", plan.pairs),
+    );
+    let outcomes = probe_all_with(&probes, timeout, &|n| bar.inc(n));
+    bar.finish();
+    let outcomes = outcomes.map_err(refused)?;
+    Ok(Verified {
+        results: plan
+            .probes
+            .iter()
+            .zip(outcomes)
+            .map(|(p, o)| result(p, o))
+            .collect(),
+        classes: plan.classes,
+        pairs: plan.pairs,
+    })
 }
 
 /// When none of the namespaces to probe from exists, the topology was never built here
@@ -120,12 +190,17 @@ fn refused(e: ProbeError) -> Failure {
         Errno::EMFILE | Errno::ENFILE => {
             "; raise the limit on open files (ulimit -n): verify opens a socket per namespace"
         }
+        Errno::ENOBUFS => {
+            "; the machine's neighbour table is full (net.ipv4.neigh.default.gc_thresh3 in \
+             the initial namespace limits all namespaces together)"
+        }
         _ => "",
     };
     Failure::system(anyhow::anyhow!("{e}{hint}"))
 }
 
-fn result(e: &Expectation, outcome: ProbeOutcome) -> ProbeResult {
+fn result(p: &Planned, outcome: ProbeOutcome) -> ProbeResult {
+    let e: &Expectation = &p.expectation;
     let (seen, rtt_ms, error) = match outcome {
         // Microsecond resolution is all a ping can claim; it keeps the JSON short.
         ProbeOutcome::Reply(rtt) => (true, Some(rtt.as_micros() as f64 / 1000.0), None),
@@ -142,10 +217,60 @@ fn result(e: &Expectation, outcome: ProbeOutcome) -> ProbeResult {
         rtt_ms,
         reason: e.reason.clone(),
         error,
+        stands_for: p.stands_for,
+        role: p.role,
         from_ref: e.from.clone(),
         to_ref: e.to_ns.clone(),
     }
 }
+
+/// For people: what the probes stand for and the classes (when classes were probed),
+/// the matrix or list when short, then the verdict with the first differences.
+pub fn render_verified(v: &Verified, colour: bool) -> String {
+    let mut out = String::new();
+    let by_class = v.results.iter().any(|r| r.role != Role::Pair);
+    if by_class {
+        let endpoints: usize = v.classes.iter().map(Vec::len).sum();
+        let class_probes = v
+            .results
+            .iter()
+            .filter(|r| matches!(r.role, Role::Class { .. }))
+            .count();
+        out.push_str(&format!(
+            "{} probes stand for all {} pairs of {endpoints} endpoints in {} classes of alike \
+             endpoints: {class_probes} between classes, {} more so that every endpoint is probed\n",
+            v.results.len(),
+            v.pairs,
+            v.classes.len(),
+            v.results.len() - class_probes,
+        ));
+        let mut classes: Vec<&Vec<NsRef>> = v.classes.iter().collect();
+        classes.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        for c in classes.iter().take(MAX_CLASSES) {
+            let (first, last) = (&c[0], &c[c.len() - 1]);
+            match c.len() {
+                1 => out.push_str(&format!("  1 x {first}\n")),
+                n => out.push_str(&format!("  {n} x {first} .. {last}\n")),
+            }
+        }
+        if classes.len() > MAX_CLASSES {
+            out.push_str(&format!(
+                "  and {} more classes\n",
+                classes.len() - MAX_CLASSES
+            ));
+        }
+        out.push('\n');
+    }
+    if v.results.len() <= MAX_LISTED {
+        out.push_str(&render(&v.results, colour));
+    } else {
+        out.push_str(LEGEND);
+        out.push_str(&verdict(&v.results, colour));
+    }
+    out
+}
+
+const LEGEND: &str = "✓ expected and answered (rtt ms)  ✗ expected, no answer  · not expected, no answer  ! not expected, answered\n";
 
 /// The matrix (or per-source list when wide), then the failures with the model's reason.
 pub fn render(results: &[ProbeResult], colour: bool) -> String {
@@ -201,7 +326,15 @@ pub fn render(results: &[ProbeResult], colour: bool) -> String {
             }
         }
     }
-    out.push_str("\n✓ expected and answered (rtt ms)  ✗ expected, no answer  · not expected, no answer  ! not expected, answered\n");
+    out.push('\n');
+    out.push_str(LEGEND);
+    out.push_str(&verdict(results, colour));
+    out
+}
+
+/// "all N probes as the model expects", or the first differences with their reasons.
+fn verdict(results: &[ProbeResult], colour: bool) -> String {
+    let mut out = String::new();
     let failures: Vec<&ProbeResult> = results.iter().filter(|r| !r.matches()).collect();
     let total = results.len();
     if failures.is_empty() {
@@ -214,7 +347,7 @@ pub fn render(results: &[ProbeResult], colour: bool) -> String {
             "{} of {total} probes differ from the model:\n",
             failures.len()
         ));
-        for r in failures {
+        for r in failures.iter().take(MAX_FAILURES) {
             let what = if r.expected {
                 "expected an answer, got none"
             } else {
@@ -225,13 +358,24 @@ pub fn render(results: &[ProbeResult], colour: bool) -> String {
                 .as_ref()
                 .map(|e| format!(" [{e}]"))
                 .unwrap_or_default();
+            let stands = if r.stands_for > 1 {
+                format!(" [stands for {} pairs]", r.stands_for)
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
-                "  {} {} -> {} ({}): {what}{error}; model: {}\n",
+                "  {} {} -> {} ({}): {what}{error}{stands}; model: {}\n",
                 paint(symbol(r).0, symbol(r).1, colour),
                 r.from,
                 r.to,
                 r.to_ns,
                 r.reason
+            ));
+        }
+        if failures.len() > MAX_FAILURES {
+            out.push_str(&format!(
+                "  and {} more (--output json lists every probe)\n",
+                failures.len() - MAX_FAILURES
             ));
         }
     }
@@ -280,6 +424,8 @@ mod tests {
             rtt_ms: seen.then_some(0.25),
             reason: format!("{from} via router"),
             error: None,
+            stands_for: 1,
+            role: Role::Pair,
             from_ref: NsRef::Ct(from.into()),
             to_ref: NsRef::Host("gw".into()),
         }

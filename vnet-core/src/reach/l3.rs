@@ -2,7 +2,7 @@
 //! forwarding and source NAT, as the topology describes them.
 
 use ipnetwork::IpNetwork;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::model::{Route, RouteDest};
@@ -11,7 +11,7 @@ use crate::ValidTopology;
 
 /// An L2 segment: where frames from one interface reach another.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Segment {
+pub(super) enum Segment {
     /// A bridge (stretched over its nodes), optionally a VLAN on it.
     Bridge(String, Option<u16>),
     /// A physical LAN, optionally a VLAN on it.
@@ -21,33 +21,36 @@ enum Segment {
 }
 
 #[derive(Debug, Clone)]
-struct Iface {
-    name: String,
-    segment: Segment,
-    addresses: Vec<IpNetwork>,
+pub(super) struct Iface {
+    pub(super) name: String,
+    pub(super) segment: Segment,
+    pub(super) addresses: Vec<IpNetwork>,
 }
 
 #[derive(Debug, Clone)]
-struct StaticRoute {
-    dst: IpNetwork,
-    via: Option<IpAddr>,
-    dev: Option<String>,
+pub(super) struct StaticRoute {
+    pub(super) dst: IpNetwork,
+    pub(super) via: Option<IpAddr>,
+    pub(super) dev: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
-struct Host {
-    ifaces: Vec<Iface>,
-    routes: Vec<StaticRoute>,
-    forward_v4: bool,
-    forward_v6: bool,
+pub(super) struct Host {
+    pub(super) ifaces: Vec<Iface>,
+    pub(super) routes: Vec<StaticRoute>,
+    pub(super) forward_v4: bool,
+    pub(super) forward_v6: bool,
     /// (source prefix, outgoing interface).
-    nat: Vec<(IpNetwork, String)>,
+    pub(super) nat: Vec<(IpNetwork, String)>,
 }
 
 /// The topology's namespaces as an L3 network.
 #[derive(Debug, Clone, Default)]
 pub struct Network {
-    hosts: BTreeMap<NsRef, Host>,
+    pub(super) hosts: BTreeMap<NsRef, Host>,
+    /// Who holds each address, on which segment: the next-hop lookup of every simulated
+    /// hop, kept in an index so that simulating stays linear in the hops.
+    owners: HashMap<IpAddr, Vec<(NsRef, Segment)>>,
 }
 
 /// The result of one simulated echo.
@@ -175,7 +178,18 @@ impl Network {
         }
         // A namespace without addresses can neither send nor answer a probe.
         hosts.retain(|_, h| h.ifaces.iter().any(|i| !i.addresses.is_empty()));
-        Network { hosts }
+        let mut owners: HashMap<IpAddr, Vec<(NsRef, Segment)>> = HashMap::new();
+        for (ns, h) in &hosts {
+            for i in &h.ifaces {
+                for a in &i.addresses {
+                    owners
+                        .entry(a.ip())
+                        .or_default()
+                        .push((ns.clone(), i.segment.clone()));
+                }
+            }
+        }
+        Network { hosts, owners }
     }
 
     /// Namespaces that have addresses, in order.
@@ -206,12 +220,22 @@ impl Network {
         })
     }
 
+    /// The first namespace (in order) holding `addr` on `segment`.
     fn owner_on(&self, segment: &Segment, addr: IpAddr) -> Option<&NsRef> {
-        self.hosts.iter().find_map(|(ns, h)| {
-            h.ifaces
-                .iter()
-                .any(|i| &i.segment == segment && i.addresses.iter().any(|a| a.ip() == addr))
-                .then_some(ns)
+        self.owners
+            .get(&addr)?
+            .iter()
+            .filter(|(_, s)| s == segment)
+            .map(|(ns, _)| ns)
+            .min()
+    }
+
+    /// How many namespaces hold `addr`.
+    pub(super) fn holders(&self, addr: IpAddr) -> usize {
+        self.owners.get(&addr).map_or(0, |o| {
+            let mut ns: Vec<&NsRef> = o.iter().map(|(n, _)| n).collect();
+            ns.dedup();
+            ns.len()
         })
     }
 

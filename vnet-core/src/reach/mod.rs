@@ -5,7 +5,12 @@
 //! subnets and static routes with longest-prefix match, forwarding switches, source NAT,
 //! and the return path. A pair is expected to answer only when both the request and the
 //! reply find their way.
+//!
+//! Probing every pair grows with the square of the namespaces; [`plan`] groups alike
+//! endpoints into classes (`classes.rs`) and probes one pair per class pair plus every
+//! endpoint once, [`full`] keeps the whole matrix.
 
+mod classes;
 mod l3;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +19,7 @@ use std::net::IpAddr;
 use crate::plan::NsRef;
 use crate::ValidTopology;
 
+pub use classes::{by_class, classes, full, plan, Plan, Planned, Role, FULL_UP_TO};
 pub use l3::Network;
 
 /// One probe: from a namespace to an address, and whether it must answer.
