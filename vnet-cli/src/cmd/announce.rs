@@ -4,20 +4,18 @@
 //! so the start itself returns once the ports forward and the first announcement is
 //! out. It ends when the schedule does, when its record is removed (every `vnet stop`
 //! does that and ends it by pid) or when the container's namespace is gone; see
-//! `vnet_backend_netlink::lifecycle::announcer`. [`spawn`] is how a start runs it:
-//! detached (its own process group, no terminal, no inherited output) and recorded.
+//! `vnet_backend_netlink::lifecycle::announcer`. A start runs it detached through
+//! [`crate::verbs::announcer::spawn`].
 
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::anyhow;
-use vnet_backend_netlink::lifecycle::announcer::{self, Target};
+use vnet_backend_netlink::lifecycle::announcer::{self, Ended, Target};
 
 use crate::cli::{Global, Output};
-use crate::exit::{Exit, Failure, Outcome};
+use crate::exit::{Exit, Outcome};
 use crate::sandbox::backend_failure;
+use crate::verbs::announcer::parse_target;
 
 /// Arguments of `vnet announce`.
 #[derive(Debug, clap::Args)]
@@ -39,33 +37,6 @@ pub struct Args {
     pub schedule: Vec<u64>,
 }
 
-/// `IF=ADDR,ADDR...` as a [`Target`].
-fn parse_target(s: &str) -> Result<Target, String> {
-    let (ifname, addrs) = s
-        .split_once('=')
-        .ok_or_else(|| format!("`{s}` is not IF=ADDR,...: no `=`"))?;
-    let addresses = addrs
-        .split(',')
-        .map(|a| {
-            a.parse::<IpAddr>()
-                .map_err(|e| format!("`{a}` in `{s}`: {e}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if ifname.is_empty() {
-        return Err(format!("`{s}` names no interface"));
-    }
-    Ok(Target {
-        ifname: ifname.to_string(),
-        addresses,
-    })
-}
-
-/// The `--interface` value of `target`.
-fn target_arg(target: &Target) -> String {
-    let addrs: Vec<String> = target.addresses.iter().map(|a| a.to_string()).collect();
-    format!("{}={}", target.ifname, addrs.join(","))
-}
-
 /// Follows the schedule; exit 0 however it ended (done, cancelled, container gone).
 pub fn run(args: &Args, global: &Global) -> Outcome {
     let mut schedule: Vec<Duration> = args
@@ -77,7 +48,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let ended = announcer::follow(&args.record, &args.ns, &args.interfaces, &schedule)
         .map_err(backend_failure)?;
     match global.output {
-        Output::Human => crate::outln!("announcer of {} ended: {ended:?}", args.ct),
+        Output::Human => crate::outln!("announcer of {} ended: {}", args.ct, why(ended)),
         Output::Json => crate::output::json(&serde_json::json!({
             "ct": args.ct,
             "ended": ended,
@@ -86,65 +57,11 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     Ok(Exit::Success)
 }
 
-/// Starts the background announcer of container `ct` (namespace file `ct_ns`) for
-/// `targets` at `schedule` (offsets from now), after ending an older one of the same
-/// container, and records its pid. Returns the pid (`None`: nothing to announce, or the
-/// namespace is gone).
-pub fn spawn(
-    ct: &str,
-    ct_ns: &Path,
-    targets: &[Target],
-    schedule: &[Duration],
-) -> Result<Option<u32>, Failure> {
-    if targets.is_empty() || schedule.is_empty() {
-        return Ok(None);
-    }
-    let Some(record) = announcer::record_path(ct, ct_ns) else {
-        return Ok(None);
-    };
-    announcer::cancel(&record).map_err(backend_failure)?;
-    let exe = std::env::current_exe()
-        .map_err(|e| Failure::system(anyhow!("cannot find vnet's own executable: {e}")))?;
-    let ms: Vec<String> = schedule.iter().map(|d| d.as_millis().to_string()).collect();
-    let mut command = Command::new(exe);
-    command
-        .arg("announce")
-        .arg(ct)
-        .arg("--ns")
-        .arg(ct_ns)
-        .arg("--record")
-        .arg(&record)
-        .arg("--schedule")
-        .arg(ms.join(","));
-    for t in targets {
-        command.arg("--interface").arg(target_arg(t));
-    }
-    // Detached: its own process group (a Ctrl-C of the start does not end it), and no
-    // inherited output (a caller reading the start's output, e.g. the OCF agent's
-    // `$(vnet start ...)`, would otherwise wait for the announcer to finish).
-    let child = std::os::unix::process::CommandExt::process_group(&mut command, 0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| Failure::system(anyhow!("cannot start the announcer of {ct}: {e}")))?;
-    let pid = child.id();
-    announcer::register(&record, pid).map_err(backend_failure)?;
-    Ok(Some(pid))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_interface_argument_round_trips() {
-        let t = parse_target("eth0=198.18.0.2,2001:db8::2").unwrap();
-        assert_eq!(t.ifname, "eth0");
-        assert_eq!(t.addresses.len(), 2);
-        assert_eq!(target_arg(&t), "eth0=198.18.0.2,2001:db8::2");
-        assert!(parse_target("eth0").unwrap_err().contains("no `=`"));
-        assert!(parse_target("eth0=nope").unwrap_err().contains("nope"));
-        assert!(parse_target("=198.18.0.2").is_err());
+/// Why the announcer ended, in words.
+fn why(ended: Ended) -> &'static str {
+    match ended {
+        Ended::Done => "its schedule is done",
+        Ended::Cancelled => "cancelled (a stop, or a newer start)",
+        Ended::Gone => "the container's namespace or interface is gone",
     }
 }

@@ -7,7 +7,7 @@
 //! sandbox, build only its own steps (one container after the other, leaves first),
 //! then for all of them at once check them, wait for their ports and send the first
 //! announcement. The schedule's later offsets go to a background announcer per
-//! container (`vnet announce`, see [`super::announce`]) that `vnet stop` ends, so the
+//! container (the `vnet announce` subcommand) that `vnet stop` ends, so the
 //! start returns once the network is ready and announced once (issue 17).
 
 use std::path::Path;
@@ -135,7 +135,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                     let (ct_ns, targets) = backend
                         .announce_targets(t, name, node)
                         .map_err(backend_failure)?;
-                    let announcer = crate::cmd::announce::spawn(name, &ct_ns, &targets, &rest)?;
+                    let announcer = crate::verbs::announcer::spawn(name, &ct_ns, &targets, &rest)?;
                     Ok(Started {
                         started: s,
                         announcer,
