@@ -7,16 +7,7 @@ use std::time::Duration;
 
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, ErrorKind, Site, StartOptions};
 use vnet_core::lifecycle::State;
-use vnet_core::{Document, Format, ValidTopology};
-use vnet_testkit::{isolated, run};
-
-fn seed() -> ValidTopology {
-    let text = include_str!("../../examples/seed.toml");
-    Document::parse(text, Format::Toml)
-        .unwrap()
-        .validate()
-        .unwrap()
-}
+use vnet_testkit::{isolated, run, seed};
 
 fn quick() -> StartOptions {
     StartOptions {

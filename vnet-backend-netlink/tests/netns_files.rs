@@ -7,16 +7,7 @@ use std::path::Path;
 
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
 use vnet_core::plan::Scope;
-use vnet_core::{Document, Format, ValidTopology};
-use vnet_testkit::{isolated, run};
-
-fn seed() -> ValidTopology {
-    let text = include_str!("../../examples/seed.toml");
-    Document::parse(text, Format::Toml)
-        .expect("seed parses")
-        .validate()
-        .expect("seed is valid")
-}
+use vnet_testkit::{isolated, run, seed};
 
 fn backend() -> Backend {
     Backend::new(NamespaceMap::sandbox("vnet"))

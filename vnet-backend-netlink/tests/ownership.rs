@@ -6,16 +6,8 @@
 
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, ErrorKind, NamespaceMap};
 use vnet_core::plan::Scope;
-use vnet_core::{Document, Format, ValidTopology};
-use vnet_testkit::{isolated, link, run};
-
-fn seed() -> ValidTopology {
-    let text = include_str!("../../examples/seed.toml");
-    Document::parse(text, Format::Toml)
-        .expect("seed parses")
-        .validate()
-        .expect("seed is valid")
-}
+use vnet_core::ValidTopology;
+use vnet_testkit::{isolated, link, run, seed};
 
 fn backend() -> Backend {
     Backend::new(NamespaceMap::sandbox("vnet"))

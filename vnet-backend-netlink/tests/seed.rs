@@ -5,16 +5,8 @@
 use vnet_backend_netlink::verify::{Field, Object};
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
 use vnet_core::plan::{Action, NsRef, Scope};
-use vnet_core::{Document, Format, ValidTopology};
-use vnet_testkit::{fault_at_every_step, isolated, link, ping, run, snapshot};
-
-fn seed() -> ValidTopology {
-    let text = include_str!("../../examples/seed.toml");
-    Document::parse(text, Format::Toml)
-        .expect("seed parses")
-        .validate()
-        .expect("seed is valid")
-}
+use vnet_core::ValidTopology;
+use vnet_testkit::{fault_at_every_step, isolated, link, ping, run, seed, snapshot};
 
 fn backend() -> Backend {
     Backend::new(NamespaceMap::sandbox("vnet"))

@@ -31,6 +31,7 @@
 
 mod command;
 mod container;
+mod example;
 mod fault;
 mod isolate;
 mod scrub;
@@ -40,6 +41,7 @@ pub mod vm;
 
 pub use command::{ip_json, link, ping, run, sh, succeeds, Outcome};
 pub use container::Container;
+pub use example::{example, example_path, seed};
 pub use fault::fault_at_every_step;
 pub use isolate::{isolated, only_lo};
 pub use scrub::{scrub, VOLATILE};
