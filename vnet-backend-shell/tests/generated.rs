@@ -77,6 +77,8 @@ fn topology(nodes: usize, bridges: usize, cts: Vec<CtGen>) -> Topology {
                 .collect(),
             netns: None,
             venet: None,
+            port_forward: vec![],
+            firewall: None,
             forward: Forwarding {
                 ipv4: is_router,
                 ipv6: false,

@@ -475,6 +475,8 @@ mod tests {
             macvlan: Vec::new(),
             route: vec![],
             nat: vec![],
+            port_forward: vec![],
+            firewall: None,
         }
     }
 

@@ -89,6 +89,8 @@ fn ct(id: u32, node: &str, other: &str) -> Container {
         macvlan: Vec::new(),
         route: Vec::new(),
         nat: Vec::new(),
+        port_forward: Vec::new(),
+        firewall: None,
     }
 }
 

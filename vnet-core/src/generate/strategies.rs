@@ -137,6 +137,8 @@ fn container(id: u32, name: &str) -> Container {
         macvlan: Vec::new(),
         route: Vec::new(),
         nat: Vec::new(),
+        port_forward: Vec::new(),
+        firewall: None,
     }
 }
 
@@ -908,6 +910,8 @@ fn any_container() -> impl Strategy<Value = Container> {
                     macvlan: Vec::new(),
                     route,
                     nat,
+                    port_forward: Vec::new(),
+                    firewall: None,
                 }
             },
         )

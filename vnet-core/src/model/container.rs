@@ -3,7 +3,7 @@
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 
-use super::{Mac, Route};
+use super::{Firewall, Mac, PortForward, Route};
 
 /// A container: an OpenVZ CT, an LXC container or a plain network namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +60,12 @@ pub struct Container {
     /// Source NAT (masquerade) rules in the container.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nat: Vec<Nat>,
+    /// Port forwards (destination NAT) on a container that forwards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub port_forward: Vec<PortForward>,
+    /// Filter policies: what the container forwards, what reaches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<Firewall>,
 }
 
 /// OpenVZ's venet interface. When on, OpenVZ adds `default via 192.0.2.1 dev venet0`,

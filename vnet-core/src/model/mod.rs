@@ -19,12 +19,16 @@
 
 mod build;
 mod container;
+mod firewall;
 mod mac;
 mod netns;
 mod network;
 mod route;
 
 pub use container::{Container, Forwarding, Macvlan, MacvlanMode, Nat, Nic, Venet, Veth, Vlan};
+pub use firewall::{
+    Allow, FilterPolicy, Firewall, PortForward, PortRange, PortRangeError, Proto, Verdict,
+};
 pub use netns::{NetnsError, NetnsSource};
 pub use network::{Bridge, Lan, LanHost, Node, Patch, PatchEnd, Stretch, Subnet, Underlay};
 pub use route::{Route, RouteDest};

@@ -15,6 +15,7 @@ mod name;
 mod namespace;
 mod order;
 mod restrict;
+mod ruleset;
 mod scope;
 mod steps;
 mod teardown;
@@ -29,6 +30,7 @@ pub use ipv6_birth::{
 };
 pub use name::Name;
 pub use namespace::NsRef;
+pub use ruleset::{DnatRule, FilterChain, FilterRule, Ruleset};
 pub use scope::Scope;
 pub use steps::{Plan, Step};
 pub use teardown::teardown;

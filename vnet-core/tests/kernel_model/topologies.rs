@@ -224,6 +224,8 @@ pub fn build(c: &Choice) -> Topology {
             macvlan: Vec::new(),
             route: vec![],
             nat: vec![],
+            port_forward: vec![],
+            firewall: None,
         };
         for j in 0..x.veths.min(c.bridges) {
             let b = (k + j) % c.bridges;
