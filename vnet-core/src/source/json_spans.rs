@@ -6,8 +6,8 @@ use crate::error::Error;
 use crate::path::{DocPath, Seg};
 use crate::Topology;
 
-pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), Error> {
-    let topology: Topology = serde_json::from_str(text).map_err(|e| {
+pub(super) fn parse(text: &str) -> Result<Topology, Error> {
+    serde_json::from_str(text).map_err(|e| {
         // serde_json counts columns in bytes from 1; convert to our character columns.
         let line_start = text
             .split_inclusive('\n')
@@ -19,8 +19,7 @@ pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), Error> {
             message: strip_position(&e.to_string()),
             location: (e.line() > 0).then(|| Location::of_span(text, offset, offset + 1)),
         }
-    })?;
-    Ok((topology, source_map(text)))
+    })
 }
 
 /// Where every value of `text`, which serde_json has accepted, is written.
@@ -142,7 +141,8 @@ mod tests {
     #[test]
     fn values_have_their_lines() {
         let text = "{\n  \"name\": \"t\",\n  \"ct\": [\n    {\"id\": 1, \"name\": \"r\",\n     \"veth\": [{\"name\": \"eth0\", \"mac\": \"00:12:34:56:78:9B\"}]}\n  ]\n}\n";
-        let (_, map) = parse(text).unwrap();
+        parse(text).unwrap();
+        let map = source_map(text);
         let k = |s: &str| Seg::Key(s.to_string());
         let path = DocPath(vec![
             k("ct"),

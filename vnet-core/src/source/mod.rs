@@ -8,6 +8,7 @@ mod file;
 mod json_spans;
 mod limits;
 mod schema;
+mod toml_chunks;
 mod toml_spans;
 mod unknown;
 
@@ -18,6 +19,7 @@ pub use limits::Limits;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::error::Error;
 use crate::path::{DocPath, Seg};
@@ -81,8 +83,10 @@ pub struct Document {
     pub text: String,
     /// The format of `text`.
     pub format: Format,
-    /// Where each value is written in `text`.
-    pub source_map: SourceMap,
+    /// Where each value is written in `text`: made when a finding first needs a location.
+    /// A map of every value's path is several times the size of the text (70,000
+    /// containers: 11 MB of TOML, hundreds of MB of paths), and a valid file never needs it.
+    source_map: OnceLock<SourceMap>,
 }
 
 impl Document {
@@ -102,42 +106,54 @@ impl Document {
         limits: &Limits,
     ) -> Result<Document, Error> {
         limits.check(text, format)?;
-        // A byte order mark (editors on Windows write one) is not JSON, but RFC 8259 lets
-        // a parser ignore it; TOML's parser does. Three spaces in its place keep every
-        // offset, so locations still point into the file as written.
-        let json_text;
-        let parsed_text = match (format, text.strip_prefix('\u{feff}')) {
-            (Format::Json, Some(rest)) => {
-                json_text = format!("   {rest}");
-                &json_text
-            }
-            _ => text,
-        };
+        let parsed_text = parser_text(text, format);
         let parsed = match format {
-            Format::Toml => toml_spans::parse(parsed_text),
-            Format::Json => json_spans::parse(parsed_text),
+            Format::Toml => toml_spans::parse(&parsed_text),
+            Format::Json => json_spans::parse(&parsed_text),
         };
-        let (topology, source_map) =
-            parsed.map_err(|e| unknown::explain(parsed_text, text, format, e))?;
+        let topology = parsed.map_err(|e| unknown::explain(&parsed_text, text, format, e))?;
         Ok(Document {
             topology,
             text: text.to_string(),
             format,
-            source_map,
+            source_map: OnceLock::new(),
+        })
+    }
+
+    /// Where each value of the text is written, made on first use.
+    fn source_map(&self) -> &SourceMap {
+        self.source_map.get_or_init(|| {
+            let text = parser_text(&self.text, self.format);
+            match self.format {
+                // The text parsed as TOML already, so this cannot fail; if it did, it
+                // would cost the locations, never the topology.
+                Format::Toml => toml_spans::source_map(&text).unwrap_or_default(),
+                Format::Json => json_spans::source_map(&text),
+            }
         })
     }
 
     /// The location of the value at `path`, or of its nearest written ancestor.
     pub fn locate(&self, path: &DocPath) -> Option<Location> {
-        self.source_map.locate(&self.text, path)
+        self.source_map().locate(&self.text, path)
     }
 
     /// Validates the topology and attaches the line and column of every finding.
     pub fn validate(&self) -> Result<crate::ValidTopology, crate::Diagnostics> {
         crate::validate(self.topology.clone()).map_err(|mut diags| {
-            self.source_map.locate_all(&self.text, &mut diags.0);
+            self.source_map().locate_all(&self.text, &mut diags.0);
             diags
         })
+    }
+}
+
+/// The text the parsers read: a JSON text's byte order mark (editors on Windows write one)
+/// is not JSON, but RFC 8259 lets a parser ignore it; TOML's parser does. Three spaces in
+/// its place keep every offset, so locations still point into the file as written.
+fn parser_text(text: &str, format: Format) -> std::borrow::Cow<'_, str> {
+    match (format, text.strip_prefix('\u{feff}')) {
+        (Format::Json, Some(rest)) => std::borrow::Cow::Owned(format!("   {rest}")),
+        _ => std::borrow::Cow::Borrowed(text),
     }
 }
 

@@ -1,5 +1,5 @@
 //! TOML: the model through `toml` (serde), the spans through `toml_edit`'s span-keeping
-//! document, walked once into a [`SourceMap`].
+//! document, walked once into a [`SourceMap`] when a finding first needs a location.
 
 use toml_edit::{Item, Table, Value};
 
@@ -8,14 +8,14 @@ use crate::error::Error;
 use crate::path::{DocPath, Seg};
 use crate::Topology;
 
-pub(super) fn parse(text: &str) -> Result<(Topology, SourceMap), Error> {
-    let topology: Topology = toml::from_str(text).map_err(|e| Error::Parse {
+pub(super) fn parse(text: &str) -> Result<Topology, Error> {
+    if let Some(topology) = super::toml_chunks::parse(text) {
+        return Ok(topology);
+    }
+    toml::from_str(text).map_err(|e| Error::Parse {
         message: e.message().to_string(),
         location: e.span().map(|s| Location::of_span(text, s.start, s.end)),
-    })?;
-    // The serde parse above succeeded, so this one does too; a failure would only cost
-    // the locations, never the topology.
-    Ok((topology, source_map(text).unwrap_or_default()))
+    })
 }
 
 /// Where every value of `text` is written; `None` when it is not TOML.
@@ -108,7 +108,8 @@ mod tests {
 
     #[test]
     fn fields_array_items_and_tables_have_their_lines() {
-        let (_, map) = parse(TEXT).unwrap();
+        parse(TEXT).unwrap();
+        let map = source_map(TEXT).unwrap();
         let k = |s: &str| Seg::Key(s.to_string());
         assert_eq!(loc(&map, &[k("ct"), Seg::Index(0), k("name")]), (5, 1));
         assert_eq!(
