@@ -96,4 +96,8 @@ impl Method for CniBridge {
     fn bridge_ns(&self) -> Option<String> {
         None
     }
+
+    fn check(&self, cts: &[Ct]) -> Result<()> {
+        crate::check::built(self, cts)
+    }
 }

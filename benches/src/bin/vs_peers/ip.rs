@@ -97,6 +97,10 @@ impl Method for PerOperation {
     fn bridge_ns(&self) -> Option<String> {
         None
     }
+
+    fn check(&self, cts: &[Ct]) -> Result<()> {
+        crate::check::built(self, cts)
+    }
 }
 
 /// `ip -batch`: the fewest `ip` processes the work allows.
@@ -158,5 +162,9 @@ impl Method for Batch {
 
     fn bridge_ns(&self) -> Option<String> {
         None
+    }
+
+    fn check(&self, cts: &[Ct]) -> Result<()> {
+        crate::check::built(self, cts)
     }
 }

@@ -45,6 +45,7 @@
 
 mod check;
 mod cni;
+mod floor;
 mod ip;
 mod isolate;
 mod method;
@@ -67,10 +68,12 @@ const ALL: [&str; 4] = ["vnet", "batch", "cni", "ip"];
 struct Args {
     sizes: Vec<usize>,
     methods: Vec<String>,
+    rounds: usize,
 }
 
 fn parse_args() -> Result<Args> {
     let mut sizes = vec![100, 1000];
+    let mut rounds = 3;
     let mut methods: Vec<String> = ALL.iter().map(|s| s.to_string()).collect();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -93,8 +96,18 @@ fn parse_args() -> Result<Args> {
                     bail!("unknown method {bad}; known: {}", ALL.join(","));
                 }
             }
+            "--rounds" => {
+                rounds = value(&mut args)?
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|r| *r > 0)
+                    .context("--rounds takes a positive number")?;
+            }
             "--help" | "-h" => {
-                println!("vs_peers [--n 100,1000] [--methods {}]", ALL.join(","));
+                println!(
+                    "vs_peers [--n 100,1000] [--methods {}] [--rounds 3]",
+                    ALL.join(",")
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other} (try --help)"),
@@ -106,7 +119,11 @@ fn parse_args() -> Result<Args> {
     if !methods.iter().any(|m| m == "vnet") {
         bail!("--methods must include vnet (the ratios are against it)");
     }
-    Ok(Args { sizes, methods })
+    Ok(Args {
+        sizes,
+        methods,
+        rounds,
+    })
 }
 
 fn make(name: &str) -> Box<dyn Method> {
@@ -133,7 +150,7 @@ fn measure<M: Method + ?Sized>(
         check::scrub();
         return Err(e.context(format!("{} setup", m.name())));
     }
-    let checked = check::built(&*m, cts).and_then(|()| extra(m));
+    let checked = m.check(cts).and_then(|()| extra(m));
     let start = Instant::now();
     let torn = m.teardown(cts);
     let teardown_time = start.elapsed();
@@ -148,35 +165,58 @@ fn measure<M: Method + ?Sized>(
     })
 }
 
-fn run_size(n: usize, methods: &[String]) -> Result<bool> {
+/// Every method at size `n`, `rounds` times over, interleaved (vnet, the floor, then each
+/// peer, and again), so a change in the machine's load hits every method alike; each row
+/// is the method's median round.
+fn run_size(n: usize, methods: &[String], rounds: usize) -> Result<bool> {
     let cts = topo::cts(n);
-    let mut rows: Vec<Row> = Vec::new();
-    let mut vn = vnet::Vnet::new();
-    let mut noop = None;
-    eprintln!("N = {n}: running {} ...", vn.name());
-    let timing = measure(&mut vn, &cts, &mut |v: &mut vnet::Vnet| {
-        let left = v.mismatches()?;
-        if left != 0 {
-            bail!("vnet: {left} differences between the kernel and the topology");
+    let peers: Vec<&String> = methods.iter().filter(|m| *m != "vnet").collect();
+    let mut vnet_runs = Vec::new();
+    let mut floor_runs = Vec::new();
+    let mut peer_runs: Vec<Vec<Result<Timing>>> = peers.iter().map(|_| Vec::new()).collect();
+    let mut noops = Vec::new();
+    let mut missing: Vec<Option<String>> = peers.iter().map(|p| make(p).missing()).collect();
+    for round in 1..=rounds {
+        let mut vn = vnet::Vnet::new();
+        eprintln!("N = {n}, round {round}/{rounds}: running {} ...", vn.name());
+        let timing = measure(&mut vn, &cts, &mut |v: &mut vnet::Vnet| {
+            let left = v.mismatches()?;
+            if left != 0 {
+                bail!("vnet: {left} differences between the kernel and the topology");
+            }
+            noops.push(v.second_apply()?);
+            Ok(())
+        });
+        if let Some(exec) = &vn.exec {
+            table::stages(n, vn.validate, exec);
         }
-        noop = Some(v.second_apply()?);
-        Ok(())
-    });
-    if let Some(exec) = &vn.exec {
-        table::stages(n, vn.validate, exec);
-    }
-    rows.push(Row::new(vn.name(), timing));
-    for name in methods.iter().filter(|m| *m != "vnet") {
-        let mut m = make(name);
-        if let Some(missing) = m.missing() {
-            rows.push(Row::missing(m.name(), missing));
-            continue;
+        vnet_runs.push(timing);
+        eprintln!("N = {n}, round {round}/{rounds}: running the kernel's floor ...");
+        floor_runs.push(measure(&mut floor::Floor, &cts, &mut |_| Ok(())));
+        for (i, name) in peers.iter().enumerate() {
+            if missing[i].is_some() {
+                continue;
+            }
+            let mut m = make(name);
+            eprintln!("N = {n}, round {round}/{rounds}: running {} ...", m.name());
+            let timing = measure(m.as_mut(), &cts, &mut |_| Ok(()));
+            peer_runs[i].push(timing);
         }
-        eprintln!("N = {n}: running {} ...", m.name());
-        let timing = measure(m.as_mut(), &cts, &mut |_| Ok(()));
-        rows.push(Row::new(m.name(), timing));
     }
-    Ok(table::print(n, &rows, noop))
+    let mut rows = vec![
+        Row::median(vnet::Vnet::new().name(), vnet_runs),
+        Row::median(floor::Floor.name(), floor_runs),
+    ];
+    for (i, name) in peers.iter().enumerate() {
+        let m = make(name);
+        rows.push(match missing[i].take() {
+            Some(what) => Row::missing(m.name(), what),
+            None => Row::median(m.name(), std::mem::take(&mut peer_runs[i])),
+        });
+    }
+    noops.sort();
+    let noop = noops.get(noops.len() / 2).copied();
+    Ok(table::print(n, rounds, &rows, noop))
 }
 
 fn main() -> Result<()> {
@@ -187,7 +227,7 @@ fn main() -> Result<()> {
     isolate::prepare()?;
     let mut all_ran = true;
     for n in &args.sizes {
-        all_ran &= run_size(*n, &args.methods)?;
+        all_ran &= run_size(*n, &args.methods, args.rounds)?;
     }
     if !all_ran {
         bail!("some methods failed or are missing (see the tables)");

@@ -19,4 +19,7 @@ pub trait Method {
     fn ns_of(&self, ct: &Ct) -> String;
     /// The named namespace holding the bridge; `None`: the benchmark's own.
     fn bridge_ns(&self) -> Option<String>;
+    /// The untimed check after setup; every method but the floor builds the same
+    /// network and is checked by [`crate::check::built`].
+    fn check(&self, cts: &[Ct]) -> Result<()>;
 }

@@ -120,4 +120,8 @@ impl Method for Vnet {
     fn bridge_ns(&self) -> Option<String> {
         Some(format!("{PREFIX}-m1"))
     }
+
+    fn check(&self, cts: &[Ct]) -> Result<()> {
+        crate::check::built(self, cts)
+    }
 }
