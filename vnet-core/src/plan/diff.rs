@@ -49,12 +49,34 @@ pub fn diff(t: &ValidTopology, scope: &Scope, observed: &ObservedState) -> Plan 
     diff_desired(t, &Desired::build(t, scope), observed)
 }
 
+/// [`diff`] after adopting (see [`super::adopt()`]): the adopt steps for what is there
+/// unmarked exactly as `t` wants it, then whatever else differs; refused, with every
+/// difference, when something unmarked in the way differs from `t`.
+pub fn diff_adopting(
+    t: &ValidTopology,
+    scope: &Scope,
+    observed: &ObservedState,
+) -> Result<Plan, super::Refused> {
+    let adopted = super::adopt(t, scope, observed)?;
+    Ok(diff_with(
+        t,
+        &Desired::build(t, scope),
+        &adopted.observed,
+        adopted.actions,
+    ))
+}
+
 /// [`diff`] with the desired state built.
 fn diff_desired(t: &ValidTopology, d: &Desired, observed: &ObservedState) -> Plan {
+    diff_with(t, d, observed, Vec::new())
+}
+
+/// [`diff_desired`] with `first` (adopt steps) among the additions.
+fn diff_with(t: &ValidTopology, d: &Desired, observed: &ObservedState, first: Vec<Action>) -> Plan {
     let mut w = Work {
         topology: t.name(),
         removals: Vec::new(),
-        additions: Vec::new(),
+        additions: first,
         cur: BTreeMap::new(),
         blocked: Names::default(),
         inherit_mtu: Names::default(),
