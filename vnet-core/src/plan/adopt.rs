@@ -293,6 +293,8 @@ mod tests {
         let t = seed();
         let scope = Scope::Node("m1".into());
         let adopted = adopt(&t, &scope, &by_hand(&t, &scope)).expect("everything matches");
+        let plan = crate::plan::diff_adopted(&t, &scope, &adopted);
+        assert_eq!(plan.len(), adopted.actions.len(), "{plan:?}");
         let text: Vec<String> = adopted
             .actions
             .iter()

@@ -49,21 +49,15 @@ pub fn diff(t: &ValidTopology, scope: &Scope, observed: &ObservedState) -> Plan 
     diff_desired(t, &Desired::build(t, scope), observed)
 }
 
-/// [`diff`] after adopting (see [`super::adopt()`]): the adopt steps for what is there
-/// unmarked exactly as `t` wants it, then whatever else differs; refused, with every
-/// difference, when something unmarked in the way differs from `t`.
-pub fn diff_adopting(
-    t: &ValidTopology,
-    scope: &Scope,
-    observed: &ObservedState,
-) -> Result<Plan, super::Refused> {
-    let adopted = super::adopt(t, scope, observed)?;
-    Ok(diff_with(
+/// [`diff`] after adopting (see [`super::adopt()`]): the adopt steps, then whatever
+/// else differs from the state with the adopted objects counted as `t`'s.
+pub fn diff_adopted(t: &ValidTopology, scope: &Scope, adopted: &super::Adopted) -> Plan {
+    diff_with(
         t,
         &Desired::build(t, scope),
         &adopted.observed,
-        adopted.actions,
-    ))
+        adopted.actions.clone(),
+    )
 }
 
 /// [`diff`] with the desired state built.

@@ -24,7 +24,7 @@ pub use crate::kind::{vxlan_device, LinkSpec};
 pub use action::{Action, NatRule, RouteSpec, Sysctl};
 pub use adopt::{adopt, Adopted, Adoptee, Refused};
 pub use desired::LAN_SWITCH;
-pub use diff::{compile, diff, diff_adopting};
+pub use diff::{compile, diff, diff_adopted};
 pub use expected::{expected_state, placeholder_nic_mac, pristine_state};
 pub use ipv6_birth::{
     born_without_ipv6, links_placed, links_wanting_ipv6_off, namespaces_created, BornOff,
