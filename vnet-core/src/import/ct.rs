@@ -93,7 +93,10 @@ pub(super) fn container(
         ipv6: on(Sysctl::Ipv6Forward),
     };
     let ns = NsRef::Ct(name.into());
-    let rules = o.nat.iter().chain(survey.nat.get(&ns).into_iter().flatten());
+    let rules = o
+        .nat
+        .iter()
+        .chain(survey.nat.get(&ns).into_iter().flatten());
     let mut nat: Vec<Nat> = rules.map(|r| Nat::new(r.source, r.out.as_str())).collect();
     nat.sort_by(|a, b| (a.source, &a.out).cmp(&(b.source, &b.out)));
     nat.dedup();
@@ -129,7 +132,11 @@ fn route(r: &RouteSpec) -> Route {
             RouteDest::Prefix(r.dst)
         },
         via: r.via,
-        dev: r.via.is_none().then(|| r.dev.as_deref().map(str::to_string)).flatten(),
+        dev: r
+            .via
+            .is_none()
+            .then(|| r.dev.as_deref().map(str::to_string))
+            .flatten(),
         metric: r.metric,
     }
 }

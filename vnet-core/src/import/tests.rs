@@ -93,10 +93,15 @@ fn a_hand_built_m1_imports_to_a_valid_topology_that_adopts_without_changes() {
 #[test]
 fn a_veth_without_an_end_on_the_node_is_noted_not_imported() {
     let mut survey = by_hand();
-    survey.cables.remove(&("mail".to_string(), "eth0".to_string()));
+    survey
+        .cables
+        .remove(&("mail".to_string(), "eth0".to_string()));
     let imported = topology("article", &survey);
     assert!(
-        imported.notes.iter().any(|n| n.contains("ct mail: veth eth0")),
+        imported
+            .notes
+            .iter()
+            .any(|n| n.contains("ct mail: veth eth0")),
         "{:?}",
         imported.notes
     );
