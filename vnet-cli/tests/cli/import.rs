@@ -99,7 +99,8 @@ fn unmarked_state() -> NetworkState {
     state
 }
 
-/// Removes `ifalias` and `protocol` keys, and IPv6 link-local addresses.
+/// Removes `ifalias` and `protocol` keys, and IPv6 link-local addresses (then sorts
+/// arrays again, as `scrub` did).
 fn strip_marks(v: &mut Value) {
     match v {
         Value::Object(map) => {
@@ -110,7 +111,10 @@ fn strip_marks(v: &mut Value) {
             }
             map.values_mut().for_each(strip_marks);
         }
-        Value::Array(items) => items.iter_mut().for_each(strip_marks),
+        Value::Array(items) => {
+            items.iter_mut().for_each(strip_marks);
+            items.sort_by_key(|x| x.to_string());
+        }
         _ => {}
     }
 }
