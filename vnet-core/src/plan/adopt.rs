@@ -128,7 +128,7 @@ pub fn adopt(
             .collect();
         for route in missing {
             match take_route(ns, route, have) {
-                Ok(Some(protocol)) => {
+                InTheWay::Same(protocol) => {
                     have.routes.insert(route.clone());
                     actions.push(Action::Adopt {
                         ns: ns.clone(),
@@ -138,8 +138,8 @@ pub fn adopt(
                         },
                     });
                 }
-                Ok(None) => {}
-                Err(found) => differences.push(found),
+                InTheWay::Nothing => {}
+                InTheWay::Differs(found) => differences.push(found),
             }
         }
     }
@@ -220,27 +220,31 @@ fn take_link(
     }
 }
 
-/// The protocol of someone's route that is `want` exactly (`Ok(Some)`), none when no
-/// route of someone's has its destination and metric (`Ok(None)`: the diff adds it), or
-/// the difference when one does with another next hop or device.
-fn take_route(
-    ns: &NsRef,
-    want: &RouteSpec,
-    have: &ObservedNamespace,
-) -> Result<Option<u8>, Mismatch> {
+/// What stands where the topology wants a route.
+enum InTheWay {
+    /// No route of someone's with its destination and metric: the diff adds it.
+    Nothing,
+    /// Someone's route that is the wanted one exactly, with its protocol.
+    Same(u8),
+    /// Someone's route there with another next hop or device.
+    Differs(Mismatch),
+}
+
+/// What of someone's stands where `want` goes in `have`.
+fn take_route(ns: &NsRef, want: &RouteSpec, have: &ObservedNamespace) -> InTheWay {
     let Some((found, protocol)) = have
         .foreign_routes
         .iter()
         .find(|(r, _)| r.dst == want.dst && r.metric == want.metric)
     else {
-        return Ok(None);
+        return InTheWay::Nothing;
     };
     // Observed routes name their device; a wanted route without one takes any.
     let same = found.via == want.via && (want.dev.is_none() || found.dev == want.dev);
     if same {
-        Ok(Some(*protocol))
+        InTheWay::Same(*protocol)
     } else {
-        Err(Mismatch {
+        InTheWay::Differs(Mismatch {
             ns: ns.clone(),
             object: Object::Route(want.dst),
             field: Field::Exists,
