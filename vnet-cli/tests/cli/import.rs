@@ -21,9 +21,9 @@ ip link set br0 up
 ip link add eth1 type ifb
 for ct in router mail dbms; do ip netns add $ct; ip -n $ct link set lo up; done
 ip link add veth1 address 00:12:34:56:78:9a type veth peer name eth0 address 00:12:34:56:78:9b netns router
-ip link add veth2 address 00:12:34:56:78:9c type veth peer name eth0 address 00:12:34:56:78:9d netns mail
+ip link add veth102.0 address 00:12:34:56:78:9c type veth peer name eth0 address 00:12:34:56:78:9d netns mail
 ip link add veth3 address 00:12:34:56:78:9e type veth peer name eth0 address 00:12:34:56:78:9f netns dbms
-for v in veth1 veth2 veth3; do ip link set $v master br0 up; done
+for v in veth1 veth102.0 veth3; do ip link set $v master br0 up; done
 ip link set eth1 netns router
 ip -n router address add 192.168.199.1/24 dev eth0
 ip -n router address add 192.168.46.200/24 dev eth1
@@ -140,7 +140,7 @@ fn a_hand_built_m1_is_imported_adopted_verified_and_destroyed() {
             );
             let text = std::fs::read_to_string(dir.0.join("m1.toml")).expect("written");
             for want in [
-                "host_name = \"veth2\"",
+                "host_name = \"veth102.0\"",
                 "host_mac = \"00:12:34:56:78:9C\"",
                 "mac = \"00:12:34:56:78:9F\"",
                 "192.168.46.200/24",
@@ -167,6 +167,7 @@ fn a_hand_built_m1_is_imported_adopted_verified_and_destroyed() {
             );
             for want in [
                 "adopt link veth1",
+                "adopt link veth102.0",
                 "adopt link br0",
                 "adopt link eth1",
                 "adopt route 192.168.0.0/16",
@@ -215,7 +216,7 @@ fn a_hand_built_m1_is_imported_adopted_verified_and_destroyed() {
             for gone in [
                 "br0",
                 "veth1",
-                "veth2",
+                "veth102.0",
                 "veth3",
                 "192.168.0.0/16",
                 "table inet vnet",
@@ -248,7 +249,7 @@ fn adopting_refuses_a_mismatching_object_and_changes_nothing() {
             // The admin changes mail's host end and a route after the import.
             expect(
                 &dir,
-                "ip link set veth2 address 02:00:00:00:00:01 && \
+                "ip link set veth102.0 address 02:00:00:00:00:01 && \
                  ip -n dbms route replace 192.168.0.0/16 via 192.168.199.2",
                 0,
             );
@@ -257,9 +258,9 @@ fn adopting_refuses_a_mismatching_object_and_changes_nothing() {
             let err = &refused.stderr;
             assert!(err.contains("nothing adopted, nothing changed"), "{err}");
             assert!(
-                err.contains("veth2")
-                    && err.contains("00:12:34:56:78:9C")
-                    && err.contains("02:00:00:00:00:01"),
+                err.contains(
+                    "node m1 link veth102.0: mac is 02:00:00:00:00:01, expected 00:12:34:56:78:9C"
+                ),
                 "the MAC difference is named: {err}"
             );
             assert!(
