@@ -223,6 +223,13 @@ fn a_hand_built_m1_is_imported_adopted_verified_and_destroyed() {
             ] {
                 assert!(!left.contains(gone), "{gone} left after destroy:\n{left}");
             }
+            // Forwarding, vnet's too once adopted, is back to the kernel's default.
+            let forward = expect(
+                &dir,
+                "ip netns exec router sysctl -n net.ipv4.ip_forward",
+                0,
+            );
+            assert_eq!(forward.stdout.trim(), "0");
             // The NIC is back on the node; the namespaces vnet did not create stay, and
             // so does the admin's own nft table.
             assert!(left.contains("eth1"), "{left}");
