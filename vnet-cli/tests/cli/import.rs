@@ -279,3 +279,14 @@ fn adopting_refuses_a_mismatching_object_and_changes_nothing() {
         },
     );
 }
+
+/// Import reads the machine's own network, so it wants the same confirmation as the
+/// node commands; a `--ct` without `=` is a usage error too. Nothing is read then.
+#[test]
+fn import_without_this_host_or_with_a_bad_ct_is_a_usage_error() {
+    let dir = TempDir::new("import-usage");
+    let o = expect(&dir, "$VNET import --node m1", 2);
+    assert!(o.stderr.contains("--this-host"), "{}", o.stderr);
+    let o = expect(&dir, "$VNET import --node m1 --this-host --ct web", 2);
+    assert!(o.stderr.contains("NAME=NETNS"), "{}", o.stderr);
+}

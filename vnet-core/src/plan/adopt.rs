@@ -319,6 +319,46 @@ mod tests {
         assert!(diff(&t, &scope, &adopted.observed).is_empty());
     }
 
+    /// The shell backend's commands for the marks, and for taking them off again.
+    #[test]
+    fn adopt_steps_are_ip_commands_that_write_marks_only() {
+        let ns = NsRef::Ct("mail".into());
+        let route = RouteSpec {
+            dst: "192.168.0.0/16".parse().expect("prefix"),
+            via: Some("192.168.199.1".parse().expect("ip")),
+            dev: None,
+            metric: None,
+        };
+        let names = |n: &NsRef| n.name().to_string();
+        let text = |a: &Action| {
+            let argv = crate::plan::command::iproute2_argv(a, "article", &names);
+            argv.iter()
+                .map(|a| a.join(" "))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let link = Action::Adopt {
+            ns: ns.clone(),
+            object: Adoptee::Link {
+                link: Name::from("eth0"),
+            },
+        };
+        assert_eq!(text(&link), "ip -n mail link set eth0 alias vnet:article");
+        assert_eq!(text(&link.inverse()), "ip -n mail link set eth0 alias ");
+        let route = Action::Adopt {
+            ns,
+            object: Adoptee::Route { route, protocol: 3 },
+        };
+        assert_eq!(
+            text(&route),
+            "ip -n mail route replace 192.168.0.0/16 via 192.168.199.1 proto 118"
+        );
+        assert_eq!(
+            text(&route.inverse()),
+            "ip -n mail route replace 192.168.0.0/16 via 192.168.199.1 proto 3"
+        );
+    }
+
     #[test]
     fn a_different_object_in_the_way_refuses_the_adoption() {
         let t = seed();
