@@ -280,6 +280,38 @@ fn adopting_refuses_a_mismatching_object_and_changes_nothing() {
     );
 }
 
+/// The shell backend adopts through the same plan, as `ip link set DEV alias` and `ip
+/// route replace ... proto 118` commands, and verifies like the netlink backend.
+#[test]
+fn the_shell_backend_adopts_with_ip_commands() {
+    isolated("import::the_shell_backend_adopts_with_ip_commands", || {
+        let dir = TempDir::new("import-shell");
+        expect(&dir, BY_HAND, 0);
+        expect(
+            &dir,
+            &format!("$VNET import {NODE} --name article -o $D/m1.toml"),
+            0,
+        );
+        let before = unmarked_state();
+        expect(
+            &dir,
+            &format!("$VNET apply $D/m1.toml {NODE} --adopt --backend shell"),
+            0,
+        );
+        let changed = vnet_testkit::differences(&before, &unmarked_state());
+        assert!(
+            changed.is_empty(),
+            "adopting changed:\n{}",
+            changed.join("\n")
+        );
+        let route = vnet_testkit::run(&["ip", "-n", "dbms", "route", "show", "192.168.0.0/16"]);
+        assert!(route.contains("proto 118"), "{route}");
+        expect(&dir, &format!("$VNET diff $D/m1.toml {NODE}"), 0);
+        expect(&dir, &format!("$VNET destroy $D/m1.toml {NODE}"), 0);
+        expect(&dir, CLEANUP, 0);
+    });
+}
+
 /// Import reads the machine's own network, so it wants the same confirmation as the
 /// node commands; a `--ct` without `=` is a usage error too. Nothing is read then.
 #[test]
