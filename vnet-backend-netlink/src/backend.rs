@@ -35,6 +35,10 @@ pub struct ApplyOptions {
     /// the kernel behind vnet's back (as a racing admin, or an old kernel that ignores
     /// an attribute, would) so that verification fails. `None` in normal use.
     pub before_verify: Option<fn()>,
+    /// Take over unmarked objects that match the topology exactly (marks only), and
+    /// refuse, changing nothing, when one in the way differs (`vnet apply --adopt`,
+    /// [`plan::adopt`]).
+    pub adopt: bool,
 }
 
 impl Default for ApplyOptions {
@@ -44,6 +48,7 @@ impl Default for ApplyOptions {
             verify: true,
             settle: Duration::from_secs(3),
             before_verify: None,
+            adopt: false,
         }
     }
 }
@@ -169,6 +174,14 @@ impl Backend {
         Ok(plan::diff(t, scope, &observed))
     }
 
+    /// [`Backend::diff`] taking over what is there unmarked exactly as `t` wants it
+    /// ([`plan::diff_adopted`]); refused when something in the way differs.
+    pub fn diff_adopting(&self, t: &ValidTopology, scope: &Scope) -> Result<Plan> {
+        let observed = self.observe(t, scope)?;
+        let adopted = plan::adopt(t, scope, &observed)?;
+        Ok(plan::diff_adopted(t, scope, &adopted))
+    }
+
     /// Every difference between the kernel and `t` right now.
     pub fn check(&self, t: &ValidTopology, scope: &Scope) -> Result<Vec<verify::Mismatch>> {
         let expected = plan::expected_state(t, scope);
@@ -192,7 +205,12 @@ impl Backend {
         let mut session = Session::new(&self.map, self.counter.clone());
         let expected = plan::expected_state(t, scope);
         let observed = self.observe_in(&mut session, t.name(), &expected)?;
-        let plan = plan::diff(t, scope, &observed);
+        let (plan, observed) = if options.adopt {
+            let adopted = plan::adopt(t, scope, &observed)?;
+            (plan::diff_adopted(t, scope, &adopted), adopted.observed)
+        } else {
+            (plan::diff(t, scope, &observed), observed)
+        };
         preflight::check_own_namespace(&mut session, &plan)?;
         preflight::check_in_the_way(t.name(), &plan, &observed)?;
         preflight::check_foreign_links(t.name(), &expected, &observed)?;

@@ -149,6 +149,10 @@ pub enum Error {
         /// The topology being applied.
         topology: String,
     },
+    /// `--adopt`: unmarked objects in the topology's way differ from it; nothing was
+    /// changed.
+    #[error("nothing adopted, nothing changed: {0}")]
+    AdoptRefused(#[from] vnet_core::plan::Refused),
     /// The plan would change the namespace vnet itself runs in, which was not allowed.
     #[error("{ns} is the namespace vnet runs in; changing it needs explicit permission")]
     OwnNamespace {
@@ -366,6 +370,7 @@ impl Error {
             Error::MissingCapability { .. } => ErrorKind::Permission,
             Error::NotOwned { .. }
             | Error::ForeignAlias { .. }
+            | Error::AdoptRefused(_)
             | Error::OwnNamespace { .. }
             | Error::NotANamespace { .. } => ErrorKind::Conflict,
             Error::Kernel { errno, .. } if *errno == nix::libc::EPERM => ErrorKind::Permission,

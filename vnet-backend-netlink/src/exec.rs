@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use vnet_core::ownership::alias_for;
-use vnet_core::plan::{Action, LinkSpec, Name, NsRef, Plan};
+use vnet_core::ownership::{alias_for, ROUTE_PROTOCOL};
+use vnet_core::plan::{Action, Adoptee, LinkSpec, Name, NsRef, Plan};
 
 use crate::error::{Error, Result};
 use crate::ipv6_default::Ipv6Defaults;
@@ -436,7 +436,7 @@ fn build(
             request: Request::new(msg, flags, text),
         })
     };
-    use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+    use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
     let create = NLM_F_CREATE | NLM_F_EXCL;
     match action {
         Action::CreateNamespace { ns } => {
@@ -691,6 +691,38 @@ fn build(
                 guard: false,
             });
             Ok(vec![])
+        }
+        Action::Adopt { ns, object } | Action::Disown { ns, object } => {
+            // Adopting writes the mark, disowning takes it off again (an empty alias
+            // deletes it; a route gets its own protocol back): nothing else changes.
+            let adopt = matches!(action, Action::Adopt { .. });
+            match object {
+                Adoptee::Link { link } => {
+                    push(
+                        primary,
+                        ns,
+                        ops::link::set_alias(link, if adopt { alias } else { "" }),
+                        0,
+                        what(format!("mark link {link}"), ns),
+                    );
+                    Ok(vec![ns.clone()])
+                }
+                Adoptee::Route { route, protocol } => {
+                    let oif = match &route.dev {
+                        Some(dev) => Some(session.index_in(ns, dev)?),
+                        None => None,
+                    };
+                    let protocol = if adopt { ROUTE_PROTOCOL } else { *protocol };
+                    push(
+                        primary,
+                        ns,
+                        ops::route::replace(route, oif, protocol),
+                        NLM_F_CREATE | NLM_F_REPLACE,
+                        what(format!("mark route {}", route.dst), ns),
+                    );
+                    Ok(vec![])
+                }
+            }
         }
         Action::WriteFile { .. } | Action::RemoveFile { .. } => Err(Error::Unsupported {
             action: describe(action),

@@ -43,6 +43,7 @@ mod backend;
 mod batches;
 mod error;
 mod exec;
+pub mod import;
 mod ipv6_default;
 pub mod lifecycle;
 pub mod netlink;

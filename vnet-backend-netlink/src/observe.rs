@@ -16,7 +16,7 @@ use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use vnet_core::model::{Mac, MacvlanMode};
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
-use vnet_core::ownership::owner_of;
+use vnet_core::ownership::{owner_of, ROUTE_PROTOCOL};
 use vnet_core::plan::{Name, NatRule, NsRef, Sysctl};
 
 use crate::error::{Error, Result};
@@ -202,8 +202,14 @@ fn observe_netlink(handle: &mut NsHandle) -> Result<ObservedNamespace> {
         let RouteNetlinkMessage::NewRoute(r) = msg else {
             continue;
         };
-        if let Some(route) = to_route(&r, &names) {
-            out.routes.insert(route);
+        match to_route(&r, &names) {
+            Some((route, ROUTE_PROTOCOL)) => {
+                out.routes.insert(route);
+            }
+            Some((_, ops::route::KERNEL_PROTOCOL)) | None => {}
+            Some((route, protocol)) => {
+                out.foreign_routes.insert(route, protocol);
+            }
         }
     }
     Ok(out)
@@ -420,11 +426,12 @@ fn is_link_local_v6(net: &IpNetwork) -> bool {
     }
 }
 
+/// A main-table route with its device named, and its protocol.
 fn to_route(
     msg: &RouteMessage,
     names: &BTreeMap<u32, String>,
-) -> Option<vnet_core::plan::RouteSpec> {
-    let (mut route, oif) = ops::route::parse(msg)?;
+) -> Option<(vnet_core::plan::RouteSpec, u8)> {
+    let (mut route, oif, protocol) = ops::route::parse_any(msg)?;
     route.dev = oif.and_then(|i| names.get(&i).map(Name::from));
-    Some(route)
+    Some((route, protocol))
 }

@@ -182,5 +182,7 @@ pub fn summary(a: &Action) -> String {
         ),
         Action::WriteFile { path, .. } => format!("write {path}"),
         Action::RemoveFile { path, .. } => format!("remove {path}"),
+        Action::Adopt { ns, object } => format!("adopt {object} in {ns}"),
+        Action::Disown { ns, object } => format!("disown {object} in {ns}"),
     }
 }

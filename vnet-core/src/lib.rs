@@ -31,6 +31,7 @@ mod diagnostic;
 mod error;
 pub mod generate;
 pub mod graph;
+pub mod import;
 pub mod kind;
 pub mod lifecycle;
 mod location;

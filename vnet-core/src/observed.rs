@@ -95,6 +95,13 @@ pub struct ObservedNamespace {
     /// [`ObservedState::adopt_unmarked_links`]). Empty in an expected state.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub foreign_aliases: BTreeMap<String, String>,
+    /// Routes of the main table that someone else installed (another route protocol
+    /// than vnet's, not the kernel's own routes to its links' subnets), with their
+    /// protocol: never changed by a plan; `vnet apply --adopt` takes one over when the
+    /// topology wants it exactly so, and `vnet import` reads them. Empty in an expected
+    /// state.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub foreign_routes: BTreeMap<RouteSpec, u8>,
 }
 
 /// Every namespace a topology touches; a namespace that does not exist is absent.

@@ -108,7 +108,9 @@ pub fn parse_rules(json: &str) -> Result<Vec<FoundRule>, String> {
     Ok(out)
 }
 
-fn parse_exprs(exprs: &[Value]) -> Option<NatRule> {
+/// The masquerade rule a rule's expressions (`nft -j`) say, if they are vnet's form:
+/// `ip saddr X oifname "Y" masquerade`.
+pub fn parse_exprs(exprs: &[Value]) -> Option<NatRule> {
     let mut source = None;
     let mut out = None;
     let mut masquerade = false;

@@ -55,6 +55,18 @@ pub fn add(route: &RouteSpec, oif: Option<u32>) -> RouteNetlinkMessage {
     RouteNetlinkMessage::NewRoute(message(route, oif))
 }
 
+/// `ip route replace ... proto PROTOCOL` (with `NLM_F_CREATE | NLM_F_REPLACE`): the
+/// route of this destination and metric, in place, with another protocol, which is how
+/// `vnet apply --adopt` marks a route (and the inverse unmarks it).
+pub fn replace(route: &RouteSpec, oif: Option<u32>, protocol: u8) -> RouteNetlinkMessage {
+    let mut msg = message(route, oif);
+    msg.header.protocol = RouteProtocol::from(protocol);
+    RouteNetlinkMessage::NewRoute(msg)
+}
+
+/// `RTPROT_KERNEL`: the routes the kernel adds itself for its links' subnets.
+pub const KERNEL_PROTOCOL: u8 = 2;
+
 /// `ip route del ...`: matches only a route with vnet's protocol.
 pub fn delete(route: &RouteSpec, oif: Option<u32>) -> RouteNetlinkMessage {
     let mut msg = message(route, oif);
@@ -73,6 +85,13 @@ pub fn dump() -> RouteNetlinkMessage {
 /// (another protocol or table, or not unicast). `oif` comes back as an index; the
 /// caller names it.
 pub fn parse(msg: &RouteMessage) -> Option<(RouteSpec, Option<u32>)> {
+    parse_any(msg)
+        .filter(|(_, _, protocol)| *protocol == ROUTE_PROTOCOL)
+        .map(|(route, oif, _)| (route, oif))
+}
+
+/// One dumped unicast route of the main table, whoever installed it, with its protocol.
+pub fn parse_any(msg: &RouteMessage) -> Option<(RouteSpec, Option<u32>, u8)> {
     let table = msg
         .attributes
         .iter()
@@ -81,10 +100,7 @@ pub fn parse(msg: &RouteMessage) -> Option<(RouteSpec, Option<u32>)> {
             _ => None,
         })
         .unwrap_or(u32::from(msg.header.table));
-    if table != MAIN_TABLE
-        || u8::from(msg.header.protocol) != ROUTE_PROTOCOL
-        || msg.header.kind != RouteType::Unicast
-    {
+    if table != MAIN_TABLE || msg.header.kind != RouteType::Unicast {
         return None;
     }
     let v6 = msg.header.address_family == AddressFamily::Inet6;
@@ -116,6 +132,7 @@ pub fn parse(msg: &RouteMessage) -> Option<(RouteSpec, Option<u32>)> {
             metric,
         },
         oif,
+        u8::from(msg.header.protocol),
     ))
 }
 

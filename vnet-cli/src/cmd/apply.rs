@@ -14,8 +14,8 @@ use vnet_core::ValidTopology;
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Outcome};
 use crate::input;
-use crate::sandbox::{backend_failure, Resolved, Target};
-use crate::verbs::apply::{apply_netlink, apply_shell};
+use crate::sandbox::{Resolved, Target};
+use crate::verbs::apply::{apply_netlink_with, apply_shell, Unmarked};
 
 /// Which backend executes the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,6 +44,11 @@ pub struct Args {
     /// Which backend executes the plan.
     #[arg(long, value_enum, default_value_t = BackendKind::Netlink)]
     pub backend: BackendKind,
+    /// Take over objects that exist without vnet's mark exactly as the file wants them
+    /// (a network built by hand, veths vzctl made): mark them, change nothing else. One
+    /// in the way that differs is refused with the differences, and nothing changes.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 /// Applies `file` to the target; exit 0 when built and verified.
@@ -51,8 +56,13 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let loaded = input::load_valid(&args.file, global)?;
     let t = &loaded.valid;
     let target = args.target.resolve(t)?;
+    let unmarked = if args.adopt {
+        Unmarked::Adopt
+    } else {
+        Unmarked::Refuse
+    };
     if args.dry_run {
-        return dry_run(t, &target, global.output);
+        return dry_run(t, &target, global.output, unmarked);
     }
     // The shell backend runs `ip netns add`, which takes the same lock itself: holding
     // it here would make that command wait for this one forever.
@@ -61,8 +71,8 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         BackendKind::Shell => None,
     };
     let summary = match args.backend {
-        BackendKind::Netlink => apply_netlink(t, &target, global.output)?,
-        BackendKind::Shell => apply_shell(t, &target, global.output)?,
+        BackendKind::Netlink => apply_netlink_with(t, &target, global.output, unmarked)?,
+        BackendKind::Shell => apply_shell(t, &target, global.output, unmarked)?,
     };
     match global.output {
         Output::Human => crate::outln!("{}", summary.line()),
@@ -72,11 +82,8 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
 }
 
 /// Observes and prints the repair plan; changes nothing.
-fn dry_run(t: &ValidTopology, target: &Resolved, output: Output) -> Outcome {
-    let plan = target
-        .backend()
-        .diff(t, &target.scope)
-        .map_err(backend_failure)?;
+fn dry_run(t: &ValidTopology, target: &Resolved, output: Output, unmarked: Unmarked) -> Outcome {
+    let plan = unmarked.diff(t, target)?;
     match output {
         Output::Human if plan.is_empty() => {
             crate::outln!(

@@ -11,6 +11,7 @@ pub mod destroy;
 pub mod diff;
 pub mod failover_test;
 pub mod graph;
+pub mod import;
 pub mod man;
 pub mod plan;
 pub mod render;
@@ -58,7 +59,7 @@ pub enum Command {
     Render(render::Args),
     /// Build the topology (observe, diff, execute, verify; undo on failure).
     #[command(
-        after_help = "Examples:\n  sudo vnet apply examples/seed.toml --sandbox\n  sudo vnet apply examples/seed.toml --sandbox --dry-run\n  sudo vnet apply examples/seed.toml --sandbox --backend shell\n\nExit codes: 0 built and verified, 1 invalid input, 2 usage, 3 built but differs, 4 system error (rolled back)."
+        after_help = "Examples:\n  sudo vnet apply examples/seed.toml --sandbox\n  sudo vnet apply examples/seed.toml --sandbox --dry-run\n  sudo vnet apply examples/seed.toml --sandbox --backend shell\n  sudo vnet apply m1.toml --node m1 --this-host --adopt\n\nExit codes: 0 built and verified, 1 invalid input, 2 usage, 3 built but differs, 4 system error (rolled back)."
     )]
     Apply(apply::Args),
     /// Show what differs between the system and the topology, and the repair plan.
@@ -115,6 +116,12 @@ pub enum Command {
         after_help = "Examples:\n  vnet announce mail --ns /run/netns/vnet-mail --record /run/vnet/announce/mail.4026532 --interface eth0=198.18.0.2 --schedule 20,200,1000,5000\n\nIt waits until its record names its pid, sends at each offset, and ends when the schedule does, when the record is removed, or when the namespace is gone.\nExit codes: 0 ended (done, cancelled or container gone), 2 usage, 4 system error."
     )]
     Announce(announce::Args),
+    /// Print the topology (TOML) of the network found on this machine as a real node:
+    /// bridges, the containers' veth pairs, NICs, addresses, routes, forwarding, NAT.
+    #[command(
+        after_help = "Examples:\n  sudo vnet import --node m1 --this-host -o m1.toml\n  vnet check m1.toml\n  sudo vnet apply m1.toml --node m1 --this-host --adopt --dry-run\n  sudo vnet apply m1.toml --node m1 --this-host --adopt\n  sudo vnet import --node m1 --this-host --ct web=lxc:web --name article\n\nContainers are the named namespaces in /run/netns and those given with --ct. Reads only.\nExit codes: 0 imported (and valid), 1 imported but not valid (written with the findings), 2 usage, 4 system error."
+    )]
+    Import(import::Args),
 }
 
 impl Command {
@@ -138,6 +145,7 @@ impl Command {
             Command::Status(args) => status::run(args, global),
             Command::FailoverTest(args) => failover_test::run(args, global),
             Command::Announce(args) => announce::run(args, global),
+            Command::Import(args) => import::run(args, global),
         }
     }
 }

@@ -108,11 +108,44 @@ pub fn stages(plan: &Plan) -> usize {
     plan.steps.iter().map(|s| s.stage + 1).max().unwrap_or(0)
 }
 
+/// What an apply does with unmarked objects in the topology's way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unmarked {
+    /// Refuses them as "in the way and not owned" (the default).
+    #[default]
+    Refuse,
+    /// Takes over those that match the topology exactly (marks only) and refuses,
+    /// changing nothing, when one differs (`--adopt`).
+    Adopt,
+}
+
+impl Unmarked {
+    /// The repair plan against what `target`'s backend observes.
+    pub fn diff(self, t: &ValidTopology, target: &Resolved) -> Result<Plan, Failure> {
+        let backend = target.backend();
+        match self {
+            Unmarked::Refuse => backend.diff(t, &target.scope),
+            Unmarked::Adopt => backend.diff_adopting(t, &target.scope),
+        }
+        .map_err(backend_failure)
+    }
+}
+
 /// Applies with the netlink backend (observe, diff, execute, verify; undo on failure).
 pub fn apply_netlink(
     t: &ValidTopology,
     target: &Resolved,
     output: Output,
+) -> Result<Summary, Failure> {
+    apply_netlink_with(t, target, output, Unmarked::Refuse)
+}
+
+/// [`apply_netlink`], doing with unmarked objects in the way what `unmarked` says.
+pub fn apply_netlink_with(
+    t: &ValidTopology,
+    target: &Resolved,
+    output: Output,
+    unmarked: Unmarked,
 ) -> Result<Summary, Failure> {
     let start = Instant::now();
     let backend = target.backend();
@@ -124,7 +157,11 @@ pub fn apply_netlink(
         full,
         format!("applying topology `{}` (up to {full} steps)", t.name()),
     );
-    let result = backend.apply(t, &target.scope, &ApplyOptions::default());
+    let options = ApplyOptions {
+        adopt: unmarked == Unmarked::Adopt,
+        ..ApplyOptions::default()
+    };
+    let result = backend.apply(t, &target.scope, &options);
     progress.finish();
     let report = result.map_err(backend_failure)?;
     let mut summary = Summary::new(t, "netlink", &report.plan, start.elapsed());
@@ -141,10 +178,11 @@ pub fn apply_shell(
     t: &ValidTopology,
     target: &Resolved,
     output: Output,
+    unmarked: Unmarked,
 ) -> Result<Summary, Failure> {
     let start = Instant::now();
     let backend = target.backend();
-    let plan = backend.diff(t, &target.scope).map_err(backend_failure)?;
+    let plan = unmarked.diff(t, target)?;
     let steps = iproute2::plan_commands(&plan, &|ns| target.shell_name(ns));
     let progress = Progress::start(
         output,

@@ -4,6 +4,7 @@ use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
+use super::adopt::Adoptee;
 use super::{Name, NsRef};
 use crate::kind::LinkSpec;
 use crate::model::{Mac, Route, RouteDest};
@@ -290,6 +291,21 @@ pub enum Action {
         /// Unix permissions, for the inverse.
         mode: u32,
     },
+    /// Take over an object that exists unmarked exactly as the topology wants it
+    /// (`vnet apply --adopt`): write vnet's mark on it and change nothing else.
+    Adopt {
+        /// Namespace.
+        ns: NsRef,
+        /// The object and its mark.
+        object: Adoptee,
+    },
+    /// Take vnet's mark off an adopted object again (the inverse of [`Action::Adopt`]).
+    Disown {
+        /// Namespace.
+        ns: NsRef,
+        /// The object and the mark it had before.
+        object: Adoptee,
+    },
 }
 
 impl Action {
@@ -386,6 +402,8 @@ impl Action {
                 mode,
                 previous: None,
             },
+            Adopt { ns, object } => Disown { ns, object },
+            Disown { ns, object } => Adopt { ns, object },
         }
     }
 
@@ -403,6 +421,7 @@ impl Action {
             AddAddress { ns, .. } | DelAddress { ns, .. } => Some(ns),
             AddRoute { ns, .. } | DelRoute { ns, .. } => Some(ns),
             SetSysctl { ns, .. } | AddNat { ns, .. } | DelNat { ns, .. } => Some(ns),
+            Adopt { ns, .. } | Disown { ns, .. } => Some(ns),
             WriteFile { .. } | RemoveFile { .. } => None,
         }
     }
@@ -424,6 +443,7 @@ impl Action {
             | AddAddress { link, .. }
             | DelAddress { link, .. } => Some(link),
             SetSysctl { sysctl, .. } => sysctl.link(),
+            Adopt { object, .. } | Disown { object, .. } => object.link(),
             CreateNamespace { .. }
             | DeleteNamespace { .. }
             | AddRoute { .. }

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
-use super::{Action, BornOff, LinkSpec, NatRule, NsRef, RouteSpec, Sysctl};
+use super::{Action, Adoptee, BornOff, LinkSpec, NatRule, NsRef, RouteSpec, Sysctl};
 use crate::ownership::{alias_for, NFT_TABLE, ROUTE_PROTOCOL};
 
 /// The argv(s) `action` stands for, in order, for topology `topology` (whose name is the
@@ -133,6 +133,8 @@ pub fn iproute2_argv(
             ..
         } => vec![write_file_argv(path, contents, *mode)],
         Action::RemoveFile { path, .. } => vec![words(&["rm", "-f", "--", path])],
+        Action::Adopt { ns: n, object } => vec![adopt_argv(&ns(n), object, Some(&mark))],
+        Action::Disown { ns: n, object } => vec![adopt_argv(&ns(n), object, None)],
     }
 }
 
@@ -252,7 +254,28 @@ pub fn fdb_append_argv(ns: &str, dev: &str, remote: &IpAddr) -> Vec<String> {
     out
 }
 
+/// Writes vnet's `mark` on an adopted object (`None`: takes it off again): a link's
+/// alias, or a route replaced in place with vnet's protocol (or its own again).
+fn adopt_argv(ns: &str, object: &Adoptee, mark: Option<&str>) -> Vec<String> {
+    match object {
+        Adoptee::Link { link } => ip(ns, &["link", "set", link, "alias", mark.unwrap_or("")]),
+        Adoptee::Route { route, protocol } => {
+            let proto = if mark.is_some() {
+                ROUTE_PROTOCOL
+            } else {
+                *protocol
+            };
+            route_argv_proto(ns, "replace", route, proto)
+        }
+    }
+}
+
 fn route_argv(ns: &str, verb: &str, r: &RouteSpec) -> Vec<String> {
+    route_argv_proto(ns, verb, r, ROUTE_PROTOCOL)
+}
+
+/// `ip route VERB ROUTE proto PROTO`.
+fn route_argv_proto(ns: &str, verb: &str, r: &RouteSpec, proto: u8) -> Vec<String> {
     let mut args = words(&["route", verb, &route_dst(&r.dst)]);
     if let Some(via) = r.via {
         args.extend(words(&["via", &via.to_string()]));
@@ -263,7 +286,7 @@ fn route_argv(ns: &str, verb: &str, r: &RouteSpec) -> Vec<String> {
     if let Some(m) = r.metric {
         args.extend(words(&["metric", &m.to_string()]));
     }
-    args.extend(words(&["proto", &ROUTE_PROTOCOL.to_string()]));
+    args.extend(words(&["proto", &proto.to_string()]));
     ip_owned(ns, args)
 }
 

@@ -49,12 +49,28 @@ pub fn diff(t: &ValidTopology, scope: &Scope, observed: &ObservedState) -> Plan 
     diff_desired(t, &Desired::build(t, scope), observed)
 }
 
+/// [`diff`] after adopting (see [`super::adopt()`]): the adopt steps, then whatever
+/// else differs from the state with the adopted objects counted as `t`'s.
+pub fn diff_adopted(t: &ValidTopology, scope: &Scope, adopted: &super::Adopted) -> Plan {
+    diff_with(
+        t,
+        &Desired::build(t, scope),
+        &adopted.observed,
+        adopted.actions.clone(),
+    )
+}
+
 /// [`diff`] with the desired state built.
 fn diff_desired(t: &ValidTopology, d: &Desired, observed: &ObservedState) -> Plan {
+    diff_with(t, d, observed, Vec::new())
+}
+
+/// [`diff_desired`] with `first` (adopt steps) among the additions.
+fn diff_with(t: &ValidTopology, d: &Desired, observed: &ObservedState, first: Vec<Action>) -> Plan {
     let mut w = Work {
         topology: t.name(),
         removals: Vec::new(),
-        additions: Vec::new(),
+        additions: first,
         cur: BTreeMap::new(),
         blocked: Names::default(),
         inherit_mtu: Names::default(),

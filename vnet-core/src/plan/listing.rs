@@ -101,6 +101,8 @@ pub fn describe(a: &Action) -> String {
         DelNat { rule, .. } => format!("stop masquerading {} out of {}", rule.source, rule.out),
         WriteFile { path, mode, .. } => format!("write file {path} (mode {mode:04o})"),
         RemoveFile { path, .. } => format!("remove file {path}"),
+        Adopt { object, .. } => format!("adopt {object}"),
+        Disown { object, .. } => format!("disown {object}"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! ordered so every action comes after what it needs.
 
 mod action;
+mod adopt;
 pub mod command;
 mod desired;
 mod diff;
@@ -22,8 +23,9 @@ mod teardown;
 
 pub use crate::kind::{vxlan_device, LinkSpec};
 pub use action::{Action, NatRule, RouteSpec, Sysctl};
+pub use adopt::{adopt, Adopted, Adoptee, Refused};
 pub use desired::LAN_SWITCH;
-pub use diff::{compile, diff};
+pub use diff::{compile, diff, diff_adopted};
 pub use expected::{expected_state, placeholder_nic_mac, pristine_state};
 pub use ipv6_birth::{
     born_without_ipv6, links_placed, links_wanting_ipv6_off, namespaces_created, BornOff,

@@ -483,6 +483,8 @@ fn variant(a: &Action) -> u8 {
         DelNat { .. } => 17,
         WriteFile { .. } => 18,
         RemoveFile { .. } => 19,
+        Adopt { .. } => 20,
+        Disown { .. } => 21,
     }
 }
 
@@ -1000,7 +1002,10 @@ mod tests {
                 ns: n.clone(),
                 rule: rule.clone(),
             },
-            Action::DelNat { ns: n, rule },
+            Action::DelNat {
+                ns: n.clone(),
+                rule,
+            },
             Action::WriteFile {
                 path: s("/etc/x"),
                 contents: s("x"),
@@ -1011,6 +1016,18 @@ mod tests {
                 path: s("/etc/x"),
                 contents: s("x"),
                 mode: 0o644,
+            },
+            Action::Adopt {
+                ns: n.clone(),
+                object: super::super::Adoptee::Link {
+                    link: Name::from("eth0"),
+                },
+            },
+            Action::Disown {
+                ns: n.clone(),
+                object: super::super::Adoptee::Link {
+                    link: Name::from("eth0"),
+                },
             },
         ]
     }
@@ -1076,7 +1093,7 @@ mod tests {
         all.reverse();
         all.sort();
         let indices: Vec<u8> = all.iter().map(variant).collect();
-        assert_eq!(indices, (0..20).collect::<Vec<u8>>());
+        assert_eq!(indices, (0..22).collect::<Vec<u8>>());
     }
 
     /// The packed-key sort gives exactly the order of sorting by `(sort_key, action)`.
@@ -1158,6 +1175,12 @@ mod tests {
             }
             SetSysctl { ns, .. } => *ns = to.clone(),
             WriteFile { path, .. } | RemoveFile { path, .. } => *path = name.to_string(),
+            Adopt { ns, object } | Disown { ns, object } => {
+                *ns = to.clone();
+                *object = super::super::Adoptee::Link {
+                    link: Name::from(name),
+                };
+            }
         }
     }
 }

@@ -62,6 +62,7 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     let t = ctx.t;
     // Looked up only, never walked: hash maps here and in `derived`.
     let mut seen: HashMap<Mac, Seen> = HashMap::new();
+    let mut ports_taken = std::collections::BTreeSet::new();
     for (i, lan) in t.lan.iter().enumerate() {
         for (j, h) in lan.host.iter().enumerate() {
             given(t, &mut seen, h.mac, (Site::Host(i, j), "mac"), f);
@@ -77,6 +78,9 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
     for (i, ct) in t.ct.iter().enumerate() {
         for (j, v) in ct.veth.iter().enumerate() {
             given(t, &mut seen, v.mac, (Site::Veth(i, j), "mac"), f);
+            if took_port_mac(t, &mut ports_taken, v) {
+                continue;
+            }
             given(t, &mut seen, v.host_mac, (Site::Veth(i, j), "host_mac"), f);
         }
         for (j, n) in ct.nic.iter().enumerate() {
@@ -87,6 +91,25 @@ pub(super) fn check(ctx: &Ctx<'_>, f: &mut Findings) {
         }
     }
     derived(ctx, &seen, f);
+}
+
+/// Whether `v`'s host end is the first port of its bridge whose MAC is the bridge's
+/// own: what the kernel gives a bridge without an address of its own (its lowest port's
+/// MAC), so a network built by hand and imported has it (`vnet import`). It is no clash:
+/// the bridge answers for that MAC on the node either way. A second port with it is.
+fn took_port_mac(
+    t: &Topology,
+    taken: &mut std::collections::BTreeSet<usize>,
+    v: &crate::model::Veth,
+) -> bool {
+    let Some(b) = v
+        .bridge
+        .as_ref()
+        .and_then(|b| t.bridge.iter().position(|x| &x.name == b))
+    else {
+        return false;
+    };
+    v.host_mac.is_some() && t.bridge[b].mac == v.host_mac && taken.insert(b)
 }
 
 /// The derived MACs: the resolved map minus the given keys, walked side by side (both

@@ -22,7 +22,7 @@ use std::fmt;
 
 use vnet_core::model::Mac;
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
-use vnet_core::plan::{Action, LinkSpec, Name, NatRule, NsRef, Plan, RouteSpec, Sysctl};
+use vnet_core::plan::{Action, Adoptee, LinkSpec, Name, NatRule, NsRef, Plan, RouteSpec, Sysctl};
 
 /// Why the kernel refused an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -643,6 +643,30 @@ impl Kernel {
             }
             Action::WriteFile { .. } | Action::RemoveFile { .. } => {
                 return err("EINVAL", "files are not kernel objects");
+            }
+            // Marks only: a link's alias; a route (this model keeps vnet's routes only)
+            // becomes one of vnet's, or stops being one.
+            Action::Adopt { ns, object } | Action::Disown { ns, object } => {
+                let adopt = matches!(a, Action::Adopt { .. });
+                match object {
+                    Adoptee::Link { link } => {
+                        let id = self.need(ns, link)?;
+                        self.links.get_mut(&id).expect("checked").owner =
+                            if adopt { mark } else { None };
+                    }
+                    Adoptee::Route { route, .. } if adopt => {
+                        let Some(dev) = self.route_dev(ns, route) else {
+                            return err("ENETUNREACH", format!("no route {route:?}"));
+                        };
+                        let n = self.namespaces.get_mut(ns).expect("checked");
+                        n.routes.insert(route.clone(), dev);
+                    }
+                    Adoptee::Route { route, .. } => {
+                        self.ns(ns)?;
+                        let n = self.namespaces.get_mut(ns).expect("checked");
+                        n.routes.remove(route);
+                    }
+                }
             }
         }
         Ok(())
