@@ -33,12 +33,14 @@ pub mod announcer;
 mod site;
 mod start;
 mod status;
+mod status_netns;
 mod stop;
 
 pub use announce_ct::Announced;
 pub use site::Site;
 pub use start::{Cabled, StartOptions, Started};
 pub use status::Status;
+pub use status_netns::{cts_here, Restarted};
 pub use stop::Stopped;
 
 use std::path::PathBuf;

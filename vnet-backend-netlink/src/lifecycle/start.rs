@@ -162,6 +162,7 @@ impl Backend {
             self.execute(&mine, &ApplyOptions::default())?
                 .mutating_requests
         };
+        self.note_built(t, &scope, &[ct.to_string()])?;
         Ok(Cabled {
             moved_from,
             steps: mine.len(),

@@ -65,6 +65,7 @@ impl Backend {
         let scope = Scope::Node(here.to_string());
         let objects = view.ct_objects(ct, here, &scope);
         let report = self.destroy_where(&view, &scope, &|a| concerns(&objects, a))?;
+        self.forget_built(t, &[ct.to_string()])?;
         Ok(report.applied > 0)
     }
 

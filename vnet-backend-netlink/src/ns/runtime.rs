@@ -7,7 +7,7 @@
 //! answer ([`read_pid`]) are pure, so they are tested without the runtimes; running it
 //! is [`resolve`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vnet_core::model::NetnsSource;
@@ -72,8 +72,15 @@ pub fn resolve(source: &NetnsSource) -> Result<NsLocation, String> {
         NetnsSource::PidFile(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read pid file {}: {e}", path.display()))?;
+            // A pid file outlives its process (a container killed, not stopped): a pid
+            // with no process is a container not running, not a namespace to open.
             read_pid(&text)
-                .map(NsLocation::Pid)
+                .and_then(
+                    |pid| match Path::new(&format!("/proc/{pid}/ns/net")).exists() {
+                        true => Ok(NsLocation::Pid(pid)),
+                        false => Err(format!("no process {pid}: the container is not running")),
+                    },
+                )
                 .map_err(|e| format!("pid file {}: {e}", path.display()))
         }
         _ => {
@@ -158,8 +165,13 @@ mod tests {
         assert!(resolve(&source)
             .unwrap_err()
             .contains("cannot read pid file"));
-        std::fs::write(&file, "4242\n").unwrap();
-        assert_eq!(resolve(&source), Ok(NsLocation::Pid(4242)));
+        let me = std::process::id();
+        std::fs::write(&file, format!("{me}\n")).unwrap();
+        assert_eq!(resolve(&source), Ok(NsLocation::Pid(me)));
+        // Pid numbers stop below 2^22 (`pid_max`): this one has no process.
+        std::fs::write(&file, "4294967\n").unwrap();
+        let e = resolve(&source).unwrap_err();
+        assert!(e.contains("no process 4294967"), "{e}");
         std::fs::write(&file, "0\n").unwrap();
         let e = resolve(&source).unwrap_err();
         let _ = std::fs::remove_file(&file);

@@ -14,6 +14,7 @@ mod lock_wait;
 mod ocf;
 mod plan_render;
 mod real_node;
+mod restart;
 mod start_stop;
 mod stretch;
 mod unix;
