@@ -16,7 +16,7 @@ use crate::kernel::{expect, run_steps};
 
 /// The topology: two containers on node m1's bridge; `{web}` is web's `netns`, `{dir}`
 /// the scratch directory (the pid files are there).
-const TOPOLOGY: &str = r#"# Two containers on a node's bridge; web restarts.
+pub(crate) const TOPOLOGY: &str = r#"# Two containers on a node's bridge; web restarts.
 name = "restart"
 
 [[node]]
@@ -132,7 +132,7 @@ fn follow_a_restart(runtime: Runtime<'_>) {
 
 /// Fails under `CI` when `program` is missing, else says the test skipped; whether it
 /// is there.
-fn needs(program: &str, package: &str) -> bool {
+pub(crate) fn needs(program: &str, package: &str) -> bool {
     if succeeds(&["sh", "-c", &format!("command -v {program}")]) {
         return true;
     }
@@ -159,9 +159,12 @@ fn a_pid_file_container_is_followed_across_a_restart() {
 
 /// LXC's state in the test's own mount namespace: a scratch directory over
 /// `/var/lib/lxc` (vnet asks `lxc-info -n web` without `-P`); `/run` is the test's tmpfs.
+/// The busybox template's init runs `udhcpc`, which would take the address vnet gives
+/// eth0 off again: a container configured by vnet runs no DHCP client of its own.
 const LXC_START: &str = "mkdir -p $D/lxc /var/lib/lxc && mount --bind $D/lxc /var/lib/lxc && \
      echo 'lxc.net.0.type = empty' > $D/web.conf && \
-     lxc-create -n web -t busybox -f $D/web.conf >/dev/null && lxc-start -n web -d && \
+     lxc-create -n web -t busybox -f $D/web.conf >/dev/null && \
+     sed -i /udhcpc/d $D/lxc/web/rootfs/etc/init.d/rcS && lxc-start -n web -d && \
      lxc-wait -n web -s RUNNING -t 5";
 
 /// Stops and destroys LXC's web and removes the empty cgroups LXC leaves in every
