@@ -80,6 +80,9 @@ impl Backend {
     /// cables are somewhere. On a real node a container that may not run here is
     /// simply not running here (Pacemaker probes every node).
     pub fn status(&self, t: &ValidTopology, ct: &str) -> Result<Status> {
+        if let Some(one) = self.for_one(ct, false) {
+            return one.status(t, ct);
+        }
         let c = container(t, ct)?;
         let scope = self.scope();
         let view = match &scope {

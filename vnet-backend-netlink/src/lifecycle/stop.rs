@@ -59,6 +59,9 @@ impl Backend {
     /// only what is there, so a second stop sends nothing. A container that may not
     /// run here has nothing here to stop.
     fn stop_on_node(&self, t: &ValidTopology, ct: &str, here: &str) -> Result<bool> {
+        if let Some(one) = self.for_one(ct, true) {
+            return one.stop_on_node(t, ct, here);
+        }
         let Ok(view) = t.placed(ct, here) else {
             return Ok(false);
         };

@@ -51,13 +51,13 @@ fn an_lxc_containers_hooks_start_and_stop_its_network() {
                     "lxc-create -n web -t busybox -f $D/web.conf >/dev/null && \
                      sed -i /udhcpc/d $D/lxc/web/rootfs/etc/init.d/rcS",
                 ),
-                // web first: while an LXC container is not running, lxc-info answers
-                // no pid, and a command on the node that observes it fails (exit 4).
+                // db first, while web is not running (lxc-info answers no pid): a
+                // command about db sees web absent, not an error.
+                ("db", &format!("$VNET start db $D/t.toml {node}")),
                 (
                     "lxc-start",
                     "lxc-start -n web -d -l INFO -o $D/lxc.log && lxc-wait -n web -s RUNNING -t 10",
                 ),
-                ("db", &format!("$VNET start db $D/t.toml {node}")),
                 ("status", &format!("$VNET status web $D/t.toml {node}")),
                 (
                     "inside",
@@ -70,6 +70,8 @@ fn an_lxc_containers_hooks_start_and_stop_its_network() {
                 ("lxc-stop", "lxc-stop -n web -k"),
                 ("host end", "ip link show vweb"),
                 ("forgotten", "test ! -e /run/vnet/built/restart.web"),
+                ("db still up", &format!("$VNET status db $D/t.toml {node}")),
+                ("web stopped", &format!("$VNET status web $D/t.toml {node}")),
                 ("log", "cat $D/lxc.log"),
                 (
                     "cleanup",
@@ -112,6 +114,10 @@ fn an_lxc_containers_hooks_start_and_stop_its_network() {
             // the stop hook shows in its forgetting the note.
             let forgotten = &steps["forgotten"];
             assert_eq!(forgotten.code, 0, "the stop hook ran vnet stop\n{log}");
+            expect(&steps, "db still up", 0);
+            // Stopped by LXC, web is cleanly not running (what an OCF monitor wants).
+            let web = &expect(&steps, "web stopped", 7).stdout;
+            assert!(web.contains("web: not running"), "{web}");
             expect(&steps, "cleanup", 0);
         },
     );
