@@ -14,5 +14,5 @@ mod netns;
 pub mod runtime;
 
 pub use cookie::cookie;
-pub use map::{NamespaceMap, NsLocation};
+pub use map::{NamespaceMap, NsLocation, NOT_FOUND};
 pub use netns::{run_many, Netns, NetnsId};
