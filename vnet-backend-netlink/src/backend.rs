@@ -233,6 +233,8 @@ impl Backend {
         } else {
             applying.execute(&plan)?
         };
+        // So that `status` tells a container restarted in a new namespace later.
+        self.note_built(t, scope, &crate::lifecycle::cts_here(t, scope))?;
         let exec = ExecReport {
             steps: plan.len(),
             applied: done.applied.len(),
@@ -253,7 +255,9 @@ impl Backend {
     /// do not stop the teardown; all of them are returned together. A namespace that
     /// does not carry this topology's mark (it existed before vnet) is left in place.
     pub fn destroy(&self, t: &ValidTopology, scope: &Scope) -> Result<ExecReport> {
-        self.destroy_where(t, scope, &|_| true)
+        let report = self.destroy_where(t, scope, &|_| true)?;
+        self.forget_built(t, &crate::lifecycle::cts_here(t, scope))?;
+        Ok(report)
     }
 
     /// [`Backend::destroy`] cut to the teardown steps `keep` accepts (one container's

@@ -13,6 +13,9 @@
 //!   sysctl.d), written by [`tree`] under a root directory.
 //! - [`pacemaker`]: `pcs` commands for the cluster: a resource per container,
 //!   placement, colocation and ordering (leaves before their router).
+//! - [`lxc`]: the lines of each container's LXC config whose hooks run `vnet start` and
+//!   `vnet stop` as LXC starts and stops it.
+//! - [`systemd`]: a oneshot unit that applies a node's topology at boot.
 //! - [`exec`]: runs a plan's commands as argv, stops at the first failure and undoes
 //!   what was applied.
 //!
@@ -30,11 +33,13 @@
 mod error;
 pub mod exec;
 pub mod iproute2;
+pub mod lxc;
 mod model;
 pub mod pacemaker;
 pub mod persist;
 mod quote;
 mod script;
+pub mod systemd;
 pub mod tree;
 pub mod vzctl;
 

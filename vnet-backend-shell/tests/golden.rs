@@ -1,14 +1,16 @@
 //! Golden tests: one folder per case under `tests/golden/<case>/` holding the input
 //! (`topology.toml`), what to render (`render`: one line, e.g. `vzctl m1`,
-//! `persist m1 etcnet` or `iproute2 sandbox vnet`) and the expected output (`expected`). One test walks every
+//! `persist m1 etcnet`, `iproute2 sandbox vnet` or `lxc m1 VNET TOPOLOGY`) and the expected output (`expected`). One test walks every
 //! case and names each that fails. `VNET_BLESS=1` rewrites the expected outputs.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use vnet_backend_shell::iproute2::{render_iproute2, sandbox_names};
+use vnet_backend_shell::lxc::{render_lxc, Paths};
 use vnet_backend_shell::pacemaker::render_pacemaker;
 use vnet_backend_shell::persist::{render_persist, Layer};
+use vnet_backend_shell::systemd::render_systemd;
 use vnet_backend_shell::vzctl::{render_vzctl, BridgeTool, VethStyle, VzctlOptions};
 use vnet_backend_shell::Model;
 use vnet_core::plan::{compile, Scope};
@@ -55,6 +57,14 @@ fn render(dir: &Path) -> Result<String, String> {
             Ok(tree.listing() + &warnings)
         }
         ["pacemaker", path] => render_pacemaker(&model, path).map_err(|e| e.to_string()),
+        [dialect @ ("lxc" | "systemd"), node, vnet, topology] => {
+            let paths = Paths { vnet, topology };
+            match *dialect {
+                "lxc" => render_lxc(&model, node, paths),
+                _ => render_systemd(&model, node, paths),
+            }
+            .map_err(|e| e.to_string())
+        }
         ["iproute2", "sandbox", prefix] => {
             let plan = compile(&valid, &Scope::Sandbox);
             render_iproute2(&plan, &sandbox_names(prefix)).map_err(|e| e.to_string())

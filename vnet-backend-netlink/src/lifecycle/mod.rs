@@ -33,18 +33,20 @@ pub mod announcer;
 mod site;
 mod start;
 mod status;
+mod status_netns;
 mod stop;
 
 pub use announce_ct::Announced;
 pub use site::Site;
 pub use start::{Cabled, StartOptions, Started};
 pub use status::Status;
+pub use status_netns::{cts_here, Restarted};
 pub use stop::Stopped;
 
 use std::path::PathBuf;
 
 use vnet_core::model::Container;
-use vnet_core::plan::{NsRef, Scope};
+use vnet_core::plan::{Name, NsRef, Scope};
 use vnet_core::{PlacementError, ValidTopology};
 
 use crate::error::{Error, Result};
@@ -71,6 +73,27 @@ impl Backend {
             None => Scope::Sandbox,
             Some(here) => Scope::Node(here.to_string()),
         }
+    }
+}
+
+impl Backend {
+    /// On a real node, the backend for a start or stop of `ct` alone (`strict_self`)
+    /// or its status: the same map, but another container that its runtime cannot find
+    /// (not running) is absent, not an error, and for a status `ct` too
+    /// ([`NamespaceMap::others_absent_when_not_found`],
+    /// [`NamespaceMap::absent_when_not_found`]). `None` in the sandbox, or when this
+    /// backend is such a one already.
+    fn for_one(&self, ct: &str, strict_self: bool) -> Option<Backend> {
+        let here = self.here()?;
+        if !self.map().is_strict() {
+            return None;
+        }
+        let map = self.map().clone();
+        let map = match strict_self {
+            true => map.others_absent_when_not_found(NsRef::Ct(Name::from(ct))),
+            false => map.absent_when_not_found(),
+        };
+        Some(Backend::new(map).here_is(here))
     }
 }
 

@@ -121,6 +121,9 @@ impl Backend {
     /// A caller that serializes starts (Pacemaker starts containers in parallel on a
     /// node, and the first builds the bridges) holds its lock around this half only.
     pub fn cable(&self, t: &ValidTopology, ct: &str, node: &str) -> Result<Cabled> {
+        if let Some(one) = self.for_one(ct, true) {
+            return one.cable(t, ct, node);
+        }
         let c = container(t, ct)?;
         let on_node = t.placed(ct, node)?;
         let scope = self.scope_on(node)?;
@@ -162,6 +165,7 @@ impl Backend {
             self.execute(&mine, &ApplyOptions::default())?
                 .mutating_requests
         };
+        self.note_built(t, &scope, &[ct.to_string()])?;
         Ok(Cabled {
             moved_from,
             steps: mine.len(),
@@ -181,6 +185,9 @@ impl Backend {
         options: &StartOptions,
         begin: Instant,
     ) -> Result<Started> {
+        if let Some(one) = self.for_one(ct, true) {
+            return one.announce_started(t, ct, node, cabled, options, begin);
+        }
         let scope = self.scope_on(node)?;
         let deadline = Instant::now() + options.settle;
         loop {

@@ -1,13 +1,16 @@
 //! [`Backend::status`]: whether a container's network is up, on which node (where its
 //! host-side cables are), and how its own objects differ from the topology; the state
-//! itself is vnet-core's [`State::of`].
+//! itself is vnet-core's [`State::of`], except that on a real node a container that
+//! runs in another namespace than the one its network was built into is broken
+//! whatever else is seen ([`super::status_netns`]): it restarted, and its network
+//! stayed behind or died with the old namespace.
 
 use serde::{Serialize, Serializer};
 use vnet_core::lifecycle::{own_mismatch, Mismatch, State, Whereabouts};
 use vnet_core::plan::Scope;
 use vnet_core::ValidTopology;
 
-use super::container;
+use super::{container, Restarted};
 use crate::error::Result;
 use crate::Backend;
 
@@ -25,6 +28,9 @@ pub struct Status {
     /// Differences of its own objects from the topology (serialized as sentences).
     #[serde(serialize_with = "sentences")]
     pub drift: Vec<Mismatch>,
+    /// On a real node: it runs in a new namespace, not the one its network was built
+    /// into.
+    pub restarted: Option<Restarted>,
 }
 
 /// Serializes differences as the sentences people read.
@@ -35,6 +41,20 @@ fn sentences<S: Serializer>(drift: &[Mismatch], s: S) -> std::result::Result<S::
 impl Status {
     /// The line people read.
     pub fn line(&self) -> String {
+        if let Some(r) = self.restarted {
+            // Host ends still here lead into the old namespace: something holds it.
+            let left = if self.node.is_some() {
+                "; its host-side cables still lead into the old one"
+            } else {
+                ""
+            };
+            return format!(
+                "{}: broken, it restarted: its network was built in namespace cookie {}, \
+                 it runs in {} now, without it{left} (`vnet apply` or `vnet start` builds \
+                 it there)",
+                self.ct, r.built_in, r.now_in
+            );
+        }
         match (&self.node, self.state) {
             (_, State::Stopped) => format!("{}: not running", self.ct),
             (Some(n), State::Up) => format!("{}: running on {n}, no drift", self.ct),
@@ -60,6 +80,9 @@ impl Backend {
     /// cables are somewhere. On a real node a container that may not run here is
     /// simply not running here (Pacemaker probes every node).
     pub fn status(&self, t: &ValidTopology, ct: &str) -> Result<Status> {
+        if let Some(one) = self.for_one(ct, false) {
+            return one.status(t, ct);
+        }
         let c = container(t, ct)?;
         let scope = self.scope();
         let view = match &scope {
@@ -72,9 +95,20 @@ impl Backend {
             Some(node) if now.cabled() => self.own_drift(&view, ct, node, &scope)?,
             _ => Vec::new(),
         };
+        // A network that is all there in the new namespace (built by someone else
+        // since) is up; anything less in a new namespace is the restart's doing.
+        let mut state = State::of(&now, &drift);
+        let restarted = match scope {
+            Scope::Node(_) if state != State::Up => self.restarted(t, ct),
+            _ => None,
+        };
+        if restarted.is_some() {
+            state = State::Broken;
+        }
         Ok(Status {
             ct: ct.to_string(),
-            state: State::of(&now, &drift),
+            state,
+            restarted,
             running: now.running(),
             node: now.node,
             drift,

@@ -59,12 +59,16 @@ impl Backend {
     /// only what is there, so a second stop sends nothing. A container that may not
     /// run here has nothing here to stop.
     fn stop_on_node(&self, t: &ValidTopology, ct: &str, here: &str) -> Result<bool> {
+        if let Some(one) = self.for_one(ct, true) {
+            return one.stop_on_node(t, ct, here);
+        }
         let Ok(view) = t.placed(ct, here) else {
             return Ok(false);
         };
         let scope = Scope::Node(here.to_string());
         let objects = view.ct_objects(ct, here, &scope);
         let report = self.destroy_where(&view, &scope, &|a| concerns(&objects, a))?;
+        self.forget_built(t, &[ct.to_string()])?;
         Ok(report.applied > 0)
     }
 

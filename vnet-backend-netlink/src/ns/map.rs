@@ -63,7 +63,26 @@ enum Entry {
 pub struct NamespaceMap {
     kind: Kind,
     allow_current: bool,
+    /// What a container that cannot be found is.
+    not_found: NotFound,
 }
+
+/// What a failed lookup of a container's namespace means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NotFound {
+    /// An error (an apply builds every container: all must be there).
+    Error,
+    /// Absent, but for the one container given: an error for that one.
+    AbsentBut(NsRef),
+    /// Absent, for every container (a status: not running is an answer).
+    Absent,
+}
+
+/// Where a container whose runtime finds no namespace is located for commands about
+/// another container: the namespace file of pid 0, which no process has, so the file
+/// never exists and every reader sees the namespace absent, as a `name:` namespace
+/// whose file is gone.
+pub const NOT_FOUND: &str = "/proc/0/ns/net";
 
 impl NamespaceMap {
     /// A sandbox: each namespace is `/run/netns/<prefix>-<name>`, made by vnet.
@@ -79,6 +98,7 @@ impl NamespaceMap {
                 dir: dir.to_path_buf(),
             },
             allow_current: false,
+            not_found: NotFound::Error,
         }
     }
 
@@ -89,6 +109,7 @@ impl NamespaceMap {
                 entries: BTreeMap::new(),
             },
             allow_current: false,
+            not_found: NotFound::Error,
         }
     }
 
@@ -113,6 +134,28 @@ impl NamespaceMap {
             );
         }
         self
+    }
+
+    /// The same map for a command about container `ct` alone (its start or stop on a
+    /// node): another container whose namespace cannot be found (its runtime says it
+    /// is not running) is absent ([`NOT_FOUND`]) instead of an error, so one stopped
+    /// container does not stop the others' lifecycle. `ct`'s own lookup still fails
+    /// loudly; an apply, which builds them all, keeps the strict map.
+    pub fn others_absent_when_not_found(mut self, ct: NsRef) -> Self {
+        self.not_found = NotFound::AbsentBut(ct);
+        self
+    }
+
+    /// The same map for a status: every container that cannot be found is absent,
+    /// the one asked about included (not running is a state, not an error).
+    pub fn absent_when_not_found(mut self) -> Self {
+        self.not_found = NotFound::Absent;
+        self
+    }
+
+    /// Whether a failed lookup is an error for every container (the map as made).
+    pub fn is_strict(&self) -> bool {
+        self.not_found == NotFound::Error
     }
 
     /// Allows plans to change the namespace vnet runs in (a real node's bridges).
@@ -148,12 +191,26 @@ impl NamespaceMap {
                     if let Some(location) = found.get() {
                         return Ok(location.clone());
                     }
-                    let location =
-                        super::runtime::resolve(source).map_err(|answer| Error::NetnsLookup {
-                            ns: ns.clone(),
-                            netns: source.to_string(),
-                            answer,
-                        })?;
+                    let location = match super::runtime::resolve(source) {
+                        Ok(location) => location,
+                        // Not kept: it may start before this map looks again.
+                        Err(_)
+                            if match &self.not_found {
+                                NotFound::Error => false,
+                                NotFound::AbsentBut(one) => one != ns,
+                                NotFound::Absent => true,
+                            } =>
+                        {
+                            return Ok(NsLocation::Path(PathBuf::from(NOT_FOUND)))
+                        }
+                        Err(answer) => {
+                            return Err(Error::NetnsLookup {
+                                ns: ns.clone(),
+                                netns: source.to_string(),
+                                answer,
+                            })
+                        }
+                    };
                     Ok(found.get_or_init(|| location).clone())
                 }
             },

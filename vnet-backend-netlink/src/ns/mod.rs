@@ -6,11 +6,13 @@
 //! the thread enters the namespace, does its work and ends, so no thread of the caller
 //! ever changes namespace and nothing needs restoring.
 
+mod cookie;
 pub mod kill_point;
 mod map;
 pub mod named;
 mod netns;
 pub mod runtime;
 
-pub use map::{NamespaceMap, NsLocation};
+pub use cookie::cookie;
+pub use map::{NamespaceMap, NsLocation, NOT_FOUND};
 pub use netns::{run_many, Netns, NetnsId};

@@ -3,11 +3,11 @@
 //! for the pid of the container's init, whose namespace is `/proc/PID/ns/net`.
 //!
 //! Asked afresh on every command (a restarted container has a new pid); vnet records
-//! none of it. The command each runtime is asked ([`lookup_argv`]) and the reading of its
+//! none of it. Inside an LXC hook, LXC's own environment is the answer ([`lxc_hook`]). The command each runtime is asked ([`lookup_argv`]) and the reading of its
 //! answer ([`read_pid`]) are pure, so they are tested without the runtimes; running it
 //! is [`resolve`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vnet_core::model::NetnsSource;
@@ -63,17 +63,44 @@ fn first_line(text: &str) -> String {
         .collect()
 }
 
+/// Inside an LXC hook of container `name` (`LXC_NAME`, with `lxc.hook.version = 1`):
+/// the namespace LXC hands the hook, `LXC_NET_NS` (the stop hooks: the init has ended,
+/// LXC still holds its namespace) or `LXC_PID`'s (`start-host`). Asking `lxc-info`
+/// there gets no pid (measured, LXC 5: the monitor that would answer is running the
+/// hook). `env` reads a variable.
+pub fn lxc_hook(name: &str, env: impl Fn(&str) -> Option<String>) -> Option<NsLocation> {
+    if env("LXC_NAME")? != name {
+        return None;
+    }
+    if let Some(ns) = env("LXC_NET_NS") {
+        return Some(NsLocation::Path(PathBuf::from(ns)));
+    }
+    env("LXC_PID")?.parse().ok().map(NsLocation::Pid)
+}
+
 /// Where `source`'s namespace is now. `name:` is a path (whose absence the caller
 /// treats as a namespace not there); the others become the init's pid, or an error
 /// naming what the pid file or the runtime answered.
 pub fn resolve(source: &NetnsSource) -> Result<NsLocation, String> {
+    if let NetnsSource::Lxc(n) = source {
+        if let Some(location) = lxc_hook(n, |k| std::env::var(k).ok()) {
+            return Ok(location);
+        }
+    }
     match source {
         NetnsSource::Name(n) => Ok(NsLocation::Path(PathBuf::from(DEFAULT_DIR).join(n))),
         NetnsSource::PidFile(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read pid file {}: {e}", path.display()))?;
+            // A pid file outlives its process (a container killed, not stopped): a pid
+            // with no process is a container not running, not a namespace to open.
             read_pid(&text)
-                .map(NsLocation::Pid)
+                .and_then(
+                    |pid| match Path::new(&format!("/proc/{pid}/ns/net")).exists() {
+                        true => Ok(NsLocation::Pid(pid)),
+                        false => Err(format!("no process {pid}: the container is not running")),
+                    },
+                )
                 .map_err(|e| format!("pid file {}: {e}", path.display()))
         }
         _ => {
@@ -158,12 +185,41 @@ mod tests {
         assert!(resolve(&source)
             .unwrap_err()
             .contains("cannot read pid file"));
-        std::fs::write(&file, "4242\n").unwrap();
-        assert_eq!(resolve(&source), Ok(NsLocation::Pid(4242)));
+        let me = std::process::id();
+        std::fs::write(&file, format!("{me}\n")).unwrap();
+        assert_eq!(resolve(&source), Ok(NsLocation::Pid(me)));
+        // Pid numbers stop below 2^22 (`pid_max`): this one has no process.
+        std::fs::write(&file, "4294967\n").unwrap();
+        let e = resolve(&source).unwrap_err();
+        assert!(e.contains("no process 4294967"), "{e}");
         std::fs::write(&file, "0\n").unwrap();
         let e = resolve(&source).unwrap_err();
         let _ = std::fs::remove_file(&file);
         assert!(e.contains("not running") && e.contains("pid file"), "{e}");
+    }
+
+    #[test]
+    fn an_lxc_hook_is_told_its_containers_namespace() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let start = env(&[("LXC_NAME", "web"), ("LXC_PID", "4242")]);
+        assert_eq!(lxc_hook("web", start), Some(NsLocation::Pid(4242)));
+        assert_eq!(lxc_hook("db", start), None, "another container's hook");
+        let stop = env(&[
+            ("LXC_NAME", "web"),
+            ("LXC_PID", "4242"),
+            ("LXC_NET_NS", "/proc/17/fd/43"),
+        ]);
+        assert_eq!(
+            lxc_hook("web", stop),
+            Some(NsLocation::Path("/proc/17/fd/43".into()))
+        );
+        assert_eq!(lxc_hook("web", env(&[])), None, "not in a hook");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! `vnet render FILE --dialect D`: the topology as scripts or persistence files, for
 //! review or for hosts where vnet itself does not run.
 //!
-//! Scripts (`vzctl`, `iproute2`) go to stdout. Persistence dialects (`etcnet`, `vz`,
+//! Scripts (`vzctl`, `iproute2`, `pacemaker`) and the start-with-the-container
+//! renderings (`lxc`: each container's LXC config lines, whose hooks run `vnet start` and
+//! `vnet stop`; `systemd`: a oneshot unit applying the node's topology at boot, both with
+//! the absolute paths of the topology file and of this `vnet`) go to stdout. Persistence dialects (`etcnet`, `vz`,
 //! `networkd`, `sysctl`) are a tree of files: written under `--root DIR` (never outside
 //! it: the shell backend's writer refuses absolute paths, `..` and symlinks on the way),
 //! or printed with a `--- path (mode)` header per file when `--root` is omitted. What a
@@ -14,8 +17,10 @@ use serde_json::json;
 use std::path::PathBuf;
 
 use vnet_backend_shell::iproute2::render_iproute2;
+use vnet_backend_shell::lxc::{render_lxc, Paths};
 use vnet_backend_shell::pacemaker::render_pacemaker;
 use vnet_backend_shell::persist::{render_persist, Layer};
+use vnet_backend_shell::systemd::render_systemd;
 use vnet_backend_shell::tree::{write_tree, Tree};
 use vnet_backend_shell::vzctl::{render_vzctl, BridgeTool, VethStyle, VzctlOptions};
 use vnet_backend_shell::Model;
@@ -56,6 +61,10 @@ pub struct Args {
     /// For `vzctl`: which tool builds the bridges.
     #[arg(long, value_enum, default_value_t = BridgeArg::Brctl)]
     pub bridge_tool: BridgeArg,
+    /// For `lxc` and `systemd`: the `vnet` the hooks and the unit run (default: this
+    /// one, by its absolute path).
+    #[arg(long, value_name = "PATH")]
+    pub vnet: Option<PathBuf>,
 }
 
 /// The renderings `vnet render` knows.
@@ -77,13 +86,23 @@ pub enum Dialect {
     /// colocation and ordering (leaves before their router). The file path is used as
     /// given: pass the path the cluster nodes read it from.
     Pacemaker,
+    /// Each container's LXC config lines: no LXC network, a start-host hook running
+    /// `vnet start`, a stop hook running `vnet stop` (for `netns = "lxc:NAME"`).
+    Lxc,
+    /// A systemd oneshot unit applying the node's topology at boot, before its
+    /// containers' units.
+    Systemd,
 }
 
 impl Dialect {
     /// The persistence layer, for dialects that render files.
     fn layer(self) -> Option<Layer> {
         match self {
-            Dialect::Vzctl | Dialect::Iproute2 | Dialect::Pacemaker => None,
+            Dialect::Vzctl
+            | Dialect::Iproute2
+            | Dialect::Pacemaker
+            | Dialect::Lxc
+            | Dialect::Systemd => None,
             Dialect::Etcnet => Some(Layer::Etcnet),
             Dialect::Networkd => Some(Layer::Networkd),
             Dialect::Sysctl => Some(Layer::Sysctl),
@@ -149,6 +168,25 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                 .map_err(|e| Failure::invalid(anyhow!(e).context("cannot render vzctl")))?;
             (Some(node), script)
         }
+        None if matches!(args.dialect, Dialect::Lxc | Dialect::Systemd) => {
+            let node = node_of(valid, args.node.as_deref())?;
+            let (vnet, topology) = absolute_paths(args)?;
+            let paths = Paths {
+                vnet: &vnet,
+                topology: &topology,
+            };
+            let model = Model::new(valid);
+            let text = match args.dialect {
+                Dialect::Lxc => render_lxc(&model, &node, paths),
+                _ => render_systemd(&model, &node, paths),
+            }
+            .map_err(|e| {
+                Failure::invalid(
+                    anyhow!(e).context(format!("cannot render {}", args.dialect.name())),
+                )
+            })?;
+            (Some(node), text)
+        }
         None if args.dialect == Dialect::Pacemaker => {
             let path = args.file.to_string_lossy();
             let script = render_pacemaker(&Model::new(valid), &path)
@@ -175,6 +213,39 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         }
     };
     print(&text)
+}
+
+/// The absolute paths of the `vnet` to run (`--vnet`, else this one) and of the
+/// topology file: a hook or a unit runs from another directory. The topology must be a
+/// file (not `-`) that exists.
+fn absolute_paths(args: &Args) -> Result<(String, String), Failure> {
+    if args.file.as_os_str() == "-" {
+        return Err(Failure::usage(anyhow!(
+            "`{}` needs the topology as a file the node reads at start, not `-`",
+            args.dialect.name()
+        )));
+    }
+    let absolute = |path: &std::path::Path, what: &str| -> Result<String, Failure> {
+        let full = std::path::absolute(path)
+            .with_context(|| format!("cannot make the {what} path {} absolute", path.display()))
+            .map_err(Failure::system)?;
+        full.into_os_string().into_string().map_err(|p| {
+            Failure::invalid(anyhow!(
+                "the {what} path {} is not UTF-8",
+                p.to_string_lossy()
+            ))
+        })
+    };
+    let vnet = match &args.vnet {
+        Some(v) => absolute(v, "vnet")?,
+        None => {
+            let me = std::env::current_exe()
+                .context("cannot find this vnet's path (give --vnet)")
+                .map_err(Failure::system)?;
+            absolute(&me, "vnet")?
+        }
+    };
+    Ok((vnet, absolute(&args.file, "topology")?))
 }
 
 /// The node named on the command line (which must exist), or the topology's first.
