@@ -24,6 +24,18 @@ use crate::sandbox::{backend_failure, Resolved};
 use crate::sandbox::{container, placed};
 use vnet_core::lifecycle::{is_gateway, start_plan};
 
+/// What does the move at the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mover {
+    /// This process executes the steps planned before the failure ([`execute`]).
+    InProcess,
+    /// A `vnet start` process, as an admin runs it ([`super::external`]).
+    Cli,
+    /// The OCF agent's start and monitor in Pacemaker's order ([`super::external`]).
+    Ocf,
+}
+
 /// One container's steps on the failover node.
 #[derive(Debug, Clone)]
 pub struct Prepared {
