@@ -4,9 +4,10 @@
 //! costs a 1 s ARP retry), and announce each address from inside the container once
 //! its port forwards. Each start is the netlink backend's two halves
 //! ([`Backend::cable`], [`Backend::announce_started`]): stop it elsewhere first in the
-//! sandbox, build only its own steps (one container after the other, leaves first),
-//! then for all of them at once check them, wait for their ports and send the first
-//! announcement. The schedule's later offsets go to a background announcer per
+//! sandbox, build only its own steps (leaves first; in the sandbox the leaves at once,
+//! then the gateways at once; on a real node one after the other under the node's
+//! lock), then check them, wait for their ports and send the first announcement, the
+//! gateways before the leaves (see `run`). The schedule's later offsets go to a background announcer per
 //! container (the `vnet announce` subcommand) that `vnet stop` ends, so the
 //! start returns once the network is ready and announced once (issue 17).
 
@@ -130,14 +131,14 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     let (backend, target, finish) = (&backend, &target, &finish);
     let waves = waves(t, &order, target.this_node().is_none());
     let results: Vec<Result<Started, Failure>> = std::thread::scope(|s| {
-        let mut finishing = Vec::new();
+        let mut cabled_waves: Vec<Vec<(&str, Result<_, Failure>)>> = Vec::new();
         for wave in &waves {
             // On a real node cabling takes turns under the node's lock (Pacemaker
             // starts containers in parallel there, and the first builds the node's
             // shared bridges). In the sandbox a container's steps are its own (the
             // sandbox's apply built the nodes), so a wave's containers (all leaves, or
             // all gateways) are cabled at once.
-            let cabled: Vec<_> = wave
+            let handles: Vec<_> = wave
                 .iter()
                 .map(|name| {
                     s.spawn(move || -> Result<_, Failure> {
@@ -150,24 +151,39 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                     })
                 })
                 .collect();
-            let mut failed = false;
-            for (name, h) in wave.iter().zip(cabled) {
-                match joined(h) {
-                    // Waiting for its ports and announcing overlap the next wave's
-                    // cabling: a gateway's start does not wait for its leaves' ports.
-                    Ok((c, begin)) => finishing.push(s.spawn(move || finish(name, c, begin))),
-                    Err(e) => {
-                        failed = true;
-                        finishing.push(s.spawn(move || Err(e)));
-                    }
-                }
-            }
+            let done: Vec<_> = wave
+                .iter()
+                .copied()
+                .zip(handles.into_iter().map(joined))
+                .collect();
+            let failed = done.iter().any(|(_, r)| r.is_err());
+            cabled_waves.push(done);
             if failed {
                 // No gateway is started for leaves that could not be.
                 break;
             }
         }
-        finishing.into_iter().map(joined).collect()
+        // Waiting for the ports and the first announcement: the last wave (the
+        // gateways) first, then the leaves. A gateway forwards the first packets for a
+        // leaf as soon as it is cabled, and its ARP request for the leaf is dropped while
+        // its own bridge port does not forward yet (the kernel enables a port on the
+        // carrier event, which comes up to a second late on a busy machine); the entry
+        // stays INCOMPLETE for the 1 s retry unless the leaf's gratuitous ARP comes
+        // after the gateway's port forwards, which this order makes sure of.
+        let mut finished: Vec<Vec<Result<Started, Failure>>> = Vec::new();
+        for wave in cabled_waves.into_iter().rev() {
+            let handles: Vec<_> = wave
+                .into_iter()
+                .map(|(name, cabled)| {
+                    s.spawn(move || {
+                        let (c, begin) = cabled?;
+                        finish(name, c, begin)
+                    })
+                })
+                .collect();
+            finished.push(handles.into_iter().map(joined).collect());
+        }
+        finished.into_iter().rev().flatten().collect()
     });
     let mut started = Vec::new();
     for r in results {

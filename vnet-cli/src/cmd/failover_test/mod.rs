@@ -13,7 +13,10 @@
 //! or the cap has passed. The outage is the longest gap between consecutive replies
 //! ([`record`]). A case ([`case`]) also says whether the router's uplink MAC changes on
 //! the failover node ([`uplink`]) and whether the observer keeps its ARP entries for
-//! 4 hours. `--matrix` runs every case ([`summary`] prints the table). The sandbox is
+//! 4 hours. `--matrix` runs every case ([`summary`] prints the table). `--mover cli`
+//! or `ocf` has the move done at the failure by a `vnet start` process or by the OCF
+//! agent in Pacemaker's order instead of this process ([`external`]): they plan at
+//! start time and announce themselves. The sandbox is
 //! destroyed after each run, and the next waits until the kernel has torn it down
 //! ([`settle`]). Exit 0 when every run recovered within the outage goal,
 //! 3 when one did not (the measurement is printed either way).

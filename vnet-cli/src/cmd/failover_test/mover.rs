@@ -1,4 +1,6 @@
-//! The move to the failover node, planned before the failure and executed after it.
+//! The move to the failover node, planned before the failure and executed after it
+//! (`--mover in-process`; with `cli` or `ocf` only the waves are used, to order the
+//! processes of [`super::external`]).
 //!
 //! Each moving container's steps on the failover node depend only on the topology: its
 //! namespace, its veth pairs with their host ends on that node's bridges, its NIC, its
