@@ -14,7 +14,7 @@ use vnet_core::ValidTopology;
 use super::announcer::Target;
 use super::{ns_file, StartOptions};
 use crate::announce;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::Backend;
 
 /// One interface announced.
@@ -74,26 +74,45 @@ impl Backend {
     ) -> Result<Vec<Announced>> {
         let ct_ns = ns_file(self.map(), &NsRef::Ct(Name::from(&c.name)))?;
         let todo = self.todo(t, c, node, scope)?;
-        let mut out = Vec::new();
-        for (ifname, port, addresses) in todo {
-            if addresses.is_empty() {
-                continue;
-            }
-            let waited = match &port {
-                Some((ns, name)) => announce::wait_forwarding(ns, name, options.forward_timeout)?,
-                None => Duration::ZERO,
-            };
-            let report = announce::announce(&ct_ns, &ifname, &addresses, &options.schedule)?;
-            out.push(Announced {
-                ifname,
-                port: port.map(|(_, p)| p),
-                forwarding_after_ms: waited.as_millis(),
-                addresses,
-                arp_sent: report.arp_sent,
-                na_sent: report.na_sent,
-            });
-        }
-        Ok(out)
+        // One thread per interface: a gateway's uplink (what a LAN neighbour needs to
+        // hear about after a failover) is not announced only after its other ports.
+        std::thread::scope(|s| {
+            let handles: Vec<_> = todo
+                .into_iter()
+                .filter(|(_, _, addresses)| !addresses.is_empty())
+                .map(|(ifname, port, addresses)| {
+                    let ct_ns = &ct_ns;
+                    s.spawn(move || -> Result<Announced> {
+                        let waited = match &port {
+                            Some((ns, name)) => {
+                                announce::wait_forwarding(ns, name, options.forward_timeout)?
+                            }
+                            None => Duration::ZERO,
+                        };
+                        let report =
+                            announce::announce(ct_ns, &ifname, &addresses, &options.schedule)?;
+                        Ok(Announced {
+                            ifname,
+                            port: port.map(|(_, p)| p),
+                            forwarding_after_ms: waited.as_millis(),
+                            addresses,
+                            arp_sent: report.arp_sent,
+                            na_sent: report.na_sent,
+                        })
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::WorkerPanicked {
+                            doing: format!("announcing {}'s addresses", c.name),
+                        })
+                    })
+                })
+                .collect()
+        })
     }
 
     /// Every interface of `c` on `node` with its port and addresses.

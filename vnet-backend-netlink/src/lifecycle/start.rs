@@ -128,7 +128,17 @@ impl Backend {
         let on_node = t.placed(ct, node)?;
         let scope = self.scope_on(node)?;
         let mut moved_from = None;
-        if scope == Scope::Sandbox {
+        let ct_ns = ns_file(self.map(), &NsRef::Ct(Name::from(ct)))?;
+        if scope == Scope::Sandbox && !ct_ns.exists() {
+            // Not running anywhere (the usual start, and a failover's): nothing to stop,
+            // so only the node's namespace is needed, not a look at the whole sandbox.
+            let node_ns = ns_file(self.map(), &NsRef::Node(Name::from(node)))?;
+            if !node_ns.exists() {
+                return Err(Error::NodeAbsent {
+                    node: node.to_string(),
+                });
+            }
+        } else if scope == Scope::Sandbox {
             let observed = self.observe(t, &Scope::Sandbox)?;
             if !observed
                 .namespaces
@@ -149,11 +159,10 @@ impl Backend {
             // On a real node the container's runtime makes its namespace; without it
             // there is nothing to cable (the other nodes are other machines: Pacemaker
             // stops the container there before starting it here).
-            let path = ns_file(self.map(), &NsRef::Ct(Name::from(ct)))?;
-            if !path.exists() {
+            if !ct_ns.exists() {
                 return Err(Error::NoCtNamespace {
                     ct: ct.to_string(),
-                    path,
+                    path: ct_ns,
                 });
             }
         }
@@ -173,9 +182,12 @@ impl Backend {
         })
     }
 
-    /// The second half of a start: waits (at most `options.settle`) until `ct`'s own
-    /// objects on `node` match the topology ([`Error::CtDrift`] otherwise), then
-    /// announces each address once its port forwards. `begin` is when the start began.
+    /// The second half of a start: announces each address of `ct` on `node` once its
+    /// port forwards and, at the same time, waits (at most `options.settle`) until its
+    /// own objects match the topology ([`Error::CtDrift`] otherwise, also when it was
+    /// announced). The two overlap because in a failover the announcement is the
+    /// outage's end and the check takes milliseconds of observing. `begin` is when the
+    /// start began.
     pub fn announce_started(
         &self,
         t: &ValidTopology,
@@ -189,22 +201,20 @@ impl Backend {
             return one.announce_started(t, ct, node, cabled, options, begin);
         }
         let scope = self.scope_on(node)?;
-        let deadline = Instant::now() + options.settle;
-        loop {
-            let drift = self.own_drift(t, ct, node, &scope)?;
-            if drift.is_empty() {
-                break;
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::CtDrift {
-                    ct: ct.to_string(),
-                    found: drift,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
         let on_node = t.placed(ct, node)?;
-        let announced = self.announce_all(&on_node, container(t, ct)?, node, &scope, options)?;
+        let c = container(t, ct)?;
+        let (settled, announced) = std::thread::scope(|s| {
+            let settled = s.spawn(|| self.settle(t, ct, node, &scope, options.settle));
+            let announced = self.announce_all(&on_node, c, node, &scope, options);
+            let settled = settled.join().unwrap_or_else(|_| {
+                Err(Error::WorkerPanicked {
+                    doing: format!("checking {ct}'s objects after its start"),
+                })
+            });
+            (settled, announced)
+        });
+        settled?;
+        let announced = announced?;
         Ok(Started {
             ct: ct.to_string(),
             node: node.to_string(),
@@ -214,5 +224,30 @@ impl Backend {
             announced,
             elapsed_ms: begin.elapsed().as_millis(),
         })
+    }
+
+    /// Waits (at most `settle`) until `ct`'s own objects on `node` match the topology.
+    fn settle(
+        &self,
+        t: &ValidTopology,
+        ct: &str,
+        node: &str,
+        scope: &Scope,
+        settle: Duration,
+    ) -> Result<()> {
+        let deadline = Instant::now() + settle;
+        loop {
+            let drift = self.own_drift(t, ct, node, scope)?;
+            if drift.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::CtDrift {
+                    ct: ct.to_string(),
+                    found: drift,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

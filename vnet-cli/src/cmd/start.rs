@@ -4,9 +4,10 @@
 //! costs a 1 s ARP retry), and announce each address from inside the container once
 //! its port forwards. Each start is the netlink backend's two halves
 //! ([`Backend::cable`], [`Backend::announce_started`]): stop it elsewhere first in the
-//! sandbox, build only its own steps (one container after the other, leaves first),
-//! then for all of them at once check them, wait for their ports and send the first
-//! announcement. The schedule's later offsets go to a background announcer per
+//! sandbox, build only its own steps (leaves first; in the sandbox the leaves at once,
+//! then the gateways at once; on a real node one after the other under the node's
+//! lock), then check them, wait for their ports and send the first announcement, the
+//! gateways before the leaves (see `run`). The schedule's later offsets go to a background announcer per
 //! container (the `vnet announce` subcommand) that `vnet stop` ends, so the
 //! start returns once the network is ready and announced once (issue 17).
 
@@ -15,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use vnet_backend_netlink::{Backend, StartOptions};
-use vnet_core::lifecycle::leaves_first;
+use vnet_core::lifecycle::{is_gateway, leaves_first};
+use vnet_core::ValidTopology;
 
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Failure, Outcome};
@@ -108,50 +110,80 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     };
     let backend: Backend = target.backend();
     let start = Instant::now();
-    // Cabling takes turns (leaves before gateways, and on a real node with other vnet
-    // runs: Pacemaker starts containers in parallel, the first builds the bridges).
-    let mut cabled = Vec::new();
-    for name in &order {
-        let begin = Instant::now();
-        let _lock = crate::lock::take_on_node(&target)?;
-        let c = backend
-            .cable(t, name, &args.node)
+    // What finishes one start once it is cabled: wait for its objects and ports, send
+    // the first announcement, hand the later offsets to its background announcer.
+    let finish = |name: &str, c, begin| -> Result<Started, Failure> {
+        let s = backend
+            .announce_started(t, name, &args.node, c, &first_only, begin)
             .map_err(backend_failure)?;
-        cabled.push((*name, c, begin));
-    }
-    // Waiting for the ports to forward and the first announcement happen for all of
-    // them at once: N containers cost about one forwarding delay, not N.
+        let first_sent = first.first().copied().unwrap_or_default();
+        let rest: Vec<Duration> = later.iter().map(|d| *d - first_sent).collect();
+        let (ct_ns, targets) = backend
+            .announce_targets(t, name, &args.node)
+            .map_err(backend_failure)?;
+        let announcer = crate::verbs::announcer::spawn(name, &ct_ns, &targets, &rest)?;
+        Ok(Started {
+            started: s,
+            announcer,
+            later_ms: rest.iter().map(Duration::as_millis).collect(),
+        })
+    };
+    let (backend, target, finish) = (&backend, &target, &finish);
+    let waves = waves(t, &order, target.this_node().is_none());
     let results: Vec<Result<Started, Failure>> = std::thread::scope(|s| {
-        let handles: Vec<_> = cabled
-            .into_iter()
-            .map(|(name, c, begin)| {
-                let (backend, node, first_only) = (&backend, &args.node, &first_only);
-                s.spawn(move || {
-                    let s = backend
-                        .announce_started(t, name, node, c, first_only, begin)
-                        .map_err(backend_failure)?;
-                    let first_sent = first.first().copied().unwrap_or_default();
-                    let rest: Vec<Duration> = later.iter().map(|d| *d - first_sent).collect();
-                    let (ct_ns, targets) = backend
-                        .announce_targets(t, name, node)
-                        .map_err(backend_failure)?;
-                    let announcer = crate::verbs::announcer::spawn(name, &ct_ns, &targets, &rest)?;
-                    Ok(Started {
-                        started: s,
-                        announcer,
-                        later_ms: rest.iter().map(Duration::as_millis).collect(),
+        let mut cabled_waves: Vec<Vec<(&str, Result<_, Failure>)>> = Vec::new();
+        for wave in &waves {
+            // On a real node cabling takes turns under the node's lock (Pacemaker
+            // starts containers in parallel there, and the first builds the node's
+            // shared bridges). In the sandbox a container's steps are its own (the
+            // sandbox's apply built the nodes), so a wave's containers (all leaves, or
+            // all gateways) are cabled at once.
+            let handles: Vec<_> = wave
+                .iter()
+                .map(|name| {
+                    s.spawn(move || -> Result<_, Failure> {
+                        let begin = Instant::now();
+                        let _lock = crate::lock::take_on_node(target)?;
+                        let c = backend
+                            .cable(t, name, &args.node)
+                            .map_err(backend_failure)?;
+                        Ok((c, begin))
                     })
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Failure::system(anyhow::anyhow!("a start thread panicked")))
+                .collect();
+            let done: Vec<_> = wave
+                .iter()
+                .copied()
+                .zip(handles.into_iter().map(joined))
+                .collect();
+            let failed = done.iter().any(|(_, r)| r.is_err());
+            cabled_waves.push(done);
+            if failed {
+                // No gateway is started for leaves that could not be.
+                break;
+            }
+        }
+        // Waiting for the ports and the first announcement: the last wave (the
+        // gateways) first, then the leaves. A gateway forwards the first packets for a
+        // leaf as soon as it is cabled, and its ARP request for the leaf is dropped while
+        // its own bridge port does not forward yet (the kernel enables a port on the
+        // carrier event, which comes up to a second late on a busy machine); the entry
+        // stays INCOMPLETE for the 1 s retry unless the leaf's gratuitous ARP comes
+        // after the gateway's port forwards, which this order makes sure of.
+        let mut finished: Vec<Vec<Result<Started, Failure>>> = Vec::new();
+        for wave in cabled_waves.into_iter().rev() {
+            let handles: Vec<_> = wave
+                .into_iter()
+                .map(|(name, cabled)| {
+                    s.spawn(move || {
+                        let (c, begin) = cabled?;
+                        finish(name, c, begin)
+                    })
                 })
-            })
-            .collect()
+                .collect();
+            finished.push(handles.into_iter().map(joined).collect());
+        }
+        finished.into_iter().rev().flatten().collect()
     });
     let mut started = Vec::new();
     for r in results {
@@ -171,4 +203,31 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         crate::output::json(&doc);
     }
     Ok(Exit::Success)
+}
+
+/// `order` in waves cabled together: consecutive leaves, then consecutive gateways
+/// (`parallel`), or one container per wave.
+fn waves<'a>(t: &ValidTopology, order: &[&'a str], parallel: bool) -> Vec<Vec<&'a str>> {
+    let mut waves: Vec<Vec<&str>> = Vec::new();
+    let mut last = None;
+    for name in order {
+        let kind = t
+            .topology()
+            .ct
+            .iter()
+            .find(|c| c.name == *name)
+            .map(|c| is_gateway(t, c));
+        match waves.last_mut() {
+            Some(w) if parallel && last == Some(kind) => w.push(name),
+            _ => waves.push(vec![name]),
+        }
+        last = Some(kind);
+    }
+    waves
+}
+
+/// A scoped thread's result (a panic as a failure).
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, Failure>>) -> Result<T, Failure> {
+    h.join()
+        .unwrap_or_else(|_| Err(Failure::system(anyhow::anyhow!("a start thread panicked"))))
 }

@@ -13,13 +13,17 @@
 //! or the cap has passed. The outage is the longest gap between consecutive replies
 //! ([`record`]). A case ([`case`]) also says whether the router's uplink MAC changes on
 //! the failover node ([`uplink`]) and whether the observer keeps its ARP entries for
-//! 4 hours. `--matrix` runs every case ([`summary`] prints the table). The sandbox is
+//! 4 hours. `--matrix` runs every case ([`summary`] prints the table). `--mover cli`
+//! or `ocf` has the move done at the failure by a `vnet start` process or by the OCF
+//! agent in Pacemaker's order instead of this process ([`external`]): they plan at
+//! start time and announce themselves. The sandbox is
 //! destroyed after each run, and the next waits until the kernel has torn it down
 //! ([`settle`]). Exit 0 when every run recovered within the outage goal,
 //! 3 when one did not (the measurement is printed either way).
 
 mod announcer;
 mod case;
+mod external;
 mod failure;
 mod mover;
 mod observer;
@@ -45,6 +49,7 @@ use crate::input;
 use crate::sandbox::{parse_prefix, Resolved, Target, DEFAULT_PREFIX};
 use crate::verbs::destroy;
 use case::{Case, FailMode, Observer, UplinkMac};
+use mover::Mover;
 use run::{RunReport, Timing};
 use scenario::Scenario;
 use summary::CaseReport;
@@ -95,6 +100,14 @@ pub struct Args {
         value_name = "MS,..."
     )]
     pub announce_schedule: Vec<u64>,
+    /// What moves the containers at the failure: this process executing steps planned
+    /// before it (in-process), a `vnet start` process as an admin runs it (cli), or the
+    /// OCF agent's start and monitor in Pacemaker's order (ocf; its starts announce on
+    /// vnet start's default schedule). cli and ocf take neither --no-announce nor
+    /// --gateway-first: vnet and the render choose the order.
+    #[arg(long, value_enum, default_value_t = Mover::InProcess,
+          conflicts_with_all = ["no_announce", "gateway_first"])]
+    pub mover: Mover,
     /// The outage goal: exit 3 when a run's outage is longer, or it did not recover.
     #[arg(long, default_value_t = 200, value_name = "MS")]
     pub max_outage_ms: u64,
@@ -186,6 +199,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                 "target": scenario.to,
                 "failed_node": scenario.home,
                 "failover_node": scenario.failover,
+                "mover": args.mover,
                 "gateway_first": args.gateway_first,
                 "announce": !scenario.schedule.is_empty(),
                 "announce_schedule_ms": scenario.schedule.iter().map(Duration::as_millis).collect::<Vec<_>>(),
@@ -214,9 +228,21 @@ fn run_case(
     global: &Global,
 ) -> Result<Vec<RunReport>, Failure> {
     let copies = uplink::copies(t, case.uplink_mac, &s.home, &s.failover)?;
+    let external = match args.mover {
+        Mover::InProcess => None,
+        m => Some(external::Installed::new(m, &copies.failover, &args.prefix)?),
+    };
     let mut runs = Vec::new();
     for n in 1..=args.runs {
-        let result = run::one_run(&copies, target, s, case, args.timing(), n);
+        let result = run::one_run(
+            &copies,
+            target,
+            s,
+            case,
+            args.timing(),
+            n,
+            external.as_ref(),
+        );
         // The canary goes in the observer's namespace, there in every run that got as
         // far as measuring.
         let canary = match (&result, &target.prefix) {

@@ -1,4 +1,6 @@
-//! The move to the failover node, planned before the failure and executed after it.
+//! The move to the failover node, planned before the failure and executed after it
+//! (`--mover in-process`; with `cli` or `ocf` only the waves are used, to order the
+//! processes of [`super::external`]).
 //!
 //! Each moving container's steps on the failover node depend only on the topology: its
 //! namespace, its veth pairs with their host ends on that node's bridges, its NIC, its
@@ -23,6 +25,18 @@ use crate::exit::{Exit, Failure};
 use crate::sandbox::{backend_failure, Resolved};
 use crate::sandbox::{container, placed};
 use vnet_core::lifecycle::{is_gateway, start_plan};
+
+/// What does the move at the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mover {
+    /// This process executes the steps planned before the failure ([`execute`]).
+    InProcess,
+    /// A `vnet start` process, as an admin runs it ([`super::external`]).
+    Cli,
+    /// The OCF agent's start and monitor in Pacemaker's order ([`super::external`]).
+    Ocf,
+}
 
 /// One container's steps on the failover node.
 #[derive(Debug, Clone)]

@@ -20,6 +20,7 @@ use vnet_core::plan::NsRef;
 
 use super::announcer;
 use super::case::{Case, FailMode, Observer};
+use super::external::Installed;
 use super::failure::{self, Ghosts};
 use super::mover;
 use super::observer::{self, Neighbour};
@@ -82,8 +83,14 @@ pub struct RunReport {
     pub start_ms: Vec<u128>,
     /// The containers in the order they were started on the failover node.
     pub started: Vec<String>,
-    /// Gratuitous ARPs and unsolicited NAs sent until the run ended.
-    pub announcements: usize,
+    /// Gratuitous ARPs and unsolicited NAs sent until the run ended (in-process), or
+    /// those `vnet start` reports sending before it returned (`cli`: its detached
+    /// announcers' later ones are not counted); `None`: not known (`ocf`: the agent
+    /// keeps vnet's report to itself).
+    pub announcements: Option<usize>,
+    /// The mover's stop of the moved containers after the measurement, in ms (`cli`,
+    /// `ocf`: it ends the announcers their starts left).
+    pub stop_ms: Option<u128>,
     /// The observer's neighbour table when the run ended.
     pub observer_neighbours: Vec<Neighbour>,
 }
@@ -109,7 +116,8 @@ impl RunReport {
             self.fail_ms,
             starts.join(", "),
             self.prepare_ms,
-            self.announcements,
+            self.announcements
+                .map_or_else(|| "unknown".to_string(), |n| n.to_string()),
             if neighbours.is_empty() {
                 "none".to_string()
             } else {
@@ -131,6 +139,7 @@ pub fn one_run(
     case: Case,
     timing: Timing,
     n: u32,
+    external: Option<&Installed>,
 ) -> Result<RunReport, Failure> {
     apply::apply_netlink(&copies.home, target, Output::Json)?;
     let host = NsRef::Host(Name::from(&s.from));
@@ -157,6 +166,7 @@ pub fn one_run(
             &record,
             (scope, &stop_announcing, &mut announcers),
             &mut ghosts,
+            external,
         );
         stop_observer.store(true, Ordering::Relaxed);
         stop_announcing.store(true, Ordering::Relaxed);
@@ -180,6 +190,12 @@ pub fn one_run(
         if let Some(e) = announce_error {
             return Err(e);
         }
+        // The processes announced themselves; this process announced only for the
+        // in-process move.
+        let announcements = match external {
+            Some(_) => moved.announced,
+            None => Some(announcements),
+        };
         Ok((moved, announcements))
     });
     let neighbours = target
@@ -189,6 +205,13 @@ pub fn one_run(
         .transpose()?
         .unwrap_or_default();
     ghosts.remove()?;
+    // After the measurement, and after the ghosts (a stop in the sandbox waits until no
+    // node has the container's host ends, and the ghosts' are on the failed node): the
+    // process movers' stop ends the announcers their starts left.
+    let stop_ms = match (&measured, external) {
+        (Ok(_), Some(x)) => Some(x.stop(&s.order, &s.failover)?),
+        _ => None,
+    };
     let (moved, announcements) = measured?;
     let recovered = moved.recovered;
     let r = record
@@ -212,6 +235,7 @@ pub fn one_run(
         start_ms: moved.start_ms,
         started: s.order.clone(),
         announcements,
+        stop_ms,
         observer_neighbours: neighbours,
     })
 }
@@ -262,6 +286,8 @@ struct Moved {
     move_ms: u128,
     fail_ms: u128,
     start_ms: Vec<u128>,
+    /// What the process mover reports it announced (see [`RunReport::announcements`]).
+    announced: Option<usize>,
     recovered: bool,
 }
 
@@ -282,6 +308,7 @@ fn fail_and_move<'scope, 'env>(
         &mut Announcers<'scope>,
     ),
     ghosts: &mut Ghosts,
+    external: Option<&Installed>,
 ) -> Result<Moved, Failure> {
     let prepare_begin = Instant::now();
     let waves = &mover::prepare(&copies.failover, &s.order, &s.failover)?;
@@ -304,6 +331,21 @@ fn fail_and_move<'scope, 'env>(
         FailMode::Hung => *ghosts = failure::hang(&copies.home, target, &s.order)?,
     }
     let fail_ms = failed.elapsed().as_millis();
+    if let Some(x) = external {
+        let schedule: Vec<u128> = s.schedule.iter().map(Duration::as_millis).collect();
+        let (start_ms, announced) = x.start(waves, &s.failover, &schedule)?;
+        let move_ms = failed.elapsed().as_millis();
+        let recovered = wait_steady(record, failed, timing.after, failed + timing.cap)?;
+        mover::verify(&copies.failover, target, &s.order, &s.failover)?;
+        return Ok(Moved {
+            prepare_ms,
+            move_ms,
+            fail_ms,
+            start_ms,
+            announced,
+            recovered,
+        });
+    }
     let mut start_ms = Vec::new();
     for (k, wave) in waves.iter().enumerate() {
         start_ms.extend(mover::execute(target, wave)?);
@@ -346,6 +388,7 @@ fn fail_and_move<'scope, 'env>(
         move_ms,
         fail_ms,
         start_ms,
+        announced: None,
         recovered,
     })
 }

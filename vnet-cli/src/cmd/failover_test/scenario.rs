@@ -96,6 +96,9 @@ impl Scenario {
         }
         let schedule = if args.no_announce {
             Vec::new()
+        } else if args.mover == super::mover::Mover::Ocf {
+            // The agent runs `vnet start` with its default schedule.
+            vnet_backend_netlink::StartOptions::default().schedule
         } else {
             let mut ms = args.announce_schedule.clone();
             ms.sort_unstable();
@@ -165,5 +168,12 @@ mod tests {
         assert_eq!(g.order, ["router", "mail", "dbms"]);
         assert!(g.schedule.is_empty());
         assert!(Scenario::new(&t, &args(&["--from", "nosuch"])).is_err());
+        let ocf = Scenario::new(&t, &args(&["--mover", "ocf"])).unwrap();
+        let ms: Vec<u128> = ocf.schedule.iter().map(Duration::as_millis).collect();
+        assert_eq!(
+            ms,
+            [0, 20, 200],
+            "vnet start's default, which the agent uses"
+        );
     }
 }

@@ -91,7 +91,8 @@ mod tests {
             fail_ms: 10,
             start_ms: vec![],
             started: vec![],
-            announcements: 0,
+            announcements: Some(0),
+            stop_ms: None,
             observer_neighbours: vec![],
         }
     }
