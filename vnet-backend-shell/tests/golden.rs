@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use vnet_backend_shell::iproute2::{render_iproute2, sandbox_names};
-use vnet_backend_shell::pacemaker::render_pacemaker;
+use vnet_backend_shell::pacemaker::{render_pacemaker, Fence, PacemakerOptions};
 use vnet_backend_shell::persist::{render_persist, Layer};
 use vnet_backend_shell::vzctl::{render_vzctl, BridgeTool, VethStyle, VzctlOptions};
 use vnet_backend_shell::Model;
@@ -54,7 +54,24 @@ fn render(dir: &Path) -> Result<String, String> {
                 .collect();
             Ok(tree.listing() + &warnings)
         }
-        ["pacemaker", path] => render_pacemaker(&model, path).map_err(|e| e.to_string()),
+        // `pacemaker TOPOLOGY VNET FENCE_AGENT [KEY=VALUE...]`: fence parameters, `-` for no
+        // fencing (the render refuses).
+        ["pacemaker", path, vnet, agent, params @ ..] => {
+            let opts = PacemakerOptions {
+                topology: path.into(),
+                vnet: vnet.into(),
+                fence: (*agent != "-").then(|| Fence {
+                    agent: agent.to_string(),
+                    params: params
+                        .iter()
+                        .filter_map(|p| p.split_once('='))
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                }),
+                agent_params: Vec::new(),
+            };
+            render_pacemaker(&model, &opts).map_err(|e| e.to_string())
+        }
         ["iproute2", "sandbox", prefix] => {
             let plan = compile(&valid, &Scope::Sandbox);
             render_iproute2(&plan, &sandbox_names(prefix)).map_err(|e| e.to_string())

@@ -27,6 +27,8 @@ use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
 use crate::verbs::target::Target;
 
+mod pacemaker;
+
 /// Arguments of `vnet render`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -56,6 +58,9 @@ pub struct Args {
     /// For `vzctl`: which tool builds the bridges.
     #[arg(long, value_enum, default_value_t = BridgeArg::Brctl)]
     pub bridge_tool: BridgeArg,
+    /// The pacemaker dialect's options.
+    #[command(flatten)]
+    pub pacemaker: pacemaker::PacemakerArgs,
 }
 
 /// The renderings `vnet render` knows.
@@ -74,8 +79,8 @@ pub enum Dialect {
     /// vzctl's container configs (`NETIF`), `vznet.conf` and the bridge hook.
     Vz,
     /// `pcs` commands for Pacemaker: an `ocf:vnet:ct` resource per container, placement,
-    /// colocation and ordering (leaves before their router). The file path is used as
-    /// given: pass the path the cluster nodes read it from.
+    /// colocation and ordering (leaves before their router), fencing (required) and the
+    /// containers' runtimes. The file's path is made absolute: the nodes must read it there.
     Pacemaker,
 }
 
@@ -150,8 +155,8 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
             (Some(node), script)
         }
         None if args.dialect == Dialect::Pacemaker => {
-            let path = args.file.to_string_lossy();
-            let script = render_pacemaker(&Model::new(valid), &path)
+            let opts = args.pacemaker.options(&args.file)?;
+            let script = render_pacemaker(&Model::new(valid), &opts)
                 .map_err(|e| Failure::invalid(anyhow!(e).context("cannot render pacemaker")))?;
             (None, script)
         }
