@@ -61,6 +61,9 @@ const FAILOVER_SCORE: u32 = 100;
 /// Every resource's stickiness: above the home node's score, so a running container
 /// never moves back by itself.
 pub const STICKINESS: u32 = 1000;
+/// Pacemaker's `load-threshold`: far above any load, so a failover's starts are never
+/// throttled to one at a time.
+const LOAD_THRESHOLD: &str = "1000%";
 /// The corosync configuration file the timings are written to, on each node.
 const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
 
@@ -113,6 +116,16 @@ pub fn render_pacemaker(model: &Model, opts: &PacemakerOptions) -> Result<String
     totem.extend(["--corosync_conf".to_string(), COROSYNC_CONF.into()]);
     script.command(&totem)?;
     script.command(&["corosync-cfgtool", "-R"])?;
+    script.note(&format!(
+        "Pacemaker runs one action at a time on a node above its load-threshold (default 80% \
+         CPU): a failover on a busy node would start its containers one by one. {}",
+        "A busy node recovers at full speed."
+    ));
+    script.command(&pcs(&[
+        "property",
+        "set",
+        &format!("load-threshold={LOAD_THRESHOLD}"),
+    ]))?;
 
     script.block("Fencing: one device per node, never run by the node it fences; required.");
     for node in &topology.node {

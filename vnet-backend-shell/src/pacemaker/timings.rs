@@ -23,8 +23,8 @@ pub struct Timings {
 
 /// The timings of the rendered cluster: a node silent for `token` ms is lost.
 pub const FAST: Timings = Timings {
-    token: 600,
-    consensus: 720,
+    token: 400,
+    consensus: 480,
     join: 50,
     retransmits: 4,
 };
