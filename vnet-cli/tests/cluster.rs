@@ -14,7 +14,9 @@
 //! install them); without root or the release build it prints SKIPPED, and fails when
 //! `CI` is set. About 2 minutes.
 //!
-//! The render's refusals (no fencing, a file read from stdin) need neither.
+//! The render's refusals (no fencing, a file read from stdin) need neither. The OCF
+//! agent's sandbox monitor, node-aware so the two nodes' probes do not both report a
+//! container, is checked on its own (root, seconds).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -159,6 +161,41 @@ fn a_real_cluster_fails_over_within_3_s_and_fences_a_frozen_node() {
             // Frozen: m1's containers answered until the fence agent had it powered off.
             let frozen = &cases[1];
             assert!(frozen["powered_off_ms"].as_f64().unwrap() > 0.0, "{frozen}");
+        },
+    );
+}
+
+#[test]
+fn the_sandbox_monitor_reports_a_container_only_on_its_node() {
+    isolated(
+        "the_sandbox_monitor_reports_a_container_only_on_its_node",
+        || {
+            let seed = seed();
+            let agent =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../vnet-backend-shell/ocf/vnet-ct");
+            let apply = vnet(&["apply", &seed, "--sandbox", "--prefix", "clmon"]);
+            assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+            let monitor = |node: &str| {
+                Command::new("sh")
+                    .arg(&agent)
+                    .arg("monitor")
+                    .env("OCF_RESKEY_topology", &seed)
+                    .env("OCF_RESKEY_ct", "mail")
+                    .env("OCF_RESKEY_node", node)
+                    .env("OCF_RESKEY_sandbox", "true")
+                    .env("OCF_RESKEY_prefix", "clmon")
+                    .env("OCF_RESKEY_vnet", env!("CARGO_BIN_EXE_vnet"))
+                    .output()
+                    .expect("sh runs the agent")
+                    .status
+                    .code()
+            };
+            // mail runs on m1: running there (0), not running on m2 (7).
+            let (on_m1, on_m2) = (monitor("m1"), monitor("m2"));
+            let destroy = vnet(&["destroy", &seed, "--sandbox", "--prefix", "clmon"]);
+            assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy.stderr));
+            assert_eq!(on_m1, Some(0));
+            assert_eq!(on_m2, Some(7));
         },
     );
 }
