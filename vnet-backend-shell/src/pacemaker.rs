@@ -9,10 +9,10 @@
 //!
 //! - failure detection ([`timings`]): corosync's totem timings in the node's
 //!   `corosync.conf` (`pcs cluster config update --corosync_conf`), then a reload;
-//! - fencing ([`options::Fence`], required: without it a hung node and its replacement
+//! - fencing ([`Fence`], required: without it a hung node and its replacement
 //!   both run the containers): one `stonith:` device per node, kept off the node it
 //!   fences, and `stonith-enabled=true`; the render refuses a cluster without fencing;
-//! - for every container whose `netns` names a runtime with an agent ([`runtime`]):
+//! - for every container whose `netns` names a runtime with an agent ([`runtime_of`]):
 //!   its own resource `ct-<name>` (`ocf:heartbeat:ManageVE` for `openvz:`,
 //!   `ocf:heartbeat:lxc` for `lxc:`), started before its network and kept with it;
 //! - for every container: a resource `vnet-<ct>` of the OCF agent `ocf:vnet:ct` (the
