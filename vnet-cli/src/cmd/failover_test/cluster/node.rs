@@ -34,7 +34,12 @@ impl Node {
             .try_clone()
             .context("clone the console log")
             .map_err(Failure::system)?;
-        let unshare = Command::new("unshare")
+        // Should this process die without cleaning up (SIGKILL), the kernel kills
+        // unshare (setpriv's parent-death signal, kept across its exec), and unshare's
+        // --kill-child the node's pid 1, which ends every process of the node.
+        let unshare = Command::new("setpriv")
+            .args(["--pdeathsig", "KILL", "--", "unshare"])
+            .arg("--kill-child")
             .args([
                 "--net",
                 "--mount",
