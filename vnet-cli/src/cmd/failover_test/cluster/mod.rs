@@ -57,6 +57,16 @@ pub enum Fault {
     Frozen,
 }
 
+impl Fault {
+    /// The case's name, as the JSON report writes it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Fault::Killed => "killed",
+            Fault::Frozen => "frozen",
+        }
+    }
+}
+
 /// The whole outage allowed (keepalived's range), ms.
 const OUTAGE_GOAL_MS: f64 = 3000.0;
 /// The network's share allowed, ms.
@@ -201,9 +211,9 @@ fn line(r: &TrialReport) -> String {
     let p = &r.phases;
     let at = |v: Option<i64>| v.map_or("-".to_string(), |v| format!("+{v}"));
     format!(
-        "{:?}: outage {:.0} ms (failure to first reply {:.0} ms, network {} ms); token {}, \
+        "{}: outage {:.0} ms (failure to first reply {:.0} ms, network {} ms); token {}, \
          membership {}, fenced {}, transition {}, first start {} ms; router on {}",
-        r.fault,
+        r.fault.word(),
         r.outage_ms,
         r.failure_to_reply_ms,
         r.network_ms.map_or("-".to_string(), |n| format!("{n:.0}")),

@@ -133,8 +133,14 @@ pub fn run(setup: &Setup, fault: Fault) -> Result<TrialReport, Failure> {
         // For a person reading what the daemons did; the temp directory goes regardless.
         let keep = Path::new(&keep);
         let _ = std::fs::create_dir_all(keep);
-        let _ = std::fs::write(keep.join(format!("{fault:?}-corosync.log")), &corosync);
-        let _ = std::fs::write(keep.join(format!("{fault:?}-pacemaker.log")), &pacemaker);
+        let _ = std::fs::write(
+            keep.join(format!("{}-corosync.log", fault.word())),
+            &corosync,
+        );
+        let _ = std::fs::write(
+            keep.join(format!("{}-pacemaker.log", fault.word())),
+            &pacemaker,
+        );
     }
     let phases = phases::read(
         &corosync,
