@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use vnet_backend_shell::iproute2::{render_iproute2, sandbox_names};
 use vnet_backend_shell::lxc::{render_lxc, Paths};
-use vnet_backend_shell::pacemaker::render_pacemaker;
+use vnet_backend_shell::pacemaker::{render_pacemaker, Fence, PacemakerOptions};
 use vnet_backend_shell::persist::{render_persist, Layer};
 use vnet_backend_shell::systemd::render_systemd;
 use vnet_backend_shell::vzctl::{render_vzctl, BridgeTool, VethStyle, VzctlOptions};
@@ -56,7 +56,24 @@ fn render(dir: &Path) -> Result<String, String> {
                 .collect();
             Ok(tree.listing() + &warnings)
         }
-        ["pacemaker", path] => render_pacemaker(&model, path).map_err(|e| e.to_string()),
+        // `pacemaker TOPOLOGY VNET FENCE_AGENT [KEY=VALUE...]`: fence parameters, `-` for no
+        // fencing (the render refuses).
+        ["pacemaker", path, vnet, agent, params @ ..] => {
+            let opts = PacemakerOptions {
+                topology: path.into(),
+                vnet: vnet.into(),
+                fence: (*agent != "-").then(|| Fence {
+                    agent: agent.to_string(),
+                    params: params
+                        .iter()
+                        .filter_map(|p| p.split_once('='))
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                }),
+                agent_params: Vec::new(),
+            };
+            render_pacemaker(&model, &opts).map_err(|e| e.to_string())
+        }
         [dialect @ ("lxc" | "systemd"), node, vnet, topology] => {
             let paths = Paths { vnet, topology };
             match *dialect {

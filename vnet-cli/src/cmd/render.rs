@@ -32,6 +32,8 @@ use crate::exit::{Exit, Failure, Outcome};
 use crate::input;
 use crate::verbs::target::Target;
 
+mod pacemaker;
+
 /// Arguments of `vnet render`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -61,10 +63,13 @@ pub struct Args {
     /// For `vzctl`: which tool builds the bridges.
     #[arg(long, value_enum, default_value_t = BridgeArg::Brctl)]
     pub bridge_tool: BridgeArg,
-    /// For `lxc` and `systemd`: the `vnet` the hooks and the unit run (default: this
-    /// one, by its absolute path).
+    /// For `lxc`, `systemd` and `pacemaker`: the `vnet` binary the hooks, the unit and
+    /// the cluster's agent run, an absolute path (default: this vnet's own path).
     #[arg(long, value_name = "PATH")]
-    pub vnet: Option<PathBuf>,
+    pub vnet_binary: Option<PathBuf>,
+    /// The pacemaker dialect's options.
+    #[command(flatten)]
+    pub pacemaker: pacemaker::PacemakerArgs,
 }
 
 /// The renderings `vnet render` knows.
@@ -83,8 +88,8 @@ pub enum Dialect {
     /// vzctl's container configs (`NETIF`), `vznet.conf` and the bridge hook.
     Vz,
     /// `pcs` commands for Pacemaker: an `ocf:vnet:ct` resource per container, placement,
-    /// colocation and ordering (leaves before their router). The file path is used as
-    /// given: pass the path the cluster nodes read it from.
+    /// colocation and ordering (leaves before their router), fencing (required) and the
+    /// containers' runtimes. The file's path is made absolute: the nodes must read it there.
     Pacemaker,
     /// Each container's LXC config lines: no LXC network, a start-host hook running
     /// `vnet start`, a stop hook running `vnet stop` (for `netns = "lxc:NAME"`).
@@ -188,8 +193,10 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
             (Some(node), text)
         }
         None if args.dialect == Dialect::Pacemaker => {
-            let path = args.file.to_string_lossy();
-            let script = render_pacemaker(&Model::new(valid), &path)
+            let opts = args
+                .pacemaker
+                .options(&args.file, args.vnet_binary.as_deref())?;
+            let script = render_pacemaker(&Model::new(valid), &opts)
                 .map_err(|e| Failure::invalid(anyhow!(e).context("cannot render pacemaker")))?;
             (None, script)
         }
@@ -215,7 +222,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
     print(&text)
 }
 
-/// The absolute paths of the `vnet` to run (`--vnet`, else this one) and of the
+/// The absolute paths of the `vnet` to run (`--vnet-binary`, else this one) and of the
 /// topology file: a hook or a unit runs from another directory. The topology must be a
 /// file (not `-`) that exists.
 fn absolute_paths(args: &Args) -> Result<(String, String), Failure> {
@@ -236,11 +243,11 @@ fn absolute_paths(args: &Args) -> Result<(String, String), Failure> {
             ))
         })
     };
-    let vnet = match &args.vnet {
+    let vnet = match &args.vnet_binary {
         Some(v) => absolute(v, "vnet")?,
         None => {
             let me = std::env::current_exe()
-                .context("cannot find this vnet's path (give --vnet)")
+                .context("cannot find this vnet's path (give --vnet-binary)")
                 .map_err(Failure::system)?;
             absolute(&me, "vnet")?
         }

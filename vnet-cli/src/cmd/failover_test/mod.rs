@@ -23,6 +23,7 @@
 
 mod announcer;
 mod case;
+mod cluster;
 mod external;
 mod failure;
 mod mover;
@@ -122,6 +123,11 @@ pub struct Args {
     /// Steady replies needed after the move before the run ends.
     #[arg(long, default_value_t = 500, value_name = "MS")]
     pub steady_after_ms: u64,
+    /// Fail over under a real cluster on this machine instead (two nodes as private
+    /// namespaces, configured by `vnet render --dialect pacemaker`): m1 killed, then m1
+    /// frozen and fenced.
+    #[arg(long, value_enum, conflicts_with_all = ["matrix", "fail"])]
+    pub cluster: Option<cluster::Cluster>,
 }
 
 impl Args {
@@ -149,6 +155,9 @@ impl Args {
 
 /// Runs the scenario in private namespaces (re-executing itself there first).
 pub fn run(args: &Args, global: &Global) -> Outcome {
+    if args.cluster.is_some() {
+        return cluster::run(args, global);
+    }
     if !private::inside() {
         return private::reexec();
     }

@@ -258,7 +258,7 @@ fn wait_echoes(record: &Mutex<Record>, n: usize, deadline: Instant) -> Result<()
 
 /// Waits until replies are steady for `need` (counted from `since`) or `deadline`
 /// has passed; returns whether they were.
-fn wait_steady(
+pub(super) fn wait_steady(
     record: &Mutex<Record>,
     since: Instant,
     need: Duration,
