@@ -2,10 +2,12 @@
 //!
 //! No `ping` binary is involved: up to [`WORKERS`] threads each enter a namespace in
 //! turn (`setns`), open raw ICMP and ICMPv6 sockets there (a socket stays bound to the
-//! namespace it was created in), send one echo request per target as the neighbour
-//! table allows ([`pace`]), resend the unanswered ones every [`RESEND`] and collect
-//! replies until every target answered or timed out. Raw sockets need CAP_NET_RAW, which vnet has as root; datagram
-//! "ping sockets" would depend on each namespace's `ping_group_range`.
+//! namespace it was created in), send one echo request per target as soon as the
+//! neighbour table allows ([`pace`]), resend the unanswered ones every [`RESEND`] and
+//! collect replies until every target answered or timed out, deleting the neighbour
+//! entries of settled probes as they go ([`tidy`]). Raw sockets need CAP_NET_RAW, which
+//! vnet has as root; datagram "ping sockets" would depend on each namespace's
+//! `ping_group_range`.
 
 use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
@@ -23,7 +25,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub mod neigh;
 pub mod pace;
+pub mod tidy;
+
+pub use tidy::Tidy;
 
 /// How often an unanswered echo request is sent again.
 pub const RESEND: Duration = Duration::from_millis(200);
@@ -78,15 +84,18 @@ pub const STALL: Duration = Duration::from_secs(20);
 /// send: probes start as the machine's neighbour table allows (see [`pace`]), so a
 /// paced probe still gets its full time. Results are in the order of `probes`; the
 /// first namespace that could not be probed at all (see [`ProbeError`]) fails the call.
+/// Neighbour entries are left to the kernel.
 pub fn probe_all(probes: &[Probe], timeout: Duration) -> Result<Vec<ProbeOutcome>, ProbeError> {
-    probe_all_with(probes, timeout, &|_| {})
+    probe_all_with(probes, timeout, &Tidy::none(), &|_| {})
 }
 
-/// [`probe_all`], calling `done(n)` as each namespace's `n` probes finish (for a
+/// [`probe_all`], deleting the neighbour entries of settled probes in the namespaces
+/// `tidy` allows, and calling `done(n)` as each namespace's `n` probes finish (for a
 /// progress bar).
 pub fn probe_all_with(
     probes: &[Probe],
     timeout: Duration,
+    tidy: &Tidy,
     done: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<ProbeOutcome>, ProbeError> {
     let mut by_ns: BTreeMap<&Path, Vec<(usize, IpAddr)>> = BTreeMap::new();
@@ -110,7 +119,7 @@ pub fn probe_all_with(
                 // A distinct ICMP identifier per namespace, so replies to another
                 // namespace's echoes (raw sockets see every ICMP packet) are never taken.
                 let ident = (std::process::id() as u16).wrapping_add((n as u16).wrapping_mul(7919));
-                match probe_namespace(ns, targets, ident, timeout, &pacer) {
+                match probe_namespace(ns, targets, ident, timeout, &pacer, tidy) {
                     Ok(results) => {
                         let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
                         for ((i, _), r) in targets.iter().zip(results) {
@@ -156,6 +165,7 @@ fn probe_namespace(
     ident: u16,
     timeout: Duration,
     pacer: &pace::Pacer,
+    tidy: &Tidy,
 ) -> Result<Vec<ProbeOutcome>, ProbeError> {
     let refused = |action: &'static str, errno: Errno| ProbeError {
         action,
@@ -187,93 +197,114 @@ fn probe_namespace(
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return Err(refused("open a raw ICMP socket in", e)),
     };
+    let mut sweeper = tidy::Sweeper::new(tidy, ns);
     let mut results: Vec<Option<ProbeOutcome>> = vec![None; targets.len()];
     let mut stage = vec![Stage::Waiting; targets.len()];
     let mut last_sent: Vec<Option<Instant>> = vec![None; targets.len()];
-    // Settles a probe: its result, and its place in flight freed.
+    // When each admitted probe sends (again): at once, then every RESEND.
+    let mut next_send: Vec<Instant> = vec![Instant::now(); targets.len()];
+    // Settled probes whose neighbour entries are still to delete.
+    let mut untidy: Vec<IpAddr> = Vec::new();
+    // Settles a probe: its result, its place in flight freed, its entries to delete.
     let settle = |k: usize,
                   r: ProbeOutcome,
                   results: &mut Vec<Option<ProbeOutcome>>,
-                  stage: &mut Vec<Stage>| {
+                  stage: &mut Vec<Stage>,
+                  untidy: &mut Vec<IpAddr>| {
         if !matches!(stage[k], Stage::Waiting) {
             pacer.release();
         }
         stage[k] = Stage::Done;
         results[k] = Some(r);
+        untidy.push(targets[k].1);
     };
-    let mut next_round = Instant::now();
     while results.iter().any(Option::is_none) {
-        let now = Instant::now();
-        if now >= next_round {
-            for (k, (_, to)) in targets.iter().enumerate() {
-                let sock = if to.is_ipv4() {
-                    v4.as_ref()
-                } else {
-                    v6.as_ref()
-                };
-                let Some(sock) = sock else { continue };
-                match stage[k] {
-                    Stage::Done => continue,
-                    Stage::Sent(first) => {
-                        if first.elapsed() >= timeout {
-                            settle(k, ProbeOutcome::Timeout, &mut results, &mut stage);
-                            continue;
-                        }
+        // Each pass (at most one receive timeout apart) starts what the pacer admits,
+        // so a place in flight freed by a reply is taken at once; after one refusal the
+        // pass asks no more (the pacer is shared by every worker).
+        let mut admitting = true;
+        for (k, (_, to)) in targets.iter().enumerate() {
+            let sock = if to.is_ipv4() {
+                v4.as_ref()
+            } else {
+                v6.as_ref()
+            };
+            let Some(sock) = sock else { continue };
+            match stage[k] {
+                Stage::Done => continue,
+                Stage::Sent(first) => {
+                    if first.elapsed() >= timeout {
+                        settle(
+                            k,
+                            ProbeOutcome::Timeout,
+                            &mut results,
+                            &mut stage,
+                            &mut untidy,
+                        );
+                        continue;
                     }
-                    Stage::Waiting => {
-                        if !pacer.admit(to.is_ipv6()) {
-                            // Nothing admitted anywhere for long: the table stays full.
-                            if pacer.stalled(STALL) {
-                                return Err(refused(
-                                    "probe (the neighbour table stays full) from",
-                                    Errno::ENOBUFS,
-                                ));
-                            }
-                            continue;
-                        }
-                        stage[k] = Stage::Blocked(Instant::now());
-                    }
-                    Stage::Blocked(_) => {}
                 }
-                match send_echo(sock, *to, ident, k as u16) {
-                    Ok(()) => {
-                        last_sent[k] = Some(Instant::now());
-                        if let Stage::Blocked(_) = stage[k] {
-                            stage[k] = Stage::Sent(Instant::now());
-                        }
+                Stage::Waiting => {
+                    if !admitting {
+                        continue;
                     }
-                    // The neighbour table (or a queue) is full for now: try again on the
-                    // next round, without starting the probe's clock.
-                    Err(Errno::ENOBUFS | Errno::EAGAIN) => {
-                        if let Stage::Blocked(since) = stage[k] {
-                            if since.elapsed() > STALL {
-                                return Err(refused(
-                                    "send an echo (no buffer space) from",
-                                    Errno::ENOBUFS,
-                                ));
-                            }
+                    if !pacer.admit(to.is_ipv6()) {
+                        admitting = false;
+                        // Nothing admitted anywhere for long: the table stays full.
+                        if pacer.stalled(STALL) {
+                            return Err(refused(
+                                "probe (the neighbour table stays full) from",
+                                Errno::ENOBUFS,
+                            ));
                         }
+                        continue;
                     }
-                    // Answers about the network: no route, the neighbour failed, a
-                    // filter refused. It may change during the wait: the clock runs.
-                    Err(
-                        Errno::ENETUNREACH
-                        | Errno::EHOSTUNREACH
-                        | Errno::ENETDOWN
-                        | Errno::EHOSTDOWN
-                        | Errno::EPERM
-                        | Errno::EACCES
-                        | Errno::EADDRNOTAVAIL,
-                    ) => {
-                        if let Stage::Blocked(_) = stage[k] {
-                            stage[k] = Stage::Sent(Instant::now());
-                        }
-                    }
-                    // Anything else is this machine failing to send: not an answer.
-                    Err(e) => return Err(refused("send an echo from", e)),
+                    stage[k] = Stage::Blocked(Instant::now());
                 }
+                Stage::Blocked(_) => {}
             }
-            next_round = Instant::now() + RESEND;
+            let now = Instant::now();
+            if now < next_send[k] {
+                continue;
+            }
+            next_send[k] = now + RESEND;
+            match send_echo(sock, *to, ident, k as u16) {
+                Ok(()) => {
+                    last_sent[k] = Some(now);
+                    if let Stage::Blocked(_) = stage[k] {
+                        stage[k] = Stage::Sent(now);
+                    }
+                }
+                // The neighbour table (or a queue) is full for now: try again on the
+                // next round, without starting the probe's clock.
+                Err(Errno::ENOBUFS | Errno::EAGAIN) => {
+                    if let Stage::Blocked(since) = stage[k] {
+                        if since.elapsed() > STALL {
+                            return Err(refused(
+                                "send an echo (no buffer space) from",
+                                Errno::ENOBUFS,
+                            ));
+                        }
+                    }
+                }
+                // Answers about the network: no route, the neighbour failed, a
+                // filter refused. It may change during the wait: the clock runs.
+                Err(
+                    Errno::ENETUNREACH
+                    | Errno::EHOSTUNREACH
+                    | Errno::ENETDOWN
+                    | Errno::EHOSTDOWN
+                    | Errno::EPERM
+                    | Errno::EACCES
+                    | Errno::EADDRNOTAVAIL,
+                ) => {
+                    if let Stage::Blocked(_) = stage[k] {
+                        stage[k] = Stage::Sent(now);
+                    }
+                }
+                // Anything else is this machine failing to send: not an answer.
+                Err(e) => return Err(refused("send an echo from", e)),
+            }
         }
         for (sock, is_v6) in [(v4.as_ref(), false), (v6.as_ref(), true)] {
             let Some(sock) = sock else { continue };
@@ -281,11 +312,22 @@ fn probe_namespace(
                 let k = seq as usize;
                 if k < targets.len() && results[k].is_none() && from == targets[k].1 {
                     let rtt = last_sent[k].map(|t| t.elapsed()).unwrap_or_default();
-                    settle(k, ProbeOutcome::Reply(rtt), &mut results, &mut stage);
+                    settle(
+                        k,
+                        ProbeOutcome::Reply(rtt),
+                        &mut results,
+                        &mut stage,
+                        &mut untidy,
+                    );
                 }
             }
         }
+        if !untidy.is_empty() {
+            sweeper.settled(&untidy);
+            untidy.clear();
+        }
     }
+    sweeper.finish();
     Ok(results
         .into_iter()
         .map(|r| r.unwrap_or(ProbeOutcome::Timeout))

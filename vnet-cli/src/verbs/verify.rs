@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use vnet_backend_netlink::probe::{probe_all_with, Probe, ProbeError, ProbeOutcome};
+use vnet_backend_netlink::probe::{probe_all_with, Probe, ProbeError, ProbeOutcome, Tidy};
 use vnet_core::plan::NsRef;
 use vnet_core::reach::{self, Expectation, Plan, Planned, Role};
 use vnet_core::ValidTopology;
@@ -143,7 +143,7 @@ pub fn probe_pairs(
         probes.len(),
         format!("probing {} pairs", plan.pairs),
     );
-    let outcomes = probe_all_with(&probes, timeout, &|n| bar.inc(n));
+    let outcomes = probe_all_with(&probes, timeout, &tidy(t, target), &|n| bar.inc(n));
     bar.finish();
     let outcomes = outcomes.map_err(refused)?;
     Ok(Verified {
@@ -156,6 +156,18 @@ pub fn probe_pairs(
         classes: plan.classes,
         pairs: plan.pairs,
     })
+}
+
+/// The namespaces whose neighbour entries probing deletes again: the topology's own,
+/// never the one vnet runs in (a real node's, whose entries are the machine's).
+fn tidy(t: &ValidTopology, target: &Resolved) -> Tidy {
+    let net = reach::Network::from_topology(t);
+    Tidy::new(net.addresses().into_iter().filter_map(|(ns, a)| {
+        if matches!(ns, NsRef::Node(_)) && target.this_node().is_some() {
+            return None;
+        }
+        Some((a, target.ns_path(&ns)?))
+    }))
 }
 
 /// When none of the namespaces to probe from exists, the topology was never built here
