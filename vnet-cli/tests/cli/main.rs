@@ -11,6 +11,7 @@ mod failover;
 mod kernel;
 mod kill;
 mod lock_wait;
+mod node_verify;
 mod ocf;
 mod plan_render;
 mod real_node;
