@@ -14,7 +14,8 @@
 //! On a real node (`--node m1 --this-host`) it probes the pairs whose ends are both on
 //! this machine (its containers, and the node itself through its own addresses); the
 //! pairs with an end elsewhere (another node, a LAN host) are listed as not probed here,
-//! with the reason, and are not failures.
+//! with the reason, and are not failures; a container that may run on this node only
+//! and is not found on it is (exit 3).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -70,6 +71,7 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                     "pairs": v.pairs_elsewhere,
                     "ends": v.elsewhere,
                 },
+                "missing": v.missing,
             });
             if v.results.len() <= PRETTY_UP_TO {
                 crate::output::json(&doc);

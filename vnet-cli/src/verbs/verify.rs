@@ -104,12 +104,14 @@ pub struct Verified {
     pub elsewhere: Vec<Elsewhere>,
     /// How many pairs of the full matrix have an end elsewhere: not probed here.
     pub pairs_elsewhere: usize,
+    /// Containers that may run only on this node (a real node's) and are not on it.
+    pub missing: Vec<Elsewhere>,
 }
 
 impl Verified {
-    /// Whether every probe saw what the model expects.
+    /// Whether every probe saw what the model expects and no container is missing.
     pub fn matched(&self) -> bool {
-        self.results.iter().all(ProbeResult::matches)
+        self.missing.is_empty() && self.results.iter().all(ProbeResult::matches)
     }
 }
 
@@ -166,6 +168,7 @@ pub fn probe_pairs(
         pairs: plan.pairs,
         elsewhere: ends.elsewhere.into_iter().map(|(_, e)| e).collect(),
         pairs_elsewhere,
+        missing: ends.missing,
     })
 }
 
@@ -295,9 +298,13 @@ pub fn render_verified(v: &Verified, colour: bool) -> String {
     out
 }
 
-/// The pairs not probed here (on a real node), by the end that is elsewhere.
+/// The pairs not probed here (on a real node), by the end that is elsewhere, and the
+/// containers missing from this node.
 fn render_elsewhere(v: &Verified) -> String {
     let mut out = String::new();
+    for m in &v.missing {
+        out.push_str(&format!("missing: {}: {}\n", m.ns, m.reason));
+    }
     if v.elsewhere.is_empty() {
         return out;
     }

@@ -4,7 +4,9 @@
 //! of the node's own. Verify probes every pair whose ends are both on m1 (the three
 //! containers and the node through its bridge address), lists the pairs with an end
 //! elsewhere (node m2, the LAN host gw46) as not probed here with the reason, and exits
-//! 0; a probed pair broken by hand makes it exit 3.
+//! 0; so is a container whose namespace is not here but which may run on m2. A
+//! container that can run only on m1 and is not found makes it exit 3, as does a probed
+//! pair broken by hand.
 
 use vnet_testkit::isolated;
 
@@ -34,6 +36,17 @@ fn verify_on_a_node_probes_the_pairs_on_it_and_lists_the_rest() {
                     "all",
                     &format!("$VNET --output json verify $D/node.toml {node} --pairs all"),
                 ),
+                (
+                    "variants",
+                    "sed 's/^name = \"mail\"$/&\\nnetns = \"name:mail-away\"/' $D/node.toml >$D/away.toml && \
+                     sed -e '/^failover = /d' -e 's/^name = \"dbms\"$/&\\nnetns = \"name:dbms-away\"/' \
+                     $D/node.toml >$D/missing.toml && grep -c -- -away $D/away.toml $D/missing.toml",
+                ),
+                (
+                    "away",
+                    &format!("$VNET --output json verify $D/away.toml {node}"),
+                ),
+                ("missing", &format!("$VNET verify $D/missing.toml {node}")),
                 ("break", "ip -n mail route del 192.168.0.0/16"),
                 (
                     "broken",
@@ -92,6 +105,33 @@ fn verify_on_a_node_probes_the_pairs_on_it_and_lists_the_rest() {
             let all = expect(&steps, "all", 0).json();
             assert_eq!(all["matched"], true, "{all:#}");
             assert_eq!(all["probes"].as_array().map(Vec::len), Some(probes.len()));
+
+            expect(&steps, "variants", 0);
+            let away = expect(&steps, "away", 0).json();
+            assert_eq!(away["matched"], true, "{away:#}");
+            let mail = away["not_probed_here"]["ends"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["ns"] == "ct mail")
+                .unwrap_or_else(|| panic!("mail is elsewhere: {away:#}"));
+            assert_eq!(
+                mail["reason"],
+                "not running on node m1: /run/netns/mail-away does not exist; it may run on m2"
+            );
+            assert!(away["probes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["from"] != "ct mail" && p["to_ns"] != "ct mail"));
+            let missing = &expect(&steps, "missing", 3).stdout;
+            assert!(
+                missing.contains(
+                    "missing: ct dbms: not running on node m1: /run/netns/dbms-away does not \
+                     exist, and it runs on no other node"
+                ),
+                "{missing}"
+            );
 
             let broken = &expect(&steps, "broken", 3).stdout;
             assert!(

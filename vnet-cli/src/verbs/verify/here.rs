@@ -5,7 +5,8 @@
 //! node's own addresses) or a container that may run on this node and whose namespace
 //! is found on it now; any other end (another node, a container elsewhere, a host on a
 //! physical LAN) is elsewhere, with the reason, and pairs with such an end are not
-//! probed here.
+//! probed here. A container that may run on this node only and is not found is
+//! missing: not elsewhere, but a difference from the topology.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -34,6 +35,18 @@ pub struct Ends {
     pub here: BTreeMap<NsRef, PathBuf>,
     /// The endpoints that are not, with the reason.
     pub elsewhere: Vec<(NsRef, Elsewhere)>,
+    /// Containers that may run only on this node and are not found on it.
+    pub missing: Vec<Elsewhere>,
+}
+
+/// Where one endpoint is.
+enum Place {
+    /// On this machine, in this namespace file.
+    Here(PathBuf),
+    /// Elsewhere, for this reason.
+    Elsewhere(String),
+    /// Nowhere, though it can run only here: why it was not found.
+    Missing(String),
 }
 
 /// Where each endpoint of `t` is, for `target`.
@@ -41,36 +54,35 @@ pub fn ends(t: &ValidTopology, target: &Resolved) -> Ends {
     let mut out = Ends::default();
     let net = Network::from_topology(t);
     for ns in net.namespaces() {
-        let found = match target.this_node() {
-            None => target.ns_path(ns).ok_or_else(|| "no namespace".to_string()),
+        let place = match target.this_node() {
+            None => target
+                .ns_path(ns)
+                .map_or_else(|| Place::Elsewhere("no namespace".into()), Place::Here),
             Some(node) => on_node(t, target, node, ns),
         };
-        match found {
-            Ok(path) => {
+        let named = |reason| Elsewhere {
+            ns: ns.to_string(),
+            reason,
+        };
+        match place {
+            Place::Here(path) => {
                 out.here.insert(ns.clone(), path);
             }
-            Err(reason) => out.elsewhere.push((
-                ns.clone(),
-                Elsewhere {
-                    ns: ns.to_string(),
-                    reason,
-                },
-            )),
+            Place::Elsewhere(reason) => out.elsewhere.push((ns.clone(), named(reason))),
+            Place::Missing(reason) => out.missing.push(named(reason)),
         }
     }
     out
 }
 
-/// The namespace file of `ns` when it is on real node `node`, else why not.
-fn on_node(
-    t: &ValidTopology,
-    target: &Resolved,
-    node: &str,
-    ns: &NsRef,
-) -> Result<PathBuf, String> {
+/// Where `ns` is, seen from real node `node`.
+fn on_node(t: &ValidTopology, target: &Resolved, node: &str, ns: &NsRef) -> Place {
     match ns {
-        NsRef::Node(n) if n.as_str() == node => ns_file(&target.map, ns).map_err(|e| e.to_string()),
-        NsRef::Node(n) => Err(format!("node {n} is another machine (this is {node})")),
+        NsRef::Node(n) if n.as_str() == node => match ns_file(&target.map, ns) {
+            Ok(path) => Place::Here(path),
+            Err(e) => Place::Missing(e.to_string()),
+        },
+        NsRef::Node(n) => Place::Elsewhere(format!("node {n} is another machine (this is {node})")),
         NsRef::Host(h) => {
             let lan = t
                 .topology()
@@ -78,31 +90,32 @@ fn on_node(
                 .iter()
                 .find(|l| l.host.iter().any(|x| x.name == h.as_str()))
                 .map_or(String::new(), |l| format!(" on LAN {}", l.name));
-            Err(format!("a host{lan}, outside node {node}"))
+            Place::Elsewhere(format!("a host{lan}, outside node {node}"))
         }
         NsRef::Ct(c) => {
             let Some(ct) = t.topology().ct.iter().find(|x| x.name == c.as_str()) else {
-                return Err("not in the topology".into());
+                return Place::Elsewhere("not in the topology".into());
             };
             let nodes = t.ct_nodes(ct);
             if !nodes.contains(&node) {
-                return Err(format!("runs on node {}, not {node}", nodes.join(" or ")));
+                let on = nodes.join(" or ");
+                return Place::Elsewhere(format!("runs on node {on}, not {node}"));
             }
             let others: Vec<&str> = nodes.into_iter().filter(|n| *n != node).collect();
-            let away = if others.is_empty() {
-                String::new()
-            } else {
-                format!("; it may run on {}", others.join(" or "))
-            };
-            match ns_file(&target.map, ns) {
-                Ok(path) if path.exists() => Ok(path),
-                Ok(path) => Err(format!(
-                    "not running on node {node}: {} does not exist{away}",
+            let why = match ns_file(&target.map, ns) {
+                Ok(path) if path.exists() => return Place::Here(path),
+                Ok(path) => format!(
+                    "not running on node {node}: {} does not exist",
                     path.display()
-                )),
-                Err(e) => Err(format!("not running on node {node}: {e}{away}")),
+                ),
+                Err(e) => format!("not running on node {node}: {e}"),
+            };
+            if others.is_empty() {
+                Place::Missing(format!("{why}, and it runs on no other node"))
+            } else {
+                Place::Elsewhere(format!("{why}; it may run on {}", others.join(" or ")))
             }
         }
-        NsRef::Lan(l) => Err(format!("LAN {l} is a physical network")),
+        NsRef::Lan(l) => Place::Elsewhere(format!("LAN {l} is a physical network")),
     }
 }
