@@ -100,6 +100,46 @@ pub fn probe_all_with(
     tidy: &Tidy,
     done: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<ProbeOutcome>, ProbeError> {
+    let pacer = pace::Pacer::default();
+    let grew =
+        |before: Option<u64>| before.is_some_and(|b| pacer.overflows().is_some_and(|now| now > b));
+    let before = pacer.overflows();
+    let mut out = probe_round(probes, timeout, tidy, done, &pacer)?;
+    // The machine's table overflowed meanwhile (whoever filled it): an ARP request may
+    // have been dropped, so a silent probe proves nothing. Probe those once more; if it
+    // overflows again, that is the machine failing, not the network (exit 4).
+    if grew(before) {
+        let again: Vec<usize> = (0..out.len())
+            .filter(|i| out[*i] == ProbeOutcome::Timeout)
+            .collect();
+        if let Some(first) = again.first() {
+            let before = pacer.overflows();
+            let retry: Vec<Probe> = again.iter().map(|i| probes[*i].clone()).collect();
+            let outcomes = probe_round(&retry, timeout, tidy, &|_| {}, &pacer)?;
+            if grew(before) && outcomes.contains(&ProbeOutcome::Timeout) {
+                return Err(ProbeError {
+                    action: "trust a silent probe (the machine's neighbour table overflowed \
+                             meanwhile) from",
+                    ns: probes[*first].ns.clone(),
+                    errno: Errno::ENOBUFS,
+                });
+            }
+            for (i, o) in again.into_iter().zip(outcomes) {
+                out[i] = o;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One pass over `probes`: every one sent, answered or timed out.
+fn probe_round(
+    probes: &[Probe],
+    timeout: Duration,
+    tidy: &Tidy,
+    done: &(dyn Fn(usize) + Sync),
+    pacer: &pace::Pacer,
+) -> Result<Vec<ProbeOutcome>, ProbeError> {
     let mut by_ns: BTreeMap<&Path, Vec<(usize, IpAddr)>> = BTreeMap::new();
     for (i, p) in probes.iter().enumerate() {
         by_ns.entry(&p.ns).or_default().push((i, p.to));
@@ -107,7 +147,6 @@ pub fn probe_all_with(
     let groups: Vec<(&Path, Vec<(usize, IpAddr)>)> = by_ns.into_iter().collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let pacer = pace::Pacer::default();
     let out = Mutex::new(vec![ProbeOutcome::Timeout; probes.len()]);
     let refused: Mutex<Option<ProbeError>> = Mutex::new(None);
     std::thread::scope(|scope| {
@@ -121,7 +160,7 @@ pub fn probe_all_with(
                 // A distinct ICMP identifier per namespace, so replies to another
                 // namespace's echoes (raw sockets see every ICMP packet) are never taken.
                 let ident = (std::process::id() as u16).wrapping_add((n as u16).wrapping_mul(7919));
-                match probe_namespace(ns, targets, ident, timeout, &pacer, tidy) {
+                match probe_namespace(ns, targets, ident, timeout, pacer, tidy) {
                     Ok(results) => {
                         let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
                         for ((i, _), r) in targets.iter().zip(results) {

@@ -31,9 +31,20 @@ fn the_table_is_read_from_a_private_namespace_and_probes_leave_no_entries() {
             let table = neigh::table(&mut sock, false)
                 .expect("RTM_GETNEIGHTBL answers")
                 .expect("the ARP table is there");
-            let shown = sh("ip ntable show name arp_cache", &[]).stdout;
+            let shown = sh("ip -s ntable show name arp_cache", &[]).stdout;
             assert!(
                 shown.contains(&format!("thresh3 {} ", table.thresh3)),
+                "{table:?} against:\n{shown}"
+            );
+            // Overflows only grow (other tests share the table): read later, not fewer.
+            let fulls: u64 = shown
+                .split("table_fulls ")
+                .nth(1)
+                .and_then(|t| t.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("ip -s ntable shows table_fulls:\n{shown}"));
+            assert!(
+                table.overflows <= fulls && (fulls == 0 || table.overflows > 0),
                 "{table:?} against:\n{shown}"
             );
 

@@ -24,6 +24,9 @@ pub struct Table {
     pub entries: usize,
     /// `gc_thresh3`: past it, new entries fail (sends get ENOBUFS).
     pub thresh3: usize,
+    /// How often, ever, a new entry was refused because the table was full
+    /// (`table_fulls`): an ARP request then goes unanswered, whoever filled the table.
+    pub overflows: u64,
 }
 
 /// Reads the ARP (or, with `v6`, NDP) table's size: `ip ntable show name arp_cache`.
@@ -50,16 +53,19 @@ pub fn table(sock: &mut RtSocket, v6: bool) -> Result<Option<Table>> {
 fn parse_table(attributes: &[NeighbourTableAttribute]) -> Option<Table> {
     let mut entries = None;
     let mut thresh3 = None;
+    let mut overflows = 0;
     for a in attributes {
         match a {
             NeighbourTableAttribute::Config(c) => entries = Some(c.entries as usize),
             NeighbourTableAttribute::Threshold3(t) => thresh3 = Some(*t as usize),
+            NeighbourTableAttribute::Stats(s) => overflows = s.table_fulls,
             _ => {}
         }
     }
     Some(Table {
         entries: entries?,
         thresh3: thresh3?,
+        overflows,
     })
 }
 

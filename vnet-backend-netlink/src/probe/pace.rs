@@ -150,6 +150,19 @@ impl Pacer {
         s.in_flight == 0 && s.last_admit.elapsed() > stall
     }
 
+    /// How often the ARP and NDP tables together refused an entry because they were
+    /// full, read now (`None`: blind). Silence while this grew proves nothing.
+    pub fn overflows(&self) -> Option<u64> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let sock = s.socket.as_mut()?;
+        let v4 = neigh::table(sock, false).ok().flatten()?.overflows;
+        let v6 = neigh::table(sock, true)
+            .ok()
+            .flatten()
+            .map_or(0, |t| t.overflows);
+        Some(v4 + v6)
+    }
+
     /// A probe admitted earlier is answered or timed out.
     pub fn release(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -167,6 +180,7 @@ mod tests {
             limit(&Table {
                 entries: 0,
                 thresh3,
+                overflows: 0,
             })
         };
         assert_eq!(at(1024), LIMIT);
