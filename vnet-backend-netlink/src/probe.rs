@@ -2,10 +2,12 @@
 //!
 //! No `ping` binary is involved: up to [`WORKERS`] threads each enter a namespace in
 //! turn (`setns`), open raw ICMP and ICMPv6 sockets there (a socket stays bound to the
-//! namespace it was created in), send one echo request per target as the neighbour
-//! table allows ([`pace`]), resend the unanswered ones every [`RESEND`] and collect
-//! replies until every target answered or timed out. Raw sockets need CAP_NET_RAW, which vnet has as root; datagram
-//! "ping sockets" would depend on each namespace's `ping_group_range`.
+//! namespace it was created in), send one echo request per target as soon as the
+//! neighbour table allows ([`pace`]), resend the unanswered ones every [`RESEND`] and
+//! collect replies until every target answered or timed out, deleting the neighbour
+//! entries of settled probes as they go ([`tidy`]). Raw sockets need CAP_NET_RAW, which
+//! vnet has as root; datagram "ping sockets" would depend on each namespace's
+//! `ping_group_range`.
 
 use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
@@ -23,7 +25,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub mod neigh;
 pub mod pace;
+pub mod tidy;
+
+pub use tidy::Tidy;
 
 /// How often an unanswered echo request is sent again.
 pub const RESEND: Duration = Duration::from_millis(200);
@@ -67,8 +73,10 @@ pub struct ProbeError {
 
 /// How many namespaces are probed at once (each by a thread of its own, with a socket
 /// per family): bounded so that a thousand namespaces need neither a thousand threads
-/// nor two thousand file descriptors.
-pub const WORKERS: usize = 32;
+/// nor two thousand file descriptors. A worker waits only for its own replies (each a
+/// fraction of a millisecond here), so a few keep both cores busy; each thread costs
+/// its allocator's heap: 32 workers peaked at 90-98 MiB at 1,000 containers, 8 at 42-57.
+pub const WORKERS: usize = 8;
 
 /// How long a send may keep failing with ENOBUFS (the neighbour table full, by someone
 /// else's doing) before probing gives up with a [`ProbeError`].
@@ -78,16 +86,59 @@ pub const STALL: Duration = Duration::from_secs(20);
 /// send: probes start as the machine's neighbour table allows (see [`pace`]), so a
 /// paced probe still gets its full time. Results are in the order of `probes`; the
 /// first namespace that could not be probed at all (see [`ProbeError`]) fails the call.
+/// Neighbour entries are left to the kernel.
 pub fn probe_all(probes: &[Probe], timeout: Duration) -> Result<Vec<ProbeOutcome>, ProbeError> {
-    probe_all_with(probes, timeout, &|_| {})
+    probe_all_with(probes, timeout, &Tidy::none(), &|_| {})
 }
 
-/// [`probe_all`], calling `done(n)` as each namespace's `n` probes finish (for a
+/// [`probe_all`], deleting the neighbour entries of settled probes in the namespaces
+/// `tidy` allows, and calling `done(n)` as each namespace's `n` probes finish (for a
 /// progress bar).
 pub fn probe_all_with(
     probes: &[Probe],
     timeout: Duration,
+    tidy: &Tidy,
     done: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<ProbeOutcome>, ProbeError> {
+    let pacer = pace::Pacer::default();
+    let grew =
+        |before: Option<u64>| before.is_some_and(|b| pacer.overflows().is_some_and(|now| now > b));
+    let before = pacer.overflows();
+    let mut out = probe_round(probes, timeout, tidy, done, &pacer)?;
+    // The machine's table overflowed meanwhile (whoever filled it): an ARP request may
+    // have been dropped, so a silent probe proves nothing. Probe those once more; if it
+    // overflows again, that is the machine failing, not the network (exit 4).
+    if grew(before) {
+        let again: Vec<usize> = (0..out.len())
+            .filter(|i| out[*i] == ProbeOutcome::Timeout)
+            .collect();
+        if let Some(first) = again.first() {
+            let before = pacer.overflows();
+            let retry: Vec<Probe> = again.iter().map(|i| probes[*i].clone()).collect();
+            let outcomes = probe_round(&retry, timeout, tidy, &|_| {}, &pacer)?;
+            if grew(before) && outcomes.contains(&ProbeOutcome::Timeout) {
+                return Err(ProbeError {
+                    action: "trust a silent probe (the machine's neighbour table overflowed \
+                             meanwhile) from",
+                    ns: probes[*first].ns.clone(),
+                    errno: Errno::ENOBUFS,
+                });
+            }
+            for (i, o) in again.into_iter().zip(outcomes) {
+                out[i] = o;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One pass over `probes`: every one sent, answered or timed out.
+fn probe_round(
+    probes: &[Probe],
+    timeout: Duration,
+    tidy: &Tidy,
+    done: &(dyn Fn(usize) + Sync),
+    pacer: &pace::Pacer,
 ) -> Result<Vec<ProbeOutcome>, ProbeError> {
     let mut by_ns: BTreeMap<&Path, Vec<(usize, IpAddr)>> = BTreeMap::new();
     for (i, p) in probes.iter().enumerate() {
@@ -96,7 +147,6 @@ pub fn probe_all_with(
     let groups: Vec<(&Path, Vec<(usize, IpAddr)>)> = by_ns.into_iter().collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let pacer = pace::Pacer::default();
     let out = Mutex::new(vec![ProbeOutcome::Timeout; probes.len()]);
     let refused: Mutex<Option<ProbeError>> = Mutex::new(None);
     std::thread::scope(|scope| {
@@ -110,7 +160,7 @@ pub fn probe_all_with(
                 // A distinct ICMP identifier per namespace, so replies to another
                 // namespace's echoes (raw sockets see every ICMP packet) are never taken.
                 let ident = (std::process::id() as u16).wrapping_add((n as u16).wrapping_mul(7919));
-                match probe_namespace(ns, targets, ident, timeout, &pacer) {
+                match probe_namespace(ns, targets, ident, timeout, pacer, tidy) {
                     Ok(results) => {
                         let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
                         for ((i, _), r) in targets.iter().zip(results) {
@@ -156,6 +206,7 @@ fn probe_namespace(
     ident: u16,
     timeout: Duration,
     pacer: &pace::Pacer,
+    tidy: &Tidy,
 ) -> Result<Vec<ProbeOutcome>, ProbeError> {
     let refused = |action: &'static str, errno: Errno| ProbeError {
         action,
@@ -187,105 +238,145 @@ fn probe_namespace(
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return Err(refused("open a raw ICMP socket in", e)),
     };
+    let mut sweeper = tidy::Sweeper::new(tidy, ns);
     let mut results: Vec<Option<ProbeOutcome>> = vec![None; targets.len()];
     let mut stage = vec![Stage::Waiting; targets.len()];
     let mut last_sent: Vec<Option<Instant>> = vec![None; targets.len()];
-    // Settles a probe: its result, and its place in flight freed.
+    // When each admitted probe sends (again): at once, then every RESEND.
+    let mut next_send: Vec<Instant> = vec![Instant::now(); targets.len()];
+    // Settled probes whose neighbour entries are still to delete.
+    let mut untidy: Vec<IpAddr> = Vec::new();
+    // Probes not settled before this pass.
+    let mut unsettled = targets.len();
+    // Settles a probe: its result, its place in flight freed, its entries to delete.
     let settle = |k: usize,
                   r: ProbeOutcome,
                   results: &mut Vec<Option<ProbeOutcome>>,
-                  stage: &mut Vec<Stage>| {
+                  stage: &mut Vec<Stage>,
+                  untidy: &mut Vec<IpAddr>| {
         if !matches!(stage[k], Stage::Waiting) {
             pacer.release();
         }
         stage[k] = Stage::Done;
         results[k] = Some(r);
+        untidy.push(targets[k].1);
     };
-    let mut next_round = Instant::now();
-    while results.iter().any(Option::is_none) {
-        let now = Instant::now();
-        if now >= next_round {
-            for (k, (_, to)) in targets.iter().enumerate() {
-                let sock = if to.is_ipv4() {
-                    v4.as_ref()
-                } else {
-                    v6.as_ref()
-                };
-                let Some(sock) = sock else { continue };
-                match stage[k] {
-                    Stage::Done => continue,
-                    Stage::Sent(first) => {
-                        if first.elapsed() >= timeout {
-                            settle(k, ProbeOutcome::Timeout, &mut results, &mut stage);
-                            continue;
-                        }
+    while unsettled > 0 {
+        // Each pass (at most one receive timeout apart) starts what the pacer admits,
+        // so a place in flight freed by a reply is taken at once; after one refusal the
+        // pass asks no more (the pacer is shared by every worker).
+        let mut admitting = true;
+        for (k, (_, to)) in targets.iter().enumerate() {
+            let sock = if to.is_ipv4() {
+                v4.as_ref()
+            } else {
+                v6.as_ref()
+            };
+            let Some(sock) = sock else { continue };
+            match stage[k] {
+                Stage::Done => continue,
+                Stage::Sent(first) => {
+                    if first.elapsed() >= timeout {
+                        settle(
+                            k,
+                            ProbeOutcome::Timeout,
+                            &mut results,
+                            &mut stage,
+                            &mut untidy,
+                        );
+                        continue;
                     }
-                    Stage::Waiting => {
-                        if !pacer.admit(to.is_ipv6()) {
-                            // Nothing admitted anywhere for long: the table stays full.
-                            if pacer.stalled(STALL) {
-                                return Err(refused(
-                                    "probe (the neighbour table stays full) from",
-                                    Errno::ENOBUFS,
-                                ));
-                            }
-                            continue;
-                        }
-                        stage[k] = Stage::Blocked(Instant::now());
-                    }
-                    Stage::Blocked(_) => {}
                 }
-                match send_echo(sock, *to, ident, k as u16) {
-                    Ok(()) => {
-                        last_sent[k] = Some(Instant::now());
-                        if let Stage::Blocked(_) = stage[k] {
-                            stage[k] = Stage::Sent(Instant::now());
-                        }
+                Stage::Waiting => {
+                    if !admitting {
+                        continue;
                     }
-                    // The neighbour table (or a queue) is full for now: try again on the
-                    // next round, without starting the probe's clock.
-                    Err(Errno::ENOBUFS | Errno::EAGAIN) => {
-                        if let Stage::Blocked(since) = stage[k] {
-                            if since.elapsed() > STALL {
-                                return Err(refused(
-                                    "send an echo (no buffer space) from",
-                                    Errno::ENOBUFS,
-                                ));
-                            }
+                    if !pacer.admit(to.is_ipv6()) {
+                        admitting = false;
+                        // Nothing admitted anywhere for long: the table stays full.
+                        if pacer.stalled(STALL) {
+                            return Err(refused(
+                                "probe (the neighbour table stays full) from",
+                                Errno::ENOBUFS,
+                            ));
                         }
+                        continue;
                     }
-                    // Answers about the network: no route, the neighbour failed, a
-                    // filter refused. It may change during the wait: the clock runs.
-                    Err(
-                        Errno::ENETUNREACH
-                        | Errno::EHOSTUNREACH
-                        | Errno::ENETDOWN
-                        | Errno::EHOSTDOWN
-                        | Errno::EPERM
-                        | Errno::EACCES
-                        | Errno::EADDRNOTAVAIL,
-                    ) => {
-                        if let Stage::Blocked(_) = stage[k] {
-                            stage[k] = Stage::Sent(Instant::now());
-                        }
-                    }
-                    // Anything else is this machine failing to send: not an answer.
-                    Err(e) => return Err(refused("send an echo from", e)),
+                    stage[k] = Stage::Blocked(Instant::now());
                 }
+                Stage::Blocked(_) => {}
             }
-            next_round = Instant::now() + RESEND;
+            let now = Instant::now();
+            if now < next_send[k] {
+                continue;
+            }
+            next_send[k] = now + RESEND;
+            match send_echo(sock, *to, ident, k as u16) {
+                Ok(()) => {
+                    last_sent[k] = Some(now);
+                    if let Stage::Blocked(_) = stage[k] {
+                        stage[k] = Stage::Sent(now);
+                    }
+                }
+                // The neighbour table (or a queue) is full for now: try again on the
+                // next round, without starting the probe's clock.
+                Err(Errno::ENOBUFS | Errno::EAGAIN) => {
+                    if let Stage::Blocked(since) = stage[k] {
+                        if since.elapsed() > STALL {
+                            return Err(refused(
+                                "send an echo (no buffer space) from",
+                                Errno::ENOBUFS,
+                            ));
+                        }
+                    }
+                }
+                // Answers about the network: no route, the neighbour failed, a
+                // filter refused. It may change during the wait: the clock runs.
+                Err(
+                    Errno::ENETUNREACH
+                    | Errno::EHOSTUNREACH
+                    | Errno::ENETDOWN
+                    | Errno::EHOSTDOWN
+                    | Errno::EPERM
+                    | Errno::EACCES
+                    | Errno::EADDRNOTAVAIL,
+                ) => {
+                    if let Stage::Blocked(_) = stage[k] {
+                        stage[k] = Stage::Sent(now);
+                    }
+                }
+                // Anything else is this machine failing to send: not an answer.
+                Err(e) => return Err(refused("send an echo from", e)),
+            }
         }
         for (sock, is_v6) in [(v4.as_ref(), false), (v6.as_ref(), true)] {
             let Some(sock) = sock else { continue };
-            while let Some((from, seq)) = recv_reply(sock, ident, is_v6) {
+            // Read until nothing more waits, or nothing more is awaited (a read past
+            // the last reply would wait a whole receive timeout for nothing).
+            while untidy.len() < unsettled {
+                let Some((from, seq)) = recv_reply(sock, ident, is_v6) else {
+                    break;
+                };
                 let k = seq as usize;
                 if k < targets.len() && results[k].is_none() && from == targets[k].1 {
                     let rtt = last_sent[k].map(|t| t.elapsed()).unwrap_or_default();
-                    settle(k, ProbeOutcome::Reply(rtt), &mut results, &mut stage);
+                    settle(
+                        k,
+                        ProbeOutcome::Reply(rtt),
+                        &mut results,
+                        &mut stage,
+                        &mut untidy,
+                    );
                 }
             }
         }
+        if !untidy.is_empty() {
+            unsettled -= untidy.len();
+            sweeper.settled(&untidy);
+            untidy.clear();
+        }
     }
+    sweeper.finish();
     Ok(results
         .into_iter()
         .map(|r| r.unwrap_or(ProbeOutcome::Timeout))

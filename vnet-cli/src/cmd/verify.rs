@@ -10,6 +10,12 @@
 //! The matrix has a row per source namespace and a column per target address: ✓
 //! expected and answered (with the round-trip time), ✗ expected but silent, · not
 //! expected and silent, ! not expected but answered. Exit 3 on any difference.
+//!
+//! On a real node (`--node m1 --this-host`) it probes the pairs whose ends are both on
+//! this machine (its containers, and the node itself through its own addresses); the
+//! pairs with an end elsewhere (another node, a LAN host) are listed as not probed here,
+//! with the reason, and are not failures; a container that may run on this node only
+//! and is not found on it is (exit 3).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,6 +67,11 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
                 "pairs": v.pairs,
                 "classes": v.classes.iter().map(|c| c.iter().map(ToString::to_string).collect::<Vec<_>>()).collect::<Vec<_>>(),
                 "probes": v.results,
+                "not_probed_here": {
+                    "pairs": v.pairs_elsewhere,
+                    "ends": v.elsewhere,
+                },
+                "missing": v.missing,
             });
             if v.results.len() <= PRETTY_UP_TO {
                 crate::output::json(&doc);

@@ -1,5 +1,7 @@
 //! Probing a built topology's reachability matrix and rendering it (`vnet verify`,
-//! `vnet demo`).
+//! `vnet demo`). On a real node, the pairs whose ends are both on it ([`here`]).
+
+mod here;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -7,7 +9,7 @@ use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use vnet_backend_netlink::probe::{probe_all_with, Probe, ProbeError, ProbeOutcome};
+use vnet_backend_netlink::probe::{probe_all_with, Probe, ProbeError, ProbeOutcome, Tidy};
 use vnet_core::plan::NsRef;
 use vnet_core::reach::{self, Expectation, Plan, Planned, Role};
 use vnet_core::ValidTopology;
@@ -16,6 +18,7 @@ use crate::cli::Output;
 use crate::exit::{Exit, Failure};
 use crate::progress::Progress;
 use crate::sandbox::Resolved;
+pub use here::Elsewhere;
 
 /// How long probes wait by default: right after links come up, IPv6 duplicate address
 /// detection and neighbour discovery take a moment.
@@ -95,14 +98,20 @@ pub struct Verified {
     pub results: Vec<ProbeResult>,
     /// The classes of alike endpoints.
     pub classes: Vec<Vec<NsRef>>,
-    /// How many pairs the full matrix has.
+    /// How many pairs the probes stand for (all of the full matrix, but on a real node).
     pub pairs: usize,
+    /// The endpoints not on this machine (a real node's), with the reason.
+    pub elsewhere: Vec<Elsewhere>,
+    /// How many pairs of the full matrix have an end elsewhere: not probed here.
+    pub pairs_elsewhere: usize,
+    /// Containers that may run only on this node (a real node's) and are not on it.
+    pub missing: Vec<Elsewhere>,
 }
 
 impl Verified {
-    /// Whether every probe saw what the model expects.
+    /// Whether every probe saw what the model expects and no container is missing.
     pub fn matched(&self) -> bool {
-        self.results.iter().all(ProbeResult::matches)
+        self.missing.is_empty() && self.results.iter().all(ProbeResult::matches)
     }
 }
 
@@ -123,18 +132,20 @@ pub fn probe_pairs(
     pairs: Pairs,
     output: Output,
 ) -> Result<Verified, Failure> {
+    let ends = here::ends(t, target);
+    let is_here = |ns: &NsRef| ends.here.contains_key(ns);
     let plan: Plan = match pairs {
-        Pairs::Classes => reach::plan(t),
-        Pairs::All => reach::full(t),
+        Pairs::Classes => reach::plan_among(t, &is_here),
+        Pairs::All => reach::full_among(t, &is_here),
+    };
+    let pairs_elsewhere = if ends.elsewhere.is_empty() {
+        0
+    } else {
+        reach::pairs_elsewhere(t, &is_here)
     };
     let mut probes = Vec::with_capacity(plan.probes.len());
     for Planned { expectation: e, .. } in &plan.probes {
-        let ns = target.ns_path(&e.from).ok_or_else(|| {
-            Failure::invalid(anyhow::anyhow!(
-                "{} has no namespace on this target to probe from",
-                e.from
-            ))
-        })?;
+        let ns = ends.here[&e.from].clone();
         probes.push(Probe { ns, to: e.to });
     }
     not_built(t, &probes)?;
@@ -143,7 +154,7 @@ pub fn probe_pairs(
         probes.len(),
         format!("probing {} pairs", plan.pairs),
     );
-    let outcomes = probe_all_with(&probes, timeout, &|n| bar.inc(n));
+    let outcomes = probe_all_with(&probes, timeout, &tidy(t, target, &ends), &|n| bar.inc(n));
     bar.finish();
     let outcomes = outcomes.map_err(refused)?;
     Ok(Verified {
@@ -155,7 +166,23 @@ pub fn probe_pairs(
             .collect(),
         classes: plan.classes,
         pairs: plan.pairs,
+        elsewhere: ends.elsewhere.into_iter().map(|(_, e)| e).collect(),
+        pairs_elsewhere,
+        missing: ends.missing,
     })
+}
+
+/// The namespaces whose neighbour entries probing deletes again: the topology's own
+/// that are here, never the one vnet runs in (a real node's, whose entries are the
+/// machine's).
+fn tidy(t: &ValidTopology, target: &Resolved, ends: &here::Ends) -> Tidy {
+    let net = reach::Network::from_topology(t);
+    Tidy::new(net.addresses().into_iter().filter_map(|(ns, a)| {
+        if matches!(ns, NsRef::Node(_)) && target.this_node().is_some() {
+            return None;
+        }
+        Some((a, ends.here.get(&ns)?.clone()))
+    }))
 }
 
 /// When none of the namespaces to probe from exists, the topology was never built here
@@ -266,6 +293,33 @@ pub fn render_verified(v: &Verified, colour: bool) -> String {
     } else {
         out.push_str(LEGEND);
         out.push_str(&verdict(&v.results, colour));
+    }
+    out.push_str(&render_elsewhere(v));
+    out
+}
+
+/// The pairs not probed here (on a real node), by the end that is elsewhere, and the
+/// containers missing from this node.
+fn render_elsewhere(v: &Verified) -> String {
+    let mut out = String::new();
+    for m in &v.missing {
+        out.push_str(&format!("missing: {}: {}\n", m.ns, m.reason));
+    }
+    if v.elsewhere.is_empty() {
+        return out;
+    }
+    out.push_str(&format!(
+        "\nnot probed here: {} pairs have an end that is not on this machine\n",
+        v.pairs_elsewhere
+    ));
+    for e in v.elsewhere.iter().take(MAX_CLASSES) {
+        out.push_str(&format!("  {}: {}\n", e.ns, e.reason));
+    }
+    if v.elsewhere.len() > MAX_CLASSES {
+        out.push_str(&format!(
+            "  and {} more ends elsewhere (--output json lists them)\n",
+            v.elsewhere.len() - MAX_CLASSES
+        ));
     }
     out
 }

@@ -13,6 +13,7 @@ mod kernel;
 mod kill;
 mod lock_wait;
 mod lxc_hook;
+mod node_verify;
 mod ocf;
 mod plan_render;
 mod real_node;

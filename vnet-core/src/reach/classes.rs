@@ -188,12 +188,26 @@ fn expectation(net: &Network, from: &NsRef, to_ns: &NsRef, to: IpAddr) -> Expect
 /// little and shows every cell.
 pub const FULL_UP_TO: usize = 256;
 
+/// Which endpoints a plan may probe: both ends of every probe pass it (on a real node,
+/// the namespaces on that node).
+pub type Here<'a> = &'a dyn Fn(&NsRef) -> bool;
+
+/// Every endpoint.
+fn everywhere(_: &NsRef) -> bool {
+    true
+}
+
 /// What `vnet verify` probes by default: the full matrix when it has at most
 /// [`FULL_UP_TO`] pairs, else [`by_class`].
 pub fn plan(t: &ValidTopology) -> Plan {
-    let p = by_class(t);
+    plan_among(t, &everywhere)
+}
+
+/// [`plan`] over the pairs whose ends are both `here`.
+pub fn plan_among(t: &ValidTopology, here: Here) -> Plan {
+    let p = by_class_among(t, here);
     if p.pairs <= FULL_UP_TO {
-        full(t)
+        full_among(t, here)
     } else {
         p
     }
@@ -203,8 +217,18 @@ pub fn plan(t: &ValidTopology) -> Plan {
 /// address, then one per endpoint not already in one of those (paired with a peer it
 /// must reach, preferably one also still unprobed, so a probe checks two endpoints).
 pub fn by_class(t: &ValidTopology) -> Plan {
+    by_class_among(t, &everywhere)
+}
+
+/// [`by_class`] over the endpoints `here`: each class keeps its members that are here
+/// (alike endpoints stay alike in any subset), classes with none are left out.
+pub fn by_class_among(t: &ValidTopology, here: Here) -> Plan {
     let net = Network::from_topology(t);
-    let classes = classes(&net);
+    let classes: Vec<Vec<NsRef>> = classes(&net)
+        .into_iter()
+        .map(|c| c.into_iter().filter(|ns| here(ns)).collect::<Vec<_>>())
+        .filter(|c| !c.is_empty())
+        .collect();
     let mut probes = Vec::new();
     let mut pairs = 0;
     let mut covered: BTreeSet<NsRef> = BTreeSet::new();
@@ -239,7 +263,7 @@ pub fn by_class(t: &ValidTopology) -> Plan {
             }
         }
     }
-    probes.extend(endpoint_probes(&net, &mut covered));
+    probes.extend(endpoint_probes(&net, here, &mut covered));
     Plan {
         classes,
         probes,
@@ -250,11 +274,11 @@ pub fn by_class(t: &ValidTopology) -> Plan {
 /// How many peers an unprobed endpoint tries before it settles for any peer.
 const PEER_TRIES: usize = 4;
 
-/// One probe for each endpoint not yet `covered`: to a peer on one of its segments that
-/// it must reach, an unprobed one if possible.
-fn endpoint_probes(net: &Network, covered: &mut BTreeSet<NsRef>) -> Vec<Planned> {
+/// One probe for each endpoint `here` not yet `covered`: to a peer here on one of its
+/// segments that it must reach, an unprobed one if possible.
+fn endpoint_probes(net: &Network, here: Here, covered: &mut BTreeSet<NsRef>) -> Vec<Planned> {
     let mut on_segment: BTreeMap<&Segment, Vec<(&NsRef, IpAddr)>> = BTreeMap::new();
-    for (ns, h) in &net.hosts {
+    for (ns, h) in net.hosts.iter().filter(|(ns, _)| here(ns)) {
         for i in &h.ifaces {
             for a in &i.addresses {
                 on_segment.entry(&i.segment).or_default().push((ns, a.ip()));
@@ -264,7 +288,7 @@ fn endpoint_probes(net: &Network, covered: &mut BTreeSet<NsRef>) -> Vec<Planned>
     // Per segment, where the search for an unprobed peer resumes (all before are probed).
     let mut cursor: BTreeMap<&Segment, usize> = BTreeMap::new();
     let mut out = Vec::new();
-    for (ns, h) in &net.hosts {
+    for (ns, h) in net.hosts.iter().filter(|(ns, _)| here(ns)) {
         if covered.contains(ns) {
             continue;
         }
@@ -309,8 +333,13 @@ fn endpoint_probes(net: &Network, covered: &mut BTreeSet<NsRef>) -> Vec<Planned>
 
 /// The full matrix as a plan: every pair its own probe.
 pub fn full(t: &ValidTopology) -> Plan {
+    full_among(t, &everywhere)
+}
+
+/// [`full`] over the pairs whose ends are both `here`.
+pub fn full_among(t: &ValidTopology, here: Here) -> Plan {
     let net = Network::from_topology(t);
-    let probes: Vec<Planned> = super::expectations(t)
+    let probes: Vec<Planned> = super::expectations_among(t, here)
         .into_iter()
         .map(|e| Planned {
             expectation: e,
@@ -319,8 +348,75 @@ pub fn full(t: &ValidTopology) -> Plan {
         })
         .collect();
     Plan {
-        classes: classes(&net),
+        classes: classes(&net)
+            .into_iter()
+            .map(|c| c.into_iter().filter(|ns| here(ns)).collect::<Vec<_>>())
+            .filter(|c| !c.is_empty())
+            .collect(),
         pairs: probes.len(),
         probes,
+    }
+}
+
+/// How many pairs of the full matrix have an end that is not `here` (a plan among
+/// `here` cannot stand for them).
+pub fn pairs_elsewhere(t: &ValidTopology, here: Here) -> usize {
+    let net = Network::from_topology(t);
+    let addresses = net.addresses();
+    net.namespaces()
+        .map(|from| {
+            addresses
+                .iter()
+                .filter(|(to_ns, to)| {
+                    to_ns != from && (!here(from) || !here(to_ns)) && net.has_family(from, *to)
+                })
+                .count()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{large, LargeParams};
+
+    /// On a real node only some endpoints are here: the plan among them probes only
+    /// pairs of theirs, its class probes stand for exactly their pairs, and the pairs
+    /// left out are the rest of the full matrix.
+    #[test]
+    fn a_plan_among_some_endpoints_stands_for_exactly_their_pairs() {
+        let t = crate::validate(large(&LargeParams::new(40))).unwrap();
+        let away = |ns: &NsRef| matches!(ns, NsRef::Host(_)) || ns.to_string().ends_with('7');
+        let here = |ns: &NsRef| !away(ns);
+        let local = full_among(&t, &here);
+        assert!(local
+            .probes
+            .iter()
+            .all(|p| { here(&p.expectation.from) && here(&p.expectation.to_ns) }));
+        let p = by_class_among(&t, &here);
+        assert!(p.pairs > FULL_UP_TO, "{} pairs: classes are used", p.pairs);
+        assert!(p
+            .probes
+            .iter()
+            .all(|x| here(&x.expectation.from) && here(&x.expectation.to_ns)));
+        let stands: usize = p.probes.iter().map(|x| x.stands_for).sum();
+        assert_eq!((stands, p.pairs), (local.pairs, local.pairs));
+        assert_eq!(
+            pairs_elsewhere(&t, &here) + local.pairs,
+            full(&t).pairs,
+            "every pair is probed here or counted as elsewhere"
+        );
+        assert!(pairs_elsewhere(&t, &here) > 0);
+        // Every endpoint here is probed at least once.
+        let probed: BTreeSet<&NsRef> = p
+            .probes
+            .iter()
+            .flat_map(|x| [&x.expectation.from, &x.expectation.to_ns])
+            .collect();
+        let net = Network::from_topology(&t);
+        assert!(net
+            .namespaces()
+            .filter(|ns| here(ns))
+            .all(|ns| probed.contains(ns)));
     }
 }

@@ -19,7 +19,10 @@ use std::net::IpAddr;
 use crate::plan::NsRef;
 use crate::ValidTopology;
 
-pub use classes::{by_class, classes, full, plan, Plan, Planned, Role, FULL_UP_TO};
+pub use classes::{
+    by_class, by_class_among, classes, full, full_among, pairs_elsewhere, plan, plan_among, Here,
+    Plan, Planned, Role, FULL_UP_TO,
+};
 pub use l3::Network;
 
 /// One probe: from a namespace to an address, and whether it must answer.
@@ -42,10 +45,20 @@ pub struct Expectation {
 /// Every probe between the topology's endpoints: from each namespace that has addresses
 /// to each address of the same family in another namespace, in a stable order.
 pub fn expectations(t: &ValidTopology) -> Vec<Expectation> {
+    expectations_among(t, &|_| true)
+}
+
+/// [`expectations`] between the namespaces `here`.
+pub fn expectations_among(t: &ValidTopology, here: Here) -> Vec<Expectation> {
     let net = Network::from_topology(t);
+    let addresses: Vec<(NsRef, IpAddr)> = net
+        .addresses()
+        .into_iter()
+        .filter(|(ns, _)| here(ns))
+        .collect();
     let mut out = Vec::new();
-    for from in net.namespaces() {
-        for (to_ns, to) in net.addresses() {
+    for from in net.namespaces().filter(|ns| here(ns)) {
+        for (to_ns, to) in addresses.iter().cloned() {
             if &to_ns == from || !net.has_family(from, to) {
                 continue;
             }
