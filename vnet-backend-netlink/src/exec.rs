@@ -400,16 +400,6 @@ fn run_local(ns: &NsRef, work: &[LocalPart]) -> Vec<Result<()>> {
                     key: sysctl.key(),
                     source,
                 }),
-            Action::AddNat { rule, .. } => ops::nat::add(rule).map_err(|detail| Error::Nft {
-                ns: ns.clone(),
-                doing: format!("add masquerade {} -> {}", rule.source, rule.out),
-                detail,
-            }),
-            Action::DelNat { rule, .. } => ops::nat::delete(rule).map_err(|detail| Error::Nft {
-                ns: ns.clone(),
-                doing: format!("delete masquerade {} -> {}", rule.source, rule.out),
-                detail,
-            }),
             Action::SetRuleset { to, .. } => {
                 let script = match to {
                     Some(r) => r.load_script(),
@@ -697,10 +687,7 @@ fn build(
             );
             Ok(vec![])
         }
-        Action::SetSysctl { ns, .. }
-        | Action::AddNat { ns, .. }
-        | Action::DelNat { ns, .. }
-        | Action::SetRuleset { ns, .. } => {
+        Action::SetSysctl { ns, .. } | Action::SetRuleset { ns, .. } => {
             local.entry(ns.clone()).or_default().push(LocalPart {
                 slot,
                 action: action.clone(),
