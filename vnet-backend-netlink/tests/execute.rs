@@ -3,7 +3,7 @@
 
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
 use vnet_core::model::Mac;
-use vnet_core::plan::{Action, LinkSpec, NatRule, NsRef, Plan, RouteSpec, Step, Sysctl};
+use vnet_core::plan::{Action, LinkSpec, NatRule, NsRef, Plan, RouteSpec, Ruleset, Step, Sysctl};
 use vnet_testkit::{fault_at_every_step, isolated, link, ping, run, snapshot};
 
 fn node() -> NsRef {
@@ -141,12 +141,16 @@ fn plan() -> Plan {
                 metric: None,
             },
         },
-        Action::AddNat {
+        Action::SetRuleset {
             ns: ct("a"),
-            rule: NatRule {
-                source: "198.18.0.0/24".parse().unwrap(),
-                out: "up0".into(),
-            },
+            from: None,
+            to: Some(Ruleset {
+                masquerade: vec![NatRule {
+                    source: "198.18.0.0/24".parse().unwrap(),
+                    out: "up0".into(),
+                }],
+                ..Ruleset::default()
+            }),
         },
     ]);
     let mut steps = Vec::new();
@@ -245,7 +249,7 @@ fn every_action_family_reaches_the_kernel() {
         assert_eq!(a.owner.as_deref(), Some("t1"));
         assert_eq!(a.links["eth0"].mac, Some(mac(0x9B)));
         assert_eq!(a.links["eth0"].addresses.len(), 1);
-        assert_eq!(a.nat.len(), 1);
+        assert_eq!(a.ruleset.as_ref().map(|r| r.masquerade.len()), Some(1));
         assert_eq!(a.sysctls[&Sysctl::Ipv4Forward], "1");
         assert_eq!(
             observed.namespaces[&node()].links["veth1"]

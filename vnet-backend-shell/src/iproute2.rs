@@ -173,13 +173,12 @@ pub fn summary(a: &Action) -> String {
         Action::SetSysctl {
             ns, sysctl, value, ..
         } => format!("set {} = {value} in {ns}", sysctl.key()),
-        Action::AddNat { ns, rule } => {
-            format!("masquerade {} out of {} in {ns}", rule.source, rule.out)
+        Action::SetRuleset {
+            ns, to: Some(r), ..
+        } => {
+            format!("load the firewall table in {ns}: {}", r.summary())
         }
-        Action::DelNat { ns, rule } => format!(
-            "stop masquerading {} out of {} in {ns}",
-            rule.source, rule.out
-        ),
+        Action::SetRuleset { ns, to: None, .. } => format!("remove the firewall table in {ns}"),
         Action::WriteFile { path, .. } => format!("write {path}"),
         Action::RemoveFile { path, .. } => format!("remove {path}"),
         Action::Adopt { ns, object } => format!("adopt {object} in {ns}"),

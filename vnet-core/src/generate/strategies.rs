@@ -3,7 +3,8 @@
 //!
 //! A generated topology has nodes `m1` and `m2`, 1-3 bridges (IPv4, some also IPv6), a
 //! LAN `lan0` with 0-3 VLANs and 0-3 hosts, a router container `c0` with a veth on every
-//! bridge, a NIC uplink with VLAN links, forwarding and optional NAT, and 0-7 leaf
+//! bridge, a NIC uplink with VLAN links, forwarding and optional NAT, port forward and
+//! filters, and 0-7 leaf
 //! containers with optional routes, default routes, given MACs and host names, MTUs,
 //! venet and failover. Every choice keeps it valid; [`inject`] then adds one mistake.
 
@@ -12,8 +13,9 @@ use proptest::prelude::*;
 use std::net::IpAddr;
 
 use crate::model::{
-    Bridge, Container, Forwarding, Lan, LanHost, Mac, Macvlan, Nat, Nic, Node, Patch, PatchEnd,
-    Route, RouteDest, Stretch, Subnet, Topology, Underlay, Venet, Veth, Vlan,
+    Allow, Bridge, Container, FilterPolicy, Firewall, Forwarding, Lan, LanHost, Mac, Macvlan, Nat,
+    Nic, Node, Patch, PatchEnd, PortForward, PortRange, Proto, Route, RouteDest, Stretch, Subnet,
+    Topology, Underlay, Venet, Verdict, Veth, Vlan,
 };
 use crate::Rule;
 
@@ -36,6 +38,9 @@ struct Choices {
     bridges_v6: Vec<bool>,
     vlans: Vec<u16>,
     nat: bool,
+    /// A port forward to the first leaf, a forward filter on the router and an input
+    /// filter on that leaf.
+    firewall: bool,
     leaves: Vec<LeafChoice>,
     hosts: Vec<(usize, bool)>,
     /// Containers on the LAN through a macvlan: (on node m2, MAC given).
@@ -73,16 +78,17 @@ fn choices() -> impl Strategy<Value = Choices> {
     (
         prop::collection::vec(any::<bool>(), 1..=3),
         prop::sample::subsequence(vec![10u16, 20, 30], 0..=3),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
         prop::collection::vec(leaf_choice(), 0..=7),
         prop::collection::vec((0usize..4, any::<bool>()), 0..=3),
         prop::collection::vec((any::<bool>(), any::<bool>()), 0..=3),
     )
         .prop_map(
-            |(bridges_v6, vlans, nat, leaves, hosts, macvlans)| Choices {
+            |(bridges_v6, vlans, (nat, firewall), leaves, hosts, macvlans)| Choices {
                 bridges_v6,
                 vlans,
                 nat,
+                firewall,
                 leaves,
                 hosts,
                 macvlans,
@@ -90,7 +96,8 @@ fn choices() -> impl Strategy<Value = Choices> {
         )
 }
 
-/// Arbitrary valid topologies with 1-8 containers (IPv4 and IPv6, VLANs, NAT, routes).
+/// Arbitrary valid topologies with 1-8 containers (IPv4 and IPv6, VLANs, NAT, port
+/// forwards and filters, routes).
 pub fn valid_topology() -> impl Strategy<Value = Topology> {
     choices().prop_map(|c| build(&c))
 }
@@ -277,6 +284,43 @@ fn build(c: &Choices) -> Topology {
                 addresses: vec![net(&format!("198.51.100.{}/32", 1 + i))],
             });
         }
+        if c.firewall && i == 1 {
+            // The leaf answers port 5432 to the router only.
+            ct.firewall = Some(Firewall {
+                forward: None,
+                input: Some(FilterPolicy {
+                    policy: Verdict::Drop,
+                    allow: vec![Allow {
+                        from: Some("c0".to_string()),
+                        proto: Some(Proto::Tcp),
+                        port: Some(PortRange::single(5432)),
+                        ..Allow::default()
+                    }],
+                }),
+            });
+            // SMTP from the LAN reaches it through the router.
+            let Some(router) = t.ct.iter_mut().find(|r| r.name == "c0") else {
+                unreachable!("the router is made first");
+            };
+            router.port_forward.push(PortForward {
+                proto: Proto::Tcp,
+                address: Some(ip("198.19.0.200")),
+                interface: None,
+                port: PortRange::single(25),
+                to: ip(&format!("198.18.{k}.11")),
+                to_port: None,
+            });
+            router.firewall = Some(Firewall {
+                forward: Some(FilterPolicy {
+                    policy: Verdict::Drop,
+                    allow: vec![Allow {
+                        from: Some("198.18.0.0/16".to_string()),
+                        ..Allow::default()
+                    }],
+                }),
+                input: None,
+            });
+        }
         t.ct.push(ct);
     }
     // Containers straight on the LAN: a macvlan on each node's `eth2` (the router's NIC
@@ -399,6 +443,18 @@ pub enum Mistake {
     MacvlanParent,
     /// A `netns` of a runtime vnet does not know.
     NetnsInvalid,
+    /// A port forward on an address the router does not have.
+    ForwardListenInvalid,
+    /// A port forward to an address on no subnet or route of the router.
+    ForwardTargetUnreachable,
+    /// A port forward of two ports to one.
+    ForwardPortInvalid,
+    /// Two port forwards of one port and address.
+    ForwardDuplicate,
+    /// A `forward` filter on a container that does not forward.
+    FirewallNotForwarding,
+    /// An allow rule from a name nothing has.
+    AllowInvalid,
 }
 
 impl Mistake {
@@ -438,6 +494,12 @@ impl Mistake {
         Mistake::UplinkMacUnpinned,
         Mistake::MacvlanParent,
         Mistake::NetnsInvalid,
+        Mistake::ForwardListenInvalid,
+        Mistake::ForwardTargetUnreachable,
+        Mistake::ForwardPortInvalid,
+        Mistake::ForwardDuplicate,
+        Mistake::FirewallNotForwarding,
+        Mistake::AllowInvalid,
     ];
 
     /// The rule the mistake breaks.
@@ -477,6 +539,12 @@ impl Mistake {
             Mistake::UplinkMacUnpinned => Rule::UplinkMacUnpinned,
             Mistake::MacvlanParent => Rule::MacvlanParent,
             Mistake::NetnsInvalid => Rule::NetnsInvalid,
+            Mistake::ForwardListenInvalid => Rule::ForwardListenInvalid,
+            Mistake::ForwardTargetUnreachable => Rule::ForwardTargetUnreachable,
+            Mistake::ForwardPortInvalid => Rule::ForwardPortInvalid,
+            Mistake::ForwardDuplicate => Rule::ForwardDuplicate,
+            Mistake::FirewallNotForwarding => Rule::FirewallNotForwarding,
+            Mistake::AllowInvalid => Rule::AllowInvalid,
         }
     }
 }
@@ -673,11 +741,70 @@ pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
             ..Macvlan::default()
         }),
         Mistake::NetnsInvalid => t.ct[0].netns = Some("vmware:router".to_string()),
+        Mistake::ForwardListenInvalid => {
+            t.ct[0]
+                .port_forward
+                .push(smtp_like("198.19.0.201", 2525, "198.18.0.50", None))
+        }
+        Mistake::ForwardTargetUnreachable => {
+            // A default route would reach it.
+            t.ct[0].route.retain(|r| !r.to.is_default());
+            t.ct[0]
+                .port_forward
+                .push(smtp_like("198.19.0.200", 2526, "100.64.0.5", None))
+        }
+        Mistake::ForwardPortInvalid => {
+            let mut pf = smtp_like("198.19.0.200", 3000, "198.18.0.50", Some(4000));
+            pf.port.last = 3001;
+            t.ct[0].port_forward.push(pf);
+        }
+        Mistake::ForwardDuplicate => {
+            for to in ["198.18.0.50", "198.18.0.51"] {
+                t.ct[0]
+                    .port_forward
+                    .push(smtp_like("198.19.0.200", 2600, to, None));
+            }
+        }
+        Mistake::FirewallNotForwarding => {
+            let mut x = container(996, "fw");
+            x.veth
+                .push(veth("eth0", "br0", vec![net("198.18.0.96/24")]));
+            x.firewall = Some(Firewall {
+                forward: Some(FilterPolicy {
+                    policy: Verdict::Drop,
+                    allow: Vec::new(),
+                }),
+                input: None,
+            });
+            placed_like_router(t, &mut x);
+            t.ct.push(x);
+        }
+        Mistake::AllowInvalid => {
+            t.ct[0].firewall.get_or_insert_with(Firewall::default).input = Some(FilterPolicy {
+                policy: Verdict::Accept,
+                allow: vec![Allow {
+                    from: Some("nosuch".to_string()),
+                    ..Allow::default()
+                }],
+            })
+        }
     }
     m.rule()
 }
 
 /// Places `x` where the router (`ct[0]`) runs, so the two may share a bridge.
+/// A TCP port forward from `address` to `to`.
+fn smtp_like(address: &str, port: u16, to: &str, to_port: Option<u16>) -> PortForward {
+    PortForward {
+        proto: Proto::Tcp,
+        address: Some(ip(address)),
+        interface: None,
+        port: PortRange::single(port),
+        to: ip(to),
+        to_port: to_port.map(PortRange::single),
+    }
+}
+
 fn placed_like_router(t: &Topology, x: &mut Container) {
     if let Some(r) = t.ct.first() {
         x.node = r.node.clone();

@@ -94,8 +94,9 @@ pub(super) fn container(
     };
     let ns = NsRef::Ct(name.into());
     let rules = o
-        .nat
+        .ruleset
         .iter()
+        .flat_map(|r| &r.masquerade)
         .chain(survey.nat.get(&ns).into_iter().flatten());
     let mut nat: Vec<Nat> = rules.map(|r| Nat::new(r.source, r.out.as_str())).collect();
     nat.sort_by(|a, b| (a.source, &a.out).cmp(&(b.source, &b.out)));

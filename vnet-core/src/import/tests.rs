@@ -87,7 +87,7 @@ fn a_hand_built_m1_imports_to_a_valid_topology_that_adopts_without_changes() {
         .collect();
     // The NAT rule moves into vnet's table: the one change.
     assert_eq!(other.len(), 1, "{other:?}");
-    assert!(matches!(other[0], crate::plan::Action::AddNat { .. }));
+    assert!(matches!(other[0], crate::plan::Action::SetRuleset { .. }));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 use super::adopt::Adoptee;
-use super::{Name, NsRef};
+use super::{Name, NsRef, Ruleset};
 use crate::kind::LinkSpec;
 use crate::model::{Mac, Route, RouteDest};
 
@@ -66,7 +66,7 @@ impl RouteSpec {
     }
 }
 
-/// A source-NAT (masquerade) rule, kept in vnet's own nftables table.
+/// A source-NAT (masquerade) rule in vnet's own nftables table ([`Ruleset::masquerade`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct NatRule {
     /// Source prefix to masquerade.
@@ -257,19 +257,16 @@ pub enum Action {
         /// Value before, for the inverse.
         previous: Name,
     },
-    /// Add a masquerade rule to vnet's nftables table (creating the table if needed).
-    AddNat {
+    /// Replace vnet's whole nftables table in the namespace (masquerade, port forwards,
+    /// filter chains) in one transaction: `to` loaded with [`Ruleset::load_script`], or
+    /// the table removed when `to` is `None`.
+    SetRuleset {
         /// Namespace.
         ns: NsRef,
-        /// The rule.
-        rule: NatRule,
-    },
-    /// Delete a masquerade rule (and vnet's table once it is empty).
-    DelNat {
-        /// Namespace.
-        ns: NsRef,
-        /// The rule.
-        rule: NatRule,
+        /// The table before (`None`: there was none), for the inverse.
+        from: Option<Ruleset>,
+        /// The table after (`None`: vnet keeps no table there).
+        to: Option<Ruleset>,
     },
     /// Write a persistence file (shell renderers), replacing `previous` contents.
     WriteFile {
@@ -369,8 +366,11 @@ impl Action {
                 value: previous,
                 previous: value,
             },
-            AddNat { ns, rule } => DelNat { ns, rule },
-            DelNat { ns, rule } => AddNat { ns, rule },
+            SetRuleset { ns, from, to } => SetRuleset {
+                ns,
+                from: to,
+                to: from,
+            },
             WriteFile {
                 path,
                 contents,
@@ -420,7 +420,7 @@ impl Action {
             SetMaster { ns, .. } | ClearMaster { ns, .. } => Some(ns),
             AddAddress { ns, .. } | DelAddress { ns, .. } => Some(ns),
             AddRoute { ns, .. } | DelRoute { ns, .. } => Some(ns),
-            SetSysctl { ns, .. } | AddNat { ns, .. } | DelNat { ns, .. } => Some(ns),
+            SetSysctl { ns, .. } | SetRuleset { ns, .. } => Some(ns),
             Adopt { ns, .. } | Disown { ns, .. } => Some(ns),
             WriteFile { .. } | RemoveFile { .. } => None,
         }
@@ -428,7 +428,7 @@ impl Action {
 
     /// The link the action works on, in its namespace ([`Action::ns`]): the link
     /// created, deleted, moved or set, or whose address or `disable_ipv6` it changes;
-    /// `None` for namespaces, routes, NAT, other sysctls and files.
+    /// `None` for namespaces, routes, NAT, rulesets, other sysctls and files.
     pub fn link(&self) -> Option<&str> {
         use Action::*;
         match self {
@@ -448,8 +448,7 @@ impl Action {
             | DeleteNamespace { .. }
             | AddRoute { .. }
             | DelRoute { .. }
-            | AddNat { .. }
-            | DelNat { .. }
+            | SetRuleset { .. }
             | WriteFile { .. }
             | RemoveFile { .. } => None,
         }

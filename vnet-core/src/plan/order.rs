@@ -479,12 +479,11 @@ fn variant(a: &Action) -> u8 {
         AddRoute { .. } => 13,
         DelRoute { .. } => 14,
         SetSysctl { .. } => 15,
-        AddNat { .. } => 16,
-        DelNat { .. } => 17,
-        WriteFile { .. } => 18,
-        RemoveFile { .. } => 19,
-        Adopt { .. } => 20,
-        Disown { .. } => 21,
+        SetRuleset { .. } => 16,
+        WriteFile { .. } => 17,
+        RemoveFile { .. } => 18,
+        Adopt { .. } => 19,
+        Disown { .. } => 20,
     }
 }
 
@@ -525,13 +524,13 @@ fn kind_rank(removal: bool, a: &Action) -> u8 {
             AddAddress { .. } => 10,
             AddRoute { .. } => 11,
             SetSysctl { .. } => 12,
-            AddNat { .. } => 13,
+            SetRuleset { .. } => 13,
             WriteFile { .. } => 14,
             _ => 15,
         }
     } else {
         match a {
-            DelNat { .. } => 0,
+            SetRuleset { .. } => 0,
             SetSysctl {
                 sysctl: Sysctl::Ipv4Forward | Sysctl::Ipv6Forward,
                 ..
@@ -551,7 +550,7 @@ fn kind_rank(removal: bool, a: &Action) -> u8 {
 }
 
 /// What one action needs, resolved to ids: a namespace, a link, a link up or at its
-/// MTU, a forwarding switch, a link's `disable_ipv6`, the addresses a route's next hop
+/// MTU, a link's `disable_ipv6`, the addresses a route's next hop
 /// is on, everything a router's forwarding waits for.
 #[derive(Debug, Clone, Copy)]
 enum Need {
@@ -559,8 +558,6 @@ enum Need {
     Link(u32),
     Up(u32),
     Mtu(u32),
-    /// Forwarding switch 0 (IPv4) or 1 (IPv6) of a namespace.
-    Fwd(u32, u8),
     /// A link's `disable_ipv6` (the last action setting it provides it).
     Ipv6Off(u32),
     /// A route's next hop (`via`: its index in the list of next hops, which keeps a
@@ -573,6 +570,8 @@ enum Need {
     },
     /// Everything the namespace's forwarding waits for.
     Ready(u32),
+    /// Every address added in the namespace.
+    Addrs(u32),
 }
 
 /// Who provides what, among the actions of one direction: the first action providing a
@@ -583,7 +582,6 @@ struct Providers {
     link: Vec<u32>,
     up: Vec<u32>,
     mtu: Vec<u32>,
-    fwd: Vec<[u32; 2]>,
     /// The last action setting a link's `disable_ipv6`.
     ipv6_off: Vec<u32>,
     /// Per namespace: addresses (for routes via them).
@@ -641,14 +639,7 @@ fn provides<'a>(a: &'a Action, k: Key, i: u32, ids: &mut Ids<'a>, p: &mut Provid
         }
         SetMtu { .. } => first(&mut p.mtu, k.link, i),
         SetSysctl { sysctl, .. } => match sysctl {
-            Sysctl::Ipv4Forward | Sysctl::Ipv6Forward => {
-                let f = usize::from(matches!(sysctl, Sysctl::Ipv6Forward));
-                let n = n as usize;
-                if p.fwd.len() <= n {
-                    p.fwd.resize(n + 1, [NONE; 2]);
-                }
-                p.fwd[n][f] = p.fwd[n][f].min(i);
-            }
+            Sysctl::Ipv4Forward | Sysctl::Ipv6Forward => {}
             Sysctl::DisableIpv6(_) => {
                 // The last one sorted sets the value that stays.
                 let l = k.link as usize;
@@ -666,6 +657,8 @@ fn provides<'a>(a: &'a Action, k: Key, i: u32, ids: &mut Ids<'a>, p: &mut Provid
             slot(&mut p.ready, n).push(i);
         }
         AddRoute { .. } => slot(&mut p.ready, n).push(i),
+        // A router forwards only once its firewall is in place.
+        SetRuleset { .. } => slot(&mut p.ready, n).push(i),
         _ => {}
     }
 }
@@ -743,10 +736,18 @@ fn needs<'a>(
             ..
         } => need(Need::Link(k.link)),
         SetSysctl { .. } => need(Need::Ready(ns)),
-        AddNat { rule, .. } | DelNat { rule, .. } => {
-            need(Need::Link(ids.link(ns, &rule.out)));
-            need(Need::Fwd(ns, 0));
-            need(Need::Fwd(ns, 1));
+        // The table goes in once the links and addresses it names exist (nft takes
+        // names and addresses as they are, but a half-built router takes no traffic).
+        SetRuleset { from, to, .. } => {
+            for r in from.iter().chain(to) {
+                for out in r.masquerade.iter().map(|m| &m.out) {
+                    need(Need::Link(ids.link(ns, out)));
+                }
+                for iif in r.dnat.iter().filter_map(|d| d.iif.as_ref()) {
+                    need(Need::Link(ids.link(ns, iif)));
+                }
+            }
+            need(Need::Addrs(ns));
         }
         _ => {}
     }
@@ -789,7 +790,6 @@ fn needs_edges<'a>(
             Need::Link(l) => get(&p.link, l),
             Need::Up(l) => get(&p.up, l),
             Need::Mtu(l) => get(&p.mtu, l),
-            Need::Fwd(n, k) => p.fwd.get(n as usize).map_or(NONE, |f| f[usize::from(k)]),
             Need::Ipv6Off(l) => {
                 let off = get(&p.ipv6_off, l);
                 if off != NONE {
@@ -816,6 +816,12 @@ fn needs_edges<'a>(
                 }
                 continue;
             }
+            Need::Addrs(n) => {
+                for (a, _, _) in p.addrs.get(n as usize).map(Vec::as_slice).unwrap_or(&[]) {
+                    edge(*a, i);
+                }
+                continue;
+            }
         };
         if provider != NONE && provider != i {
             edge(provider, i);
@@ -831,7 +837,6 @@ enum Slot<'a> {
     Route(&'a NsRef, &'a ipnetwork::IpNetwork, Option<u32>),
     Master(&'a NsRef, &'a str),
     Addr(&'a NsRef, &'a str, &'a ipnetwork::IpNetwork),
-    Nat(&'a NsRef, &'a super::NatRule),
 }
 
 fn slots<'a>(a: &'a Action, out: &mut Vec<Slot<'a>>) {
@@ -852,7 +857,6 @@ fn slots<'a>(a: &'a Action, out: &mut Vec<Slot<'a>>) {
         AddAddress { ns, link, address } | DelAddress { ns, link, address } => {
             out.push(Slot::Addr(ns, link, address))
         }
-        AddNat { ns, rule } | DelNat { ns, rule } => out.push(Slot::Nat(ns, rule)),
         _ => {}
     }
 }
@@ -998,13 +1002,13 @@ mod tests {
                 value: Name::from("1"),
                 previous: Name::from("0"),
             },
-            Action::AddNat {
+            Action::SetRuleset {
                 ns: n.clone(),
-                rule: rule.clone(),
-            },
-            Action::DelNat {
-                ns: n.clone(),
-                rule,
+                from: None,
+                to: Some(super::super::Ruleset {
+                    masquerade: vec![rule],
+                    ..Default::default()
+                }),
             },
             Action::WriteFile {
                 path: s("/etc/x"),
@@ -1032,10 +1036,11 @@ mod tests {
         ]
     }
 
-    /// NAT waits for the namespace's forwarding switches and its outgoing link, and for
-    /// nothing in another namespace.
+    /// The firewall table waits for its namespace, the link it masquerades out of and
+    /// the namespace's addresses, and for nothing in another namespace; forwarding waits
+    /// for the table (a router never forwards unfiltered).
     #[test]
-    fn nat_comes_after_forwarding_and_its_link() {
+    fn the_firewall_comes_after_its_link_and_addresses_and_before_forwarding() {
         let gw = NsRef::Ct(Name::from("gw"));
         let other = NsRef::Node(Name::from("n1"));
         let sysctl = |sysctl: Sysctl| Action::SetSysctl {
@@ -1044,18 +1049,28 @@ mod tests {
             value: Name::from("1"),
             previous: Name::from("0"),
         };
-        let nat = Action::AddNat {
+        let table = Action::SetRuleset {
             ns: gw.clone(),
-            rule: super::super::NatRule {
-                source: "198.18.0.0/24".parse().expect("a prefix"),
-                out: Name::from("wan"),
-            },
+            from: None,
+            to: Some(super::super::Ruleset {
+                masquerade: vec![super::super::NatRule {
+                    source: "198.18.0.0/24".parse().expect("a prefix"),
+                    out: Name::from("wan"),
+                }],
+                ..Default::default()
+            }),
+        };
+        let address = Action::AddAddress {
+            ns: gw.clone(),
+            link: Name::from("wan"),
+            address: "198.19.0.2/24".parse().expect("a prefix"),
         };
         let additions = vec![
-            nat.clone(),
+            table.clone(),
             sysctl(Sysctl::Ipv6Forward),
             Action::CreateNamespace { ns: other.clone() },
             sysctl(Sysctl::Ipv4Forward),
+            address.clone(),
             Action::CreateLink {
                 ns: gw.clone(),
                 spec: LinkSpec::Bridge {
@@ -1068,22 +1083,27 @@ mod tests {
             Action::CreateNamespace { ns: gw.clone() },
         ];
         let plan = order("t", Vec::new(), additions);
-        let step = plan
-            .steps
-            .iter()
-            .find(|s| s.action == nat)
-            .expect("the NAT step");
+        let at = |a: &Action| {
+            plan.steps
+                .iter()
+                .position(|s| &s.action == a)
+                .expect("a step")
+        };
+        let step = &plan.steps[at(&table)];
         let mut needs: Vec<&Action> = step.after.iter().map(|i| &plan.steps[*i].action).collect();
         needs.sort();
         let create_ns = Action::CreateNamespace { ns: gw.clone() };
-        let (v4, v6) = (sysctl(Sysctl::Ipv4Forward), sysctl(Sysctl::Ipv6Forward));
-        assert_eq!(needs.len(), 4, "{needs:?}");
-        for want in [&create_ns, &v4, &v6] {
+        assert_eq!(needs.len(), 3, "{needs:?}");
+        for want in [&create_ns, &address] {
             assert!(needs.contains(&want), "{want:?} missing from {needs:?}");
         }
         assert!(needs
             .iter()
             .any(|a| matches!(a, Action::CreateLink { spec, .. } if spec.name() == "wan")));
+        for fwd in [Sysctl::Ipv4Forward, Sysctl::Ipv6Forward] {
+            let step = &plan.steps[at(&sysctl(fwd))];
+            assert!(step.after.contains(&at(&table)), "{:?}", step.after);
+        }
     }
 
     #[test]
@@ -1093,7 +1113,7 @@ mod tests {
         all.reverse();
         all.sort();
         let indices: Vec<u8> = all.iter().map(variant).collect();
-        assert_eq!(indices, (0..22).collect::<Vec<u8>>());
+        assert_eq!(indices, (0..21).collect::<Vec<u8>>());
     }
 
     /// The packed-key sort gives exactly the order of sorting by `(sort_key, action)`.
@@ -1169,9 +1189,11 @@ mod tests {
                 *ns = to.clone();
                 route.dev = Some(Name::from(name));
             }
-            AddNat { ns, rule } | DelNat { ns, rule } => {
+            SetRuleset { ns, to: rules, .. } => {
                 *ns = to.clone();
-                rule.out = Name::from(name);
+                for r in rules.iter_mut().flat_map(|r| &mut r.masquerade) {
+                    r.out = Name::from(name);
+                }
             }
             SetSysctl { ns, .. } => *ns = to.clone(),
             WriteFile { path, .. } | RemoveFile { path, .. } => *path = name.to_string(),
