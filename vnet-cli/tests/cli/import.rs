@@ -178,6 +178,17 @@ fn a_hand_built_m1_is_imported_adopted_verified_and_destroyed() {
                     plan.stdout
                 );
             }
+            // The steps' titles (`  12. adopt link veth1`), not the commands under them:
+            // the firewall table's load script deletes and remakes vnet's own table.
+            let titles: Vec<&str> = plan
+                .stdout
+                .lines()
+                .map(str::trim_start)
+                .filter(|l| {
+                    l.split_once(". ")
+                        .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+                })
+                .collect();
             for never in [
                 "create link",
                 "add address",
@@ -186,7 +197,7 @@ fn a_hand_built_m1_is_imported_adopted_verified_and_destroyed() {
                 "set MAC",
             ] {
                 assert!(
-                    !plan.stdout.contains(never),
+                    !titles.iter().any(|t| t.contains(never)),
                     "{never} in the plan:\n{}",
                     plan.stdout
                 );

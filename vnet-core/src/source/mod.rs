@@ -145,7 +145,8 @@ impl Document {
             .map(|mut valid| {
                 // Locating builds the source map: only when there is something to locate.
                 if !valid.warnings_mut().is_empty() {
-                    self.source_map().locate_all(&self.text, valid.warnings_mut());
+                    self.source_map()
+                        .locate_all(&self.text, valid.warnings_mut());
                 }
                 valid
             })

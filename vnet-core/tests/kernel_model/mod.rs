@@ -22,9 +22,7 @@ use std::fmt;
 
 use vnet_core::model::Mac;
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
-use vnet_core::plan::{
-    Action, Adoptee, LinkSpec, Name, NsRef, Plan, RouteSpec, Ruleset, Sysctl,
-};
+use vnet_core::plan::{Action, Adoptee, LinkSpec, Name, NsRef, Plan, RouteSpec, Ruleset, Sysctl};
 
 /// Why the kernel refused an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
