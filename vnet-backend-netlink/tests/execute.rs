@@ -225,7 +225,7 @@ fn every_action_family_reaches_the_kernel() {
                 .unwrap()
                 .run(
                     "ask nf_tables",
-                    vnet_backend_netlink::ops::nat::table_exists,
+                    vnet_backend_netlink::ops::nft::table_exists,
                 )
                 .unwrap()
         };
