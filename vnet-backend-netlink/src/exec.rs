@@ -161,7 +161,7 @@ struct Part {
 }
 
 /// Runs independent actions: namespaces first, then netlink batches per namespace,
-/// then follow-ups (aliases on veth peers) per namespace, then sysctls and NAT per
+/// then follow-ups (aliases on veth peers) per namespace, then sysctls and nftables per
 /// namespace. Returns one result per action, in order. `ipv6`: which namespaces to
 /// create with IPv6 off by default, and what that makes unnecessary or needed
 /// (`actions` carry the plan's step indexes it refers to).
@@ -288,7 +288,7 @@ fn run_stage(
             });
         }
     }
-    // Sysctls and NAT: a few worker threads enter the namespaces in turn.
+    // Sysctls and nftables tables: a few worker threads enter the namespaces in turn.
     let mut jobs: Vec<LocalJob> = Vec::new();
     for (ns, parts) in local {
         match session.require(&ns) {
@@ -343,10 +343,10 @@ fn run_stage(
         .collect()
 }
 
-/// Sysctl and NAT work for one namespace.
+/// Sysctl and nftables work for one namespace.
 type LocalJob = (NsRef, Vec<LocalPart>);
 
-/// One sysctl or NAT action to run inside a namespace.
+/// One sysctl or nftables action to run inside a namespace.
 struct LocalPart {
     /// The stage slot of the action it belongs to.
     slot: usize,
@@ -400,16 +400,6 @@ fn run_local(ns: &NsRef, work: &[LocalPart]) -> Vec<Result<()>> {
                     key: sysctl.key(),
                     source,
                 }),
-            Action::AddNat { rule, .. } => ops::nat::add(rule).map_err(|detail| Error::Nft {
-                ns: ns.clone(),
-                doing: format!("add masquerade {} -> {}", rule.source, rule.out),
-                detail,
-            }),
-            Action::DelNat { rule, .. } => ops::nat::delete(rule).map_err(|detail| Error::Nft {
-                ns: ns.clone(),
-                doing: format!("delete masquerade {} -> {}", rule.source, rule.out),
-                detail,
-            }),
             Action::SetRuleset { to, .. } => match to {
                 Some(r) => ops::nft::load(r),
                 None => ops::nft::remove(),
@@ -696,10 +686,7 @@ fn build(
             );
             Ok(vec![])
         }
-        Action::SetSysctl { ns, .. }
-        | Action::AddNat { ns, .. }
-        | Action::DelNat { ns, .. }
-        | Action::SetRuleset { ns, .. } => {
+        Action::SetSysctl { ns, .. } | Action::SetRuleset { ns, .. } => {
             local.entry(ns.clone()).or_default().push(LocalPart {
                 slot,
                 action: action.clone(),

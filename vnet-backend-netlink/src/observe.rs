@@ -28,8 +28,8 @@ use crate::session::{link_name, NsHandle, Session};
 /// Observes every namespace in `namespaces`; those that do not exist are absent from
 /// the result. A few worker threads take them one at a time: enter one, open its
 /// socket there if the session has none yet (kept for the session), dump its links,
-/// addresses and routes, read its sysctls and NAT table, go on to the next. One entry
-/// per namespace, so a namespace opened here costs no second pass.
+/// addresses and routes, read its sysctls and vnet's nftables table, go on to the next.
+/// One entry per namespace, so a namespace opened here costs no second pass.
 pub(crate) fn observe(session: &mut Session<'_>, namespaces: &[NsRef]) -> Result<ObservedState> {
     const WORKERS: usize = 4;
     let fresh = session.unopened(namespaces)?;

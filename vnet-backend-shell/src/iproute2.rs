@@ -173,13 +173,6 @@ pub fn summary(a: &Action) -> String {
         Action::SetSysctl {
             ns, sysctl, value, ..
         } => format!("set {} = {value} in {ns}", sysctl.key()),
-        Action::AddNat { ns, rule } => {
-            format!("masquerade {} out of {} in {ns}", rule.source, rule.out)
-        }
-        Action::DelNat { ns, rule } => format!(
-            "stop masquerading {} out of {} in {ns}",
-            rule.source, rule.out
-        ),
         Action::SetRuleset {
             ns, to: Some(r), ..
         } => {

@@ -16,7 +16,7 @@
 use vnet_core::model::Container;
 use vnet_core::ownership::alias_for;
 use vnet_core::plan::command::iproute2_argv;
-use vnet_core::plan::{Action, LinkSpec, Name, NatRule, NsRef, RouteSpec, Sysctl};
+use vnet_core::plan::{Action, LinkSpec, Name, NsRef, RouteSpec, Ruleset, Sysctl};
 use vnet_core::resolve::MacKey;
 
 use crate::error::ShellError;
@@ -416,22 +416,21 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
         }
     }
 
-    for ct in cts.iter().filter(|c| !c.nat.is_empty()) {
+    for ct in &cts {
+        let Some(ruleset) = Ruleset::from_model(t, ct) else {
+            continue;
+        };
         s.block(&format!(
-            "container {}: NAT (nftables table inet vnet)",
+            "container {}: firewall (nftables table inet vnet, loaded whole)",
             ct.name
         ));
-        for n in &ct.nat {
-            let a = Action::AddNat {
-                ns: NsRef::Ct(Name::from(&ct.name)),
-                rule: NatRule {
-                    source: n.source,
-                    out: Name::from(&n.out),
-                },
-            };
-            for argv in in_ct(ct, &a) {
-                s.command(&argv)?;
-            }
+        let a = Action::SetRuleset {
+            ns: NsRef::Ct(Name::from(&ct.name)),
+            from: None,
+            to: Some(ruleset),
+        };
+        for argv in in_ct(ct, &a) {
+            s.command(&argv)?;
         }
     }
     Ok(s)

@@ -324,7 +324,13 @@ fn unvalidated_scripts_stay_harmless() {
                     continue;
                 }
             };
-            if let Err(e) = check_records(&rec, script.commands(), p, *standalone) {
+            // An interface name reaches nft inside a quoted string, which cannot hold a
+            // quote: the ruleset drops them (the name is one word either way).
+            let arrives = match *field {
+                "nat.out" => p.replace('"', ""),
+                _ => p.to_string(),
+            };
+            if let Err(e) = check_records(&rec, script.commands(), &arrives, *standalone) {
                 failures.push(format!("{case}: {e}"));
             }
         }

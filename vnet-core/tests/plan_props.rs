@@ -178,7 +178,7 @@ proptest! {
     #[test]
     fn diff_repairs_perturbations_and_spares_foreign_objects(
         c in choice(),
-        perturbations in prop::collection::vec((0..8u8, 0..64usize), 1..4),
+        perturbations in prop::collection::vec((0..9u8, 0..64usize), 1..4),
     ) {
         let t = valid(&c);
         for scope in scopes() {
@@ -229,7 +229,7 @@ proptest! {
     fn a_prefix_and_its_inverses_return_to_the_state_before(
         c in choice(),
         cut in any::<prop::sample::Index>(),
-        damage in (0..8u8, 0..64usize),
+        damage in (0..9u8, 0..64usize),
     ) {
         let t = valid(&c);
         for scope in scopes() {
@@ -369,6 +369,30 @@ fn perturb(
                 k.namespaces.get_mut(ns).expect("listed").routes.remove(r);
             }
         }
+        // vnet's firewall table flushed (`nft flush ruleset`), or its policy opened.
+        7 => {
+            let tables: Vec<NsRef> = k
+                .namespaces
+                .iter()
+                .filter(|(_, n)| n.ruleset.is_some())
+                .map(|(ns, _)| ns.clone())
+                .collect();
+            if tables.is_empty() {
+                return;
+            }
+            let n = k
+                .namespaces
+                .get_mut(&tables[pick % tables.len()])
+                .expect("listed");
+            let r = n.ruleset.as_mut().expect("has one");
+            match r.forward.as_mut().or(r.input.as_mut()) {
+                Some(chain) if pick.is_multiple_of(2) => {
+                    chain.policy = vnet_core::model::Verdict::Accept;
+                    chain.accept.clear();
+                }
+                _ => n.ruleset = None,
+            }
+        }
         // A foreign link with a foreign address, in one of the namespaces.
         _ => {
             let spaces: Vec<NsRef> = k.namespaces.keys().cloned().collect();
@@ -410,6 +434,7 @@ fn the_machines_devices_keep_their_mtu_when_the_topology_gives_none() {
         nic_mtu: false,
         nic_vlan: true,
         nat: false,
+        firewall: false,
         ports: 1,
     };
     let t = valid(&c);

@@ -6,7 +6,6 @@ pub mod address;
 pub mod fdb;
 pub(crate) mod fdb_exec;
 pub mod link;
-pub mod nat;
 pub mod netconf;
 pub mod nft;
 pub mod nft_json;

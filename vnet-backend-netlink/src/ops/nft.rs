@@ -98,7 +98,7 @@ pub fn run_nft(args: &[&str], stdin: Option<&str>) -> Result<String, (Option<i32
 
 /// Whether vnet's table exists in the calling thread's namespace, asked with one
 /// nf_tables `GETTABLE` over netlink: spawning `nft` costs milliseconds per namespace,
-/// and most namespaces have no NAT. When the question cannot be asked, the answer is
+/// and most namespaces have no table. When the question cannot be asked, the answer is
 /// "maybe" (`true`), and the caller asks `nft`.
 pub fn table_exists() -> bool {
     nft_get_table(NFT_TABLE).unwrap_or(true)

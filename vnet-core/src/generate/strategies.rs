@@ -3,7 +3,8 @@
 //!
 //! A generated topology has nodes `m1` and `m2`, 1-3 bridges (IPv4, some also IPv6), a
 //! LAN `lan0` with 0-3 VLANs and 0-3 hosts, a router container `c0` with a veth on every
-//! bridge, a NIC uplink with VLAN links, forwarding and optional NAT, and 0-7 leaf
+//! bridge, a NIC uplink with VLAN links, forwarding and optional NAT, port forward and
+//! filters, and 0-7 leaf
 //! containers with optional routes, default routes, given MACs and host names, MTUs,
 //! venet and failover. Every choice keeps it valid; [`inject`] then adds one mistake.
 
@@ -12,8 +13,9 @@ use proptest::prelude::*;
 use std::net::IpAddr;
 
 use crate::model::{
-    Bridge, Container, Forwarding, Lan, LanHost, Mac, Macvlan, Nat, Nic, Node, Patch, PatchEnd,
-    Route, RouteDest, Stretch, Subnet, Topology, Underlay, Venet, Veth, Vlan,
+    Allow, Bridge, Container, FilterPolicy, Firewall, Forwarding, Lan, LanHost, Mac, Macvlan, Nat,
+    Nic, Node, Patch, PatchEnd, PortForward, PortRange, Proto, Route, RouteDest, Stretch, Subnet,
+    Topology, Underlay, Venet, Verdict, Veth, Vlan,
 };
 use crate::Rule;
 
@@ -36,6 +38,9 @@ struct Choices {
     bridges_v6: Vec<bool>,
     vlans: Vec<u16>,
     nat: bool,
+    /// A port forward to the first leaf, a forward filter on the router and an input
+    /// filter on that leaf.
+    firewall: bool,
     leaves: Vec<LeafChoice>,
     hosts: Vec<(usize, bool)>,
     /// Containers on the LAN through a macvlan: (on node m2, MAC given).
@@ -73,16 +78,17 @@ fn choices() -> impl Strategy<Value = Choices> {
     (
         prop::collection::vec(any::<bool>(), 1..=3),
         prop::sample::subsequence(vec![10u16, 20, 30], 0..=3),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
         prop::collection::vec(leaf_choice(), 0..=7),
         prop::collection::vec((0usize..4, any::<bool>()), 0..=3),
         prop::collection::vec((any::<bool>(), any::<bool>()), 0..=3),
     )
         .prop_map(
-            |(bridges_v6, vlans, nat, leaves, hosts, macvlans)| Choices {
+            |(bridges_v6, vlans, (nat, firewall), leaves, hosts, macvlans)| Choices {
                 bridges_v6,
                 vlans,
                 nat,
+                firewall,
                 leaves,
                 hosts,
                 macvlans,
@@ -90,7 +96,8 @@ fn choices() -> impl Strategy<Value = Choices> {
         )
 }
 
-/// Arbitrary valid topologies with 1-8 containers (IPv4 and IPv6, VLANs, NAT, routes).
+/// Arbitrary valid topologies with 1-8 containers (IPv4 and IPv6, VLANs, NAT, port
+/// forwards and filters, routes).
 pub fn valid_topology() -> impl Strategy<Value = Topology> {
     choices().prop_map(|c| build(&c))
 }
@@ -275,6 +282,43 @@ fn build(c: &Choices) -> Topology {
             ct.venet = Some(Venet {
                 enabled: true,
                 addresses: vec![net(&format!("198.51.100.{}/32", 1 + i))],
+            });
+        }
+        if c.firewall && i == 1 {
+            // The leaf answers port 5432 to the router only.
+            ct.firewall = Some(Firewall {
+                forward: None,
+                input: Some(FilterPolicy {
+                    policy: Verdict::Drop,
+                    allow: vec![Allow {
+                        from: Some("c0".to_string()),
+                        proto: Some(Proto::Tcp),
+                        port: Some(PortRange::single(5432)),
+                        ..Allow::default()
+                    }],
+                }),
+            });
+            // SMTP from the LAN reaches it through the router.
+            let Some(router) = t.ct.iter_mut().find(|r| r.name == "c0") else {
+                unreachable!("the router is made first");
+            };
+            router.port_forward.push(PortForward {
+                proto: Proto::Tcp,
+                address: Some(ip("198.19.0.200")),
+                interface: None,
+                port: PortRange::single(25),
+                to: ip(&format!("198.18.{k}.11")),
+                to_port: None,
+            });
+            router.firewall = Some(Firewall {
+                forward: Some(FilterPolicy {
+                    policy: Verdict::Drop,
+                    allow: vec![Allow {
+                        from: Some("198.18.0.0/16".to_string()),
+                        ..Allow::default()
+                    }],
+                }),
+                input: None,
             });
         }
         t.ct.push(ct);

@@ -65,7 +65,7 @@ impl RouteSpec {
     }
 }
 
-/// A source-NAT (masquerade) rule, kept in vnet's own nftables table.
+/// A source-NAT (masquerade) rule in vnet's own nftables table ([`Ruleset::masquerade`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct NatRule {
     /// Source prefix to masquerade.
@@ -256,20 +256,6 @@ pub enum Action {
         /// Value before, for the inverse.
         previous: Name,
     },
-    /// Add a masquerade rule to vnet's nftables table (creating the table if needed).
-    AddNat {
-        /// Namespace.
-        ns: NsRef,
-        /// The rule.
-        rule: NatRule,
-    },
-    /// Delete a masquerade rule (and vnet's table once it is empty).
-    DelNat {
-        /// Namespace.
-        ns: NsRef,
-        /// The rule.
-        rule: NatRule,
-    },
     /// Replace vnet's whole nftables table in the namespace (masquerade, port forwards,
     /// filter chains) in one transaction: `to` loaded with [`Ruleset::load_script`], or
     /// the table removed when `to` is `None`.
@@ -364,8 +350,6 @@ impl Action {
                 value: previous,
                 previous: value,
             },
-            AddNat { ns, rule } => DelNat { ns, rule },
-            DelNat { ns, rule } => AddNat { ns, rule },
             SetRuleset { ns, from, to } => SetRuleset {
                 ns,
                 from: to,
@@ -418,8 +402,7 @@ impl Action {
             SetMaster { ns, .. } | ClearMaster { ns, .. } => Some(ns),
             AddAddress { ns, .. } | DelAddress { ns, .. } => Some(ns),
             AddRoute { ns, .. } | DelRoute { ns, .. } => Some(ns),
-            SetSysctl { ns, .. } | AddNat { ns, .. } | DelNat { ns, .. } => Some(ns),
-            SetRuleset { ns, .. } => Some(ns),
+            SetSysctl { ns, .. } | SetRuleset { ns, .. } => Some(ns),
             WriteFile { .. } | RemoveFile { .. } => None,
         }
     }
@@ -445,8 +428,6 @@ impl Action {
             | DeleteNamespace { .. }
             | AddRoute { .. }
             | DelRoute { .. }
-            | AddNat { .. }
-            | DelNat { .. }
             | SetRuleset { .. }
             | WriteFile { .. }
             | RemoveFile { .. } => None,

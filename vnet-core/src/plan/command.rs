@@ -25,8 +25,8 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
-use super::{Action, BornOff, LinkSpec, NatRule, NsRef, RouteSpec, Ruleset, Sysctl};
-use crate::ownership::{alias_for, NFT_TABLE, ROUTE_PROTOCOL};
+use super::{Action, BornOff, LinkSpec, NsRef, RouteSpec, Ruleset, Sysctl};
+use crate::ownership::{alias_for, ROUTE_PROTOCOL};
 
 /// The argv(s) `action` stands for, in order, for topology `topology` (whose name is the
 /// ownership mark, see [`crate::ownership`]), with namespaces named by `ns`.
@@ -124,8 +124,6 @@ pub fn iproute2_argv(
             value,
             ..
         } => vec![sysctl_argv(&ns(n), sysctl, value)],
-        Action::AddNat { ns: n, rule } => vec![in_ns(&ns(n), nft_add(rule))],
-        Action::DelNat { ns: n, rule } => vec![in_ns(&ns(n), nft_del(rule))],
         Action::SetRuleset { ns: n, to, .. } => {
             let script = match to {
                 Some(r) => r.load_script(),
@@ -187,19 +185,6 @@ pub fn sysctl_argv(ns: &str, sysctl: &Sysctl, value: &str) -> Vec<String> {
         ns,
         words(&["sysctl", "-qw", &format!("{}={value}", sysctl.proc_path())]),
     )
-}
-
-/// The nftables chain holding one NAT rule: one base chain per rule, so the rule can be
-/// deleted by name (`nft delete chain`) without looking up its handle first.
-pub fn nat_chain(rule: &NatRule) -> String {
-    // 64-bit FNV-1a over the rule's text: stable across Rust versions and platforms.
-    let text = format!("{} {}", rule.source, rule.out);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("masq_{:08x}", h as u32)
 }
 
 /// The fixed program that loads an `nft -f` script: the script arrives as `$1`, so no
@@ -308,33 +293,6 @@ fn route_dst(dst: &IpNetwork) -> String {
     }
 }
 
-fn nft_add(rule: &NatRule) -> Vec<String> {
-    let chain = nat_chain(rule);
-    let family = match rule.source.ip() {
-        IpAddr::V4(_) => "ip",
-        IpAddr::V6(_) => "ip6",
-    };
-    // `add` (unlike `create`) is idempotent for the table and the chain; the three
-    // commands go to the kernel as one transaction.
-    let script = format!(
-        "add table inet {NFT_TABLE}; \
-         add chain inet {NFT_TABLE} {chain} {{ type nat hook postrouting priority srcnat; policy accept; }}; \
-         add rule inet {NFT_TABLE} {chain} {family} saddr {src} oifname \"{out}\" masquerade",
-        src = rule.source,
-        out = rule.out,
-    );
-    words(&["nft", &script])
-}
-
-fn nft_del(rule: &NatRule) -> Vec<String> {
-    // Deleting the chain deletes its one rule; the (then maybe empty) table stays, as
-    // `nft` cannot delete a table only when it is empty.
-    words(&[
-        "nft",
-        &format!("delete chain inet {NFT_TABLE} {}", nat_chain(rule)),
-    ])
-}
-
 /// `ip -n NS ARGS...`, or `ip ARGS...` in the current namespace.
 fn ip(ns: &str, args: &[&str]) -> Vec<String> {
     ip_owned(ns, words(args))
@@ -367,6 +325,7 @@ fn words(w: &[&str]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::model::Mac;
+    use crate::plan::NatRule;
 
     fn sandbox(ns: &NsRef) -> String {
         ns.sandbox_name("vnet")
@@ -709,43 +668,44 @@ mod tests {
     }
 
     #[test]
-    fn nat_lives_in_its_own_chain_of_vnets_table() {
-        let rule = NatRule {
-            source: "192.168.199.0/24".parse().unwrap(),
-            out: "eth1".into(),
+    fn the_firewall_table_is_loaded_whole_by_a_fixed_program_with_the_script_as_data() {
+        let r = Ruleset {
+            masquerade: vec![NatRule {
+                source: "192.168.199.0/24".parse().unwrap(),
+                out: "eth1\"; flush ruleset; \"".into(),
+            }],
+            ..Ruleset::default()
         };
-        let chain = nat_chain(&rule);
-        assert!(chain.starts_with("masq_") && chain.len() == 13, "{chain}");
-        let add = iproute2_argv(
-            &Action::AddNat {
-                ns: ct(),
-                rule: rule.clone(),
-            },
-            "article",
-            &sandbox,
-        );
-        assert_eq!(add.len(), 1);
-        assert_eq!(
-            add[0][..5],
-            words(&["ip", "netns", "exec", "vnet-router", "nft"])
-        );
-        assert_eq!(
-            add[0][5],
-            format!(
-                "add table inet vnet; add chain inet vnet {chain} {{ type nat hook postrouting \
-                 priority srcnat; policy accept; }}; add rule inet vnet {chain} ip saddr \
-                 192.168.199.0/24 oifname \"eth1\" masquerade"
-            )
-        );
-        let del = iproute2_argv(&Action::DelNat { ns: ct(), rule }, "article", &sandbox);
-        assert_eq!(del[0][5], format!("delete chain inet vnet {chain}"));
-        let v6 = NatRule {
-            source: "fd00::/64".parse().unwrap(),
-            out: "eth1".into(),
+        let set = Action::SetRuleset {
+            ns: ct(),
+            from: None,
+            to: Some(r.clone()),
         };
-        assert_ne!(nat_chain(&v6), chain);
-        let add6 = iproute2_argv(&Action::AddNat { ns: ct(), rule: v6 }, "a", &sandbox);
-        assert!(add6[0][5].contains("ip6 saddr fd00::/64"));
+        let argv = iproute2_argv(&set, "article", &sandbox);
+        assert_eq!(argv.len(), 1);
+        assert_eq!(
+            argv[0][..8],
+            words(&[
+                "ip",
+                "netns",
+                "exec",
+                "vnet-router",
+                "sh",
+                "-c",
+                NFT_LOAD_PROGRAM,
+                NFT_LOAD_NAME
+            ])
+        );
+        assert_eq!(argv[0][8], r.load_script());
+        // A quote in a name cannot end nft's string: nft sees one name.
+        assert!(argv[0][8].contains("oifname \"eth1; flush ruleset; \" masquerade"));
+        let (prefix, script) = nft_load_script(&argv[0]).expect("a load");
+        assert_eq!(prefix, &argv[0][..4]);
+        assert_eq!(script, r.load_script());
+        let remove = iproute2_argv(&set.inverse(), "article", &|_| String::new());
+        assert_eq!(remove[0][4], Ruleset::remove_script());
+        assert_eq!(nft_load_script(&remove[0]).map(|p| p.0.len()), Some(0));
+        assert_eq!(nft_load_script(&words(&["sh", "-c", "x", "y", "z"])), None);
     }
 
     #[test]

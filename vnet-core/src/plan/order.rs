@@ -479,11 +479,9 @@ fn variant(a: &Action) -> u8 {
         AddRoute { .. } => 13,
         DelRoute { .. } => 14,
         SetSysctl { .. } => 15,
-        AddNat { .. } => 16,
-        DelNat { .. } => 17,
-        SetRuleset { .. } => 18,
-        WriteFile { .. } => 19,
-        RemoveFile { .. } => 20,
+        SetRuleset { .. } => 16,
+        WriteFile { .. } => 17,
+        RemoveFile { .. } => 18,
     }
 }
 
@@ -524,13 +522,13 @@ fn kind_rank(removal: bool, a: &Action) -> u8 {
             AddAddress { .. } => 10,
             AddRoute { .. } => 11,
             SetSysctl { .. } => 12,
-            AddNat { .. } | SetRuleset { .. } => 13,
+            SetRuleset { .. } => 13,
             WriteFile { .. } => 14,
             _ => 15,
         }
     } else {
         match a {
-            DelNat { .. } | SetRuleset { .. } => 0,
+            SetRuleset { .. } => 0,
             SetSysctl {
                 sysctl: Sysctl::Ipv4Forward | Sysctl::Ipv6Forward,
                 ..
@@ -550,7 +548,7 @@ fn kind_rank(removal: bool, a: &Action) -> u8 {
 }
 
 /// What one action needs, resolved to ids: a namespace, a link, a link up or at its
-/// MTU, a forwarding switch, a link's `disable_ipv6`, the addresses a route's next hop
+/// MTU, a link's `disable_ipv6`, the addresses a route's next hop
 /// is on, everything a router's forwarding waits for.
 #[derive(Debug, Clone, Copy)]
 enum Need {
@@ -558,8 +556,6 @@ enum Need {
     Link(u32),
     Up(u32),
     Mtu(u32),
-    /// Forwarding switch 0 (IPv4) or 1 (IPv6) of a namespace.
-    Fwd(u32, u8),
     /// A link's `disable_ipv6` (the last action setting it provides it).
     Ipv6Off(u32),
     /// A route's next hop (`via`: its index in the list of next hops, which keeps a
@@ -584,7 +580,6 @@ struct Providers {
     link: Vec<u32>,
     up: Vec<u32>,
     mtu: Vec<u32>,
-    fwd: Vec<[u32; 2]>,
     /// The last action setting a link's `disable_ipv6`.
     ipv6_off: Vec<u32>,
     /// Per namespace: addresses (for routes via them).
@@ -642,14 +637,7 @@ fn provides<'a>(a: &'a Action, k: Key, i: u32, ids: &mut Ids<'a>, p: &mut Provid
         }
         SetMtu { .. } => first(&mut p.mtu, k.link, i),
         SetSysctl { sysctl, .. } => match sysctl {
-            Sysctl::Ipv4Forward | Sysctl::Ipv6Forward => {
-                let f = usize::from(matches!(sysctl, Sysctl::Ipv6Forward));
-                let n = n as usize;
-                if p.fwd.len() <= n {
-                    p.fwd.resize(n + 1, [NONE; 2]);
-                }
-                p.fwd[n][f] = p.fwd[n][f].min(i);
-            }
+            Sysctl::Ipv4Forward | Sysctl::Ipv6Forward => {}
             Sysctl::DisableIpv6(_) => {
                 // The last one sorted sets the value that stays.
                 let l = k.link as usize;
@@ -746,11 +734,6 @@ fn needs<'a>(
             ..
         } => need(Need::Link(k.link)),
         SetSysctl { .. } => need(Need::Ready(ns)),
-        AddNat { rule, .. } | DelNat { rule, .. } => {
-            need(Need::Link(ids.link(ns, &rule.out)));
-            need(Need::Fwd(ns, 0));
-            need(Need::Fwd(ns, 1));
-        }
         // The table goes in once the links and addresses it names exist (nft takes
         // names and addresses as they are, but a half-built router takes no traffic).
         SetRuleset { from, to, .. } => {
@@ -805,7 +788,6 @@ fn needs_edges<'a>(
             Need::Link(l) => get(&p.link, l),
             Need::Up(l) => get(&p.up, l),
             Need::Mtu(l) => get(&p.mtu, l),
-            Need::Fwd(n, k) => p.fwd.get(n as usize).map_or(NONE, |f| f[usize::from(k)]),
             Need::Ipv6Off(l) => {
                 let off = get(&p.ipv6_off, l);
                 if off != NONE {
@@ -853,7 +835,6 @@ enum Slot<'a> {
     Route(&'a NsRef, &'a ipnetwork::IpNetwork, Option<u32>),
     Master(&'a NsRef, &'a str),
     Addr(&'a NsRef, &'a str, &'a ipnetwork::IpNetwork),
-    Nat(&'a NsRef, &'a super::NatRule),
 }
 
 fn slots<'a>(a: &'a Action, out: &mut Vec<Slot<'a>>) {
@@ -874,7 +855,6 @@ fn slots<'a>(a: &'a Action, out: &mut Vec<Slot<'a>>) {
         AddAddress { ns, link, address } | DelAddress { ns, link, address } => {
             out.push(Slot::Addr(ns, link, address))
         }
-        AddNat { ns, rule } | DelNat { ns, rule } => out.push(Slot::Nat(ns, rule)),
         _ => {}
     }
 }
@@ -1020,14 +1000,6 @@ mod tests {
                 value: Name::from("1"),
                 previous: Name::from("0"),
             },
-            Action::AddNat {
-                ns: n.clone(),
-                rule: rule.clone(),
-            },
-            Action::DelNat {
-                ns: n.clone(),
-                rule: rule.clone(),
-            },
             Action::SetRuleset {
                 ns: n,
                 from: None,
@@ -1050,10 +1022,11 @@ mod tests {
         ]
     }
 
-    /// NAT waits for the namespace's forwarding switches and its outgoing link, and for
-    /// nothing in another namespace.
+    /// The firewall table waits for its namespace, the link it masquerades out of and
+    /// the namespace's addresses, and for nothing in another namespace; forwarding waits
+    /// for the table (a router never forwards unfiltered).
     #[test]
-    fn nat_comes_after_forwarding_and_its_link() {
+    fn the_firewall_comes_after_its_link_and_addresses_and_before_forwarding() {
         let gw = NsRef::Ct(Name::from("gw"));
         let other = NsRef::Node(Name::from("n1"));
         let sysctl = |sysctl: Sysctl| Action::SetSysctl {
@@ -1062,18 +1035,28 @@ mod tests {
             value: Name::from("1"),
             previous: Name::from("0"),
         };
-        let nat = Action::AddNat {
+        let table = Action::SetRuleset {
             ns: gw.clone(),
-            rule: super::super::NatRule {
-                source: "198.18.0.0/24".parse().expect("a prefix"),
-                out: Name::from("wan"),
-            },
+            from: None,
+            to: Some(super::super::Ruleset {
+                masquerade: vec![super::super::NatRule {
+                    source: "198.18.0.0/24".parse().expect("a prefix"),
+                    out: Name::from("wan"),
+                }],
+                ..Default::default()
+            }),
+        };
+        let address = Action::AddAddress {
+            ns: gw.clone(),
+            link: Name::from("wan"),
+            address: "198.19.0.2/24".parse().expect("a prefix"),
         };
         let additions = vec![
-            nat.clone(),
+            table.clone(),
             sysctl(Sysctl::Ipv6Forward),
             Action::CreateNamespace { ns: other.clone() },
             sysctl(Sysctl::Ipv4Forward),
+            address.clone(),
             Action::CreateLink {
                 ns: gw.clone(),
                 spec: LinkSpec::Bridge {
@@ -1086,22 +1069,27 @@ mod tests {
             Action::CreateNamespace { ns: gw.clone() },
         ];
         let plan = order("t", Vec::new(), additions);
-        let step = plan
-            .steps
-            .iter()
-            .find(|s| s.action == nat)
-            .expect("the NAT step");
+        let at = |a: &Action| {
+            plan.steps
+                .iter()
+                .position(|s| &s.action == a)
+                .expect("a step")
+        };
+        let step = &plan.steps[at(&table)];
         let mut needs: Vec<&Action> = step.after.iter().map(|i| &plan.steps[*i].action).collect();
         needs.sort();
         let create_ns = Action::CreateNamespace { ns: gw.clone() };
-        let (v4, v6) = (sysctl(Sysctl::Ipv4Forward), sysctl(Sysctl::Ipv6Forward));
-        assert_eq!(needs.len(), 4, "{needs:?}");
-        for want in [&create_ns, &v4, &v6] {
+        assert_eq!(needs.len(), 3, "{needs:?}");
+        for want in [&create_ns, &address] {
             assert!(needs.contains(&want), "{want:?} missing from {needs:?}");
         }
         assert!(needs
             .iter()
             .any(|a| matches!(a, Action::CreateLink { spec, .. } if spec.name() == "wan")));
+        for fwd in [Sysctl::Ipv4Forward, Sysctl::Ipv6Forward] {
+            let step = &plan.steps[at(&sysctl(fwd))];
+            assert!(step.after.contains(&at(&table)), "{:?}", step.after);
+        }
     }
 
     #[test]
@@ -1111,7 +1099,7 @@ mod tests {
         all.reverse();
         all.sort();
         let indices: Vec<u8> = all.iter().map(variant).collect();
-        assert_eq!(indices, (0..21).collect::<Vec<u8>>());
+        assert_eq!(indices, (0..19).collect::<Vec<u8>>());
     }
 
     /// The packed-key sort gives exactly the order of sorting by `(sort_key, action)`.
@@ -1186,10 +1174,6 @@ mod tests {
             AddRoute { ns, route } | DelRoute { ns, route } => {
                 *ns = to.clone();
                 route.dev = Some(Name::from(name));
-            }
-            AddNat { ns, rule } | DelNat { ns, rule } => {
-                *ns = to.clone();
-                rule.out = Name::from(name);
             }
             SetRuleset { ns, to: rules, .. } => {
                 *ns = to.clone();

@@ -625,24 +625,6 @@ impl Kernel {
                     );
                 }
             }
-            Action::AddNat { ns, rule } => {
-                let n = self.ns_mut(ns)?;
-                let r = n.ruleset.get_or_insert_with(Ruleset::default);
-                if r.masquerade.contains(rule) {
-                    return err("EEXIST", format!("{rule:?} exists"));
-                }
-                r.masquerade.push(rule.clone());
-            }
-            Action::DelNat { ns, rule } => {
-                let n = self.ns_mut(ns)?;
-                let Some(r) = n.ruleset.as_mut().filter(|r| r.masquerade.contains(rule)) else {
-                    return err("ENOENT", format!("no {rule:?}"));
-                };
-                r.masquerade.retain(|m| m != rule);
-                if r.is_empty() {
-                    n.ruleset = None;
-                }
-            }
             // `nft -f` replaces the whole table in one transaction, whatever was there;
             // the plan must still know what it replaces (its inverse restores that).
             Action::SetRuleset { ns, from, to } => {

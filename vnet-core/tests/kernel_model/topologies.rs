@@ -1,7 +1,7 @@
 //! Valid topologies for the planner's property tests, built in code: 1-2 nodes, 1-3
 //! bridges with a /24 each (198.18.b.0/24, optionally 2001:db8:b::/64), up to six
 //! containers with one or two veths, given or derived MACs and MTUs, a router (`c0`)
-//! that may hold a NIC on a LAN (with a VLAN link and NAT), LAN hosts (tagged or not) and
+//! that may hold a NIC on a LAN (with a VLAN link and NAT), filters and a port forward, LAN hosts (tagged or not) and
 //! routes through the router, and devices of the nodes enslaved to the last bridge.
 //! Addresses and MACs are unique by construction. A bridge with containers on both nodes
 //! is stretched (VXLAN) over the nodes' underlays.
@@ -10,8 +10,9 @@ use ipnetwork::IpNetwork;
 use proptest::prelude::*;
 
 use vnet_core::model::{
-    Bridge, Container, Forwarding, Lan, LanHost, Mac, Nat, Nic, Node, Route, RouteDest, Stretch,
-    Subnet, Topology, Underlay, Veth, Vlan,
+    Allow, Bridge, Container, FilterPolicy, Firewall, Forwarding, Lan, LanHost, Mac, Nat, Nic,
+    Node, PortForward, PortRange, Proto, Route, RouteDest, Stretch, Subnet, Topology, Underlay,
+    Verdict, Veth, Vlan,
 };
 use vnet_core::ValidTopology;
 
@@ -41,6 +42,9 @@ pub struct Choice {
     pub nic_mtu: bool,
     pub nic_vlan: bool,
     pub nat: bool,
+    /// Filters: a forward policy on the router and an input policy on `c1`, and (with a
+    /// NIC) a port forward from the router's LAN address to a container on `br0`.
+    pub firewall: bool,
     /// How many of the node's own devices (`bp0`, `bp1`) the last bridge enslaves.
     pub ports: usize,
 }
@@ -82,7 +86,7 @@ pub fn choice() -> impl Strategy<Value = Choice> {
             any::<bool>(),
             any::<bool>(),
             any::<bool>(),
-            any::<bool>(),
+            (any::<bool>(), any::<bool>()),
             0..=2usize,
         ),
     )
@@ -94,7 +98,7 @@ pub fn choice() -> impl Strategy<Value = Choice> {
                 lan,
                 hosts,
                 tagged_host,
-                (nic, nic_mac, nic_mtu, nic_vlan, nat, ports),
+                (nic, nic_mac, nic_mtu, nic_vlan, (nat, firewall), ports),
             )| Choice {
                 nodes,
                 bridges,
@@ -107,9 +111,57 @@ pub fn choice() -> impl Strategy<Value = Choice> {
                 nic_mtu,
                 nic_vlan,
                 nat,
+                firewall,
                 ports,
             },
         )
+}
+
+/// The router `c0` forwards only what comes from the bridges (and what its port forward
+/// lets in); `c1` answers TCP 5432 to `c0` only.
+fn firewall(t: &mut Topology, nic: bool) {
+    let on_br0 = t.ct.iter().skip(1).find_map(|ct| {
+        ct.veth
+            .iter()
+            .flat_map(|v| &v.addresses)
+            .find(|a| net("198.18.0.0/24").contains(a.ip()))
+            .map(|a| a.ip())
+    });
+    let router = &mut t.ct[0];
+    router.firewall = Some(Firewall {
+        forward: Some(FilterPolicy {
+            policy: Verdict::Drop,
+            allow: vec![Allow {
+                from: Some("198.18.0.0/16".into()),
+                ..Allow::default()
+            }],
+        }),
+        input: None,
+    });
+    if let (true, Some(to)) = (nic, on_br0) {
+        router.port_forward.push(PortForward {
+            proto: Proto::Tcp,
+            address: Some("198.19.0.200".parse().expect("an address")),
+            interface: None,
+            port: PortRange::single(25),
+            to,
+            to_port: None,
+        });
+    }
+    if let Some(c1) = t.ct.get_mut(1) {
+        c1.firewall = Some(Firewall {
+            forward: None,
+            input: Some(FilterPolicy {
+                policy: Verdict::Drop,
+                allow: vec![Allow {
+                    from: Some("c0".into()),
+                    proto: Some(Proto::Tcp),
+                    port: Some(PortRange::single(5432)),
+                    ..Allow::default()
+                }],
+            }),
+        });
+    }
 }
 
 /// The topology of `c`, as written.
@@ -284,6 +336,9 @@ pub fn build(c: &Choice) -> Topology {
             });
         }
         t.ct.push(ct);
+    }
+    if c.firewall {
+        firewall(&mut t, c.nic);
     }
     stretch_split_bridges(&mut t, c.lan);
     t
