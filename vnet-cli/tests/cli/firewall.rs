@@ -1,0 +1,114 @@
+//! Kernel test of the firewall topology through the `vnet` binary: `apply --sandbox`;
+//! after `nft flush ruleset` in the router, `diff` and `verify` exit 3 (drift) and name
+//! what is missing, and `apply` repairs it (issue 20's done-means chain). Runs in private
+//! namespaces of its own ([`vnet_testkit::isolated`]).
+
+use serde_json::Value;
+use vnet_testkit::isolated;
+
+use crate::kernel::{expect, run_steps};
+
+/// The firewall topology (the router masquerades, forwards SMTP and submission to mail,
+/// drops the rest from the LAN; dbms answers mail only).
+fn firewall_path() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vnet-backend-netlink/tests/firewall/firewall.toml"
+    )
+    .to_string()
+}
+
+/// Whether the probe `from` -> `to` was answered, in a `verify --output json` document.
+fn seen(verify: &Value, from: &str, to: &str) -> Value {
+    verify["probes"]
+        .as_array()
+        .expect("probes")
+        .iter()
+        .find(|p| p["from"] == from && p["to"] == to)
+        .unwrap_or_else(|| panic!("a probe {from} -> {to} in {verify}"))["seen"]
+        .clone()
+}
+
+#[test]
+fn a_flushed_firewall_is_drift_and_apply_repairs_it() {
+    isolated(
+        "firewall::a_flushed_firewall_is_drift_and_apply_repairs_it",
+        || {
+            let fw = firewall_path();
+            let cmd = |c: &str| c.replace("$FW", &fw);
+            let steps = [
+                ("apply", cmd("$VNET --output json apply $FW --sandbox")),
+                (
+                    "verify",
+                    cmd("$VNET --output json verify $FW --sandbox --timeout 1000"),
+                ),
+                ("clean", cmd("$VNET diff $FW --sandbox")),
+                (
+                    "flush",
+                    "ip netns exec vnet-router nft flush ruleset".into(),
+                ),
+                ("drift", cmd("$VNET diff $FW --sandbox")),
+                ("drift_json", cmd("$VNET --output json diff $FW --sandbox")),
+                (
+                    "broken",
+                    cmd("$VNET --output json verify $FW --sandbox --timeout 1000"),
+                ),
+                ("repair", cmd("$VNET --output json apply $FW --sandbox")),
+                (
+                    "table",
+                    "ip netns exec vnet-router nft list table inet vnet".into(),
+                ),
+                ("repaired", cmd("$VNET diff $FW --sandbox")),
+                ("destroy", cmd("$VNET destroy $FW --sandbox")),
+            ];
+            let steps: Vec<(&str, &str)> = steps.iter().map(|(n, c)| (*n, c.as_str())).collect();
+            let steps = run_steps(&steps);
+
+            let apply = expect(&steps, "apply", 0).json();
+            assert_eq!(apply["verified"], true, "{apply}");
+            let verify = steps["verify"].json();
+            // Masqueraded, mail reaches the LAN host, which has no route back.
+            assert_eq!(seen(&verify, "ct mail", "192.168.46.1"), true, "{verify}");
+            expect(&steps, "clean", 0);
+            expect(&steps, "flush", 0);
+
+            let drift = expect(&steps, "drift", 3);
+            assert!(
+                drift
+                    .stdout
+                    .contains("ct router (vnet-router): firewall missing"),
+                "{}",
+                drift.stdout
+            );
+            assert!(
+                drift.stdout.contains("load the firewall table"),
+                "{}",
+                drift.stdout
+            );
+            let drift_json = expect(&steps, "drift_json", 3).json();
+            let plan = drift_json["plan"]["steps"]
+                .as_array()
+                .expect("a repair plan");
+            assert_eq!(plan.len(), 1, "{drift_json}");
+
+            // Without the masquerade the LAN host's answers have nowhere to go.
+            let broken = expect(&steps, "broken", 3).json();
+            assert_eq!(seen(&broken, "ct mail", "192.168.46.1"), false, "{broken}");
+
+            let repair = expect(&steps, "repair", 0).json();
+            assert_eq!(repair["steps"], 1, "{repair}");
+            assert_eq!(repair["verified"], true, "{repair}");
+            let table = expect(&steps, "table", 0);
+            assert!(
+                table
+                    .stdout
+                    .contains("ip daddr 192.168.46.200 tcp dport 25 dnat ip to 192.168.199.2:25"),
+                "{}",
+                table.stdout
+            );
+            let repaired = expect(&steps, "repaired", 0);
+            assert!(repaired.stdout.contains("no drift"), "{}", repaired.stdout);
+            expect(&steps, "destroy", 0);
+        },
+    );
+}
