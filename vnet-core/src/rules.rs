@@ -80,6 +80,26 @@ rules! {
     RouterNotForwarding = "router-not-forwarding", hint: Some("set `forward = { ipv4 = true }` on the router container");
     /// NAT needs forwarding in its container and an existing outgoing interface.
     NatInvalid = "nat-invalid", hint: None;
+    /// A port forward listens on one of its container's own addresses (of the target's
+    /// family) or interfaces.
+    ForwardListenInvalid = "forward-listen-invalid", hint: Some("`address` is one of this container's own addresses (e.g. its LAN address), `interface` one of its interfaces");
+    /// A port forward's target is reachable from its container: inside a subnet of one
+    /// of its interfaces, or covered by one of its routes.
+    ForwardTargetUnreachable = "forward-target-unreachable", hint: Some("forward to an address on one of this container's subnets, or add a route to it");
+    /// A port forward's ports lie in 1-65535, and `to_port` spans as many ports as `port`.
+    ForwardPortInvalid = "forward-port-invalid", hint: Some("give `to_port` a range of the same length as `port` (\"8000-8010\" to \"9000-9010\"), or leave it out");
+    /// No two port forwards of a container take the same protocol, port and address (or
+    /// interface).
+    ForwardDuplicate = "forward-duplicate", hint: None;
+    /// Port forwards and a `forward` filter are only on containers that forward (the
+    /// family of the forward's target).
+    FirewallNotForwarding = "firewall-not-forwarding", hint: Some("set `forward = { ipv4 = true }` on this container, or move the rule to the router");
+    /// An allow rule's `from` and `to` name an address, a prefix, a container or a LAN
+    /// host with addresses; a `port` comes with a `proto`.
+    AllowInvalid = "allow-invalid", hint: Some("e.g. `{ from = \"mail\", proto = \"tcp\", port = 5432 }`; `from`/`to` take an address, a prefix or a container or LAN host name");
+    /// (A warning.) An allow rule can match something an earlier rule of its chain does
+    /// not already accept.
+    AllowShadowed = "allow-shadowed", hint: Some("an earlier rule of the chain accepts everything this one does: remove it, or narrow the earlier one");
     /// No L2 loops: no two paths between bridges, no bridge as its own port.
     L2Loop = "l2-loop", hint: Some("remove one of the paths, or enable `stp` on the bridges");
     /// A Linux bridge takes at most 1023 ports.
@@ -120,6 +140,14 @@ rules! {
     /// `docker`, `nspawn`, `openvz`; WHAT a name of `[A-Za-z0-9_.-]` not starting with `-`
     /// (for `pid`, the absolute path of a pid file).
     NetnsInvalid = "netns-invalid", hint: Some("e.g. `netns = \"lxc:router\"`, `\"podman:web\"` or `\"pid:/run/router.pid\"`; omit it for `/run/netns/<ct name>`");
+}
+
+impl Rule {
+    /// Whether a finding of the rule is a warning (the topology is still valid, see
+    /// [`crate::ValidTopology::warnings`]) rather than an error.
+    pub fn is_warning(self) -> bool {
+        matches!(self, Rule::AllowShadowed)
+    }
 }
 
 impl fmt::Display for Rule {

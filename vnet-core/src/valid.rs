@@ -17,6 +17,7 @@ pub struct ValidTopology {
     topology: Topology,
     resolved: Resolved,
     graph: TopologyGraph,
+    warnings: Vec<crate::Diagnostic>,
 }
 
 impl ValidTopology {
@@ -26,7 +27,19 @@ impl ValidTopology {
             topology,
             resolved,
             graph,
+            warnings: Vec::new(),
         }
+    }
+
+    /// The findings of warning rules ([`crate::Rule::is_warning`], e.g. an allow rule
+    /// that can never match): the topology is valid, but probably not what was meant.
+    pub fn warnings(&self) -> &[crate::Diagnostic] {
+        &self.warnings
+    }
+
+    /// The warnings, to attach them (or their locations).
+    pub(crate) fn warnings_mut(&mut self) -> &mut Vec<crate::Diagnostic> {
+        &mut self.warnings
     }
 
     /// The topology as written.

@@ -85,6 +85,7 @@ fn the_examples_validate() {
         ("seed", include_str!("../../examples/seed.toml")),
         ("nat-vlan", include_str!("../../examples/nat-vlan.toml")),
         ("macvlan", include_str!("../../examples/macvlan.toml")),
+        ("firewall", include_str!("../../examples/firewall.toml")),
     ] {
         let doc = Document::parse(text, Format::Toml).unwrap();
         if let Err(d) = doc.validate() {
@@ -664,6 +665,173 @@ fn nat_needs_forwarding_and_an_outgoing_interface() {
             ("nat-invalid", "ct[r].nat[0].out"),
         ],
     );
+}
+
+// --- Firewall: port forwards and filters ---
+
+/// A router `r` (forwarding IPv4, eth0 198.18.0.1 on br0, NIC eth1 198.19.0.200 on
+/// lan0), a container `m` (198.18.0.2) and a LAN host `h` (198.19.0.1); `router_extra`
+/// goes into the router's table, `m_extra` into m's.
+fn fw_world(router_extra: &str, m_extra: &str) -> String {
+    let router = ct(101, "r", "198.18.0.1/24")
+        .replace("[[ct.veth]]", "forward = { ipv4 = true }\n[[ct.veth]]")
+        + "[[ct.nic]]\nname = \"eth1\"\nlan = \"lan0\"\naddresses = [\"198.19.0.200/24\"]\n";
+    let host = "[[lan.host]]\nname = \"h\"\naddresses = [\"198.19.0.1/24\"]\n";
+    format!(
+        "{host}{router}{router_extra}{}{m_extra}",
+        ct(102, "m", "198.18.0.2/24")
+    )
+}
+
+const SMTP: &str = "[[ct.port_forward]]\nproto = \"tcp\"\naddress = \"198.19.0.200\"\nport = 25\nto = \"198.18.0.2\"\n";
+
+#[test]
+fn a_port_forward_listens_on_the_routers_own_address_or_interface() {
+    ok(&fw_world(SMTP, ""));
+    ok(&fw_world(
+        "[[ct.port_forward]]\nproto = \"udp\"\ninterface = \"eth1\"\nport = \"5000-5010\"\nto = \"198.18.0.2\"\nto_port = \"6000-6010\"\n",
+        "",
+    ));
+    let d = fails(
+        &fw_world(
+            &format!(
+                "{}[[ct.port_forward]]\nproto = \"tcp\"\ninterface = \"eth7\"\nport = 26\nto = \"198.18.0.2\"\n",
+                SMTP.replace("198.19.0.200", "198.19.0.201")
+            ),
+            "",
+        ),
+        &[
+            ("forward-listen-invalid", "ct[r].port_forward[0].address"),
+            ("forward-listen-invalid", "ct[r].port_forward[1].interface"),
+        ],
+    );
+    assert!(line_of(&d, "ct[r].port_forward[0].address") > 1);
+}
+
+#[test]
+fn a_port_forwards_target_is_on_a_subnet_or_route_of_the_router() {
+    let far = SMTP.replace("198.18.0.2", "203.0.113.5");
+    fails(
+        &fw_world(&far, ""),
+        &[("forward-target-unreachable", "ct[r].port_forward[0].to")],
+    );
+    ok(&fw_world(
+        &format!("{far}[[ct.route]]\nto = \"203.0.113.0/24\"\nvia = \"198.19.0.1\"\n"),
+        "",
+    ));
+}
+
+#[test]
+fn port_ranges_are_valid_and_to_port_spans_as_many() {
+    fails(
+        &fw_world(
+            &SMTP.replace("port = 25\n", "port = \"25-26\"\nto_port = 2525\n"),
+            "",
+        ),
+        &[("forward-port-invalid", "ct[r].port_forward[0].to_port")],
+    );
+    // A port out of range is refused where it is written, before validation.
+    let text = format!("{BASE}{}", fw_world(&SMTP.replace("25", "70000"), ""));
+    let e = Document::parse(&text, Format::Toml).expect_err("70000 is no port");
+    assert!(e.to_string().contains("70000"), "{e}");
+}
+
+#[test]
+fn no_two_forwards_take_one_port_of_one_address() {
+    ok(&fw_world(
+        &format!("{SMTP}{}", SMTP.replace("tcp", "udp")),
+        "",
+    ));
+    let overlapping = SMTP
+        .replace("address = \"198.19.0.200\"\n", "interface = \"eth1\"\n")
+        .replace("port = 25", "port = \"20-30\"");
+    let d = fails(
+        &fw_world(&format!("{SMTP}{overlapping}"), ""),
+        &[("forward-duplicate", "ct[r].port_forward[1]")],
+    );
+    assert_eq!(
+        d.0[0].first.as_ref().map(|f| f.path.as_str()),
+        Some("ct[r].port_forward[0]")
+    );
+}
+
+#[test]
+fn forwards_and_forward_filters_need_a_container_that_forwards() {
+    let policy = "[ct.firewall.forward]\npolicy = \"drop\"\n";
+    ok(&fw_world(policy, ""));
+    fails(
+        &fw_world(
+            "",
+            &format!("{SMTP}{policy}").replace("198.19.0.200", "198.18.0.2"),
+        ),
+        &[
+            ("firewall-not-forwarding", "ct[m].port_forward[0]"),
+            ("firewall-not-forwarding", "ct[m].firewall.forward"),
+        ],
+    );
+    // An input filter is fine anywhere.
+    ok(&fw_world("", "[ct.firewall.input]\npolicy = \"drop\"\n"));
+}
+
+#[test]
+fn allow_rules_name_addresses_prefixes_or_elements_and_ports_come_with_a_protocol() {
+    let input =
+        |allow: &str| format!("[ct.firewall.input]\npolicy = \"drop\"\nallow = [{allow}]\n");
+    ok(&fw_world(
+        "",
+        &input("{ from = \"r\", proto = \"tcp\", port = 5432 }, { from = \"h\", to = \"198.18.0.2\" }, { from = \"198.19.0.0/24\", proto = \"udp\" }"),
+    ));
+    let d = fails(
+        &fw_world(
+            "",
+            &input("{ from = \"nobody\" }, { to = \"mail\" }, { from = \"r\", port = 22 }"),
+        ),
+        &[
+            ("allow-invalid", "ct[m].firewall.input.allow[0].from"),
+            ("allow-invalid", "ct[m].firewall.input.allow[1].to"),
+            ("allow-invalid", "ct[m].firewall.input.allow[2].port"),
+        ],
+    );
+    assert!(line_of(&d, "ct[m].firewall.input.allow[2].port") > 1);
+    // An unknown key inside an allow rule is refused at its place.
+    let text = format!("{BASE}{}", fw_world("", &input("{ form = \"r\" }")));
+    let e = Document::parse(&text, Format::Toml).expect_err("form is no key");
+    assert!(e.to_string().contains("from"), "{e}");
+}
+
+#[test]
+fn an_allow_rule_an_earlier_one_covers_is_a_warning() {
+    let input =
+        |allow: &str| format!("[ct.firewall.input]\npolicy = \"drop\"\nallow = [{allow}]\n");
+    let text = |allow: &str| format!("{BASE}{}", fw_world("", &input(allow)));
+    let warnings = |allow: &str| {
+        let doc = Document::parse(&text(allow), Format::Toml).unwrap();
+        let v = doc.validate().unwrap_or_else(|d| panic!("{}", list(&d)));
+        v.warnings()
+            .iter()
+            .map(|w| {
+                (
+                    w.rule.id().to_string(),
+                    w.path.clone(),
+                    w.location.map(|l| l.line),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // Narrower first, wider later: both can match something.
+    assert!(warnings(
+        "{ from = \"r\", proto = \"tcp\", port = 5432 }, { from = \"198.18.0.0/24\" }"
+    )
+    .is_empty());
+    // r has an address outside 198.18.0.0/24 too: not covered.
+    assert!(warnings("{ from = \"198.18.0.0/24\" }, { from = \"r\" }").is_empty());
+    let w = warnings(
+        "{ from = \"198.18.0.0/24\", proto = \"tcp\" }, { from = \"m\", proto = \"tcp\", port = \"5432-5433\" }",
+    );
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, "allow-shadowed");
+    assert_eq!(w[0].1, "ct[m].firewall.input.allow[1]");
+    assert!(w[0].2.is_some());
 }
 
 // --- L2 (FINDINGS 12, 13, 14) ---

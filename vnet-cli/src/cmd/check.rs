@@ -8,7 +8,7 @@ use vnet_core::ValidTopology;
 
 use crate::cli::{Global, Output};
 use crate::exit::{Exit, Outcome};
-use crate::{input, outln, output};
+use crate::{errln, input, outln, output};
 
 /// Arguments of `vnet check`.
 #[derive(Debug, clap::Args)]
@@ -27,15 +27,22 @@ pub fn run(args: &Args, global: &Global) -> Outcome {
         Err(failure) => return Err(failure),
     };
     let summary = Summary::of(&loaded.valid);
+    let warnings = loaded.valid.warnings();
     match global.output {
-        Output::Human => outln!(
-            "{}: topology `{}` is valid: {summary}",
-            loaded.input.display_name,
-            loaded.valid.name()
-        ),
+        Output::Human => {
+            for w in warnings {
+                errln!("warning: {w}");
+            }
+            outln!(
+                "{}: topology `{}` is valid: {summary}",
+                loaded.input.display_name,
+                loaded.valid.name()
+            )
+        }
         Output::Json => output::json(&serde_json::json!({
             "valid": true,
             "diagnostics": [],
+            "warnings": warnings,
             "summary": summary,
         })),
     }

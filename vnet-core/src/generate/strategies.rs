@@ -443,6 +443,18 @@ pub enum Mistake {
     MacvlanParent,
     /// A `netns` of a runtime vnet does not know.
     NetnsInvalid,
+    /// A port forward on an address the router does not have.
+    ForwardListenInvalid,
+    /// A port forward to an address on no subnet or route of the router.
+    ForwardTargetUnreachable,
+    /// A port forward of two ports to one.
+    ForwardPortInvalid,
+    /// Two port forwards of one port and address.
+    ForwardDuplicate,
+    /// A `forward` filter on a container that does not forward.
+    FirewallNotForwarding,
+    /// An allow rule from a name nothing has.
+    AllowInvalid,
 }
 
 impl Mistake {
@@ -482,6 +494,12 @@ impl Mistake {
         Mistake::UplinkMacUnpinned,
         Mistake::MacvlanParent,
         Mistake::NetnsInvalid,
+        Mistake::ForwardListenInvalid,
+        Mistake::ForwardTargetUnreachable,
+        Mistake::ForwardPortInvalid,
+        Mistake::ForwardDuplicate,
+        Mistake::FirewallNotForwarding,
+        Mistake::AllowInvalid,
     ];
 
     /// The rule the mistake breaks.
@@ -521,6 +539,12 @@ impl Mistake {
             Mistake::UplinkMacUnpinned => Rule::UplinkMacUnpinned,
             Mistake::MacvlanParent => Rule::MacvlanParent,
             Mistake::NetnsInvalid => Rule::NetnsInvalid,
+            Mistake::ForwardListenInvalid => Rule::ForwardListenInvalid,
+            Mistake::ForwardTargetUnreachable => Rule::ForwardTargetUnreachable,
+            Mistake::ForwardPortInvalid => Rule::ForwardPortInvalid,
+            Mistake::ForwardDuplicate => Rule::ForwardDuplicate,
+            Mistake::FirewallNotForwarding => Rule::FirewallNotForwarding,
+            Mistake::AllowInvalid => Rule::AllowInvalid,
         }
     }
 }
@@ -717,11 +741,70 @@ pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
             ..Macvlan::default()
         }),
         Mistake::NetnsInvalid => t.ct[0].netns = Some("vmware:router".to_string()),
+        Mistake::ForwardListenInvalid => {
+            t.ct[0]
+                .port_forward
+                .push(smtp_like("198.19.0.201", 2525, "198.18.0.50", None))
+        }
+        Mistake::ForwardTargetUnreachable => {
+            // A default route would reach it.
+            t.ct[0].route.retain(|r| !r.to.is_default());
+            t.ct[0]
+                .port_forward
+                .push(smtp_like("198.19.0.200", 2526, "203.0.113.5", None))
+        }
+        Mistake::ForwardPortInvalid => {
+            let mut pf = smtp_like("198.19.0.200", 3000, "198.18.0.50", Some(4000));
+            pf.port.last = 3001;
+            t.ct[0].port_forward.push(pf);
+        }
+        Mistake::ForwardDuplicate => {
+            for to in ["198.18.0.50", "198.18.0.51"] {
+                t.ct[0]
+                    .port_forward
+                    .push(smtp_like("198.19.0.200", 2600, to, None));
+            }
+        }
+        Mistake::FirewallNotForwarding => {
+            let mut x = container(996, "fw");
+            x.veth
+                .push(veth("eth0", "br0", vec![net("198.18.0.96/24")]));
+            x.firewall = Some(Firewall {
+                forward: Some(FilterPolicy {
+                    policy: Verdict::Drop,
+                    allow: Vec::new(),
+                }),
+                input: None,
+            });
+            placed_like_router(t, &mut x);
+            t.ct.push(x);
+        }
+        Mistake::AllowInvalid => {
+            t.ct[0].firewall.get_or_insert_with(Firewall::default).input = Some(FilterPolicy {
+                policy: Verdict::Accept,
+                allow: vec![Allow {
+                    from: Some("nosuch".to_string()),
+                    ..Allow::default()
+                }],
+            })
+        }
     }
     m.rule()
 }
 
 /// Places `x` where the router (`ct[0]`) runs, so the two may share a bridge.
+/// A TCP port forward from `address` to `to`.
+fn smtp_like(address: &str, port: u16, to: &str, to_port: Option<u16>) -> PortForward {
+    PortForward {
+        proto: Proto::Tcp,
+        address: Some(ip(address)),
+        interface: None,
+        port: PortRange::single(port),
+        to: ip(to),
+        to_port: to_port.map(PortRange::single),
+    }
+}
+
 fn placed_like_router(t: &Topology, x: &mut Container) {
     if let Some(r) = t.ct.first() {
         x.node = r.node.clone();

@@ -132,12 +132,18 @@ impl Document {
         self.source_map.locate(&self.text, path)
     }
 
-    /// Validates the topology and attaches the line and column of every finding.
+    /// Validates the topology and attaches the line and column of every finding (the
+    /// warnings of a valid one too).
     pub fn validate(&self) -> Result<crate::ValidTopology, crate::Diagnostics> {
-        crate::validate(self.topology.clone()).map_err(|mut diags| {
-            self.source_map.locate_all(&self.text, &mut diags.0);
-            diags
-        })
+        crate::validate(self.topology.clone())
+            .map(|mut valid| {
+                self.source_map.locate_all(&self.text, valid.warnings_mut());
+                valid
+            })
+            .map_err(|mut diags| {
+                self.source_map.locate_all(&self.text, &mut diags.0);
+                diags
+            })
     }
 }
 

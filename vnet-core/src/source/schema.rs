@@ -5,8 +5,9 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use std::fmt;
 
 use crate::model::{
-    Bridge, Container, Forwarding, Lan, LanHost, Macvlan, Nat, Nic, Node, Patch, PatchEnd, Route,
-    Stretch, Subnet, Topology, Underlay, Venet, Veth, Vlan,
+    Allow, Bridge, Container, FilterPolicy, Firewall, Forwarding, Lan, LanHost, Macvlan, Nat, Nic,
+    Node, Patch, PatchEnd, PortForward, Route, Stretch, Subnet, Topology, Underlay, Venet, Veth,
+    Vlan,
 };
 
 /// One kind of table in a topology file.
@@ -31,6 +32,10 @@ pub(super) enum Table {
     Vlan,
     Macvlan,
     Nat,
+    PortForward,
+    Firewall,
+    FilterPolicy,
+    Allow,
 }
 
 impl Table {
@@ -56,6 +61,10 @@ impl Table {
             Table::Vlan => fields_of::<Vlan>(),
             Table::Macvlan => fields_of::<Macvlan>(),
             Table::Nat => fields_of::<Nat>(),
+            Table::PortForward => fields_of::<PortForward>(),
+            Table::Firewall => fields_of::<Firewall>(),
+            Table::FilterPolicy => fields_of::<FilterPolicy>(),
+            Table::Allow => fields_of::<Allow>(),
         }
     }
 
@@ -82,6 +91,10 @@ impl Table {
             (Table::Container, "vlan") => Table::Vlan,
             (Table::Container, "macvlan") => Table::Macvlan,
             (Table::Container, "nat") => Table::Nat,
+            (Table::Container, "port_forward") => Table::PortForward,
+            (Table::Container, "firewall") => Table::Firewall,
+            (Table::Firewall, "forward" | "input") => Table::FilterPolicy,
+            (Table::FilterPolicy, "allow") => Table::Allow,
             _ => return None,
         })
     }
@@ -156,5 +169,13 @@ mod tests {
             }
         }
         assert_eq!(Table::Container.child("veth"), Some(Table::Veth));
+        assert_eq!(
+            Table::Firewall
+                .child("input")
+                .and_then(|p| p.child("allow")),
+            Some(Table::Allow)
+        );
+        assert_eq!(Table::Allow.keys(), ["from", "to", "proto", "port"]);
+        assert!(Table::PortForward.keys().contains(&"to_port"));
     }
 }

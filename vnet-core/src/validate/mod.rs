@@ -6,6 +6,7 @@
 //! [`ValidTopology`] built.
 
 mod addrs;
+mod firewall;
 mod l2;
 mod limits;
 mod macs;
@@ -117,13 +118,18 @@ pub fn validate(t: Topology) -> Result<ValidTopology, Diagnostics> {
         mtu::check(&ctx, &mut f);
         placement::check(&ctx, &declared, &mut f);
         stretch::check(&ctx, &declared, &mut f);
+        firewall::check(&ctx, &mut f);
     }
-    if f.0.is_empty() {
-        Ok(ValidTopology::new(t, r))
+    let mut diags = f.0;
+    diags.sort_by(|a, b| a.doc_path().cmp(b.doc_path()).then(a.rule.cmp(&b.rule)));
+    diags.dedup();
+    let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        diags.into_iter().partition(|d| d.rule.is_warning());
+    if errors.is_empty() {
+        let mut v = ValidTopology::new(t, r);
+        *v.warnings_mut() = warnings;
+        Ok(v)
     } else {
-        let mut diags = f.0;
-        diags.sort_by(|a, b| a.doc_path().cmp(b.doc_path()).then(a.rule.cmp(&b.rule)));
-        diags.dedup();
-        Err(Diagnostics(diags))
+        Err(Diagnostics(errors))
     }
 }
