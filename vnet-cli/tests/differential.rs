@@ -4,7 +4,8 @@
 //!
 //! Cases: the article's topology (`examples/seed.toml`), a NAT variant of it (the router
 //! masquerades the container subnet out of its uplink, so the LAN host's route back is
-//! removed), the firewall topology (port forwards and filters besides NAT), a variant whose bridge enslaves two of the node's devices, the NAT+VLAN
+//! removed), the firewall example (`examples/firewall.toml`: port forwards and filters
+//! besides NAT), a variant whose bridge enslaves two of the node's devices, the NAT+VLAN
 //! example (`examples/nat-vlan.toml`, in the QEMU guest of `scripts/vlan-kernel` where
 //! this kernel has no 802.1Q), and small generated topologies
 //! (`vnet_core::generate::large` with small parameters, and a few from the proptest
@@ -141,17 +142,11 @@ fn seed_with_nat() {
     differential("seed_with_nat", &t);
 }
 
-/// The firewall topology (NAT, two port forwards, a forward filter on the router and an
-/// input filter on dbms): both backends load the same `table inet vnet` scripts.
+/// `examples/firewall.toml` (NAT, two port forwards, a forward filter on the router and
+/// an input filter on dbms): both backends load the same `table inet vnet` scripts.
 #[test]
 fn firewall() {
-    let t = valid(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../vnet-backend-netlink/tests/firewall/firewall.toml"
-        ))
-        .expect("the firewall topology"),
-    );
+    let t = vnet_testkit::example("firewall.toml");
     let router = t.topology().ct_by_name("router").expect("a router");
     assert_eq!(router.port_forward.len(), 2);
     differential("firewall", &t);
