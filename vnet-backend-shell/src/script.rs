@@ -1,8 +1,13 @@
 //! [`Script`]: a POSIX `sh` script built line by line, every argument quoted with
 //! [`crate::quote()`] and every comment made unable to end its line.
 
+use vnet_core::plan::command::{nft_load_argv, nft_load_script};
+
 use crate::error::ShellError;
 use crate::quote::quote_argv;
+
+/// The end of an nft heredoc.
+const NFT_DELIMITER: &str = "VNET_NFT";
 
 /// A `#!/bin/sh` script with `set -eu`, a header, and commented blocks of commands.
 #[derive(Debug, Clone)]
@@ -36,8 +41,44 @@ impl Script {
         self.text.push_str(&comment_line(comment));
     }
 
-    /// A command, each argument quoted.
+    /// A command, each argument quoted; an `nft` load ([`nft_load_argv`]) is written as
+    /// [`Script::nft_load`] writes it.
     pub fn command<S: AsRef<str>>(&mut self, argv: &[S]) -> Result<(), ShellError> {
+        let owned: Vec<String> = argv.iter().map(|a| a.as_ref().to_string()).collect();
+        if let Some((prefix, script)) = nft_load_script(&owned) {
+            return self.nft_load(prefix, script);
+        }
+        self.plain(argv)
+    }
+
+    /// `PREFIX nft -f - <<'VNET_NFT'`, the script, `VNET_NFT`: the nft script as it
+    /// reads, loaded in one transaction, run with `PREFIX` (`ip netns exec NS`,
+    /// `vzctl exec ID`). The quoted delimiter keeps the shell off the text. A script
+    /// that holds the delimiter as a line (only an unvalidated name can) is passed as
+    /// an argument to a fixed program instead.
+    pub fn nft_load<S: AsRef<str>>(
+        &mut self,
+        prefix: &[S],
+        script: &str,
+    ) -> Result<(), ShellError> {
+        let prefix: Vec<String> = prefix.iter().map(|a| a.as_ref().to_string()).collect();
+        if script.lines().any(|l| l == NFT_DELIMITER) || !script.ends_with('\n') {
+            let mut argv = prefix;
+            argv.extend(nft_load_argv(script));
+            return self.plain(&argv);
+        }
+        check_nul(&prefix)?;
+        check_nul(&[script])?;
+        let mut argv = prefix;
+        argv.extend(["nft", "-f", "-"].map(String::from));
+        self.text.push_str(&quote_argv(&argv));
+        self.text
+            .push_str(&format!(" <<'{NFT_DELIMITER}'\n{script}{NFT_DELIMITER}\n"));
+        self.commands.push(argv);
+        Ok(())
+    }
+
+    fn plain<S: AsRef<str>>(&mut self, argv: &[S]) -> Result<(), ShellError> {
         check_nul(argv)?;
         self.text.push_str(&quote_argv(argv));
         self.text.push('\n');
@@ -104,6 +145,27 @@ mod tests {
             s.finish(),
             "#!/bin/sh\n# builds x?reboot\nset -eu\n\n# block??rm -rf /\nip link set 'a b' up\n"
         );
+    }
+
+    #[test]
+    fn an_nft_load_is_a_quoted_heredoc_unless_the_script_holds_its_end() {
+        let mut s = Script::new(&[]);
+        s.nft_load(
+            &["ip", "netns", "exec", "a b"],
+            "table inet vnet {}\n$(reboot)\n",
+        )
+        .unwrap();
+        assert!(s.text().ends_with(
+            "ip netns exec 'a b' nft -f - <<'VNET_NFT'\ntable inet vnet {}\n$(reboot)\nVNET_NFT\n"
+        ));
+        assert_eq!(
+            s.commands()[0],
+            ["ip", "netns", "exec", "a b", "nft", "-f", "-"]
+        );
+        let mut s = Script::new(&[]);
+        s.nft_load(&["x"], "a\nVNET_NFT\nreboot\n").unwrap();
+        assert!(!s.text().contains("<<"), "{}", s.text());
+        assert_eq!(s.commands()[0][..3], ["x", "sh", "-c"]);
     }
 
     #[test]

@@ -424,14 +424,8 @@ pub fn vzctl_script(model: &Model, node: &str, opts: &VzctlOptions) -> Result<Sc
             "container {}: firewall (nftables table inet vnet, loaded whole)",
             ct.name
         ));
-        let a = Action::SetRuleset {
-            ns: NsRef::Ct(Name::from(&ct.name)),
-            from: None,
-            to: Some(ruleset),
-        };
-        for argv in in_ct(ct, &a) {
-            s.command(&argv)?;
-        }
+        // `vzctl exec` hands its standard input to the command: the heredoc reaches nft.
+        s.nft_load(&["vzctl", "exec", &ct.name], &ruleset.load_script())?;
     }
     Ok(s)
 }

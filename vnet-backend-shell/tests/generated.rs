@@ -15,6 +15,7 @@ use vnet_backend_shell::Model;
 use vnet_core::model::{
     Bridge, Container, Forwarding, Nat, Node, Route, RouteDest, Subnet, Topology, Veth, Vlan,
 };
+use vnet_core::plan::command::nft_load_script;
 use vnet_core::plan::{compile, Scope};
 
 #[derive(Debug, Clone)]
@@ -239,8 +240,22 @@ proptest! {
         let script = iproute2_script(&plan, &names).unwrap();
         prop_assert!(sh_n(script.text()).is_ok(), "{:?}", sh_n(script.text()));
         let planned: Vec<Vec<String>> = plan_commands(&plan, &names).into_iter().flat_map(|c| c.run).collect();
-        prop_assert_eq!(script.commands(), &planned[..]);
-        prop_assert_eq!(run_with_fakes(script.text()), planned);
+        // A firewall load runs as `nft -f -` reading the ruleset from a heredoc.
+        let mut shell_form = Vec::new();
+        for argv in &planned {
+            match nft_load_script(argv) {
+                Some((prefix, ruleset)) => {
+                    let heredoc = format!("nft -f - <<'VNET_NFT'\n{ruleset}VNET_NFT\n");
+                    prop_assert!(script.text().contains(&heredoc), "{}", script.text());
+                    let mut v = prefix.to_vec();
+                    v.extend(["nft", "-f", "-"].map(String::from));
+                    shell_form.push(v);
+                }
+                None => shell_form.push(argv.clone()),
+            }
+        }
+        prop_assert_eq!(script.commands(), &shell_form[..]);
+        prop_assert_eq!(run_with_fakes(script.text()), shell_form);
     }
 }
 

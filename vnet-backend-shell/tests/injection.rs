@@ -184,12 +184,14 @@ impl Sandbox {
             write_exe(&dir.join("bin").join(tool), record);
         }
         // vzctl exec joins its arguments with spaces and runs them with the container's
-        // shell; the fake does the same with eval and records what that shell would run.
+        // shell; the fake does the same with eval and records what that shell would run
+        // (and what `nft -f -` would read).
         let vzctl = format!(
             "{record}if [ \"$1\" = exec ]; then\n\
              shift 2\n\
              eval \"set -- $*\"\n\
              printf '%s\\0' ct \"$@\" > \"$VNET_LOG/$$.ct\"\n\
+             if [ \"$1\" = nft ]; then while IFS= read -r l; do printf '%s\\n' \"$l\"; done > \"$VNET_LOG/$$.stdin\"; fi\n\
              fi\n"
         );
         write_exe(&dir.join("bin/vzctl"), &vzctl);
@@ -220,15 +222,17 @@ impl Sandbox {
         for e in fs::read_dir(&log).unwrap() {
             let e = e.unwrap();
             let bytes = fs::read(e.path()).unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".stdin") {
+                rec.insert(name, vec![String::from_utf8(bytes).unwrap()]);
+                continue;
+            }
             let args: Vec<String> = bytes
                 .split(|b| *b == 0)
                 .map(|s| String::from_utf8(s.to_vec()).unwrap())
                 .collect();
             // printf '%s\0' ends every argument with NUL: drop the empty tail.
-            rec.insert(
-                e.file_name().to_string_lossy().into_owned(),
-                args[..args.len() - 1].to_vec(),
-            );
+            rec.insert(name, args[..args.len() - 1].to_vec());
         }
         Ok(rec)
     }
@@ -354,7 +358,7 @@ fn check_records(
 ) -> Result<(), String> {
     let mut host: Vec<Vec<String>> = rec
         .iter()
-        .filter(|(k, _)| !k.ends_with(".ct"))
+        .filter(|(k, _)| !k.ends_with(".ct") && !k.ends_with(".stdin"))
         .map(|(_, v)| v.clone())
         .collect();
     if let Some(bad) = host.iter().find(|a| a[0] == "pwned" || a[0] == "reboot") {
@@ -379,11 +383,19 @@ fn check_records(
     if payload.is_empty() {
         return Ok(());
     }
-    let args = rec.values().flat_map(|v| v.iter());
+    let args = rec
+        .iter()
+        .filter(|(k, _)| !k.ends_with(".stdin"))
+        .flat_map(|(_, v)| v.iter());
+    // What nft read from its heredoc holds a name inside the ruleset's text.
+    let read = rec
+        .iter()
+        .filter(|(k, _)| k.ends_with(".stdin"))
+        .flat_map(|(_, v)| v.iter());
     let found = if standalone {
         args.clone().any(|a| a == payload)
     } else {
-        args.clone().any(|a| a.contains(payload))
+        args.clone().chain(read).any(|a| a.contains(payload))
     };
     if !found {
         return Err("payload not found as a literal argument".to_string());

@@ -12,6 +12,7 @@
 mod etcnet;
 mod networkd;
 mod networkd_vxlan;
+mod nft;
 mod sysctl;
 mod vz;
 
@@ -22,6 +23,7 @@ use crate::tree::Tree;
 
 pub use etcnet::{etcnet_ct, etcnet_node};
 pub use networkd::networkd_node;
+pub use nft::{firewall_etcnet, firewall_systemd, firewall_vz, RULESET_FILE};
 pub use sysctl::sysctl_ct;
 pub use vz::{vz_ct_conf, vznet_hook, HOOK_PATH};
 
@@ -32,7 +34,8 @@ pub enum Layer {
     Etcnet,
     /// vzctl: `/etc/vz/conf/<ID>.conf` network lines, `vznet.conf` and the hook.
     Vz,
-    /// systemd-networkd on the node: the bridges and their ports.
+    /// systemd-networkd on the node: the bridges and their ports (and, in each
+    /// container with a firewall, the systemd unit that loads it).
     Networkd,
     /// `/etc/sysctl.d` inside forwarding containers.
     Sysctl,
@@ -52,6 +55,7 @@ pub fn render_persist(model: &Model, node: &str, layers: &[Layer]) -> Tree {
                 let mut t = etcnet_node(model, node);
                 for ct in model.cts_on(node) {
                     t.extend(etcnet_ct(model, ct));
+                    t.extend(firewall_etcnet(model, ct));
                 }
                 t
             }
@@ -59,10 +63,17 @@ pub fn render_persist(model: &Model, node: &str, layers: &[Layer]) -> Tree {
                 let mut t = vznet_hook(model, node);
                 for ct in model.cts_on(node) {
                     t.extend(vz_ct_conf(model, ct));
+                    t.extend(firewall_vz(model, ct));
                 }
                 t
             }
-            Layer::Networkd => networkd_node(model, node),
+            Layer::Networkd => {
+                let mut t = networkd_node(model, node);
+                for ct in model.cts_on(node) {
+                    t.extend(firewall_systemd(model, ct));
+                }
+                t
+            }
             Layer::Sysctl => {
                 let mut t = Tree::default();
                 for ct in model.cts_on(node) {

@@ -1,0 +1,97 @@
+//! Kernel test of the router as firewall (`examples/firewall.toml`): the plan run by the
+//! shell executor loads the tables, the traffic they allow passes and the traffic they
+//! drop does not, and the rendered `iproute2` script (heredocs into `nft -f -`) loads
+//! the very same tables.
+//!
+//! In private namespaces of its own ([`vnet_testkit::isolated`]); as root it runs,
+//! without root it fails when `CI` is set and says why it skips otherwise.
+
+use std::process::Command;
+
+use vnet_backend_shell::exec::execute;
+use vnet_backend_shell::iproute2::{plan_commands, render_iproute2, sandbox_names};
+use vnet_core::plan::{compile, teardown, Scope};
+use vnet_testkit::{differences, example, isolated, namespaces, network_state, ping, run};
+
+/// vnet's table in the router and in dbms, as nft lists it.
+fn tables() -> Vec<String> {
+    ["vnet-router", "vnet-dbms"]
+        .iter()
+        .map(|ns| {
+            run(&[
+                "ip", "netns", "exec", ns, "nft", "list", "table", "inet", "vnet",
+            ])
+        })
+        .collect()
+}
+
+#[test]
+fn the_firewall_example_filters_both_ways_and_its_script_loads_the_same_tables() {
+    isolated(
+        "the_firewall_example_filters_both_ways_and_its_script_loads_the_same_tables",
+        || {
+            let valid = example("firewall.toml");
+            let plan = compile(&valid, &Scope::Sandbox);
+            let names = sandbox_names("vnet");
+            execute(&plan_commands(&plan, &names), None).unwrap();
+
+            let by_executor = tables();
+            let router = &by_executor[0];
+            for rule in [
+                "ip saddr 192.168.199.0/24 oifname \"eth1\" masquerade",
+                "ip daddr 192.168.46.200 tcp dport 25 dnat ip to 192.168.199.2:25",
+                "ip daddr 192.168.46.200 tcp dport 587 dnat ip to 192.168.199.2:587",
+                "policy drop;",
+                "ct status dnat accept",
+            ] {
+                assert!(router.contains(rule), "{rule} missing from\n{router}");
+            }
+            assert!(
+                by_executor[1].contains("ip saddr 192.168.199.2 tcp dport 5432 accept"),
+                "{}",
+                by_executor[1]
+            );
+            // Allowed: mail out to the LAN, masqueraded behind the router.
+            assert!(
+                ping("vnet-mail", "192.168.46.1"),
+                "mail cannot reach the LAN"
+            );
+            // Dropped: the LAN into the containers (no forward for ICMP), and anything
+            // but TCP 5432 from mail into dbms.
+            assert!(
+                !ping("vnet-gw46", "192.168.199.2"),
+                "the LAN pings mail through the router"
+            );
+            assert!(
+                !ping("vnet-mail", "192.168.199.3"),
+                "mail pings dbms, whose input policy drops it"
+            );
+            let state = network_state();
+
+            let down = teardown(&valid, &Scope::Sandbox);
+            execute(&plan_commands(&down, &names), None).unwrap();
+            assert!(namespaces().is_empty(), "teardown left {:?}", namespaces());
+
+            let script = render_iproute2(&plan, &names).unwrap();
+            assert!(script.contains("nft -f - <<'VNET_NFT'"), "{script}");
+            let path =
+                std::env::temp_dir().join(format!("vnet-firewall-{}.sh", std::process::id()));
+            std::fs::write(&path, script).unwrap();
+            let out = Command::new("/bin/sh").arg(&path).output().unwrap();
+            let _ = std::fs::remove_file(&path);
+            assert!(
+                out.status.success(),
+                "script failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(tables(), by_executor);
+            let diffs = differences(&network_state(), &state);
+            assert!(
+                diffs.is_empty(),
+                "script (first) and executor (second) built different states:\n{}",
+                diffs.join("\n")
+            );
+            execute(&plan_commands(&down, &names), None).unwrap();
+        },
+    );
+}
