@@ -146,6 +146,33 @@ fn a_table_edited_by_hand_is_foreign_and_a_reload_repairs_it() {
                 nft::load(&article()).unwrap();
                 assert_eq!(read(), Table::Vnet(article()), "the reload after `{edit}`");
             }
+            // Tables older vnet versions wrote: the shell backend's chain per masquerade
+            // rule is foreign (replaced on the next apply); the netlink backend's one
+            // `postrouting` chain is exactly today's form (nothing to reload).
+            nft::remove().unwrap();
+            nft_script(concat!(
+                "add table inet vnet\n",
+                "add chain inet vnet masq_6e96130d { type nat hook postrouting priority srcnat; policy accept; }\n",
+                "add rule inet vnet masq_6e96130d ip saddr 198.18.0.0/24 oifname \"wan\" masquerade\n",
+            ));
+            assert!(matches!(read(), Table::Foreign(_)), "{:?}", read());
+            nft::remove().unwrap();
+            nft_script(concat!(
+                "table inet vnet {\n",
+                "  chain postrouting { type nat hook postrouting priority srcnat; policy accept; }\n",
+                "}\n",
+                "add rule inet vnet postrouting ip saddr 198.18.0.0/24 oifname \"wan\" masquerade\n",
+            ));
+            let old_netlink = Ruleset {
+                masquerade: vec![NatRule {
+                    source: "198.18.0.0/24".parse().unwrap(),
+                    out: Name::from("wan"),
+                }],
+                ..Ruleset::default()
+            };
+            assert_eq!(read(), Table::Vnet(old_netlink));
+            nft::load(&article()).unwrap();
+
             // A table by vnet's name that lost every chain is not vnet's either.
             nft_script("flush table inet vnet\ndelete chain inet vnet postrouting\ndelete chain inet vnet prerouting\ndelete chain inet vnet forward\ndelete chain inet vnet input\n");
             assert!(matches!(read(), Table::Foreign(_)), "{:?}", read());
