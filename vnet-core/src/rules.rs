@@ -81,13 +81,14 @@ rules! {
     /// NAT needs forwarding in its container and an existing outgoing interface.
     NatInvalid = "nat-invalid", hint: None;
     /// A port forward listens on one of its container's own addresses (of the target's
-    /// family) or interfaces.
+    /// family) or interfaces, and names at least one of them.
     ForwardListenInvalid = "forward-listen-invalid", hint: Some("`address` is one of this container's own addresses (e.g. its LAN address), `interface` one of its interfaces");
     /// A port forward's target is reachable from its container: inside a subnet of one
     /// of its interfaces, or covered by one of its routes.
     ForwardTargetUnreachable = "forward-target-unreachable", hint: Some("forward to an address on one of this container's subnets, or add a route to it");
-    /// A port forward's ports lie in 1-65535, and `to_port` spans as many ports as `port`.
-    ForwardPortInvalid = "forward-port-invalid", hint: Some("give `to_port` a range of the same length as `port` (\"8000-8010\" to \"9000-9010\"), or leave it out");
+    /// A port forward's ports lie in 1-65535, and `to_port` maps `port` one to one: a
+    /// single port to any port, a range only onto itself.
+    ForwardPortInvalid = "forward-port-invalid", hint: Some("forward a single port to another (`port = 8080`, `to_port = 80`), or a range to the same ports (leave `to_port` out)");
     /// No two port forwards of a container take the same protocol, port and address (or
     /// interface).
     ForwardDuplicate = "forward-duplicate", hint: None;

@@ -689,7 +689,7 @@ const SMTP: &str = "[[ct.port_forward]]\nproto = \"tcp\"\naddress = \"198.19.0.2
 fn a_port_forward_listens_on_the_routers_own_address_or_interface() {
     ok(&fw_world(SMTP, ""));
     ok(&fw_world(
-        "[[ct.port_forward]]\nproto = \"udp\"\ninterface = \"eth1\"\nport = \"5000-5010\"\nto = \"198.18.0.2\"\nto_port = \"6000-6010\"\n",
+        "[[ct.port_forward]]\nproto = \"udp\"\ninterface = \"eth1\"\nport = \"5000-5010\"\nto = \"198.18.0.2\"\n[[ct.port_forward]]\nproto = \"tcp\"\ninterface = \"eth1\"\nport = 8080\nto = \"198.18.0.2\"\nto_port = 80\n",
         "",
     ));
     let d = fails(
@@ -704,6 +704,11 @@ fn a_port_forward_listens_on_the_routers_own_address_or_interface() {
             ("forward-listen-invalid", "ct[r].port_forward[0].address"),
             ("forward-listen-invalid", "ct[r].port_forward[1].interface"),
         ],
+    );
+    // Neither address nor interface: it would catch the containers' own traffic too.
+    fails(
+        &fw_world(&SMTP.replace("address = \"198.19.0.200\"\n", ""), ""),
+        &[("forward-listen-invalid", "ct[r].port_forward[0]")],
     );
     assert!(line_of(&d, "ct[r].port_forward[0].address") > 1);
 }
@@ -726,6 +731,14 @@ fn port_ranges_are_valid_and_to_port_spans_as_many() {
     fails(
         &fw_world(
             &SMTP.replace("port = 25\n", "port = \"25-26\"\nto_port = 2525\n"),
+            "",
+        ),
+        &[("forward-port-invalid", "ct[r].port_forward[0].to_port")],
+    );
+    // A range goes onto itself only: nft would pick any port of another range.
+    fails(
+        &fw_world(
+            &SMTP.replace("port = 25\n", "port = \"25-26\"\nto_port = \"2525-2526\"\n"),
             "",
         ),
         &[("forward-port-invalid", "ct[r].port_forward[0].to_port")],

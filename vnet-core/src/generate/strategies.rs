@@ -751,7 +751,7 @@ pub fn inject(t: &mut Topology, m: Mistake) -> Rule {
             t.ct[0].route.retain(|r| !r.to.is_default());
             t.ct[0]
                 .port_forward
-                .push(smtp_like("198.19.0.200", 2526, "203.0.113.5", None))
+                .push(smtp_like("198.19.0.200", 2526, "100.64.0.5", None))
         }
         Mistake::ForwardPortInvalid => {
             let mut pf = smtp_like("198.19.0.200", 3000, "198.18.0.50", Some(4000));

@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use super::command::step_argv;
+use super::command::{nft_load_script, step_argv};
 use super::{Action, BornOff, NsRef, Plan};
 
 /// The readable listing of `plan`, namespaces named by `ns_name` (e.g.
@@ -53,6 +53,17 @@ pub fn listing(plan: &Plan, ns_name: &dyn Fn(&NsRef) -> String) -> String {
             out.push_str("        (nothing to run: the link was born with IPv6 off)\n");
         }
         for argv in run {
+            // A firewall table reads as the script nft loads, as the shell backend
+            // writes it (a heredoc into `nft -f -`).
+            if let Some((prefix, script)) = nft_load_script(&argv) {
+                let line: Vec<String> = prefix.iter().map(|a| quote(a)).collect();
+                let _ = writeln!(out, "        {} nft -f - <<'VNET_NFT'", line.join(" "));
+                for l in script.lines() {
+                    let _ = writeln!(out, "          {}", l.replace('\t', "  "));
+                }
+                out.push_str("        VNET_NFT\n");
+                continue;
+            }
             let line: Vec<String> = argv.iter().map(|a| quote(a)).collect();
             let _ = writeln!(out, "        {}", line.join(" "));
         }
@@ -128,5 +139,46 @@ fn quote(arg: &str) -> String {
         arg.to_string()
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{NatRule, Ruleset, Step};
+
+    #[test]
+    fn a_firewall_table_reads_as_the_script_nft_loads() {
+        let ns = NsRef::Ct("router".into());
+        let to = Ruleset {
+            masquerade: vec![NatRule {
+                source: "192.168.199.0/24".parse().unwrap(),
+                out: "eth1".into(),
+            }],
+            ..Ruleset::default()
+        };
+        let plan = Plan {
+            topology: "t".into(),
+            steps: vec![Step {
+                id: 0,
+                action: Action::SetRuleset {
+                    ns,
+                    from: None,
+                    to: Some(to),
+                },
+                after: vec![],
+                stage: 0,
+            }],
+        };
+        let text = listing(&plan, &|ns| ns.sandbox_name("vnet"));
+        assert!(
+            text.contains(
+                "   1. load the firewall table (1 masquerade)\n        ip netns exec vnet-router nft -f - <<'VNET_NFT'\n          table inet vnet {}\n"
+            ),
+            "{text}"
+        );
+        assert!(text
+            .contains("\n              ip saddr 192.168.199.0/24 oifname \"eth1\" masquerade\n"));
+        assert!(text.ends_with("        VNET_NFT\n"), "{text}");
     }
 }

@@ -82,6 +82,18 @@ fn forward(i: usize, ct: &Container, pf: &PortForward, at: &ElementPath, f: &mut
             );
         }
     }
+    if pf.address.is_none() && pf.interface.is_none() {
+        // Without either it would catch the containers' own outgoing traffic to that
+        // port too (mail's SMTP to the world would come back to mail).
+        f.push(
+            Rule::ForwardListenInvalid,
+            at,
+            format!(
+                "the forward of {} port {} names neither an `address` nor an `interface` to listen on",
+                pf.proto, pf.port
+            ),
+        );
+    }
     if let Some(name) = &pf.interface {
         if !ifaces(ct).contains_key(name) {
             f.push(
@@ -109,15 +121,17 @@ fn forward(i: usize, ct: &Container, pf: &PortForward, at: &ElementPath, f: &mut
         );
     }
     if let Some(to) = pf.to_port {
-        if !valid_ports(to) || to.len() != pf.port.len() {
+        // nft's dnat picks a port of a target range (keeping the incoming one when it
+        // is in it): a range maps one to one only onto itself.
+        let shifted = pf.port.len() > 1 && to != pf.port;
+        if !valid_ports(to) || to.len() != pf.port.len() || shifted {
             f.push(
                 Rule::ForwardPortInvalid,
                 &at.field("to_port"),
                 format!(
-                    "to_port {to} spans {} ports, port {} spans {}",
-                    to.len(),
-                    pf.port,
-                    pf.port.len()
+                    "to_port {to} does not map port {} one to one (a single port goes to any \
+                     port, a range only to itself)",
+                    pf.port
                 ),
             );
         }
