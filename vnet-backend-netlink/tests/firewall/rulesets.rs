@@ -1,8 +1,9 @@
 //! Varied rulesets for the read-back round trips: a seed picks each part (masquerade,
 //! port forwards with or without interface, address, port range, IPv6, filter chains
 //! with either policy and accept rules of every shape), in the normal form the planner
-//! writes (prefixes without host bits, no `to_port` equal to the port, one address family
-//! per rule). The same seed always gives the same ruleset, so a failure names its seed.
+//! writes (prefixes without host bits, no `to_port` equal to the port or for a range, one
+//! address family per rule). The same seed always gives the same ruleset, so a failure
+//! names its seed.
 
 use std::net::IpAddr;
 
@@ -116,14 +117,10 @@ fn masquerade(p: &mut Pick) -> NatRule {
 fn dnat(p: &mut Pick) -> DnatRule {
     let v6 = v6(p);
     let dport = ports(p);
-    // A different target port (range of the same length) one time in two.
-    let to_port = p.one_in(2).then(|| {
-        let first = 1 + p.below(60000) as u16;
-        PortRange {
-            first,
-            last: first + (dport.last - dport.first),
-        }
-    });
+    // A different target port one time in two, for a single port only (validation lets
+    // a range go only onto itself: nft's dnat picks any port of another range).
+    let to_port =
+        (dport.len() == 1 && p.one_in(2)).then(|| PortRange::single(1 + p.below(60000) as u16));
     DnatRule {
         proto: proto(p),
         iif: p.one_in(2).then(|| interface(p)),
