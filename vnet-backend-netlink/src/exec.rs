@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vnet_core::ownership::{alias_for, ROUTE_PROTOCOL};
-use vnet_core::plan::{Action, Adoptee, LinkSpec, Name, NsRef, Plan, Ruleset};
+use vnet_core::plan::{Action, Adoptee, LinkSpec, Name, NsRef, Plan};
 
 use crate::error::{Error, Result};
 use crate::ipv6_default::Ipv6Defaults;
@@ -161,7 +161,7 @@ struct Part {
 }
 
 /// Runs independent actions: namespaces first, then netlink batches per namespace,
-/// then follow-ups (aliases on veth peers) per namespace, then sysctls and NAT per
+/// then follow-ups (aliases on veth peers) per namespace, then sysctls and nftables per
 /// namespace. Returns one result per action, in order. `ipv6`: which namespaces to
 /// create with IPv6 off by default, and what that makes unnecessary or needed
 /// (`actions` carry the plan's step indexes it refers to).
@@ -288,7 +288,7 @@ fn run_stage(
             });
         }
     }
-    // Sysctls and NAT: a few worker threads enter the namespaces in turn.
+    // Sysctls and nftables tables: a few worker threads enter the namespaces in turn.
     let mut jobs: Vec<LocalJob> = Vec::new();
     for (ns, parts) in local {
         match session.require(&ns) {
@@ -343,10 +343,10 @@ fn run_stage(
         .collect()
 }
 
-/// Sysctl and NAT work for one namespace.
+/// Sysctl and nftables work for one namespace.
 type LocalJob = (NsRef, Vec<LocalPart>);
 
-/// One sysctl or NAT action to run inside a namespace.
+/// One sysctl or nftables action to run inside a namespace.
 struct LocalPart {
     /// The stage slot of the action it belongs to.
     slot: usize,
@@ -384,7 +384,7 @@ struct Outcome {
     result: Result<()>,
 }
 
-/// Sysctl and NAT actions, on a thread inside their namespace.
+/// Sysctl and nftables actions, on a thread inside their namespace.
 fn run_local(ns: &NsRef, work: &[LocalPart]) -> Vec<Result<()>> {
     // Opened once per namespace (see `SysctlDir` for why), when there is a sysctl.
     let mut dir: Option<std::io::Result<ops::sysctl::SysctlDir>> = None;
@@ -400,19 +400,18 @@ fn run_local(ns: &NsRef, work: &[LocalPart]) -> Vec<Result<()>> {
                     key: sysctl.key(),
                     source,
                 }),
-            Action::SetRuleset { to, .. } => {
-                let script = match to {
-                    Some(r) => r.load_script(),
-                    None => Ruleset::remove_script(),
-                };
-                ops::nat::run_nft(&["-f", "-"], Some(&script))
-                    .map(drop)
-                    .map_err(|(_, detail)| Error::Nft {
-                        ns: ns.clone(),
-                        doing: "replace table inet vnet".into(),
-                        detail,
-                    })
+            Action::SetRuleset { to, .. } => match to {
+                Some(r) => ops::nft::load(r),
+                None => ops::nft::remove(),
             }
+            .map_err(|detail| Error::Nft {
+                ns: ns.clone(),
+                doing: match to {
+                    Some(r) => format!("load table inet vnet ({})", r.summary()),
+                    None => "remove table inet vnet".into(),
+                },
+                detail,
+            }),
             other => Err(Error::Unsupported {
                 action: describe(other),
             }),

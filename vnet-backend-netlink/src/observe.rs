@@ -28,8 +28,8 @@ use crate::session::{link_name, NsHandle, Session};
 /// Observes every namespace in `namespaces`; those that do not exist are absent from
 /// the result. A few worker threads take them one at a time: enter one, open its
 /// socket there if the session has none yet (kept for the session), dump its links,
-/// addresses and routes, read its sysctls and NAT table, go on to the next. One entry
-/// per namespace, so a namespace opened here costs no second pass.
+/// addresses and routes, read its sysctls and vnet's nftables table, go on to the next.
+/// One entry per namespace, so a namespace opened here costs no second pass.
 pub(crate) fn observe(session: &mut Session<'_>, namespaces: &[NsRef]) -> Result<ObservedState> {
     const WORKERS: usize = 4;
     let fresh = session.unopened(namespaces)?;
@@ -252,8 +252,12 @@ fn forwarding(handle: &mut NsHandle, out: &mut ObservedNamespace) -> Result<Vec<
     Ok(unanswered)
 }
 
-/// The sysctls of `wanted` (from /proc, opened only when something is wanted) and the
-/// vnet's table (its masquerade rules so far), read on a thread inside the namespace.
+/// The sysctls of `wanted` (from /proc, opened only when something is wanted) and vnet's
+/// nftables table, read on a thread inside the namespace.
+///
+/// A table by vnet's name that is not exactly one vnet loads (edited by hand, an older
+/// layout) is observed as the empty ruleset: vnet never loads an empty table (it removes
+/// it instead), so no desired ruleset equals it and the next apply replaces it whole.
 fn read_settings(
     ns: &NsRef,
     wanted: Vec<Sysctl>,
@@ -262,23 +266,17 @@ fn read_settings(
     if !wanted.is_empty() {
         read_proc(ns, wanted, &mut sysctls)?;
     }
-    if !ops::nat::table_exists() {
-        return Ok((sysctls, None));
-    }
-    let masquerade = ops::nat::list(true)
-        .map_err(|detail| Error::Nft {
-            ns: ns.clone(),
-            doing: "list table inet vnet".into(),
-            detail,
-        })?
-        .into_iter()
-        .map(|f| f.rule)
-        .collect();
-    let ruleset = Ruleset {
-        masquerade,
-        ..Ruleset::default()
+    let table = ops::nft::read().map_err(|detail| Error::Nft {
+        ns: ns.clone(),
+        doing: "list table inet vnet".into(),
+        detail,
+    })?;
+    let ruleset = match table {
+        ops::nft::Table::Absent => None,
+        ops::nft::Table::Vnet(r) => Some(r),
+        ops::nft::Table::Foreign(_) => Some(Ruleset::default()),
     };
-    Ok((sysctls, Some(ruleset)))
+    Ok((sysctls, ruleset))
 }
 
 /// Reads `wanted` from the calling thread's `/proc/sys/net` into `sysctls`; settings

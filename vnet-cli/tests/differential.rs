@@ -4,7 +4,8 @@
 //!
 //! Cases: the article's topology (`examples/seed.toml`), a NAT variant of it (the router
 //! masquerades the container subnet out of its uplink, so the LAN host's route back is
-//! removed), a variant whose bridge enslaves two of the node's devices, the NAT+VLAN
+//! removed), the firewall example (`examples/firewall.toml`: port forwards and filters
+//! besides NAT), a variant whose bridge enslaves two of the node's devices, the NAT+VLAN
 //! example (`examples/nat-vlan.toml`, in the QEMU guest of `scripts/vlan-kernel` where
 //! this kernel has no 802.1Q), and small generated topologies
 //! (`vnet_core::generate::large` with small parameters, and a few from the proptest
@@ -18,10 +19,10 @@
 //! What is compared, per sandbox namespace, is [`vnet_testkit::network_state`]: `ip -d
 //! -j link`, `address`, IPv4 and IPv6 routes of every table, the sysctls vnet manages
 //! (`ip_forward`, `conf/*/forwarding`, `conf/*/disable_ipv6`, `conf/default/*`
-//! included) and `nft -j list ruleset`, with the kit's volatile fields dropped,
-//! duplicate address detection waited out, and NAT normalized (the shell backend's
-//! per-rule base chains against the netlink backend's one `postrouting` chain). Both
-//! backends create the namespaces of `vnet_core::plan::born_without_ipv6` with
+//! included) and `nft -j list ruleset` whole (both backends load the same
+//! `table inet vnet` script, so NAT, port forwards and filters must match rule for
+//! rule), with the kit's volatile fields (handles among them) dropped and duplicate
+//! address detection waited out. Both backends create the namespaces of `vnet_core::plan::born_without_ipv6` with
 //! `default.disable_ipv6 = 1`, so a link added there later starts the same whichever
 //! backend built the namespace.
 
@@ -139,6 +140,16 @@ fn seed_with_nat() {
     let t = valid(&s);
     assert_eq!(t.topology().ct_by_name("router").unwrap().nat.len(), 1);
     differential("seed_with_nat", &t);
+}
+
+/// `examples/firewall.toml` (NAT, two port forwards, a forward filter on the router and
+/// an input filter on dbms): both backends load the same `table inet vnet` scripts.
+#[test]
+fn firewall() {
+    let t = vnet_testkit::example("firewall.toml");
+    let router = t.topology().ct_by_name("router").expect("a router");
+    assert_eq!(router.port_forward.len(), 2);
+    differential("firewall", &t);
 }
 
 /// The article's bridge enslaving two of the node's own devices (`bridge.ports`): in the

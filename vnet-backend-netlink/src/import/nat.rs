@@ -9,7 +9,8 @@ use serde_json::Value;
 use vnet_core::plan::{NatRule, NsRef};
 
 use crate::error::{Error, Result};
-use crate::ops::nat::{parse_exprs, run_nft};
+use crate::ops::nft::run_nft;
+use crate::ops::nft_json::masquerade_rule;
 use crate::session::Session;
 
 /// Per namespace of `namespaces`, the masquerade rules of every table.
@@ -47,8 +48,8 @@ fn parse(json: &str) -> std::result::Result<BTreeSet<NatRule>, String> {
     Ok(items
         .into_iter()
         .flatten()
-        .filter_map(|item| item.get("rule")?.get("expr")?.as_array())
-        .filter_map(|exprs| parse_exprs(exprs))
+        .filter_map(|item| item.get("rule")?.as_object())
+        .filter_map(masquerade_rule)
         .collect())
 }
 

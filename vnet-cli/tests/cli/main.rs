@@ -8,6 +8,7 @@
 mod announce;
 mod common;
 mod failover;
+mod firewall;
 mod import;
 mod kernel;
 mod kill;

@@ -85,7 +85,9 @@ impl Ruleset {
                     daddr: f.address,
                     dport: f.port,
                     to: f.to,
-                    to_port: f.to_port,
+                    // nft writes `to A:P` either way; a target port equal to the
+                    // forwarded one reads back as none, so it is none here too.
+                    to_port: f.to_port.filter(|p| *p != f.port),
                 })
                 .collect(),
             forward: ct
@@ -216,5 +218,28 @@ mod tests {
                 dport: Some(PortRange::single(5432)),
             }]
         );
+    }
+
+    #[test]
+    fn a_target_port_equal_to_the_forwarded_one_is_no_target_port() {
+        // nft reads `dnat ip to A:25` back without a target port; writing one here would
+        // make every diff plan a reload (found by the netlink backend's read-back).
+        let t = article();
+        let mut ct = t.ct_by_name("router").unwrap().clone();
+        let forward = |to_port| PortForward {
+            proto: Proto::Tcp,
+            address: Some("192.168.46.200".parse().unwrap()),
+            interface: None,
+            port: PortRange::single(25),
+            to: "192.168.199.2".parse().unwrap(),
+            to_port,
+        };
+        ct.port_forward = vec![forward(Some(PortRange::single(25)))];
+        let same = Ruleset::from_model(&t, &ct).unwrap();
+        ct.port_forward = vec![forward(None)];
+        assert_eq!(same, Ruleset::from_model(&t, &ct).unwrap());
+        ct.port_forward = vec![forward(Some(PortRange::single(2525)))];
+        let other = Ruleset::from_model(&t, &ct).unwrap();
+        assert_eq!(other.dnat[0].to_port, Some(PortRange::single(2525)));
     }
 }
