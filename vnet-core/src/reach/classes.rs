@@ -17,7 +17,7 @@ use ipnetwork::IpNetwork;
 use serde::Serialize;
 
 use super::l3::{Network, Segment};
-use super::Expectation;
+use super::{Expectation, Flow};
 use crate::plan::NsRef;
 use crate::ValidTopology;
 
@@ -36,6 +36,8 @@ pub enum Role {
     Endpoint,
     /// One pair of the full matrix (`--pairs all`).
     Pair,
+    /// A TCP or UDP flow a port forward or filter decides.
+    Flow,
 }
 
 /// One probe of a plan.
@@ -95,6 +97,7 @@ fn distinguishing_prefixes(net: &Network) -> Vec<IpNetwork> {
             .for_each(&mut add);
         h.routes.iter().for_each(|r| add(&r.dst));
         h.nat.iter().for_each(|(p, _)| add(p));
+        h.rules.prefixes().iter().for_each(&mut add);
     }
     set.into_iter()
         .filter_map(|(_, ip, len)| IpNetwork::new(ip, len).ok())
@@ -157,8 +160,8 @@ fn key(net: &Network, ns: &NsRef, prefixes: &[IpNetwork], next_hops: &BTreeSet<I
         })
         .collect();
     format!(
-        "{kind} {pinned} fwd {} {} routes {routes:?} nat {:?} ifaces {ifaces:?}",
-        h.forward_v4, h.forward_v6, h.nat
+        "{kind} {pinned} fwd {} {} routes {routes:?} nat {:?} ifaces {ifaces:?} rules {:?}",
+        h.forward_v4, h.forward_v6, h.nat, h.rules
     )
 }
 
@@ -181,6 +184,7 @@ fn expectation(net: &Network, from: &NsRef, to_ns: &NsRef, to: IpAddr) -> Expect
         to_ns: to_ns.clone(),
         reachable: o.reachable,
         reason: o.reason,
+        flow: Flow::ICMP,
     }
 }
 
@@ -240,6 +244,7 @@ pub fn by_class(t: &ValidTopology) -> Plan {
         }
     }
     probes.extend(endpoint_probes(&net, &mut covered));
+    probes.extend(super::services::planned(&net));
     Plan {
         classes,
         probes,
@@ -310,7 +315,7 @@ fn endpoint_probes(net: &Network, covered: &mut BTreeSet<NsRef>) -> Vec<Planned>
 /// The full matrix as a plan: every pair its own probe.
 pub fn full(t: &ValidTopology) -> Plan {
     let net = Network::from_topology(t);
-    let probes: Vec<Planned> = super::expectations(t)
+    let mut probes: Vec<Planned> = super::expectations(t)
         .into_iter()
         .map(|e| Planned {
             expectation: e,
@@ -318,9 +323,11 @@ pub fn full(t: &ValidTopology) -> Plan {
             role: Role::Pair,
         })
         .collect();
+    let pairs = probes.len();
+    probes.extend(super::services::planned(&net));
     Plan {
         classes: classes(&net),
-        pairs: probes.len(),
+        pairs,
         probes,
     }
 }
