@@ -344,7 +344,8 @@ fn still_there(topology: &str, action: &plan::Action, observed: &ObservedState) 
             .routes
             .iter()
             .any(|r| r.dst == route.dst && r.via == route.via && r.metric == route.metric),
-        DelNat { rule, .. } => o.nat.contains(rule),
+        DelNat { rule, .. } => o.ruleset.iter().any(|r| r.masquerade.contains(rule)),
+        SetRuleset { to: None, .. } => o.ruleset.is_some(),
         SetSysctl { sysctl, value, .. } => o.sysctls.get(sysctl).is_some_and(|v| v != value),
         MoveLink { name, .. } => o.links.contains_key(name.as_str()),
         SetMac { link, mac, .. } => o

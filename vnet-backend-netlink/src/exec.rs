@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vnet_core::ownership::alias_for;
-use vnet_core::plan::{Action, LinkSpec, Name, NsRef, Plan};
+use vnet_core::plan::{Action, LinkSpec, Name, NsRef, Plan, Ruleset};
 
 use crate::error::{Error, Result};
 use crate::ipv6_default::Ipv6Defaults;
@@ -410,6 +410,19 @@ fn run_local(ns: &NsRef, work: &[LocalPart]) -> Vec<Result<()>> {
                 doing: format!("delete masquerade {} -> {}", rule.source, rule.out),
                 detail,
             }),
+            Action::SetRuleset { to, .. } => {
+                let script = match to {
+                    Some(r) => r.load_script(),
+                    None => Ruleset::remove_script(),
+                };
+                ops::nat::run_nft(&["-f", "-"], Some(&script))
+                    .map(drop)
+                    .map_err(|(_, detail)| Error::Nft {
+                        ns: ns.clone(),
+                        doing: "replace table inet vnet".into(),
+                        detail,
+                    })
+            }
             other => Err(Error::Unsupported {
                 action: describe(other),
             }),
@@ -684,7 +697,10 @@ fn build(
             );
             Ok(vec![])
         }
-        Action::SetSysctl { ns, .. } | Action::AddNat { ns, .. } | Action::DelNat { ns, .. } => {
+        Action::SetSysctl { ns, .. }
+        | Action::AddNat { ns, .. }
+        | Action::DelNat { ns, .. }
+        | Action::SetRuleset { ns, .. } => {
             local.entry(ns.clone()).or_default().push(LocalPart {
                 slot,
                 action: action.clone(),

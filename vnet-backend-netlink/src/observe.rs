@@ -17,7 +17,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use vnet_core::model::{Mac, MacvlanMode};
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
 use vnet_core::ownership::owner_of;
-use vnet_core::plan::{Name, NatRule, NsRef, Sysctl};
+use vnet_core::plan::{Name, NsRef, Ruleset, Sysctl};
 
 use crate::error::{Error, Result};
 use crate::netlink::{RequestCounter, RtSocket};
@@ -162,9 +162,9 @@ fn observe_one(ns: &NsRef, handle: &mut NsHandle) -> Result<ObservedNamespace> {
             .map(|l| Sysctl::DisableIpv6(Name::from(l)))
             .filter(|s| !out.sysctls.contains_key(s)),
     );
-    let (sysctls, nat) = read_settings(ns, wanted)?;
+    let (sysctls, ruleset) = read_settings(ns, wanted)?;
     out.sysctls.extend(sysctls);
-    out.nat = nat;
+    out.ruleset = ruleset;
     Ok(out)
 }
 
@@ -247,16 +247,19 @@ fn forwarding(handle: &mut NsHandle, out: &mut ObservedNamespace) -> Result<Vec<
 }
 
 /// The sysctls of `wanted` (from /proc, opened only when something is wanted) and the
-/// NAT rules, read on a thread inside the namespace.
+/// vnet's table (its masquerade rules so far), read on a thread inside the namespace.
 fn read_settings(
     ns: &NsRef,
     wanted: Vec<Sysctl>,
-) -> Result<(BTreeMap<Sysctl, String>, BTreeSet<NatRule>)> {
+) -> Result<(BTreeMap<Sysctl, String>, Option<Ruleset>)> {
     let mut sysctls = BTreeMap::new();
     if !wanted.is_empty() {
         read_proc(ns, wanted, &mut sysctls)?;
     }
-    let nat = ops::nat::list(ops::nat::table_exists())
+    if !ops::nat::table_exists() {
+        return Ok((sysctls, None));
+    }
+    let masquerade = ops::nat::list(true)
         .map_err(|detail| Error::Nft {
             ns: ns.clone(),
             doing: "list table inet vnet".into(),
@@ -265,7 +268,11 @@ fn read_settings(
         .into_iter()
         .map(|f| f.rule)
         .collect();
-    Ok((sysctls, nat))
+    let ruleset = Ruleset {
+        masquerade,
+        ..Ruleset::default()
+    };
+    Ok((sysctls, Some(ruleset)))
 }
 
 /// Reads `wanted` from the calling thread's `/proc/sys/net` into `sysctls`; settings

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedState};
 use vnet_core::plan::RouteSpec;
 
+use vnet_core::lifecycle::ruleset_mismatches;
 pub use vnet_core::lifecycle::{Field, Mismatch, Object};
 
 /// Routes as observed always name their device; a desired route that names none (only
@@ -93,12 +94,11 @@ pub fn compare(topology: &str, desired: &ObservedState, observed: &ObservedState
                 );
             }
         }
-        for r in want.nat.difference(&have.nat) {
-            diff(Object::Nat(r.clone()), Field::Exists, yes(), no());
-        }
-        for r in have.nat.difference(&want.nat) {
-            diff(Object::Nat(r.clone()), Field::Exists, no(), yes());
-        }
+        out.extend(ruleset_mismatches(
+            ns,
+            want.ruleset.as_ref(),
+            have.ruleset.as_ref(),
+        ));
     }
     out
 }

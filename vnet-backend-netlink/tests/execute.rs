@@ -245,7 +245,7 @@ fn every_action_family_reaches_the_kernel() {
         assert_eq!(a.owner.as_deref(), Some("t1"));
         assert_eq!(a.links["eth0"].mac, Some(mac(0x9B)));
         assert_eq!(a.links["eth0"].addresses.len(), 1);
-        assert_eq!(a.nat.len(), 1);
+        assert_eq!(a.ruleset.as_ref().map(|r| r.masquerade.len()), Some(1));
         assert_eq!(a.sysctls[&Sysctl::Ipv4Forward], "1");
         assert_eq!(
             observed.namespaces[&node()].links["veth1"]

@@ -180,6 +180,12 @@ pub fn summary(a: &Action) -> String {
             "stop masquerading {} out of {} in {ns}",
             rule.source, rule.out
         ),
+        Action::SetRuleset {
+            ns, to: Some(r), ..
+        } => {
+            format!("load the firewall table in {ns}: {}", r.summary())
+        }
+        Action::SetRuleset { ns, to: None, .. } => format!("remove the firewall table in {ns}"),
         Action::WriteFile { path, .. } => format!("write {path}"),
         Action::RemoveFile { path, .. } => format!("remove {path}"),
     }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use crate::model::Mac;
-use crate::plan::{NatRule, NsRef, RouteSpec, Sysctl};
+use crate::plan::{NsRef, RouteSpec, Ruleset, Sysctl};
 
 /// What kind of link an observed link is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -87,8 +87,10 @@ pub struct ObservedNamespace {
     pub routes: BTreeSet<RouteSpec>,
     /// The sysctls vnet manages, with their current values.
     pub sysctls: BTreeMap<Sysctl, String>,
-    /// The rules in vnet's NAT table.
-    pub nat: BTreeSet<NatRule>,
+    /// vnet's nftables table (`table inet vnet`) as read back; `None` when there is
+    /// none. A table vnet cannot read as a [`Ruleset`] reads as an empty one, so the
+    /// next apply replaces it.
+    pub ruleset: Option<Ruleset>,
     /// Link name -> its alias, for the links here whose alias is not a vnet mark
     /// (someone's label, `ip link set DEV alias TEXT`): proof that someone else made or
     /// claimed the link, so it is never adopted (see

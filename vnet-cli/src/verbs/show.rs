@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use vnet_core::observed::{ObservedLink, ObservedState};
-use vnet_core::plan::{NatRule, RouteSpec};
+use vnet_core::plan::{RouteSpec, Ruleset, RulesetPart};
 use vnet_core::ValidTopology;
 
 use crate::exit::Failure;
@@ -28,8 +28,8 @@ pub struct ShownNamespace<'a> {
     pub routes: Vec<&'a RouteSpec>,
     /// Managed sysctls by dotted key.
     pub sysctls: BTreeMap<String, &'a String>,
-    /// Rules in vnet's NAT table.
-    pub nat: Vec<&'a NatRule>,
+    /// vnet's nftables table (NAT, port forwards, filters), if there is one.
+    pub ruleset: &'a Option<Ruleset>,
 }
 
 /// What the kernel holds of `t` in the target.
@@ -52,7 +52,7 @@ pub fn shown<'a>(target: &Resolved, state: &'a ObservedState) -> Vec<ShownNamesp
             links: &o.links,
             routes: o.routes.iter().collect(),
             sysctls: o.sysctls.iter().map(|(k, v)| (k.key(), v)).collect(),
-            nat: o.nat.iter().collect(),
+            ruleset: &o.ruleset,
         })
         .collect()
 }
@@ -96,8 +96,13 @@ pub fn render(t: &ValidTopology, target: &Resolved, state: &ObservedState) -> St
         for (key, value) in &o.sysctls {
             let _ = writeln!(out, "  sysctl {}={value}", key.key());
         }
-        for n in &o.nat {
-            let _ = writeln!(out, "  nat masquerade {} out {}", n.source, n.out);
+        if let Some(r) = &o.ruleset {
+            for part in RulesetPart::ALL {
+                let text = r.part_text(part);
+                if !text.is_empty() {
+                    let _ = writeln!(out, "  firewall {part}: {text}");
+                }
+            }
         }
     }
     out

@@ -7,7 +7,7 @@ use std::fmt;
 use ipnetwork::IpNetwork;
 use serde::Serialize;
 
-use crate::plan::{NatRule, NsRef, Sysctl};
+use crate::plan::{NsRef, Ruleset, RulesetPart, Sysctl};
 
 /// The object a difference is about, in its namespace.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -21,8 +21,8 @@ pub enum Object {
     Route(IpNetwork),
     /// A kernel setting.
     Sysctl(Sysctl),
-    /// A masquerade rule.
-    Nat(NatRule),
+    /// vnet's nftables table (`Firewall(None)`: the table as a whole), or one part of it.
+    Firewall(Option<RulesetPart>),
 }
 
 impl Object {
@@ -31,7 +31,7 @@ impl Object {
         match self {
             Object::Link(name) => Some(name),
             Object::Sysctl(sysctl) => sysctl.link(),
-            Object::Namespace | Object::Route(_) | Object::Nat(_) => None,
+            Object::Namespace | Object::Route(_) | Object::Firewall(_) => None,
         }
     }
 }
@@ -43,7 +43,8 @@ impl fmt::Display for Object {
             Object::Link(name) => write!(f, "link {name}"),
             Object::Route(dst) => write!(f, "route {dst}"),
             Object::Sysctl(sysctl) => write!(f, "sysctl {}", sysctl.key()),
-            Object::Nat(rule) => write!(f, "nat {} -> {}", rule.source, rule.out),
+            Object::Firewall(None) => f.write_str("firewall"),
+            Object::Firewall(Some(part)) => write!(f, "firewall {part}"),
         }
     }
 }
@@ -70,6 +71,8 @@ pub enum Field {
     Addresses,
     /// A sysctl's value.
     Value,
+    /// The rules of a part of the firewall table.
+    Rules,
 }
 
 impl fmt::Display for Field {
@@ -84,6 +87,7 @@ impl fmt::Display for Field {
             Field::Master => "master",
             Field::Addresses => "addresses",
             Field::Value => "value",
+            Field::Rules => "rules",
         })
     }
 }
@@ -131,6 +135,36 @@ impl fmt::Display for Mismatch {
     }
 }
 
+/// The differences between the firewall table `want`ed in `ns` and the one found there:
+/// the table missing or unexpected as a whole, or each part (masquerade, port forwards,
+/// a filter chain) whose rules differ, with both sides as nft writes them.
+pub fn ruleset_mismatches(
+    ns: &NsRef,
+    want: Option<&Ruleset>,
+    have: Option<&Ruleset>,
+) -> Vec<Mismatch> {
+    let m = |object, field, desired: String, found: String| Mismatch {
+        ns: ns.clone(),
+        object,
+        field,
+        desired,
+        found,
+    };
+    let yes = || "yes".to_string();
+    match (want, have) {
+        (None, None) => Vec::new(),
+        (Some(_), None) => vec![m(Object::Firewall(None), Field::Exists, yes(), "no".into())],
+        (None, Some(_)) => vec![m(Object::Firewall(None), Field::Exists, "no".into(), yes())],
+        (Some(w), Some(h)) => RulesetPart::ALL
+            .into_iter()
+            .filter_map(|part| {
+                let (dw, dh) = (w.part_text(part), h.part_text(part));
+                (dw != dh).then(|| m(Object::Firewall(Some(part)), Field::Rules, dw, dh))
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +187,41 @@ mod tests {
         assert_eq!(sysctl.to_string(), "sysctl net.ipv6.conf.eth0.disable_ipv6");
         assert_eq!(sysctl.link(), Some("eth0"));
         assert_eq!(Object::Sysctl(Sysctl::Ipv4Forward).link(), None);
+    }
+
+    #[test]
+    fn a_firewall_difference_names_the_part_and_shows_both_sides() {
+        use crate::model::Verdict;
+        use crate::plan::FilterChain;
+        let ns = NsRef::Ct("router".into());
+        let drop = Ruleset {
+            forward: Some(FilterChain {
+                policy: Verdict::Drop,
+                accept: vec![],
+            }),
+            ..Ruleset::default()
+        };
+        assert!(ruleset_mismatches(&ns, Some(&drop), Some(&drop)).is_empty());
+        let missing = ruleset_mismatches(&ns, Some(&drop), None);
+        assert_eq!(missing.len(), 1);
+        assert!(missing[0].is_missing());
+        assert_eq!(
+            missing[0].to_string(),
+            "ct router firewall: exists is no, expected yes"
+        );
+        let open = Ruleset {
+            forward: Some(FilterChain {
+                policy: Verdict::Accept,
+                accept: vec![],
+            }),
+            ..Ruleset::default()
+        };
+        let d = ruleset_mismatches(&ns, Some(&drop), Some(&open));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].object, Object::Firewall(Some(RulesetPart::Forward)));
+        assert_eq!(
+            d[0].to_string(),
+            "ct router firewall forward: rules is policy accept, expected policy drop"
+        );
     }
 }

@@ -24,7 +24,7 @@ pub mod whereabouts;
 
 pub use converge::{converge, ConvergeError, Executor};
 pub use gateway::{is_gateway, leaves_first};
-pub use mismatch::{Field, Mismatch, Object};
+pub use mismatch::{ruleset_mismatches, Field, Mismatch, Object};
 pub use state::State;
 pub use steps::{concerns, node_shared, own_mismatch, start_plan};
 pub use whereabouts::Whereabouts;

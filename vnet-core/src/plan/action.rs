@@ -4,7 +4,7 @@ use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-use super::{Name, NsRef};
+use super::{Name, NsRef, Ruleset};
 use crate::kind::LinkSpec;
 use crate::model::{Mac, Route, RouteDest};
 
@@ -270,6 +270,17 @@ pub enum Action {
         /// The rule.
         rule: NatRule,
     },
+    /// Replace vnet's whole nftables table in the namespace (masquerade, port forwards,
+    /// filter chains) in one transaction: `to` loaded with [`Ruleset::load_script`], or
+    /// the table removed when `to` is `None`.
+    SetRuleset {
+        /// Namespace.
+        ns: NsRef,
+        /// The table before (`None`: there was none), for the inverse.
+        from: Option<Ruleset>,
+        /// The table after (`None`: vnet keeps no table there).
+        to: Option<Ruleset>,
+    },
     /// Write a persistence file (shell renderers), replacing `previous` contents.
     WriteFile {
         /// Path relative to the render root.
@@ -355,6 +366,11 @@ impl Action {
             },
             AddNat { ns, rule } => DelNat { ns, rule },
             DelNat { ns, rule } => AddNat { ns, rule },
+            SetRuleset { ns, from, to } => SetRuleset {
+                ns,
+                from: to,
+                to: from,
+            },
             WriteFile {
                 path,
                 contents,
@@ -403,13 +419,14 @@ impl Action {
             AddAddress { ns, .. } | DelAddress { ns, .. } => Some(ns),
             AddRoute { ns, .. } | DelRoute { ns, .. } => Some(ns),
             SetSysctl { ns, .. } | AddNat { ns, .. } | DelNat { ns, .. } => Some(ns),
+            SetRuleset { ns, .. } => Some(ns),
             WriteFile { .. } | RemoveFile { .. } => None,
         }
     }
 
     /// The link the action works on, in its namespace ([`Action::ns`]): the link
     /// created, deleted, moved or set, or whose address or `disable_ipv6` it changes;
-    /// `None` for namespaces, routes, NAT, other sysctls and files.
+    /// `None` for namespaces, routes, NAT, rulesets, other sysctls and files.
     pub fn link(&self) -> Option<&str> {
         use Action::*;
         match self {
@@ -430,6 +447,7 @@ impl Action {
             | DelRoute { .. }
             | AddNat { .. }
             | DelNat { .. }
+            | SetRuleset { .. }
             | WriteFile { .. }
             | RemoveFile { .. } => None,
         }

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
-use super::{Action, BornOff, LinkSpec, NatRule, NsRef, RouteSpec, Sysctl};
+use super::{Action, BornOff, LinkSpec, NatRule, NsRef, RouteSpec, Ruleset, Sysctl};
 use crate::ownership::{alias_for, NFT_TABLE, ROUTE_PROTOCOL};
 
 /// The argv(s) `action` stands for, in order, for topology `topology` (whose name is the
@@ -126,6 +126,13 @@ pub fn iproute2_argv(
         } => vec![sysctl_argv(&ns(n), sysctl, value)],
         Action::AddNat { ns: n, rule } => vec![in_ns(&ns(n), nft_add(rule))],
         Action::DelNat { ns: n, rule } => vec![in_ns(&ns(n), nft_del(rule))],
+        Action::SetRuleset { ns: n, to, .. } => {
+            let script = match to {
+                Some(r) => r.load_script(),
+                None => Ruleset::remove_script(),
+            };
+            vec![in_ns(&ns(n), nft_load_argv(&script))]
+        }
         Action::WriteFile {
             path,
             contents,
@@ -193,6 +200,31 @@ pub fn nat_chain(rule: &NatRule) -> String {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("masq_{:08x}", h as u32)
+}
+
+/// The fixed program that loads an `nft -f` script: the script arrives as `$1`, so no
+/// part of it can become shell code. A shell script writes the same as
+/// `nft -f - <<'EOF'` (see [`nft_load_script`]).
+pub const NFT_LOAD_PROGRAM: &str = "printf '%s' \"$1\" | nft -f -";
+
+/// The name `$0` of the [`NFT_LOAD_PROGRAM`] (what `ps` shows).
+pub const NFT_LOAD_NAME: &str = "vnet-nft";
+
+/// `sh -c NFT_LOAD_PROGRAM vnet-nft SCRIPT`: `nft -f -` reading `script`, one transaction.
+pub fn nft_load_argv(script: &str) -> Vec<String> {
+    words(&["sh", "-c", NFT_LOAD_PROGRAM, NFT_LOAD_NAME, script])
+}
+
+/// The `nft` script an argv of [`nft_load_argv`] (after any `ip netns exec NS`) loads,
+/// with that prefix: what a shell script writes as `PREFIX nft -f - <<'EOF'`.
+pub fn nft_load_script(argv: &[String]) -> Option<(&[String], &str)> {
+    let n = argv.len();
+    if n < 5 {
+        return None;
+    }
+    let (prefix, tail) = argv.split_at(n - 5);
+    let fixed = ["sh", "-c", NFT_LOAD_PROGRAM, NFT_LOAD_NAME];
+    (tail[..4].iter().zip(fixed).all(|(a, b)| a == b)).then(|| (prefix, tail[4].as_str()))
 }
 
 /// The fixed program of a file write: data arrive as `$1` (contents), `$2` (path) and

@@ -17,7 +17,7 @@ use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::intern::{HashMap, HashSet};
-use super::{Action, LinkSpec, Name, NatRule, NsRef, RouteSpec, Scope, Sysctl};
+use super::{Action, LinkSpec, Name, NsRef, RouteSpec, Ruleset, Scope, Sysctl};
 use crate::kind::{vxlan_device, DEFAULT_MTU};
 use crate::model::{Bridge, Container, Mac};
 use crate::observed::LinkKind;
@@ -85,8 +85,8 @@ pub(crate) struct DesiredNs {
     /// Namespace-wide sysctls vnet manages (forwarding), with their values. Per-link
     /// `disable_ipv6` follows from [`DesiredLink::disable_ipv6`].
     pub sysctls: BTreeMap<Sysctl, Name>,
-    /// NAT rules.
-    pub nat: BTreeSet<NatRule>,
+    /// vnet's nftables table (NAT, port forwards, filters); `None`: no table.
+    pub ruleset: Option<Ruleset>,
     /// Devices of a real node vnet enslaves but does not own (a bridge's `ports`), with
     /// their bridge. In the sandbox a port is a stand-in veth in `links` instead.
     pub ports: BTreeMap<Name, Name>,
@@ -108,8 +108,8 @@ pub(crate) struct NsParts {
     pub routes: Vec<RouteSpec>,
     /// Namespace-wide sysctls vnet manages, with their values.
     pub sysctls: Vec<(Sysctl, Name)>,
-    /// NAT rules.
-    pub nat: Vec<NatRule>,
+    /// vnet's nftables table (NAT, port forwards, filters); `None`: no table.
+    pub ruleset: Option<Ruleset>,
     /// The node's own devices vnet enslaves, with their bridge (see [`DesiredNs`]).
     pub ports: Vec<(Name, Name)>,
     /// Whether vnet brings a down `lo` up (see [`DesiredNs`]).
@@ -123,7 +123,7 @@ impl NsParts {
             links: self.links.into_iter().collect(),
             routes: self.routes.into_iter().collect(),
             sysctls: self.sysctls.into_iter().collect(),
-            nat: self.nat.into_iter().collect(),
+            ruleset: self.ruleset,
             ports: self.ports.into_iter().collect(),
             lo_up: self.lo_up,
         }
@@ -926,10 +926,7 @@ impl Builder<'_> {
         }
         let ns = self.ns(&ct_ns);
         ns.routes.extend(ct.route.iter().map(RouteSpec::of));
-        ns.nat.extend(ct.nat.iter().map(|n| NatRule {
-            source: n.source,
-            out: Name::from(&n.out),
-        }));
+        ns.ruleset = Ruleset::from_model(t.topology(), ct);
     }
 }
 

@@ -559,17 +559,19 @@ impl Work<'_> {
                 });
             }
         }
-        for rule in now.nat.difference(&dns.nat) {
-            self.removals.push(Action::DelNat {
+        if now.ruleset != dns.ruleset {
+            // The table is replaced whole: after the links and addresses it names exist
+            // (an addition), or removed before them (a removal).
+            let set = Action::SetRuleset {
                 ns: ns.clone(),
-                rule: rule.clone(),
-            });
-        }
-        for rule in dns.nat.difference(&now.nat) {
-            self.additions.push(Action::AddNat {
-                ns: ns.clone(),
-                rule: rule.clone(),
-            });
+                from: now.ruleset.clone(),
+                to: dns.ruleset.clone(),
+            };
+            if dns.ruleset.is_some() {
+                self.additions.push(set);
+            } else {
+                self.removals.push(set);
+            }
         }
     }
 

@@ -59,7 +59,7 @@ pub fn expected_state(t: &ValidTopology, scope: &Scope) -> ObservedState {
             o.links.insert(port.to_string(), l);
         }
         o.routes = dns.routes.clone();
-        o.nat = dns.nat.clone();
+        o.ruleset = dns.ruleset.clone();
         out.namespaces.insert(ns.clone(), o);
     }
     out

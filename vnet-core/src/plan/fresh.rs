@@ -174,7 +174,7 @@ fn emit(d: Flat, made: &[bool]) -> Vec<Action> {
         .iter()
         .map(|(_, p)| {
             let links: usize = p.links.iter().map(|(_, l)| 3 + l.addresses.len()).sum();
-            1 + links + p.routes.len() + p.sysctls.len() + p.nat.len()
+            1 + links + p.routes.len() + p.sysctls.len() + 1
         })
         .sum();
     let mut additions: Vec<Action> = Vec::with_capacity(per_ns + 2 * d.units.len());
@@ -244,10 +244,11 @@ fn emit(d: Flat, made: &[bool]) -> Vec<Action> {
                 });
             }
         }
-        for rule in parts.nat {
-            additions.push(Action::AddNat {
+        if let Some(to) = parts.ruleset {
+            additions.push(Action::SetRuleset {
                 ns: ns.clone(),
-                rule,
+                from: None,
+                to: Some(to),
             });
         }
     }

@@ -99,6 +99,8 @@ pub fn describe(a: &Action) -> String {
         } => format!("set {} = {value} (was {previous})", sysctl.key()),
         AddNat { rule, .. } => format!("masquerade {} out of {}", rule.source, rule.out),
         DelNat { rule, .. } => format!("stop masquerading {} out of {}", rule.source, rule.out),
+        SetRuleset { to: Some(r), .. } => format!("load the firewall table ({})", r.summary()),
+        SetRuleset { to: None, .. } => "remove the firewall table".to_string(),
         WriteFile { path, mode, .. } => format!("write file {path} (mode {mode:04o})"),
         RemoveFile { path, .. } => format!("remove file {path}"),
     }

@@ -16,6 +16,7 @@ mod namespace;
 mod order;
 mod restrict;
 mod ruleset;
+pub mod ruleset_of;
 mod scope;
 mod steps;
 mod teardown;
@@ -30,7 +31,7 @@ pub use ipv6_birth::{
 };
 pub use name::Name;
 pub use namespace::NsRef;
-pub use ruleset::{DnatRule, FilterChain, FilterRule, Ruleset};
+pub use ruleset::{DnatRule, FilterChain, FilterRule, Ruleset, RulesetPart};
 pub use scope::Scope;
 pub use steps::{Plan, Step};
 pub use teardown::teardown;

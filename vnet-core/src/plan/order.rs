@@ -481,8 +481,9 @@ fn variant(a: &Action) -> u8 {
         SetSysctl { .. } => 15,
         AddNat { .. } => 16,
         DelNat { .. } => 17,
-        WriteFile { .. } => 18,
-        RemoveFile { .. } => 19,
+        SetRuleset { .. } => 18,
+        WriteFile { .. } => 19,
+        RemoveFile { .. } => 20,
     }
 }
 
@@ -523,13 +524,13 @@ fn kind_rank(removal: bool, a: &Action) -> u8 {
             AddAddress { .. } => 10,
             AddRoute { .. } => 11,
             SetSysctl { .. } => 12,
-            AddNat { .. } => 13,
+            AddNat { .. } | SetRuleset { .. } => 13,
             WriteFile { .. } => 14,
             _ => 15,
         }
     } else {
         match a {
-            DelNat { .. } => 0,
+            DelNat { .. } | SetRuleset { .. } => 0,
             SetSysctl {
                 sysctl: Sysctl::Ipv4Forward | Sysctl::Ipv6Forward,
                 ..
@@ -571,6 +572,8 @@ enum Need {
     },
     /// Everything the namespace's forwarding waits for.
     Ready(u32),
+    /// Every address added in the namespace.
+    Addrs(u32),
 }
 
 /// Who provides what, among the actions of one direction: the first action providing a
@@ -664,6 +667,8 @@ fn provides<'a>(a: &'a Action, k: Key, i: u32, ids: &mut Ids<'a>, p: &mut Provid
             slot(&mut p.ready, n).push(i);
         }
         AddRoute { .. } => slot(&mut p.ready, n).push(i),
+        // A router forwards only once its firewall is in place.
+        SetRuleset { .. } => slot(&mut p.ready, n).push(i),
         _ => {}
     }
 }
@@ -746,6 +751,19 @@ fn needs<'a>(
             need(Need::Fwd(ns, 0));
             need(Need::Fwd(ns, 1));
         }
+        // The table goes in once the links and addresses it names exist (nft takes
+        // names and addresses as they are, but a half-built router takes no traffic).
+        SetRuleset { from, to, .. } => {
+            for r in from.iter().chain(to) {
+                for out in r.masquerade.iter().map(|m| &m.out) {
+                    need(Need::Link(ids.link(ns, out)));
+                }
+                for iif in r.dnat.iter().filter_map(|d| d.iif.as_ref()) {
+                    need(Need::Link(ids.link(ns, iif)));
+                }
+            }
+            need(Need::Addrs(ns));
+        }
         _ => {}
     }
 }
@@ -811,6 +829,12 @@ fn needs_edges<'a>(
             Need::Ready(n) => {
                 for r in p.ready.get(n as usize).map(Vec::as_slice).unwrap_or(&[]) {
                     edge(*r, i);
+                }
+                continue;
+            }
+            Need::Addrs(n) => {
+                for (a, _, _) in p.addrs.get(n as usize).map(Vec::as_slice).unwrap_or(&[]) {
+                    edge(*a, i);
                 }
                 continue;
             }
@@ -1000,7 +1024,18 @@ mod tests {
                 ns: n.clone(),
                 rule: rule.clone(),
             },
-            Action::DelNat { ns: n, rule },
+            Action::DelNat {
+                ns: n.clone(),
+                rule: rule.clone(),
+            },
+            Action::SetRuleset {
+                ns: n,
+                from: None,
+                to: Some(super::super::Ruleset {
+                    masquerade: vec![rule],
+                    ..Default::default()
+                }),
+            },
             Action::WriteFile {
                 path: s("/etc/x"),
                 contents: s("x"),
@@ -1076,7 +1111,7 @@ mod tests {
         all.reverse();
         all.sort();
         let indices: Vec<u8> = all.iter().map(variant).collect();
-        assert_eq!(indices, (0..20).collect::<Vec<u8>>());
+        assert_eq!(indices, (0..21).collect::<Vec<u8>>());
     }
 
     /// The packed-key sort gives exactly the order of sorting by `(sort_key, action)`.
@@ -1155,6 +1190,12 @@ mod tests {
             AddNat { ns, rule } | DelNat { ns, rule } => {
                 *ns = to.clone();
                 rule.out = Name::from(name);
+            }
+            SetRuleset { ns, to: rules, .. } => {
+                *ns = to.clone();
+                for r in rules.iter_mut().flat_map(|r| &mut r.masquerade) {
+                    r.out = Name::from(name);
+                }
             }
             SetSysctl { ns, .. } => *ns = to.clone(),
             WriteFile { path, .. } | RemoveFile { path, .. } => *path = name.to_string(),

@@ -84,13 +84,104 @@ pub struct FilterRule {
     pub dport: Option<PortRange>,
 }
 
+/// A part of the table, as a difference names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RulesetPart {
+    /// The masquerade rules (chain `postrouting`).
+    Masquerade,
+    /// The port forwards (chain `prerouting`).
+    PortForward,
+    /// The `forward` filter chain.
+    Forward,
+    /// The `input` filter chain.
+    Input,
+}
+
+impl RulesetPart {
+    /// Every part, in the table's order.
+    pub const ALL: [RulesetPart; 4] = [
+        RulesetPart::Masquerade,
+        RulesetPart::PortForward,
+        RulesetPart::Forward,
+        RulesetPart::Input,
+    ];
+}
+
+impl std::fmt::Display for RulesetPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RulesetPart::Masquerade => "masquerade",
+            RulesetPart::PortForward => "port_forward",
+            RulesetPart::Forward => "forward",
+            RulesetPart::Input => "input",
+        })
+    }
+}
+
 impl Ruleset {
+    /// One part's rules as nft writes them, `; `-separated (a filter chain starts with
+    /// its policy); empty when the part holds nothing.
+    pub fn part_text(&self, part: RulesetPart) -> String {
+        let chain = |c: &Option<FilterChain>| {
+            c.as_ref().map_or_else(String::new, |c| {
+                std::iter::once(format!("policy {}", c.policy.as_str()))
+                    .chain(c.accept.iter().map(filter_text))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+        };
+        match part {
+            RulesetPart::Masquerade => self
+                .masquerade
+                .iter()
+                .map(masquerade_text)
+                .collect::<Vec<_>>()
+                .join("; "),
+            RulesetPart::PortForward => self
+                .dnat
+                .iter()
+                .map(dnat_text)
+                .collect::<Vec<_>>()
+                .join("; "),
+            RulesetPart::Forward => chain(&self.forward),
+            RulesetPart::Input => chain(&self.input),
+        }
+    }
+
     /// Whether the table would hold nothing (then vnet keeps no table at all).
     pub fn is_empty(&self) -> bool {
         self.masquerade.is_empty()
             && self.dnat.is_empty()
             && self.forward.is_none()
             && self.input.is_none()
+    }
+
+    /// What the table holds, in a few words: `1 masquerade, 2 forwards, forward policy
+    /// drop (1 allow rule)`.
+    pub fn summary(&self) -> String {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut parts = Vec::new();
+        if !self.masquerade.is_empty() {
+            parts.push(plural(self.masquerade.len(), "masquerade", "masquerades"));
+        }
+        if !self.dnat.is_empty() {
+            parts.push(plural(self.dnat.len(), "port forward", "port forwards"));
+        }
+        for (name, chain) in [("forward", &self.forward), ("input", &self.input)] {
+            if let Some(c) = chain {
+                parts.push(format!(
+                    "{name} policy {} ({})",
+                    c.policy.as_str(),
+                    plural(c.accept.len(), "accept rule", "accept rules")
+                ));
+            }
+        }
+        if parts.is_empty() {
+            return "empty".to_string();
+        }
+        parts.join(", ")
     }
 
     /// The `nft -f` script that replaces vnet's table with this one in one transaction.

@@ -6,7 +6,7 @@
 //! 0.7-1.0 ms per container against 16-23 ms per link). So the sandbox teardown is one
 //! `DeleteNamespace` per namespace: containers first, then nodes, hosts and LANs.
 //!
-//! On a real node the namespaces are the machine's: NAT, routes and forwarding go first,
+//! On a real node the namespaces are the machine's: vnet's nftables table, routes and forwarding go first,
 //! then addresses, then ports leave their bridges (the node's own devices among them,
 //! which are otherwise left as they are), VLAN links and veth pairs are deleted,
 //! a NIC goes down and returns to the node unmarked, and the bridges go last. The NIC's MAC and MTU stay as vnet set them:
@@ -28,10 +28,11 @@ pub fn teardown(t: &ValidTopology, scope: &Scope) -> Plan {
         return order(t.name(), removals, Vec::new());
     }
     for (ns, dns) in &d.namespaces {
-        for rule in &dns.nat {
-            removals.push(Action::DelNat {
+        if let Some(r) = &dns.ruleset {
+            removals.push(Action::SetRuleset {
                 ns: ns.clone(),
-                rule: rule.clone(),
+                from: Some(r.clone()),
+                to: None,
             });
         }
         for route in &dns.routes {

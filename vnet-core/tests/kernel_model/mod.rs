@@ -22,7 +22,7 @@ use std::fmt;
 
 use vnet_core::model::Mac;
 use vnet_core::observed::{LinkKind, ObservedLink, ObservedNamespace, ObservedState};
-use vnet_core::plan::{Action, LinkSpec, Name, NatRule, NsRef, Plan, RouteSpec, Sysctl};
+use vnet_core::plan::{Action, LinkSpec, Name, NsRef, Plan, RouteSpec, Ruleset, Sysctl};
 
 /// Why the kernel refused an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +114,8 @@ pub struct Namespace {
     pub routes: BTreeMap<RouteSpec, u64>,
     /// Namespace-wide sysctls (forwarding).
     pub sysctls: BTreeMap<Sysctl, String>,
-    pub nat: BTreeSet<NatRule>,
+    /// vnet's nftables table.
+    pub ruleset: Option<Ruleset>,
 }
 
 /// The kernel: namespaces and links, with `topology` as the mark vnet writes.
@@ -153,7 +154,7 @@ impl Kernel {
                     n.sysctls.insert(key.clone(), value.clone());
                 }
             }
-            n.nat = o.nat.clone();
+            n.ruleset = o.ruleset.clone();
             // Parents before VLAN links, bridges before ports.
             let mut pending: Vec<(&String, &ObservedLink)> = o.links.iter().collect();
             while !pending.is_empty() {
@@ -285,6 +286,13 @@ impl Kernel {
 
     fn ns(&self, ns: &NsRef) -> Result<&Namespace, KernelError> {
         match self.namespaces.get(ns) {
+            Some(n) => Ok(n),
+            None => err("ENOENT", format!("no namespace {ns}")),
+        }
+    }
+
+    fn ns_mut(&mut self, ns: &NsRef) -> Result<&mut Namespace, KernelError> {
+        match self.namespaces.get_mut(ns) {
             Some(n) => Ok(n),
             None => err("ENOENT", format!("no namespace {ns}")),
         }
@@ -618,28 +626,34 @@ impl Kernel {
                 }
             }
             Action::AddNat { ns, rule } => {
-                self.ns(ns)?;
-                if !self
-                    .namespaces
-                    .get_mut(ns)
-                    .expect("checked")
-                    .nat
-                    .insert(rule.clone())
-                {
+                let n = self.ns_mut(ns)?;
+                let r = n.ruleset.get_or_insert_with(Ruleset::default);
+                if r.masquerade.contains(rule) {
                     return err("EEXIST", format!("{rule:?} exists"));
                 }
+                r.masquerade.push(rule.clone());
             }
             Action::DelNat { ns, rule } => {
-                self.ns(ns)?;
-                if !self
-                    .namespaces
-                    .get_mut(ns)
-                    .expect("checked")
-                    .nat
-                    .remove(rule)
-                {
+                let n = self.ns_mut(ns)?;
+                let Some(r) = n.ruleset.as_mut().filter(|r| r.masquerade.contains(rule)) else {
                     return err("ENOENT", format!("no {rule:?}"));
+                };
+                r.masquerade.retain(|m| m != rule);
+                if r.is_empty() {
+                    n.ruleset = None;
                 }
+            }
+            // `nft -f` replaces the whole table in one transaction, whatever was there;
+            // the plan must still know what it replaces (its inverse restores that).
+            Action::SetRuleset { ns, from, to } => {
+                let n = self.ns_mut(ns)?;
+                if &n.ruleset != from {
+                    return err(
+                        "EPLAN",
+                        format!("the table was {:?}, the plan says {from:?}", n.ruleset),
+                    );
+                }
+                n.ruleset = to.clone().filter(|r| !r.is_empty());
             }
             Action::WriteFile { .. } | Action::RemoveFile { .. } => {
                 return err("EINVAL", "files are not kernel objects");
@@ -782,7 +796,7 @@ impl Kernel {
             let mut o = ObservedNamespace {
                 owner: n.owner.clone(),
                 sysctls: n.sysctls.clone(),
-                nat: n.nat.clone(),
+                ruleset: n.ruleset.clone(),
                 routes: n.routes.keys().cloned().collect(),
                 ..Default::default()
             };
