@@ -141,10 +141,10 @@ fn probe_group(
     for &i in members {
         let p = &probes[i];
         let key = (p.proto, p.to.is_ipv6(), p.listen_port);
-        if !listeners.contains_key(&key) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = listeners.entry(key) {
             let l = listen(p.proto, p.to.ip(), p.listen_port)
                 .map_err(|e| refused("open a listener in", ns, e))?;
-            listeners.insert(key, l);
+            slot.insert(l);
         }
     }
     let mut out = Vec::with_capacity(members.len());
@@ -316,9 +316,7 @@ fn udp(p: &StreamProbe, l: &Listener) -> Result<StreamOutcome, Errno> {
     if let Err(e) = client.connect(p.to) {
         return network_answer(&e);
     }
-    client
-        .set_read_timeout(Some(TICK))
-        .map_err(|e| errno(&e))?;
+    client.set_read_timeout(Some(TICK)).map_err(|e| errno(&e))?;
     let nonce = nonce();
     let start = Instant::now();
     let mut next_send = start;

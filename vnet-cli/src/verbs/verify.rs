@@ -186,7 +186,11 @@ pub fn probe_pairs(
     let flows = outcomes.is_ok().then(|| probe_streams(&streams));
     bar.finish();
     let mut outcomes = outcomes.map_err(refused)?.into_iter();
-    let mut flows = flows.transpose().map_err(refused)?.unwrap_or_default().into_iter();
+    let mut flows = flows
+        .transpose()
+        .map_err(refused)?
+        .unwrap_or_default()
+        .into_iter();
     let mut results = Vec::with_capacity(plan.probes.len());
     for p in &plan.probes {
         let r = if stream(&p.expectation).is_some() {
@@ -374,14 +378,17 @@ const LEGEND: &str = "✓ expected and answered (rtt ms)  ✗ expected, no answe
 /// The matrix (or per-source list when wide), then the failures with the model's reason.
 pub fn render(results: &[ProbeResult], colour: bool) -> String {
     let mut out = String::new();
-    let mut rows: Vec<&NsRef> = results.iter().map(|r| &r.from_ref).collect();
-    rows.dedup();
+    // Sources in order of first appearance (flows follow the ICMP probes).
+    let mut known = std::collections::BTreeSet::new();
+    let rows: Vec<&NsRef> = results
+        .iter()
+        .map(|r| &r.from_ref)
+        .filter(|ns| known.insert(*ns))
+        .collect();
     // Columns by owning namespace, then address, so a namespace's addresses sit together.
     // (A TCP/UDP flow is a column of its own: its port, and its target behind a forward.)
-    let mut columns: Vec<(&NsRef, IpAddr, Flow)> = results
-        .iter()
-        .map(|r| (&r.to_ref, r.to, r.flow))
-        .collect();
+    let mut columns: Vec<(&NsRef, IpAddr, Flow)> =
+        results.iter().map(|r| (&r.to_ref, r.to, r.flow)).collect();
     columns.sort();
     columns.dedup();
     let cells: BTreeMap<(&NsRef, IpAddr, Flow, &NsRef), &ProbeResult> = results
@@ -583,6 +590,37 @@ mod tests {
         );
         assert!(!text.contains('\x1b'), "no colour when not asked");
         assert!(render(&results, true).contains("\x1b[32m✓"));
+    }
+
+    #[test]
+    fn flows_are_columns_of_their_own_with_protocol_and_port() {
+        let mut smtp = r("a", "198.18.0.1", true, true);
+        smtp.proto = ProbeProto::Tcp;
+        smtp.port = Some(25);
+        smtp.flow = Flow::stream(Proto::Tcp, 25);
+        smtp.answer = Some("echoed");
+        let mut pg = r("b", "198.18.0.2", false, false);
+        pg.proto = ProbeProto::Tcp;
+        pg.port = Some(5432);
+        pg.flow = Flow::stream(Proto::Tcp, 5432);
+        let results = [r("a", "198.18.0.1", true, true), smtp, pg];
+        let text = render(&results, false);
+        assert!(text.contains("[1] 198.18.0.1 (host gw)"), "{text}");
+        assert!(text.contains("[2] 198.18.0.1 tcp/25 (host gw)"), "{text}");
+        assert!(text.contains("[3] 198.18.0.2 tcp/5432 (host gw)"), "{text}");
+        // One row per source, even when its flows come after other sources' probes.
+        assert_eq!(text.lines().filter(|l| l.starts_with("ct a")).count(), 1);
+        assert!(text.contains("2 TCP/UDP flows: 1 pass, 1 denied"), "{text}");
+        let json = serde_json::to_value(&results[1]).unwrap();
+        assert_eq!(
+            (json["proto"].as_str(), json["port"].as_u64()),
+            (Some("tcp"), Some(25))
+        );
+        assert_eq!(serde_json::to_value(&results[0]).unwrap()["proto"], "icmp");
+        assert!(serde_json::to_value(&results[0])
+            .unwrap()
+            .get("port")
+            .is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod announce;
 mod common;
 mod failover;
+mod firewall_verify;
 mod kernel;
 mod kill;
 mod lock_wait;
