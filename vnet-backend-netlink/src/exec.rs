@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vnet_core::ownership::alias_for;
-use vnet_core::plan::{Action, LinkSpec, Name, NsRef, Plan, Ruleset};
+use vnet_core::plan::{Action, LinkSpec, Name, NsRef, Plan};
 
 use crate::error::{Error, Result};
 use crate::ipv6_default::Ipv6Defaults;
@@ -384,7 +384,7 @@ struct Outcome {
     result: Result<()>,
 }
 
-/// Sysctl and NAT actions, on a thread inside their namespace.
+/// Sysctl and nftables actions, on a thread inside their namespace.
 fn run_local(ns: &NsRef, work: &[LocalPart]) -> Vec<Result<()>> {
     // Opened once per namespace (see `SysctlDir` for why), when there is a sysctl.
     let mut dir: Option<std::io::Result<ops::sysctl::SysctlDir>> = None;
@@ -410,19 +410,18 @@ fn run_local(ns: &NsRef, work: &[LocalPart]) -> Vec<Result<()>> {
                 doing: format!("delete masquerade {} -> {}", rule.source, rule.out),
                 detail,
             }),
-            Action::SetRuleset { to, .. } => {
-                let script = match to {
-                    Some(r) => r.load_script(),
-                    None => Ruleset::remove_script(),
-                };
-                ops::nat::run_nft(&["-f", "-"], Some(&script))
-                    .map(drop)
-                    .map_err(|(_, detail)| Error::Nft {
-                        ns: ns.clone(),
-                        doing: "replace table inet vnet".into(),
-                        detail,
-                    })
+            Action::SetRuleset { to, .. } => match to {
+                Some(r) => ops::nft::load(r),
+                None => ops::nft::remove(),
             }
+            .map_err(|detail| Error::Nft {
+                ns: ns.clone(),
+                doing: match to {
+                    Some(r) => format!("load table inet vnet ({})", r.summary()),
+                    None => "remove table inet vnet".into(),
+                },
+                detail,
+            }),
             other => Err(Error::Unsupported {
                 action: describe(other),
             }),

@@ -246,8 +246,12 @@ fn forwarding(handle: &mut NsHandle, out: &mut ObservedNamespace) -> Result<Vec<
     Ok(unanswered)
 }
 
-/// The sysctls of `wanted` (from /proc, opened only when something is wanted) and the
-/// vnet's table (its masquerade rules so far), read on a thread inside the namespace.
+/// The sysctls of `wanted` (from /proc, opened only when something is wanted) and vnet's
+/// nftables table, read on a thread inside the namespace.
+///
+/// A table by vnet's name that is not exactly one vnet loads (edited by hand, an older
+/// layout) is observed as the empty ruleset: vnet never loads an empty table (it removes
+/// it instead), so no desired ruleset equals it and the next apply replaces it whole.
 fn read_settings(
     ns: &NsRef,
     wanted: Vec<Sysctl>,
@@ -256,23 +260,17 @@ fn read_settings(
     if !wanted.is_empty() {
         read_proc(ns, wanted, &mut sysctls)?;
     }
-    if !ops::nat::table_exists() {
-        return Ok((sysctls, None));
-    }
-    let masquerade = ops::nat::list(true)
-        .map_err(|detail| Error::Nft {
-            ns: ns.clone(),
-            doing: "list table inet vnet".into(),
-            detail,
-        })?
-        .into_iter()
-        .map(|f| f.rule)
-        .collect();
-    let ruleset = Ruleset {
-        masquerade,
-        ..Ruleset::default()
+    let table = ops::nft::read().map_err(|detail| Error::Nft {
+        ns: ns.clone(),
+        doing: "list table inet vnet".into(),
+        detail,
+    })?;
+    let ruleset = match table {
+        ops::nft::Table::Absent => None,
+        ops::nft::Table::Vnet(r) => Some(r),
+        ops::nft::Table::Foreign(_) => Some(Ruleset::default()),
     };
-    Ok((sysctls, Some(ruleset)))
+    Ok((sysctls, ruleset))
 }
 
 /// Reads `wanted` from the calling thread's `/proc/sys/net` into `sysctls`; settings

@@ -2,8 +2,11 @@
 //! checked with `ip -j`, `/proc/sys` and ping; and rollback at every step.
 
 use vnet_backend_netlink::{ApplyOptions, Backend, Error, NamespaceMap};
-use vnet_core::model::Mac;
-use vnet_core::plan::{Action, LinkSpec, NatRule, NsRef, Plan, RouteSpec, Step, Sysctl};
+use vnet_core::model::{Mac, PortRange, Proto, Verdict};
+use vnet_core::plan::{
+    Action, DnatRule, FilterChain, FilterRule, LinkSpec, NatRule, NsRef, Plan, RouteSpec, Ruleset,
+    Step, Sysctl,
+};
 use vnet_testkit::{fault_at_every_step, isolated, link, ping, run, snapshot};
 
 fn node() -> NsRef {
@@ -141,12 +144,10 @@ fn plan() -> Plan {
                 metric: None,
             },
         },
-        Action::AddNat {
+        Action::SetRuleset {
             ns: ct("a"),
-            rule: NatRule {
-                source: "198.18.0.0/24".parse().unwrap(),
-                out: "up0".into(),
-            },
+            from: None,
+            to: Some(ruleset()),
         },
     ]);
     let mut steps = Vec::new();
@@ -164,6 +165,33 @@ fn plan() -> Plan {
     Plan {
         topology: "t1".into(),
         steps,
+    }
+}
+
+/// a's firewall table: masquerade out of its uplink, a port forward to b, a forward
+/// filter.
+fn ruleset() -> Ruleset {
+    Ruleset {
+        masquerade: vec![NatRule {
+            source: "198.18.0.0/24".parse().unwrap(),
+            out: "up0".into(),
+        }],
+        dnat: vec![DnatRule {
+            proto: Proto::Tcp,
+            iif: Some("up0".into()),
+            daddr: None,
+            dport: PortRange::single(2525),
+            to: "198.18.0.2".parse().unwrap(),
+            to_port: Some(PortRange::single(25)),
+        }],
+        forward: Some(FilterChain {
+            policy: Verdict::Drop,
+            accept: vec![FilterRule {
+                saddr: Some("198.18.0.0/24".parse().unwrap()),
+                ..FilterRule::default()
+            }],
+        }),
+        input: None,
     }
 }
 
@@ -219,13 +247,17 @@ fn every_action_family_reaches_the_kernel() {
             nat.contains("ip saddr 198.18.0.0/24 oifname \"up0\" masquerade"),
             "{nat}"
         );
-        // The nf_tables shortcut that spares an `nft` run per namespace without NAT.
+        assert!(
+            nat.contains("iifname \"up0\" tcp dport 2525 dnat ip to 198.18.0.2:25"),
+            "{nat}"
+        );
+        // The nf_tables shortcut that spares an `nft` run per namespace without a table.
         let has_table = |ns: &str| {
             vnet_backend_netlink::ns::Netns::open(format!("/run/netns/{ns}"))
                 .unwrap()
                 .run(
                     "ask nf_tables",
-                    vnet_backend_netlink::ops::nat::table_exists,
+                    vnet_backend_netlink::ops::nft::table_exists,
                 )
                 .unwrap()
         };
@@ -245,7 +277,7 @@ fn every_action_family_reaches_the_kernel() {
         assert_eq!(a.owner.as_deref(), Some("t1"));
         assert_eq!(a.links["eth0"].mac, Some(mac(0x9B)));
         assert_eq!(a.links["eth0"].addresses.len(), 1);
-        assert_eq!(a.ruleset.as_ref().map(|r| r.masquerade.len()), Some(1));
+        assert_eq!(a.ruleset, Some(ruleset()), "the table reads back as loaded");
         assert_eq!(a.sysctls[&Sysctl::Ipv4Forward], "1");
         assert_eq!(
             observed.namespaces[&node()].links["veth1"]

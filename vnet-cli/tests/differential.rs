@@ -18,10 +18,10 @@
 //! What is compared, per sandbox namespace, is [`vnet_testkit::network_state`]: `ip -d
 //! -j link`, `address`, IPv4 and IPv6 routes of every table, the sysctls vnet manages
 //! (`ip_forward`, `conf/*/forwarding`, `conf/*/disable_ipv6`, `conf/default/*`
-//! included) and `nft -j list ruleset`, with the kit's volatile fields dropped,
-//! duplicate address detection waited out, and NAT normalized (the shell backend's
-//! per-rule base chains against the netlink backend's one `postrouting` chain). Both
-//! backends create the namespaces of `vnet_core::plan::born_without_ipv6` with
+//! included) and `nft -j list ruleset` whole (both backends load the same
+//! `table inet vnet` script, so NAT, port forwards and filters must match rule for
+//! rule), with the kit's volatile fields (handles among them) dropped and duplicate
+//! address detection waited out. Both backends create the namespaces of `vnet_core::plan::born_without_ipv6` with
 //! `default.disable_ipv6 = 1`, so a link added there later starts the same whichever
 //! backend built the namespace.
 

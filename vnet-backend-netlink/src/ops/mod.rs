@@ -8,5 +8,7 @@ pub(crate) mod fdb_exec;
 pub mod link;
 pub mod nat;
 pub mod netconf;
+pub mod nft;
+pub mod nft_json;
 pub mod route;
 pub mod sysctl;

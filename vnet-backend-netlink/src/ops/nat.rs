@@ -12,14 +12,14 @@
 //! srcnat; } }`, one rule `ip saddr X oifname "Y" masquerade` per [`NatRule`]. Deleting
 //! the last rule deletes the table.
 
-use std::io::Write;
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
 
 use ipnetwork::IpNetwork;
 use serde_json::Value;
 use vnet_core::ownership::NFT_TABLE;
 use vnet_core::plan::{Name, NatRule};
+
+pub use super::nft::{run_nft, table_exists};
 
 /// The chain holding the rules.
 pub const CHAIN: &str = "postrouting";
@@ -146,37 +146,6 @@ fn parse_prefix(v: &Value) -> Option<IpNetwork> {
     IpNetwork::new(addr, len).ok()
 }
 
-/// Runs `nft ARGS` in the calling thread's namespace with `stdin`; stdout on success,
-/// `Err((exit code, stderr))` otherwise.
-pub fn run_nft(args: &[&str], stdin: Option<&str>) -> Result<String, (Option<i32>, String)> {
-    let mut child = Command::new("nft")
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| (None, format!("cannot run nft: {e}")))?;
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())
-            .map_err(|e| (None, format!("writing to nft: {e}")))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| (None, format!("waiting for nft: {e}")))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err((
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ))
-    }
-}
-
 /// The rules in vnet's table in the calling thread's namespace, with handles; empty
 /// when the table does not exist.
 pub fn list(table_exists_hint: bool) -> Result<Vec<FoundRule>, String> {
@@ -221,76 +190,6 @@ pub fn delete(rule: &NatRule) -> Result<(), String> {
     run_nft(&["-f", "-"], Some(&delete_script(found, last)))
         .map(drop)
         .map_err(|(_, e)| e)
-}
-
-/// Whether vnet's table exists in the calling thread's namespace, asked with one
-/// nf_tables `GETTABLE` over netlink: spawning `nft` costs milliseconds per namespace,
-/// and most namespaces have no NAT. When the question cannot be asked, the answer is
-/// "maybe" (`true`), and the caller asks `nft`.
-pub fn table_exists() -> bool {
-    nft_get_table(NFT_TABLE).unwrap_or(true)
-}
-
-/// `NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE`.
-const NFT_GETTABLE: u16 = (10 << 8) | 1;
-/// `NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWTABLE` (the answer).
-const NFT_NEWTABLE: u16 = 10 << 8;
-/// `NFPROTO_INET`.
-const NFPROTO_INET: u8 = 1;
-/// `NFTA_TABLE_NAME`.
-const NFTA_TABLE_NAME: u16 = 1;
-const NLMSG_ERROR: u16 = 2;
-
-fn nft_get_table(name: &str) -> std::io::Result<bool> {
-    use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
-    use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
-
-    let mut socket = Socket::new(NETLINK_NETFILTER)?;
-    socket.bind_auto()?;
-    socket.connect(&SocketAddr::new(0, 0))?;
-    let mut attr_value = name.as_bytes().to_vec();
-    attr_value.push(0);
-    let attr_len = 4 + attr_value.len();
-    let padded = (attr_len + 3) & !3;
-    let total = 16 + 4 + padded;
-    let mut msg = Vec::with_capacity(total);
-    msg.extend_from_slice(&(total as u32).to_ne_bytes());
-    msg.extend_from_slice(&NFT_GETTABLE.to_ne_bytes());
-    msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-    msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence
-    msg.extend_from_slice(&0u32.to_ne_bytes()); // port: the kernel's
-    msg.extend_from_slice(&[NFPROTO_INET, 0, 0, 0]); // nfgenmsg: family, version, res_id
-    msg.extend_from_slice(&(attr_len as u16).to_ne_bytes());
-    msg.extend_from_slice(&NFTA_TABLE_NAME.to_ne_bytes());
-    msg.extend_from_slice(&attr_value);
-    msg.resize(total, 0);
-    socket.send(&msg, 0)?;
-    let mut found = false;
-    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    loop {
-        buf.clear();
-        let n = socket.recv(&mut buf, 0)?.min(buf.len());
-        let mut off = 0;
-        while off + 16 <= n {
-            let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap_or_default()) as usize;
-            let kind = u16::from_ne_bytes(buf[off + 4..off + 6].try_into().unwrap_or_default());
-            if len < 16 || off + len > n {
-                return Err(std::io::Error::other("malformed nf_tables answer"));
-            }
-            if kind == NFT_NEWTABLE {
-                found = true;
-            } else if kind == NLMSG_ERROR && len >= 20 {
-                let code =
-                    i32::from_ne_bytes(buf[off + 16..off + 20].try_into().unwrap_or_default());
-                return match -code {
-                    0 => Ok(found),
-                    nix::libc::ENOENT => Ok(false),
-                    errno => Err(std::io::Error::from_raw_os_error(errno)),
-                };
-            }
-            off += (len + 3) & !3;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,12 +2,12 @@
 //! the netlink backend, or the shell executor and its script): per namespace in
 //! `/run/netns`, `ip -d -j` links, addresses, IPv4 and IPv6 routes of every table, the
 //! sysctls vnet manages and the nft ruleset, with what the kernel assigns or times left
-//! out ([`crate::VOLATILE`]) and NAT normalized.
+//! out ([`crate::VOLATILE`]).
 //!
-//! NAT is compared as the set of base-chain kinds plus the set of masquerade rules
-//! (family, source, out interface), whatever chain holds them: the shell backend puts
-//! each NAT rule in its own base chain `masq_<hash>` (so it can delete it by name) where
-//! the netlink backend uses one `postrouting` chain.
+//! The ruleset is compared as `nft -j list ruleset` whole (handles left out): every
+//! backend writes vnet's table `inet vnet` from the same script
+//! (`vnet_core::plan::Ruleset::load_script`), so the same topology leaves the same
+//! tables, chains and rules, in the same order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -95,51 +95,21 @@ fn sysctls(ns: &str) -> Value {
     json!(map)
 }
 
-/// `nft -j list ruleset` in `ns` with NAT normalized (see the module docs): tables, the
-/// set of base-chain kinds (name left out), masquerade rules as (family, source, out),
-/// any other rule with its chain.
+/// `nft -j list ruleset` in `ns`: its items in listing order, `metainfo` (nft's own
+/// version) and handles left out.
 fn nft(ns: &str) -> Value {
     let text = run(&["ip", "netns", "exec", ns, "nft", "-j", "list", "ruleset"]);
-    let doc: Value =
+    let mut doc: Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("nft json: {e}: {text}"));
-    let mut tables = BTreeSet::new();
-    let mut chains = BTreeSet::new();
-    let mut masquerade = BTreeSet::new();
-    let mut other = BTreeSet::new();
-    for item in doc["nftables"].as_array().into_iter().flatten() {
-        if let Some(t) = item.get("table") {
-            tables.insert(format!("{} {}", t["family"], t["name"]));
-        } else if let Some(c) = item.get("chain") {
-            chains.insert(format!(
-                "{} {} type={} hook={} prio={} policy={}",
-                c["family"], c["table"], c["type"], c["hook"], c["prio"], c["policy"]
-            ));
-        } else if let Some(r) = item.get("rule") {
-            let expr = r["expr"].as_array().cloned().unwrap_or_default();
-            if expr.iter().any(|e| e.get("masquerade").is_some()) {
-                let field = |want: &dyn Fn(&Value) -> bool| {
-                    expr.iter()
-                        .filter_map(|e| e.get("match"))
-                        .find(|m| want(&m["left"]))
-                        .map(|m| m["right"].to_string())
-                        .unwrap_or_default()
-                };
-                let source = field(&|l| l["payload"]["field"] == "saddr");
-                let out = field(&|l| l["meta"]["key"] == "oifname");
-                masquerade.insert(format!(
-                    "{} {} saddr={source} oifname={out} exprs={}",
-                    r["family"],
-                    r["table"],
-                    expr.len()
-                ));
-            } else {
-                let mut r = r.clone();
-                scrub(&mut r);
-                other.insert(r.to_string());
-            }
-        }
-    }
-    json!({ "tables": tables, "chains": chains, "masquerade": masquerade, "other": other })
+    scrub(&mut doc);
+    let items: Vec<Value> = doc["nftables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item.get("metainfo").is_none())
+        .cloned()
+        .collect();
+    json!(items)
 }
 
 /// Waits (at most 5 s) until no namespace holds a tentative IPv6 address. The kernel
