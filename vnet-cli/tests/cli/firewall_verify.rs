@@ -142,3 +142,110 @@ fn firewall_apply_then_verify_proves_what_passes_and_what_does_not() {
         },
     );
 }
+
+/// The fixture's router forward policy (and dbms's input policy) replaced by `router` (and
+/// `dbms`): sections in TOML, inserted where the fixture has its own.
+fn variant(router: &str, dbms: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vnet-core/tests/fixtures/firewall.toml");
+    let text = std::fs::read_to_string(path).expect("the fixture is readable");
+    let forward =
+        "[ct.firewall.forward]\npolicy = \"drop\"\nallow = [{ from = \"192.168.199.0/24\" }]\n";
+    let input = "[ct.firewall.input]\npolicy = \"drop\"\nallow = [{ from = \"mail\", proto = \"tcp\", port = 5432 }]\n";
+    assert!(text.contains(forward) && text.contains(input));
+    text.replace(forward, router).replace(input, dbms)
+}
+
+/// Other policies, applied one after the other onto the same sandbox: each time verify
+/// (every ICMP pair and every flow the rules decide) agrees with the kernel, so the
+/// simulation's reading of the filters is the kernel's, not only for the example.
+#[test]
+fn other_policies_verify_as_the_kernel_filters() {
+    isolated(
+        "firewall_verify::other_policies_verify_as_the_kernel_filters",
+        || {
+            let dir = crate::common::TempDir::new("firewall-variants");
+            // The router's own services: DNS for the containers only; mail takes SMTP from
+            // anyone, nothing else; a UDP forward to mail.
+            let a = dir.write(
+            "a.toml",
+            &variant(
+                "[[ct.port_forward]]\nproto = \"udp\"\naddress = \"192.168.46.200\"\nport = 5353\nto = \"192.168.199.2\"\n\n\
+                 [ct.firewall.input]\npolicy = \"drop\"\nallow = [{ from = \"192.168.199.0/24\", proto = \"udp\", port = 53 }]\n",
+                "",
+            )
+            .replace(
+                "[[ct]]\nid = 103",
+                "[ct.firewall.input]\npolicy = \"drop\"\nallow = [{ proto = \"tcp\", port = 25 }]\n\n[[ct]]\nid = 103",
+            ),
+        );
+            // The LAN host may reach dbms's PostgreSQL and nothing else; dbms filters nothing.
+            let b = dir.write(
+            "b.toml",
+            &variant(
+                "[ct.firewall.forward]\npolicy = \"drop\"\nallow = [{ from = \"192.168.199.0/24\" }, { from = \"gw46\", to = \"dbms\", proto = \"tcp\", port = 5432 }]\n",
+                "",
+            ),
+        );
+            let steps = run_steps(&[
+                (
+                    "apply_a",
+                    &format!("$VNET --output json apply {a} --sandbox"),
+                ),
+                (
+                    "verify_a",
+                    &format!("$VNET --output json verify {a} --sandbox --timeout 1500"),
+                ),
+                (
+                    "apply_b",
+                    &format!("$VNET --output json apply {b} --sandbox"),
+                ),
+                (
+                    "verify_b",
+                    &format!("$VNET --output json verify {b} --sandbox --timeout 1500"),
+                ),
+                ("destroy", &format!("$VNET destroy {b} --sandbox")),
+            ]);
+            expect(&steps, "apply_a", 0);
+            let va = expect(&steps, "verify_a", 0).json();
+            let pa = va["probes"].as_array().unwrap();
+            let dns = probe(pa, "ct dbms", "192.168.199.1", "udp", Some(53));
+            assert_eq!(
+                (&dns["expected"], &dns["seen"]),
+                (&Value::Bool(true), &Value::Bool(true)),
+                "{dns}"
+            );
+            let dns = probe(pa, "host gw46", "192.168.199.1", "udp", Some(53));
+            assert_eq!(
+                (&dns["expected"], &dns["seen"]),
+                (&Value::Bool(false), &Value::Bool(false)),
+                "{dns}"
+            );
+            let udp = probe(pa, "host gw46", "192.168.46.200", "udp", Some(5353));
+            assert_eq!(udp["to_ns"], "ct mail", "{udp}");
+            // mail's input policy lets only SMTP in: the UDP forward reaches mail's filter.
+            assert_eq!(
+                (&udp["expected"], &udp["seen"]),
+                (&Value::Bool(false), &Value::Bool(false)),
+                "{udp}"
+            );
+            let smtp = probe(pa, "host gw46", "192.168.46.200", "tcp", Some(25));
+            assert_eq!(
+                (&smtp["expected"], &smtp["seen"]),
+                (&Value::Bool(true), &Value::Bool(true)),
+                "{smtp}"
+            );
+
+            expect(&steps, "apply_b", 0);
+            let vb = expect(&steps, "verify_b", 0).json();
+            let pb = vb["probes"].as_array().unwrap();
+            let pg = probe(pb, "host gw46", "192.168.199.3", "tcp", Some(5432));
+            assert_eq!(
+                (&pg["expected"], &pg["seen"]),
+                (&Value::Bool(true), &Value::Bool(true)),
+                "{pg}"
+            );
+            expect(&steps, "destroy", 0);
+        },
+    );
+}
