@@ -6,16 +6,26 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use vnet_core::model::{Allow, FilterPolicy, Firewall, PortRange, Proto, Topology, Verdict};
 use vnet_core::plan::NsRef;
-use vnet_core::reach::{expectations, flows, Expectation, Flow, ProbeProto};
+use vnet_core::reach::{classes, expectations, flows, Expectation, Flow, Network, ProbeProto};
 use vnet_core::{Document, Format, ValidTopology};
 
+/// The fixture with two more LAN hosts like gw46 (.2 and .3), so that classes have
+/// members a rule naming gw46 must tell apart.
 fn fixture() -> Topology {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/firewall.toml"
     ))
     .unwrap();
-    Document::parse(&text, Format::Toml).unwrap().topology
+    let mut t = Document::parse(&text, Format::Toml).unwrap().topology;
+    let lan = &mut t.lan[0];
+    for k in [2, 3] {
+        let mut h = lan.host[0].clone();
+        h.name = format!("h{k}");
+        h.addresses = vec![format!("192.168.46.{k}/24").parse().unwrap()];
+        lan.host.push(h);
+    }
+    t
 }
 
 /// The topology validated, or `None` when validation refuses this combination.
@@ -104,6 +114,24 @@ proptest! {
         for f in flows(&t) {
             prop_assert!(f.flow.proto != ProbeProto::Icmp && f.flow.port.is_some(), "{:?}", f);
             prop_assert!(f.flow.listen_port.is_some(), "{:?}", f);
+        }
+        // Classes stay sound: alike endpoints get alike verdicts (per target address slot).
+        let net = Network::from_topology(&t);
+        let class: BTreeMap<NsRef, usize> = classes(&net)
+            .into_iter()
+            .enumerate()
+            .flat_map(|(k, members)| members.into_iter().map(move |m| (m, k)))
+            .collect();
+        let mut slots: BTreeMap<NsRef, Vec<std::net::IpAddr>> = BTreeMap::new();
+        for (ns, a) in net.addresses() {
+            slots.entry(ns).or_default().push(a);
+        }
+        let mut verdicts = BTreeMap::new();
+        for e in expectations(&t) {
+            let slot = slots[&e.to_ns].iter().position(|a| *a == e.to);
+            let key = (class[&e.from], class[&e.to_ns], slot, e.from == e.to_ns);
+            let first = *verdicts.entry(key).or_insert(e.reachable);
+            prop_assert_eq!(first, e.reachable, "{:?} unlike its class; {:?}", e, class);
         }
         // All policies `accept`: the ICMP matrix is the one without any filter.
         let all_open = (opened(&p.0), opened(&p.1), opened(&p.2), opened(&p.3));
