@@ -1,4 +1,5 @@
-//! ICMP echo probes sent in-process from inside network namespaces, for `vnet verify`.
+//! ICMP echo probes sent in-process from inside network namespaces, for `vnet verify`
+//! (TCP and UDP flows: [`stream`]).
 //!
 //! No `ping` binary is involved: up to [`WORKERS`] threads each enter a namespace in
 //! turn (`setns`), open raw ICMP and ICMPv6 sockets there (a socket stays bound to the
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 
 pub mod neigh;
 pub mod pace;
+pub mod stream;
 pub mod tidy;
 
 pub use tidy::Tidy;

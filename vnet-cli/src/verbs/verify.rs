@@ -9,9 +9,11 @@ use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use vnet_backend_netlink::probe::stream::{probe_streams, StreamOutcome, StreamProbe};
 use vnet_backend_netlink::probe::{probe_all_with, Probe, ProbeError, ProbeOutcome, Tidy};
+use vnet_core::model::Proto;
 use vnet_core::plan::NsRef;
-use vnet_core::reach::{self, Expectation, Plan, Planned, Role};
+use vnet_core::reach::{self, Expectation, Flow, Plan, Planned, ProbeProto, Role};
 use vnet_core::ValidTopology;
 
 use crate::cli::Output;
@@ -23,6 +25,10 @@ pub use here::Elsewhere;
 /// How long probes wait by default: right after links come up, IPv6 duplicate address
 /// detection and neighbour discovery take a moment.
 pub const DEFAULT_TIMEOUT_MS: u64 = 3000;
+
+/// How long a TCP/UDP flow the model says must be denied is given to answer anyway: a
+/// flow that passes answers within milliseconds on these links, and verify stays fast.
+pub const DENIED_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// Beyond this many target addresses the matrix becomes a list per source.
 const MAX_COLUMNS: usize = 12;
@@ -55,8 +61,17 @@ pub struct ProbeResult {
     pub source: Option<IpAddr>,
     /// The address probed.
     pub to: IpAddr,
-    /// The namespace that owns `to`.
+    /// The namespace that owns `to` (for a flow through a port forward: its target).
     pub to_ns: String,
+    /// What was sent: `icmp`, `tcp` or `udp`.
+    pub proto: ProbeProto,
+    /// The destination port (TCP and UDP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// How a TCP/UDP flow was answered: `echoed` (by vnet's listener), `connected` (by a
+    /// service holding the port), `refused`, `timeout` or `unreachable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<&'static str>,
     /// Whether the model says a reply must come.
     pub expected: bool,
     /// Whether a reply came.
@@ -73,6 +88,8 @@ pub struct ProbeResult {
     pub stands_for: usize,
     /// Why the probe was sent: `pair`, `class` (with the classes' indices) or `endpoint`.
     pub role: Role,
+    #[serde(skip)]
+    flow: Flow,
     #[serde(skip)]
     from_ref: NsRef,
     #[serde(skip)]
@@ -143,27 +160,57 @@ pub fn probe_pairs(
     } else {
         reach::pairs_elsewhere(t, &is_here)
     };
-    let mut probes = Vec::with_capacity(plan.probes.len());
+    let (mut probes, mut streams) = (Vec::new(), Vec::new());
     for Planned { expectation: e, .. } in &plan.probes {
         let ns = ends.here[&e.from].clone();
-        probes.push(Probe { ns, to: e.to });
+        match stream(e) {
+            None => probes.push(Probe { ns, to: e.to }),
+            Some((proto, port, listen_port)) => streams.push(StreamProbe {
+                from: ns,
+                listen: ends.here[&e.to_ns].clone(),
+                proto,
+                to: std::net::SocketAddr::new(e.to, port),
+                listen_port,
+                timeout: if e.reachable {
+                    timeout
+                } else {
+                    DENIED_TIMEOUT.min(timeout)
+                },
+            }),
+        }
     }
-    not_built(t, &probes)?;
+    let sources: Vec<&std::path::Path> = probes
+        .iter()
+        .map(|p| p.ns.as_path())
+        .chain(streams.iter().map(|s| s.from.as_path()))
+        .collect();
+    not_built(t, sources)?;
+    // (The bar counts ICMP probes; the few TCP/UDP flows follow them.)
     let bar = Progress::bar(
         output,
         probes.len(),
         format!("probing {} pairs", plan.pairs),
     );
     let outcomes = probe_all_with(&probes, timeout, &tidy(t, target, &ends), &|n| bar.inc(n));
+    let flows = outcomes.is_ok().then(|| probe_streams(&streams));
     bar.finish();
-    let outcomes = outcomes.map_err(refused)?;
+    let mut outcomes = outcomes.map_err(refused)?.into_iter();
+    let mut flows = flows
+        .transpose()
+        .map_err(refused)?
+        .unwrap_or_default()
+        .into_iter();
+    let mut results = Vec::with_capacity(plan.probes.len());
+    for p in &plan.probes {
+        let r = if stream(&p.expectation).is_some() {
+            flows.next().map(|o| stream_result(p, o))
+        } else {
+            outcomes.next().map(|o| result(p, o))
+        };
+        results.extend(r);
+    }
     Ok(Verified {
-        results: plan
-            .probes
-            .iter()
-            .zip(outcomes)
-            .map(|(p, o)| result(p, o))
-            .collect(),
+        results,
         classes: plan.classes,
         pairs: plan.pairs,
         elsewhere: ends.elsewhere.into_iter().map(|(_, e)| e).collect(),
@@ -185,10 +232,20 @@ fn tidy(t: &ValidTopology, target: &Resolved, ends: &here::Ends) -> Tidy {
     }))
 }
 
+/// A TCP/UDP flow's protocol, port and listening port; `None` for an ICMP echo.
+fn stream(e: &Expectation) -> Option<(Proto, u16, u16)> {
+    let proto = match e.flow.proto {
+        ProbeProto::Icmp => return None,
+        ProbeProto::Tcp => Proto::Tcp,
+        ProbeProto::Udp => Proto::Udp,
+    };
+    let port = e.flow.port?;
+    Some((proto, port, e.flow.listen_port.unwrap_or(port)))
+}
+
 /// When none of the namespaces to probe from exists, the topology was never built here
 /// (or was destroyed): one sentence, exit 3, instead of a failed probe per pair.
-fn not_built(t: &ValidTopology, probes: &[Probe]) -> Result<(), Failure> {
-    let mut sources: Vec<&std::path::Path> = probes.iter().map(|p| p.ns.as_path()).collect();
+fn not_built(t: &ValidTopology, mut sources: Vec<&std::path::Path>) -> Result<(), Failure> {
     sources.sort();
     sources.dedup();
     if sources.is_empty() || sources.iter().any(|p| p.exists()) {
@@ -239,6 +296,9 @@ fn result(p: &Planned, outcome: ProbeOutcome) -> ProbeResult {
         source: e.source,
         to: e.to,
         to_ns: e.to_ns.to_string(),
+        proto: e.flow.proto,
+        port: e.flow.port,
+        answer: None,
         expected: e.reachable,
         seen,
         rtt_ms,
@@ -246,8 +306,40 @@ fn result(p: &Planned, outcome: ProbeOutcome) -> ProbeResult {
         error,
         stands_for: p.stands_for,
         role: p.role,
+        flow: e.flow,
         from_ref: e.from.clone(),
         to_ref: e.to_ns.clone(),
+    }
+}
+
+fn stream_result(p: &Planned, outcome: StreamOutcome) -> ProbeResult {
+    let (seen, rtt, answer, error) = match outcome {
+        StreamOutcome::Answered { rtt, echoed } => {
+            let how = if echoed { "echoed" } else { "connected" };
+            (true, Some(rtt), how, None)
+        }
+        StreamOutcome::Refused => (false, None, "refused", None),
+        StreamOutcome::Timeout => (false, None, "timeout", None),
+        StreamOutcome::Unreachable(why) => (false, None, "unreachable", Some(why)),
+        StreamOutcome::Unchecked(why) => (false, None, "unchecked", Some(why)),
+    };
+    let mut r = result(
+        p,
+        match error {
+            Some(why) => ProbeOutcome::Error(why),
+            None => rtt.map_or(ProbeOutcome::Timeout, ProbeOutcome::Reply),
+        },
+    );
+    r.seen = seen;
+    r.answer = Some(answer);
+    r
+}
+
+/// ` tcp/25` for a TCP/UDP flow, nothing for ICMP.
+fn service(r: &ProbeResult) -> String {
+    match r.port {
+        Some(port) => format!(" {}/{port}", r.proto.as_str()),
+        None => String::new(),
     }
 }
 
@@ -255,7 +347,10 @@ fn result(p: &Planned, outcome: ProbeOutcome) -> ProbeResult {
 /// the matrix or list when short, then the verdict with the first differences.
 pub fn render_verified(v: &Verified, colour: bool) -> String {
     let mut out = String::new();
-    let by_class = v.results.iter().any(|r| r.role != Role::Pair);
+    let by_class = v
+        .results
+        .iter()
+        .any(|r| matches!(r.role, Role::Class { .. } | Role::Endpoint));
     if by_class {
         let endpoints: usize = v.classes.iter().map(Vec::len).sum();
         let class_probes = v
@@ -263,14 +358,20 @@ pub fn render_verified(v: &Verified, colour: bool) -> String {
             .iter()
             .filter(|r| matches!(r.role, Role::Class { .. }))
             .count();
+        let flows = v.results.iter().filter(|r| r.role == Role::Flow).count();
         out.push_str(&format!(
             "{} probes stand for all {} pairs of {endpoints} endpoints in {} classes of alike \
              endpoints: {class_probes} between classes, {} more so that every endpoint is probed\n",
             v.results.len(),
             v.pairs,
             v.classes.len(),
-            v.results.len() - class_probes,
+            v.results.len() - class_probes - flows,
         ));
+        if flows > 0 {
+            out.push_str(&format!(
+                "and {flows} TCP/UDP flows the port forwards and filters decide\n"
+            ));
+        }
         let mut classes: Vec<&Vec<NsRef>> = v.classes.iter().collect();
         classes.sort_by_key(|c| std::cmp::Reverse(c.len()));
         for c in classes.iter().take(MAX_CLASSES) {
@@ -329,15 +430,22 @@ const LEGEND: &str = "✓ expected and answered (rtt ms)  ✗ expected, no answe
 /// The matrix (or per-source list when wide), then the failures with the model's reason.
 pub fn render(results: &[ProbeResult], colour: bool) -> String {
     let mut out = String::new();
-    let mut rows: Vec<&NsRef> = results.iter().map(|r| &r.from_ref).collect();
-    rows.dedup();
+    // Sources in order of first appearance (flows follow the ICMP probes).
+    let mut known = std::collections::BTreeSet::new();
+    let rows: Vec<&NsRef> = results
+        .iter()
+        .map(|r| &r.from_ref)
+        .filter(|ns| known.insert(*ns))
+        .collect();
     // Columns by owning namespace, then address, so a namespace's addresses sit together.
-    let mut columns: Vec<(&NsRef, IpAddr)> = results.iter().map(|r| (&r.to_ref, r.to)).collect();
+    // (A TCP/UDP flow is a column of its own: its port, and its target behind a forward.)
+    let mut columns: Vec<(&NsRef, IpAddr, Flow)> =
+        results.iter().map(|r| (&r.to_ref, r.to, r.flow)).collect();
     columns.sort();
     columns.dedup();
-    let cells: BTreeMap<(&NsRef, IpAddr, &NsRef), &ProbeResult> = results
+    let cells: BTreeMap<(&NsRef, IpAddr, Flow, &NsRef), &ProbeResult> = results
         .iter()
-        .map(|r| ((&r.from_ref, r.to, &r.to_ref), r))
+        .map(|r| ((&r.from_ref, r.to, r.flow, &r.to_ref), r))
         .collect();
     let label = rows
         .iter()
@@ -353,8 +461,8 @@ pub fn render(results: &[ProbeResult], colour: bool) -> String {
         out.push('\n');
         for row in &rows {
             out.push_str(&format!("{:label$} ", row.to_string()));
-            for (to_ns, to) in &columns {
-                let cell = match cells.get(&(*row, *to, *to_ns)) {
+            for (to_ns, to, flow) in &columns {
+                let cell = match cells.get(&(*row, *to, *flow, *to_ns)) {
                     Some(r) => paint(&cell_text(r), symbol(r).1, colour),
                     None => " ".repeat(7),
                 };
@@ -364,17 +472,23 @@ pub fn render(results: &[ProbeResult], colour: bool) -> String {
             out.push('\n');
         }
         out.push('\n');
-        for (i, (to_ns, to)) in columns.iter().enumerate() {
-            out.push_str(&format!("  [{}] {to} ({to_ns})\n", i + 1));
+        for (i, (to_ns, to, _)) in columns.iter().enumerate() {
+            let svc = results
+                .iter()
+                .find(|r| (&r.to_ref, r.to, r.flow) == (*to_ns, *to, columns[i].2))
+                .map(service)
+                .unwrap_or_default();
+            out.push_str(&format!("  [{}] {to}{svc} ({to_ns})\n", i + 1));
         }
     } else {
         for row in &rows {
             out.push_str(&format!("{row}:\n"));
             for r in results.iter().filter(|r| &&r.from_ref == row) {
                 out.push_str(&format!(
-                    "  {} {} ({})\n",
+                    "  {} {}{} ({})\n",
                     paint(&cell_text(r), symbol(r).1, colour),
                     r.to,
+                    service(r),
                     r.to_ns
                 ));
             }
@@ -396,6 +510,15 @@ fn verdict(results: &[ProbeResult], colour: bool) -> String {
             "all {total} probes as the model expects ({} answered)\n",
             results.iter().filter(|r| r.seen).count()
         ));
+        let flows: Vec<&ProbeResult> = results.iter().filter(|r| r.port.is_some()).collect();
+        if !flows.is_empty() {
+            out.push_str(&format!(
+                "  of them {} TCP/UDP flows: {} pass, {} denied as the filters say\n",
+                flows.len(),
+                flows.iter().filter(|r| r.seen).count(),
+                flows.iter().filter(|r| !r.seen).count()
+            ));
+        }
     } else {
         out.push_str(&format!(
             "{} of {total} probes differ from the model:\n",
@@ -417,11 +540,13 @@ fn verdict(results: &[ProbeResult], colour: bool) -> String {
             } else {
                 String::new()
             };
+            let answer = r.answer.map(|a| format!(" ({a})")).unwrap_or_default();
             out.push_str(&format!(
-                "  {} {} -> {} ({}): {what}{error}{stands}; model: {}\n",
+                "  {} {} -> {}{} ({}): {what}{answer}{error}{stands}; model: {}\n",
                 paint(symbol(r).0, symbol(r).1, colour),
                 r.from,
                 r.to,
+                service(r),
                 r.to_ns,
                 r.reason
             ));
@@ -473,6 +598,9 @@ mod tests {
             source: None,
             to: to.parse().unwrap(),
             to_ns: "host gw".into(),
+            proto: ProbeProto::Icmp,
+            port: None,
+            answer: None,
             expected,
             seen,
             rtt_ms: seen.then_some(0.25),
@@ -480,6 +608,7 @@ mod tests {
             error: None,
             stands_for: 1,
             role: Role::Pair,
+            flow: Flow::ICMP,
             from_ref: NsRef::Ct(from.into()),
             to_ref: NsRef::Host("gw".into()),
         }
@@ -513,6 +642,37 @@ mod tests {
         );
         assert!(!text.contains('\x1b'), "no colour when not asked");
         assert!(render(&results, true).contains("\x1b[32m✓"));
+    }
+
+    #[test]
+    fn flows_are_columns_of_their_own_with_protocol_and_port() {
+        let mut smtp = r("a", "198.18.0.1", true, true);
+        smtp.proto = ProbeProto::Tcp;
+        smtp.port = Some(25);
+        smtp.flow = Flow::stream(Proto::Tcp, 25);
+        smtp.answer = Some("echoed");
+        let mut pg = r("b", "198.18.0.2", false, false);
+        pg.proto = ProbeProto::Tcp;
+        pg.port = Some(5432);
+        pg.flow = Flow::stream(Proto::Tcp, 5432);
+        let results = [r("a", "198.18.0.1", true, true), smtp, pg];
+        let text = render(&results, false);
+        assert!(text.contains("[1] 198.18.0.1 (host gw)"), "{text}");
+        assert!(text.contains("[2] 198.18.0.1 tcp/25 (host gw)"), "{text}");
+        assert!(text.contains("[3] 198.18.0.2 tcp/5432 (host gw)"), "{text}");
+        // One row per source, even when its flows come after other sources' probes.
+        assert_eq!(text.lines().filter(|l| l.starts_with("ct a")).count(), 1);
+        assert!(text.contains("2 TCP/UDP flows: 1 pass, 1 denied"), "{text}");
+        let json = serde_json::to_value(&results[1]).unwrap();
+        assert_eq!(
+            (json["proto"].as_str(), json["port"].as_u64()),
+            (Some("tcp"), Some(25))
+        );
+        assert_eq!(serde_json::to_value(&results[0]).unwrap()["proto"], "icmp");
+        assert!(serde_json::to_value(&results[0])
+            .unwrap()
+            .get("port")
+            .is_none());
     }
 
     #[test]

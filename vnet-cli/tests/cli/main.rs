@@ -9,6 +9,7 @@ mod announce;
 mod common;
 mod failover;
 mod firewall;
+mod firewall_verify;
 mod import;
 mod kernel;
 mod kill;

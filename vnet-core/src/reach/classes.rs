@@ -17,7 +17,7 @@ use ipnetwork::IpNetwork;
 use serde::Serialize;
 
 use super::l3::{Network, Segment};
-use super::Expectation;
+use super::{Expectation, Flow};
 use crate::plan::NsRef;
 use crate::ValidTopology;
 
@@ -36,6 +36,8 @@ pub enum Role {
     Endpoint,
     /// One pair of the full matrix (`--pairs all`).
     Pair,
+    /// A TCP or UDP flow a port forward or filter decides.
+    Flow,
 }
 
 /// One probe of a plan.
@@ -95,6 +97,7 @@ fn distinguishing_prefixes(net: &Network) -> Vec<IpNetwork> {
             .for_each(&mut add);
         h.routes.iter().for_each(|r| add(&r.dst));
         h.nat.iter().for_each(|(p, _)| add(p));
+        h.rules.prefixes().iter().for_each(&mut add);
     }
     set.into_iter()
         .filter_map(|(_, ip, len)| IpNetwork::new(ip, len).ok())
@@ -157,8 +160,8 @@ fn key(net: &Network, ns: &NsRef, prefixes: &[IpNetwork], next_hops: &BTreeSet<I
         })
         .collect();
     format!(
-        "{kind} {pinned} fwd {} {} routes {routes:?} nat {:?} ifaces {ifaces:?}",
-        h.forward_v4, h.forward_v6, h.nat
+        "{kind} {pinned} fwd {} {} routes {routes:?} nat {:?} ifaces {ifaces:?} rules {:?}",
+        h.forward_v4, h.forward_v6, h.nat, h.rules
     )
 }
 
@@ -181,6 +184,7 @@ fn expectation(net: &Network, from: &NsRef, to_ns: &NsRef, to: IpAddr) -> Expect
         to_ns: to_ns.clone(),
         reachable: o.reachable,
         reason: o.reason,
+        flow: Flow::ICMP,
     }
 }
 
@@ -191,6 +195,15 @@ pub const FULL_UP_TO: usize = 256;
 /// Which endpoints a plan may probe: both ends of every probe pass it (on a real node,
 /// the namespaces on that node).
 pub type Here<'a> = &'a dyn Fn(&NsRef) -> bool;
+
+/// The TCP/UDP flows of the firewall ([`super::services`]) whose source and target are
+/// both `here`.
+fn flows_among(net: &Network, here: Here) -> Vec<Planned> {
+    super::services::planned(net)
+        .into_iter()
+        .filter(|p| here(&p.expectation.from) && here(&p.expectation.to_ns))
+        .collect()
+}
 
 /// Every endpoint.
 fn everywhere(_: &NsRef) -> bool {
@@ -264,6 +277,7 @@ pub fn by_class_among(t: &ValidTopology, here: Here) -> Plan {
         }
     }
     probes.extend(endpoint_probes(&net, here, &mut covered));
+    probes.extend(flows_among(&net, here));
     Plan {
         classes,
         probes,
@@ -339,7 +353,7 @@ pub fn full(t: &ValidTopology) -> Plan {
 /// [`full`] over the pairs whose ends are both `here`.
 pub fn full_among(t: &ValidTopology, here: Here) -> Plan {
     let net = Network::from_topology(t);
-    let probes: Vec<Planned> = super::expectations_among(t, here)
+    let mut probes: Vec<Planned> = super::expectations_among(t, here)
         .into_iter()
         .map(|e| Planned {
             expectation: e,
@@ -347,13 +361,15 @@ pub fn full_among(t: &ValidTopology, here: Here) -> Plan {
             role: Role::Pair,
         })
         .collect();
+    let pairs = probes.len();
+    probes.extend(flows_among(&net, here));
     Plan {
         classes: classes(&net)
             .into_iter()
             .map(|c| c.into_iter().filter(|ns| here(ns)).collect::<Vec<_>>())
             .filter(|c| !c.is_empty())
             .collect(),
-        pairs: probes.len(),
+        pairs,
         probes,
     }
 }

@@ -1,10 +1,16 @@
 //! A small L3 simulation: namespaces with addressed interfaces on L2 segments, routes,
-//! forwarding and source NAT, as the topology describes them.
+//! forwarding, source NAT, port forwards and filters, as the topology describes them.
+//!
+//! A probe is a request and its reply. The request meets each namespace's firewall
+//! ([`super::firewall`]) as a new connection; the namespaces it passed remember it (their
+//! connection tracking), so the reply is accepted there as established and has its
+//! addresses translated back.
 
 use ipnetwork::IpNetwork;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
+use super::firewall::{Hook, Rules, L4};
 use crate::model::{Route, RouteDest};
 use crate::plan::{Name, NsRef};
 use crate::ValidTopology;
@@ -42,6 +48,8 @@ pub(super) struct Host {
     pub(super) forward_v6: bool,
     /// (source prefix, outgoing interface).
     pub(super) nat: Vec<(IpNetwork, String)>,
+    /// Port forwards and filter chains.
+    pub(super) rules: Rules,
 }
 
 /// The topology's namespaces as an L3 network.
@@ -62,6 +70,11 @@ pub struct Outcome {
     pub source: Option<IpAddr>,
     /// The path, or where it breaks.
     pub reason: String,
+    /// Where the request is (or would be) delivered: the address probed, or the one a
+    /// port forward rewrites it to.
+    pub target: IpAddr,
+    /// The destination port at `target` (TCP and UDP).
+    pub port: Option<u16>,
 }
 
 const MAX_HOPS: usize = 32;
@@ -176,6 +189,14 @@ impl Network {
                 });
             }
         }
+        // Names in allow rules may be any namespace's: resolved once all are known.
+        for ct in &topo.ct {
+            let ns = NsRef::Ct(Name::from(&ct.name));
+            let rules = Rules::of(ct, &hosts);
+            if let Some(h) = hosts.get_mut(&ns) {
+                h.rules = rules;
+            }
+        }
         // A namespace without addresses can neither send nor answer a probe.
         hosts.retain(|_, h| h.ifaces.iter().any(|i| !i.addresses.is_empty()));
         let mut owners: HashMap<IpAddr, Vec<(NsRef, Segment)>> = HashMap::new();
@@ -239,6 +260,17 @@ impl Network {
         })
     }
 
+    /// The first namespace (in order) holding `addr`, on any segment.
+    pub(super) fn holder(&self, addr: IpAddr) -> Option<&NsRef> {
+        self.owners.get(&addr)?.iter().map(|(ns, _)| ns).min()
+    }
+
+    /// The source address `ns` would send to `dst` from, when it has a route.
+    pub(super) fn source_towards(&self, ns: &NsRef, dst: IpAddr) -> Option<IpAddr> {
+        let (iface, hop) = self.lookup(ns, dst)?;
+        Self::source_for(iface, hop)
+    }
+
     fn is_local(&self, ns: &NsRef, addr: IpAddr) -> bool {
         self.hosts[ns]
             .ifaces
@@ -298,51 +330,114 @@ impl Network {
             .map(|a| a.ip())
     }
 
-    /// Carries a packet from `ns` (its originator) to `dst`. Returns the namespace that
-    /// accepts it, the source address as it arrives (after NAT), the NATing namespace if any,
-    /// and the path taken.
+    /// Carries a packet from `from` (its originator) until a namespace accepts it as its
+    /// own. A request meets port forwards and filters as a new connection and is
+    /// remembered in `tracked` by every namespace it passes; a reply is let through where
+    /// its request was seen and has the translations undone there.
     fn carry(
         &self,
         from: &NsRef,
-        mut src: IpAddr,
-        dst: IpAddr,
-        originated: bool,
+        mut pkt: Packet,
+        dir: Dir,
+        tracked: &mut Vec<Tracked>,
     ) -> Result<Delivery, String> {
         let mut cur = from.clone();
+        // The interface the packet came in on; none at its originator.
+        let mut iif: Option<String> = None;
         let mut path = vec![cur.name().to_string()];
-        let mut natted_by = None;
-        for hop_count in 0..MAX_HOPS {
-            if self.is_local(&cur, dst) {
-                return Ok(Delivery {
-                    at: cur,
-                    src,
-                    natted_by,
-                    path,
-                });
-            }
+        for _ in 0..MAX_HOPS {
             let h = &self.hosts[&cur];
-            if hop_count > 0 || !originated {
-                let forwards = if dst.is_ipv4() {
+            let seen = tracked.iter().find(|t| t.ns == cur).cloned();
+            let mut entry = Tracked {
+                ns: cur.clone(),
+                snat: None,
+                dnat: None,
+            };
+            if let Some(iif) = &iif {
+                match (dir, &seen) {
+                    (Dir::Request, _) => {
+                        if let Some((to, port)) = h.rules.dnat(iif, pkt.dst, pkt.l4) {
+                            entry.dnat = Some((pkt.dst, to, port));
+                            if let Some(last) = path.last_mut() {
+                                last.push_str(&format!(" (forwards to {to}:{port})"));
+                            }
+                            pkt.dst = to;
+                            pkt.l4.dport = Some(port);
+                        }
+                    }
+                    // Masquerade undone on the way in (conntrack, before routing).
+                    (
+                        Dir::Reply,
+                        Some(Tracked {
+                            snat: Some((orig, new)),
+                            ..
+                        }),
+                    ) if pkt.dst == *new => pkt.dst = *orig,
+                    _ => {}
+                }
+            }
+            let received = iif.is_some();
+            let here = |hook| -> Result<(), String> {
+                if !received {
+                    return Ok(());
+                }
+                let admitted = match dir {
+                    // A port forward's packet passes the forward chain (`ct status dnat`).
+                    Dir::Request if hook == Hook::Forward && entry.dnat.is_some() => Ok(()),
+                    // Established: the request passed here.
+                    Dir::Reply if seen.is_some() => Ok(()),
+                    _ => h.rules.judge(hook, pkt.src, pkt.dst, pkt.l4),
+                };
+                admitted.map_err(|why| format!("{}: {why}", cur.name()))
+            };
+            if self.is_local(&cur, pkt.dst) {
+                here(Hook::Input)?;
+                if dir == Dir::Request {
+                    tracked.push(entry);
+                }
+                return Ok(Delivery { at: cur, pkt, path });
+            }
+            if received {
+                let forwards = if pkt.dst.is_ipv4() {
                     h.forward_v4
                 } else {
                     h.forward_v6
                 };
                 if !forwards {
-                    return Err(format!("{} does not forward {}", cur.name(), family(dst)));
+                    return Err(format!(
+                        "{} does not forward {}",
+                        cur.name(),
+                        family(pkt.dst)
+                    ));
                 }
             }
-            let Some((iface, hop)) = self.lookup(&cur, dst) else {
-                return Err(format!("{} has no route to {dst}", cur.name()));
+            let Some((iface, hop)) = self.lookup(&cur, pkt.dst) else {
+                return Err(format!("{} has no route to {}", cur.name(), pkt.dst));
             };
-            // Masquerade rewrites the source of packets leaving through `out`.
-            if let Some(out_src) = h
-                .nat
-                .iter()
-                .find(|(prefix, out)| out == &iface.name && prefix.contains(src))
-                .and_then(|_| Self::source_for(iface, hop))
-            {
-                src = out_src;
-                natted_by = Some(cur.clone());
+            here(Hook::Forward)?;
+            match dir {
+                // Masquerade rewrites the source of new packets leaving through `out`.
+                Dir::Request => {
+                    if let Some(out_src) = h
+                        .nat
+                        .iter()
+                        .find(|(prefix, out)| out == &iface.name && prefix.contains(pkt.src))
+                        .and_then(|_| Self::source_for(iface, hop))
+                    {
+                        entry.snat = Some((pkt.src, out_src));
+                        pkt.src = out_src;
+                    }
+                    tracked.push(entry);
+                }
+                // A port forward undone on the way out: the reply comes from the address
+                // the request was sent to.
+                Dir::Reply => {
+                    if let Some((orig, new, _)) = seen.and_then(|t| t.dnat) {
+                        if pkt.src == new {
+                            pkt.src = orig;
+                        }
+                    }
+                }
             }
             let Some(next) = self.owner_on(&iface.segment, hop) else {
                 return Err(format!(
@@ -351,77 +446,115 @@ impl Network {
                     iface.name
                 ));
             };
+            let next_ifaces = &self.hosts[next].ifaces;
+            iif = next_ifaces
+                .iter()
+                .find(|i| i.segment == iface.segment && i.addresses.iter().any(|a| a.ip() == hop))
+                .or_else(|| next_ifaces.iter().find(|i| i.segment == iface.segment))
+                .map(|i| i.name.clone());
             cur = next.clone();
             path.push(cur.name().to_string());
         }
-        Err(format!("routing loop towards {dst}"))
+        Err(format!("routing loop towards {}", pkt.dst))
     }
 
     /// Simulates `ping dst` from `from`.
     pub fn ping(&self, from: &NsRef, dst: IpAddr) -> Outcome {
+        self.send(from, dst, L4::ICMP)
+    }
+
+    /// Simulates a request from `from` to `dst` (an echo, or a connection to a TCP or UDP
+    /// port) and its reply.
+    pub(super) fn send(&self, from: &NsRef, dst: IpAddr, l4: L4) -> Outcome {
+        let fail = |source, reason| Outcome {
+            reachable: false,
+            source,
+            reason,
+            target: dst,
+            port: l4.dport,
+        };
         let Some((iface, hop)) = self.lookup(from, dst) else {
-            return Outcome {
-                reachable: false,
-                source: None,
-                reason: format!("{} has no route to {dst}", from.name()),
-            };
+            return fail(None, format!("{} has no route to {dst}", from.name()));
         };
         let Some(src) = Self::source_for(iface, hop) else {
-            return Outcome {
-                reachable: false,
-                source: None,
-                reason: format!("{} has no source address", from.name()),
-            };
+            return fail(None, format!("{} has no source address", from.name()));
         };
-        let there = match self.carry(from, src, dst, true) {
+        let mut tracked = Vec::new();
+        let request = Packet { src, dst, l4 };
+        let there = self.carry(from, request, Dir::Request, &mut tracked);
+        // Where the request goes (or would have gone) after any port forward.
+        let (target, port) = tracked
+            .iter()
+            .rev()
+            .find_map(|t| t.dnat.map(|(_, to, port)| (to, Some(port))))
+            .unwrap_or((dst, l4.dport));
+        let outcome = |reachable, reason| Outcome {
+            reachable,
+            source: Some(src),
+            reason,
+            target,
+            port,
+        };
+        let there = match there {
             Ok(d) => d,
-            Err(why) => {
-                return Outcome {
-                    reachable: false,
-                    source: Some(src),
-                    reason: why,
-                }
-            }
+            Err(why) => return outcome(false, why),
         };
-        // The reply: to the (possibly translated) source, then, when NATed, on from the
-        // translating router to the original source (conntrack reverses the translation).
-        let back =
-            self.carry(&there.at, dst, there.src, true)
-                .and_then(|d| match &there.natted_by {
-                    Some(router) if &d.at == router => {
-                        // The router forwards the de-NATed reply on to the original source.
-                        self.carry(router, dst, src, false).map(|mut d2| {
-                            let mut path = d.path.clone();
-                            path.extend(d2.path.drain(1..));
-                            Delivery { path, ..d2 }
-                        })
-                    }
-                    _ => Ok(d),
-                });
-        match back {
-            Ok(d) if &d.at == from => Outcome {
-                reachable: true,
-                source: Some(src),
-                reason: format!("{} ; back {}", there.path.join(" > "), d.path.join(" > ")),
+        // The reply: from where the request arrived, to its (possibly translated) source;
+        // its destination port is the requester's, which no rule can know.
+        let reply = Packet {
+            src: there.pkt.dst,
+            dst: there.pkt.src,
+            l4: L4 {
+                proto: l4.proto,
+                dport: None,
             },
-            Ok(d) => Outcome {
-                reachable: false,
-                source: Some(src),
-                reason: format!("the reply to {src} ends at {}", d.at.name()),
-            },
-            Err(why) => Outcome {
-                reachable: false,
-                source: Some(src),
-                reason: format!("no way back: {why}"),
-            },
+        };
+        match self.carry(&there.at, reply, Dir::Reply, &mut tracked) {
+            Ok(d) if &d.at == from && d.pkt.src == dst => outcome(
+                true,
+                format!("{} ; back {}", there.path.join(" > "), d.path.join(" > ")),
+            ),
+            Ok(d) if &d.at == from => outcome(
+                false,
+                format!(
+                    "the reply comes from {}, not {dst}: it bypasses the port forward",
+                    d.pkt.src
+                ),
+            ),
+            Ok(d) => outcome(false, format!("the reply to {src} ends at {}", d.at.name())),
+            Err(why) => outcome(false, format!("no way back: {why}")),
         }
     }
 }
 
+/// A packet in flight.
+#[derive(Debug, Clone, Copy)]
+struct Packet {
+    src: IpAddr,
+    dst: IpAddr,
+    l4: L4,
+}
+
+/// Whether a packet opens a connection or answers one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Request,
+    Reply,
+}
+
+/// What one namespace's connection tracking remembers of a request that passed it.
+#[derive(Debug, Clone)]
+struct Tracked {
+    ns: NsRef,
+    /// (original source, translated source) of a masquerade.
+    snat: Option<(IpAddr, IpAddr)>,
+    /// (original destination, translated destination, port) of a port forward.
+    dnat: Option<(IpAddr, IpAddr, u16)>,
+}
+
 struct Delivery {
     at: NsRef,
-    src: IpAddr,
-    natted_by: Option<NsRef>,
+    pkt: Packet,
     path: Vec<String>,
 }
 

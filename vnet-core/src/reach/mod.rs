@@ -9,9 +9,14 @@
 //! Probing every pair grows with the square of the namespaces; [`plan`] groups alike
 //! endpoints into classes (`classes.rs`) and probes one pair per class pair plus every
 //! endpoint once, [`full`] keeps the whole matrix.
+//!
+//! Port forwards and filters (`firewall.rs`) take part in the simulation, ICMP included;
+//! both plans add the TCP and UDP flows the firewalls decide (`services.rs`, [`flows`]).
 
 mod classes;
+mod firewall;
 mod l3;
+mod services;
 
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -24,6 +29,7 @@ pub use classes::{
     Plan, Planned, Role, FULL_UP_TO,
 };
 pub use l3::Network;
+pub use services::{Flow, ProbeProto};
 
 /// One probe: from a namespace to an address, and whether it must answer.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,9 +46,13 @@ pub struct Expectation {
     pub reachable: bool,
     /// Why: the path taken, or where it breaks.
     pub reason: String,
+    /// ICMP, or TCP/UDP with ports; for those, `to_ns` is where the flow is delivered
+    /// (the target of a port forward) and listens.
+    #[serde(flatten)]
+    pub flow: Flow,
 }
 
-/// Every probe between the topology's endpoints: from each namespace that has addresses
+/// Every ICMP probe between the topology's endpoints: from each namespace that has addresses
 /// to each address of the same family in another namespace, in a stable order.
 pub fn expectations(t: &ValidTopology) -> Vec<Expectation> {
     expectations_among(t, &|_| true)
@@ -70,9 +80,16 @@ pub fn expectations_among(t: &ValidTopology, here: Here) -> Vec<Expectation> {
                 to_ns,
                 reachable: outcome.reachable,
                 reason: outcome.reason,
+                flow: Flow::ICMP,
             });
         }
     }
     out.sort();
     out
+}
+
+/// The TCP and UDP flows the topology's port forwards and filters decide, what must pass
+/// and what must not (see `services.rs`).
+pub fn flows(t: &ValidTopology) -> Vec<Expectation> {
+    services::flows(&Network::from_topology(t))
 }
