@@ -7,7 +7,6 @@
 
 mod announce;
 mod common;
-mod failover;
 mod firewall;
 mod firewall_verify;
 mod import;
