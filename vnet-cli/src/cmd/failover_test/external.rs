@@ -28,6 +28,9 @@ use crate::exit::Failure;
 /// The OCF agent's script, as shipped.
 const AGENT: &str = include_str!("../../../../vnet-backend-shell/ocf/vnet-ct");
 
+/// The recurring monitor's interval Pacemaker passes the agent, in ms (`OCF_RESKEY_CRM_meta_interval`).
+const MONITOR_INTERVAL_MS: &str = "10000";
+
 /// The files a process mover needs: the failover node's topology file and, for `ocf`,
 /// the installed agent. The directory is removed on drop.
 #[derive(Debug)]
@@ -193,6 +196,9 @@ impl Installed {
             .env("OCF_RESKEY_vnet", &self.exe)
             .env("OCF_RESKEY_sandbox", "true")
             .env("OCF_RESKEY_prefix", &self.prefix)
+            // The monitor after a start is the recurring one (the render's 10 s), not a
+            // probe (interval 0), as Pacemaker's executor says.
+            .env("OCF_RESKEY_CRM_meta_interval", MONITOR_INTERVAL_MS)
             .output()
             .with_context(|| format!("run the OCF agent {}", self.agent.display()))
             .map_err(Failure::system)?;
